@@ -1,0 +1,43 @@
+import path from 'node:path';
+import { TelltaleError } from '@telltale/protocol';
+
+/** Settings of the one-process server (`telltale start`). Collector and dispatcher settings live in their packages. */
+export interface ServerConfig {
+  /** Interface to listen on. Default 127.0.0.1: nothing is exposed unless asked for (`TELLTALE_HOST`). */
+  readonly host: string;
+  /** TCP port (`TELLTALE_PORT`, default 8080; 0 picks a free port). */
+  readonly port: number;
+  /** Where the spool, checkpoints, DuckDB file, alert log and outbox live (`TELLTALE_DATA_DIR`, default ./.telltale). */
+  readonly dataDir: string;
+  /** Fixed ingest key for the demo app (`TELLTALE_DEMO_KEY`); otherwise one is generated once and kept in the data dir. */
+  readonly demoKey: string | undefined;
+}
+
+export type ServerOptions = Partial<ServerConfig>;
+
+const KEY_PATTERN = /^[A-Za-z0-9_-]{16,128}$/;
+
+function invalid(field: string, problem: string): never {
+  throw new TelltaleError('TELLTALE_ERR_INVALID_CONFIG', `${field}: ${problem}`);
+}
+
+/** Explicit options win over the environment, the environment over defaults. Validated once, then frozen. */
+export function resolveServerConfig(options: ServerOptions = {}, env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const host = options.host ?? env.TELLTALE_HOST ?? '127.0.0.1';
+  if (host.trim() === '') invalid('TELLTALE_HOST', 'must not be empty (use 127.0.0.1, or 0.0.0.0 to listen everywhere)');
+
+  const rawPort = options.port ?? env.TELLTALE_PORT ?? '8080';
+  const port = typeof rawPort === 'number' ? rawPort : Number(rawPort);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    invalid('TELLTALE_PORT', `"${String(rawPort)}" is not a port number (0-65535)`);
+  }
+
+  const dataDir = path.resolve(options.dataDir ?? env.TELLTALE_DATA_DIR ?? '.telltale');
+
+  const demoKey = options.demoKey ?? (env.TELLTALE_DEMO_KEY || undefined);
+  if (demoKey !== undefined && !KEY_PATTERN.test(demoKey)) {
+    invalid('TELLTALE_DEMO_KEY', 'must be 16-128 characters of A-Z, a-z, 0-9, "_" or "-"');
+  }
+
+  return Object.freeze({ host, port, dataDir, demoKey });
+}

@@ -1,0 +1,37 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+
+const sdkRoot = path.dirname(createRequire(import.meta.url).resolve('@telltale/browser-sdk/package.json'));
+
+const ASSETS: Record<string, { file: string; type: string }> = {
+  '/demo/demo.js': { file: 'demo/demo.js', type: 'text/javascript; charset=utf-8' },
+  '/demo/demo.css': { file: 'demo/demo.css', type: 'text/css; charset=utf-8' },
+  '/sdk/telltale.min.js': { file: 'dist/telltale.min.js', type: 'text/javascript; charset=utf-8' },
+  '/sdk/index.js': { file: 'dist/index.js', type: 'text/javascript; charset=utf-8' },
+};
+
+// The demo runs under the CSP we ask of our users: no inline script, no eval.
+const DEMO_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'";
+
+const escapeAttribute = (value: string): string =>
+  value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** The demo page (`/demo`) with the SDK bundle, wired to the demo app's ingest key. */
+export async function registerDemoRoutes(app: FastifyInstance, options: { ingestKey: string }): Promise<void> {
+  const template = await readFile(path.join(sdkRoot, 'demo/index.html'), 'utf8');
+  const page = template
+    .replaceAll('%TELLTALE_KEY%', escapeAttribute(options.ingestKey))
+    .replaceAll('%TELLTALE_ENDPOINT%', '');
+
+  app.get('/demo', async (_request, reply) =>
+    reply.type('text/html; charset=utf-8').header('Content-Security-Policy', DEMO_CSP).send(page),
+  );
+  for (const [route, asset] of Object.entries(ASSETS)) {
+    app.get(route, async (_request, reply) => {
+      const body = await readFile(path.join(sdkRoot, asset.file));
+      return reply.type(asset.type).header('Cache-Control', 'no-cache').send(body);
+    });
+  }
+}

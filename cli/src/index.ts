@@ -1,0 +1,3 @@
+export { startTelltale, type StartOptions, type RunningTelltale } from './server.js';
+export { resolveServerConfig, type ServerConfig, type ServerOptions } from './config.js';
+export { ensureDemoApp, type DemoApp } from './demo-app.js';

@@ -1,0 +1,42 @@
+/**
+ * Every error code a Telltale user can see, in one registry (docs/errors.md describes each).
+ * Codes are stable and never reused.
+ */
+export const ERROR_CODES = {
+  TELLTALE_ERR_UNAUTHORIZED: { status: 401, message: 'missing or unknown ingest key' },
+  TELLTALE_ERR_BODY_TOO_LARGE: { status: 413, message: 'request body is over the compressed size limit' },
+  TELLTALE_ERR_DECOMPRESSED_TOO_LARGE: { status: 413, message: 'request body is over the decompressed size limit' },
+  TELLTALE_ERR_UNSUPPORTED_ENCODING: { status: 415, message: 'unsupported Content-Encoding' },
+  TELLTALE_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'unsupported Content-Type' },
+  TELLTALE_ERR_BAD_GZIP: { status: 400, message: 'body is not valid gzip' },
+  TELLTALE_ERR_INVALID_JSON: { status: 400, message: 'body is not valid JSON' },
+  TELLTALE_ERR_INVALID_BATCH: { status: 400, message: 'batch does not match protocol v1' },
+  TELLTALE_ERR_NOT_FOUND: { status: 404, message: 'no such resource' },
+  TELLTALE_ERR_STORAGE: { status: 503, message: 'the batch could not be stored; retry later' },
+  TELLTALE_ERR_INVALID_CONFIG: { status: 0, message: 'configuration is invalid' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The JSON body of every 4xx/5xx answer. */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; limit?: number; field?: string };
+}
+
+export function errorBody(code: ErrorCode, detail?: { message?: string; limit?: number; field?: string }): ErrorBody {
+  const body: ErrorBody = { error: { code, message: detail?.message ?? ERROR_CODES[code].message } };
+  if (detail?.limit !== undefined) body.error.limit = detail.limit;
+  if (detail?.field !== undefined) body.error.field = detail.field;
+  return body;
+}
+
+/** An error with a registered code; thrown only at start-up and in CLIs, never on a hot path. */
+export class TelltaleError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+    this.name = 'TelltaleError';
+  }
+}

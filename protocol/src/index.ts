@@ -1,0 +1,30 @@
+export { LIMITS, PROTOCOL_VERSION } from './limits.js';
+export {
+  AttributesSchema,
+  BreadcrumbSchema,
+  LogLevelSchema,
+  ErrorEventSchema,
+  AssertEventSchema,
+  FeatureEventSchema,
+  BlockedEventSchema,
+  LogEventSchema,
+  EventSchema,
+  BatchSchema,
+  EVENT_KINDS,
+} from './schema.js';
+export type {
+  Attributes,
+  LogLevel,
+  Breadcrumb,
+  ErrorEvent,
+  AssertEvent,
+  FeatureEvent,
+  BlockedEvent,
+  LogEvent,
+  TelltaleEvent,
+  EventKind,
+  Batch,
+} from './schema.js';
+export { validateBatch, type ValidationResult } from './validate.js';
+export type { SpoolEnvelope } from './envelope.js';
+export { ERROR_CODES, errorBody, TelltaleError, type ErrorCode, type ErrorBody } from './errors.js';
