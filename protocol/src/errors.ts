@@ -11,6 +11,7 @@ export const ERROR_CODES = {
   TELLTALE_ERR_BAD_GZIP: { status: 400, message: 'body is not valid gzip' },
   TELLTALE_ERR_INVALID_JSON: { status: 400, message: 'body is not valid JSON' },
   TELLTALE_ERR_INVALID_BATCH: { status: 400, message: 'batch does not match protocol v1' },
+  TELLTALE_ERR_INVALID_QUERY: { status: 400, message: 'query parameter is invalid' },
   TELLTALE_ERR_NOT_FOUND: { status: 404, message: 'no such resource' },
   TELLTALE_ERR_STORAGE: { status: 503, message: 'the batch could not be stored; retry later' },
   TELLTALE_ERR_INVALID_CONFIG: { status: 0, message: 'configuration is invalid' },

@@ -1,0 +1,111 @@
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import { newestFirst } from '../alerts.js';
+import type { SafeHtml } from '../html.js';
+import type { DashboardsPluginOptions } from '../plugin.js';
+import { alertEmlPage, alertsPage } from '../views/alerts.js';
+import { errorGroupPage, errorsPage } from '../views/errors.js';
+import { eventPage, eventsPage } from '../views/events.js';
+import { messagePage, STYLESHEET_PATH } from '../views/layout.js';
+import { DASHBOARD_CSS } from '../views/stylesheet.js';
+import { assertsPage, blockedPage, featuresPage } from '../views/usage.js';
+import {
+  blankToUndefined,
+  errorParamsSchema,
+  errorQuerySchema,
+  eventParamsSchema,
+  eventsQuerySchema,
+  invalidQueryBody,
+  type EventsQuery,
+} from './schemas.js';
+
+/** No inline script or style anywhere, so the strictest useful policy holds. */
+export const CONTENT_SECURITY_POLICY = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+export function sendPage(reply: FastifyReply, body: SafeHtml, status = 200): FastifyReply {
+  return reply
+    .code(status)
+    .header('content-type', 'text/html; charset=utf-8')
+    .header('content-security-policy', CONTENT_SECURITY_POLICY)
+    .header('x-content-type-options', 'nosniff')
+    .header('referrer-policy', 'same-origin')
+    .header('cache-control', 'no-store')
+    .send(body.value);
+}
+
+/** The server-rendered UI: one route per page, each a store call and a view. */
+export async function pageRoutes(app: FastifyInstance, options: DashboardsPluginOptions): Promise<void> {
+  const { store, listAlerts, readAlert } = options;
+  const site = options.title ?? 'Telltale';
+  const notFound = (reply: FastifyReply, what: string): FastifyReply =>
+    sendPage(reply, messagePage(site, 'Not found', what), 404);
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error.validation !== undefined) {
+      const { field, message } = invalidQueryBody(error).error;
+      return sendPage(reply, messagePage(site, 'Bad request', `Invalid ${field || 'request'}: ${message}`), 400);
+    }
+    request.log.error({ err: error }, 'dashboards page failed');
+    return sendPage(reply, messagePage(site, 'Something went wrong', 'The page could not be built; see the server log.'), 500);
+  });
+
+  app.get(STYLESHEET_PATH, async (_request, reply) =>
+    reply
+      .header('content-type', 'text/css; charset=utf-8')
+      .header('cache-control', 'public, max-age=300')
+      .send(DASHBOARD_CSS),
+  );
+
+  app.get('/', async (_request, reply) => sendPage(reply, errorsPage(site, await store.errorGroups(), Date.now())));
+
+  app.get<{ Params: { id: string }; Querystring: { app?: string } }>(
+    '/errors/:id',
+    { schema: { params: errorParamsSchema, querystring: errorQuerySchema } },
+    async (request, reply) => {
+      const detail = await store.errorGroup(request.params.id, blankToUndefined(request.query.app));
+      if (detail === undefined) return notFound(reply, 'No error group has this id. It may have expired.');
+      return sendPage(reply, errorGroupPage(site, detail, Date.now()));
+    },
+  );
+
+  app.get('/features', async (_request, reply) =>
+    sendPage(reply, featuresPage(site, await store.featureUsage(), Date.now())),
+  );
+  app.get('/asserts', async (_request, reply) =>
+    sendPage(reply, assertsPage(site, await store.assertFailures(), Date.now())),
+  );
+  app.get('/blocked', async (_request, reply) =>
+    sendPage(reply, blockedPage(site, await store.blockedEvents(), Date.now())),
+  );
+
+  app.get<{ Querystring: EventsQuery }>('/events', { schema: { querystring: eventsQuerySchema } }, async (request, reply) => {
+    const filter = {
+      kind: blankToUndefined(request.query.kind),
+      session: blankToUndefined(request.query.session),
+      limit: request.query.limit,
+    };
+    const [events, counts] = await Promise.all([store.listEvents(filter), store.eventCounts()]);
+    return sendPage(reply, eventsPage(site, events, counts, filter, Date.now()));
+  });
+
+  app.get<{ Params: { app: string; id: string } }>(
+    '/events/:app/:id',
+    { schema: { params: eventParamsSchema } },
+    async (request, reply) => {
+      const event = await store.eventById(request.params.app, request.params.id);
+      if (event === undefined) return notFound(reply, 'No event has this id. It may have expired.');
+      return sendPage(reply, eventPage(site, event, Date.now()));
+    },
+  );
+
+  app.get('/alerts', async (_request, reply) =>
+    sendPage(reply, alertsPage(site, newestFirst(await listAlerts()), readAlert !== undefined, Date.now())),
+  );
+
+  app.get<{ Params: { key: string } }>('/alerts/:key', async (request, reply) => {
+    const { key } = request.params;
+    const eml = readAlert === undefined ? undefined : await readAlert(key);
+    if (eml === undefined || eml === null) return notFound(reply, 'No email is stored for this alert.');
+    const alert = (await listAlerts()).find((a) => a.key === key);
+    return sendPage(reply, alertEmlPage(site, alert, key, eml));
+  });
+}

@@ -1,0 +1,27 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ListAlerts, ReadAlert } from './alerts.js';
+import { apiRoutes } from './http/api.js';
+import { pageRoutes } from './http/pages.js';
+import type { DashboardStore } from './store.js';
+
+export interface DashboardsPluginOptions {
+  /** Where the events are read from (see createDuckDbStore). The plugin never closes it. */
+  store: DashboardStore;
+  /** The alert log, in any order; shown newest first. */
+  listAlerts: ListAlerts;
+  /** Raw .eml text of an alert by key; without it the alerts page has no "view" links. */
+  readAlert?: ReadAlert;
+  /** Product name in the nav bar and page titles; default "Telltale". */
+  title?: string;
+}
+
+/**
+ * The dashboards: HTML pages at `/`, `/errors/:id`, `/features`, `/asserts`, `/blocked`, `/events`,
+ * `/events/:app/:id`, `/alerts`, `/alerts/:key`, the stylesheet at `/assets/dashboard.css`, and the
+ * JSON API under `/api`. Links are absolute, so register it at the root prefix.
+ */
+export const dashboardsPlugin: FastifyPluginAsync<DashboardsPluginOptions> = async (app, options) => {
+  // Two child scopes so each answers errors in its own format (JSON body vs. HTML page).
+  await app.register(apiRoutes, options);
+  await app.register(pageRoutes, options);
+};

@@ -1,0 +1,146 @@
+import type { Attributes, Breadcrumb, EventKind } from '@telltale/protocol';
+
+/**
+ * What the dashboards read, independent of the database behind it (DuckDB today, ClickHouse later).
+ *
+ * Conventions for every implementation:
+ * - Times are epoch milliseconds (numbers), like `ts` on the wire. `ts`, `firstSeen`, `lastSeen`,
+ *   `firstUse` and `lastUse` come from the event's own clock; `receivedAt` from the collector's.
+ * - `users` counts distinct user ids, counting an anonymous session as one user of its own.
+ * - Lists are ordered most recent first.
+ */
+export interface DashboardStore {
+  /** One row per (app, fingerprint), most recently seen first. */
+  errorGroups(query?: ErrorGroupsQuery): Promise<ErrorGroup[]>;
+  /** The group and its most recent sample events; `app` picks one app when several share a fingerprint. */
+  errorGroup(fingerprint: string, app?: string): Promise<ErrorGroupDetail | undefined>;
+  featureUsage(): Promise<FeatureUsage[]>;
+  assertFailures(): Promise<AssertFailure[]>;
+  blockedEvents(): Promise<BlockedSummary[]>;
+  /** Most recently received first. */
+  listEvents(query?: ListEventsQuery): Promise<EventSummary[]>;
+  eventById(app: string, id: string): Promise<EventDetail | undefined>;
+  /** Stored events per kind; every kind is present, zero when absent. */
+  eventCounts(): Promise<EventCounts>;
+  /** Releases the store's own connection; the database instance stays open. */
+  close(): Promise<void>;
+}
+
+/** Default and ceiling for list sizes, shared by the store and the HTTP schemas. */
+export const LIST_LIMITS = Object.freeze({ defaultLimit: 100, maxLimit: 1000, sampleEvents: 20 });
+
+export interface ErrorGroupsQuery {
+  app?: string;
+  /** 1..1000, default 100. */
+  limit?: number;
+}
+
+export interface ListEventsQuery {
+  kind?: EventKind;
+  session?: string;
+  /** 1..1000, default 100. */
+  limit?: number;
+}
+
+export interface ErrorGroup {
+  fingerprint: string;
+  app: string;
+  /** Error type and message of the most recent occurrence. */
+  type: string;
+  message: string;
+  /** Occurrences, including the repeats an SDK counted without resending. */
+  count: number;
+  /** Stored error events (at most one per session per error, see the SDK). */
+  events: number;
+  users: number;
+  firstSeen: number;
+  lastSeen: number;
+  /** Distinct releases the error was seen in, sorted. */
+  releases: string[];
+  lastRelease: string;
+}
+
+export interface ErrorGroupDetail {
+  group: ErrorGroup;
+  /** The most recent events of the group (up to 20), with stacks and breadcrumbs. */
+  samples: EventDetail[];
+}
+
+export interface FeatureUsage {
+  app: string;
+  name: string;
+  uses: number;
+  users: number;
+  firstUse: number;
+  lastUse: number;
+}
+
+export interface AssertFailure {
+  app: string;
+  name: string;
+  /** Soft asserts warn and let the user go on; hard ones mark a broken invariant. */
+  soft: boolean;
+  count: number;
+  users: number;
+  firstSeen: number;
+  lastSeen: number;
+  /** Diagnostic variables of the most recent failure. */
+  lastVars: Attributes | null;
+}
+
+export interface BlockedSummary {
+  app: string;
+  reason: string;
+  count: number;
+  users: number;
+  firstSeen: number;
+  lastSeen: number;
+  /** Props of the most recent occurrence. */
+  lastProps: Attributes | null;
+}
+
+/** The fields a list of events shows. */
+export interface EventSummary {
+  app: string;
+  id: string;
+  kind: EventKind;
+  ts: number;
+  receivedAt: number;
+  release: string;
+  environment: string;
+  session: string;
+  user: string | null;
+  /** Assert name, feature name or blocked reason. */
+  name: string | null;
+  errorType: string | null;
+  /** Error or log message. */
+  message: string | null;
+  level: string | null;
+  fingerprint: string | null;
+  url: string | null;
+  browser: string | null;
+  os: string | null;
+  count: number;
+}
+
+/** Every stored field of one event; attrs and breadcrumbs parsed from their JSON text. */
+export interface EventDetail extends EventSummary {
+  /** Retention partition (UTC date of `receivedAt`), `YYYY-MM-DD`. */
+  day: string;
+  batchId: string;
+  account: string | null;
+  trace: string | null;
+  online: boolean | null;
+  stack: string | null;
+  soft: boolean | null;
+  /** Assert vars, or feature / blocked props. */
+  attrs: Attributes | null;
+  breadcrumbs: Breadcrumb[] | null;
+  browserVersion: string | null;
+  osVersion: string | null;
+  device: string | null;
+  loadMs: number | null;
+  adblock: boolean | null;
+}
+
+export type EventCounts = Record<EventKind, number>;

@@ -1,0 +1,285 @@
+import type { DuckDBConnection, DuckDBInstance, DuckDBValue, JS } from '@duckdb/node-api';
+import { EVENT_KINDS, type Attributes, type Breadcrumb, type EventKind } from '@telltale/protocol';
+import {
+  LIST_LIMITS,
+  type AssertFailure,
+  type BlockedSummary,
+  type DashboardStore,
+  type ErrorGroup,
+  type ErrorGroupDetail,
+  type ErrorGroupsQuery,
+  type EventCounts,
+  type EventDetail,
+  type EventSummary,
+  type FeatureUsage,
+  type ListEventsQuery,
+} from '../store.js';
+
+/**
+ * Every SQL statement the dashboards run against the DuckDB `events` table
+ * (schema: dispatchers/src/sinks/duckdb/schema.ts). All values are bound as parameters.
+ */
+
+type Row = Record<string, JS>;
+
+/** Anonymous sessions count as one user each; the prefixes keep a user id from matching a session id. */
+const USERS = `COUNT(DISTINCT COALESCE('u:' || user_id, 's:' || session))`;
+
+/** The dispatcher always sets a fingerprint; the fallback keeps an unenriched error visible and linkable. */
+const FINGERPRINT = `COALESCE(fingerprint, md5(COALESCE(error_type, '') || ':' || COALESCE(message, '')))`;
+
+const SUMMARY_COLUMNS = `app, id, kind, ts, received_at, release, environment, session, user_id, name,
+  error_type, message, level, ${FINGERPRINT} AS fingerprint, url, browser, os, count`;
+
+const DETAIL_COLUMNS = `${SUMMARY_COLUMNS}, strftime(day, '%Y-%m-%d') AS day, batch_id, account_id, trace,
+  online, stack, soft, attrs, breadcrumbs, browser_version, os_version, device, load_ms, adblock`;
+
+const GROUP_SELECT = `SELECT ${FINGERPRINT} AS fp, app,
+    arg_max(error_type, ts) AS type, arg_max(message, ts) AS message,
+    SUM(count) AS count, COUNT(*) AS events, ${USERS} AS users,
+    min(ts) AS first_seen, max(ts) AS last_seen,
+    list_sort(list(DISTINCT release)) AS releases, arg_max(release, ts) AS last_release
+  FROM events WHERE kind = 'error'`;
+
+export async function errorGroups(db: DuckDBConnection, query: ErrorGroupsQuery = {}): Promise<ErrorGroup[]> {
+  const rows = await all(
+    db,
+    `${GROUP_SELECT} AND ($1::VARCHAR IS NULL OR app = $1)
+     GROUP BY fp, app ORDER BY last_seen DESC, fp LIMIT $2`,
+    [query.app ?? null, clampLimit(query.limit)],
+  );
+  return rows.map(toErrorGroup);
+}
+
+export async function errorGroup(
+  db: DuckDBConnection,
+  fingerprint: string,
+  app?: string,
+): Promise<ErrorGroupDetail | undefined> {
+  const [row] = await all(
+    db,
+    `${GROUP_SELECT} AND ${FINGERPRINT} = $1 AND ($2::VARCHAR IS NULL OR app = $2)
+     GROUP BY fp, app ORDER BY last_seen DESC LIMIT 1`,
+    [fingerprint, app ?? null],
+  );
+  if (row === undefined) return undefined;
+  const group = toErrorGroup(row);
+  const samples = await all(
+    db,
+    `SELECT ${DETAIL_COLUMNS} FROM events
+     WHERE kind = 'error' AND app = $1 AND ${FINGERPRINT} = $2
+     ORDER BY ts DESC, received_at DESC, id LIMIT $3`,
+    [group.app, fingerprint, LIST_LIMITS.sampleEvents],
+  );
+  return { group, samples: samples.map(toEventDetail) };
+}
+
+export async function featureUsage(db: DuckDBConnection): Promise<FeatureUsage[]> {
+  const rows = await all(
+    db,
+    `SELECT app, name, COUNT(*) AS uses, ${USERS} AS users, min(ts) AS first_use, max(ts) AS last_use
+     FROM events WHERE kind = 'feature'
+     GROUP BY app, name ORDER BY last_use DESC, name`,
+  );
+  return rows.map((r) => ({
+    app: str(r.app),
+    name: str(r.name),
+    uses: num(r.uses),
+    users: num(r.users),
+    firstUse: ms(r.first_use),
+    lastUse: ms(r.last_use),
+  }));
+}
+
+export async function assertFailures(db: DuckDBConnection): Promise<AssertFailure[]> {
+  const rows = await all(
+    db,
+    `SELECT app, name, COALESCE(soft, false) AS soft, COUNT(*) AS count, ${USERS} AS users,
+       min(ts) AS first_seen, max(ts) AS last_seen, arg_max(attrs, ts) AS last_attrs
+     FROM events WHERE kind = 'assert'
+     GROUP BY app, name, COALESCE(soft, false) ORDER BY last_seen DESC, name`,
+  );
+  return rows.map((r) => ({
+    app: str(r.app),
+    name: str(r.name),
+    soft: r.soft === true,
+    count: num(r.count),
+    users: num(r.users),
+    firstSeen: ms(r.first_seen),
+    lastSeen: ms(r.last_seen),
+    lastVars: parseJson<Attributes>(r.last_attrs),
+  }));
+}
+
+export async function blockedEvents(db: DuckDBConnection): Promise<BlockedSummary[]> {
+  const rows = await all(
+    db,
+    `SELECT app, name AS reason, COUNT(*) AS count, ${USERS} AS users,
+       min(ts) AS first_seen, max(ts) AS last_seen, arg_max(attrs, ts) AS last_attrs
+     FROM events WHERE kind = 'blocked'
+     GROUP BY app, name ORDER BY last_seen DESC, reason`,
+  );
+  return rows.map((r) => ({
+    app: str(r.app),
+    reason: str(r.reason),
+    count: num(r.count),
+    users: num(r.users),
+    firstSeen: ms(r.first_seen),
+    lastSeen: ms(r.last_seen),
+    lastProps: parseJson<Attributes>(r.last_attrs),
+  }));
+}
+
+export async function listEvents(db: DuckDBConnection, query: ListEventsQuery = {}): Promise<EventSummary[]> {
+  const rows = await all(
+    db,
+    `SELECT ${SUMMARY_COLUMNS} FROM events
+     WHERE ($1::VARCHAR IS NULL OR kind = $1) AND ($2::VARCHAR IS NULL OR session = $2)
+     ORDER BY received_at DESC, ts DESC, id LIMIT $3`,
+    [query.kind ?? null, query.session ?? null, clampLimit(query.limit)],
+  );
+  return rows.map(toEventSummary);
+}
+
+export async function eventById(db: DuckDBConnection, app: string, id: string): Promise<EventDetail | undefined> {
+  const [row] = await all(db, `SELECT ${DETAIL_COLUMNS} FROM events WHERE app = $1 AND id = $2`, [app, id]);
+  return row === undefined ? undefined : toEventDetail(row);
+}
+
+export async function eventCounts(db: DuckDBConnection): Promise<EventCounts> {
+  const rows = await all(db, `SELECT kind, COUNT(*) AS n FROM events GROUP BY kind`);
+  const counts = Object.fromEntries(EVENT_KINDS.map((kind) => [kind, 0])) as EventCounts;
+  for (const r of rows) if (isKind(r.kind)) counts[r.kind] = num(r.n);
+  return counts;
+}
+
+/** Opens the store's own connection on a shared instance (the duckdb sink writes through another). */
+export async function createDuckDbStore(instance: DuckDBInstance): Promise<DashboardStore> {
+  const db = await instance.connect();
+  // A connection runs one statement at a time; queueing here keeps waiters off libuv's small thread pool (fsyncs use it).
+  let tail: Promise<unknown> = Promise.resolve();
+  const serial = <T>(run: () => Promise<T>): Promise<T> => {
+    const result = tail.then(run, run);
+    tail = result.catch(() => undefined);
+    return result;
+  };
+  return {
+    errorGroups: (query) => serial(() => errorGroups(db, query)),
+    errorGroup: (fingerprint, app) => serial(() => errorGroup(db, fingerprint, app)),
+    featureUsage: () => serial(() => featureUsage(db)),
+    assertFailures: () => serial(() => assertFailures(db)),
+    blockedEvents: () => serial(() => blockedEvents(db)),
+    listEvents: (query) => serial(() => listEvents(db, query)),
+    eventById: (app, id) => serial(() => eventById(db, app, id)),
+    eventCounts: () => serial(() => eventCounts(db)),
+    close: () => serial(async () => db.closeSync()),
+  };
+}
+
+async function all(db: DuckDBConnection, sql: string, params: DuckDBValue[] = []): Promise<Row[]> {
+  const reader = await db.runAndReadAll(sql, params);
+  return reader.getRowObjectsJS();
+}
+
+function clampLimit(limit: number | undefined): number {
+  if (limit === undefined || !Number.isFinite(limit)) return LIST_LIMITS.defaultLimit;
+  return Math.min(LIST_LIMITS.maxLimit, Math.max(1, Math.trunc(limit)));
+}
+
+function toErrorGroup(r: Row): ErrorGroup {
+  return {
+    fingerprint: str(r.fp),
+    app: str(r.app),
+    type: str(r.type),
+    message: str(r.message),
+    count: num(r.count),
+    events: num(r.events),
+    users: num(r.users),
+    firstSeen: ms(r.first_seen),
+    lastSeen: ms(r.last_seen),
+    releases: Array.isArray(r.releases) ? r.releases.filter((v) => v !== null).map(String) : [],
+    lastRelease: str(r.last_release),
+  };
+}
+
+function toEventSummary(r: Row): EventSummary {
+  return {
+    app: str(r.app),
+    id: str(r.id),
+    kind: isKind(r.kind) ? r.kind : 'log',
+    ts: ms(r.ts),
+    receivedAt: ms(r.received_at),
+    release: str(r.release),
+    environment: str(r.environment),
+    session: str(r.session),
+    user: optStr(r.user_id),
+    name: optStr(r.name),
+    errorType: optStr(r.error_type),
+    message: optStr(r.message),
+    level: optStr(r.level),
+    // Only errors have a fingerprint; the fallback expression would invent one for other kinds.
+    fingerprint: r.kind === 'error' ? optStr(r.fingerprint) : null,
+    url: optStr(r.url),
+    browser: optStr(r.browser),
+    os: optStr(r.os),
+    count: num(r.count),
+  };
+}
+
+function toEventDetail(r: Row): EventDetail {
+  return {
+    ...toEventSummary(r),
+    day: str(r.day),
+    batchId: str(r.batch_id),
+    account: optStr(r.account_id),
+    trace: optStr(r.trace),
+    online: optBool(r.online),
+    stack: optStr(r.stack),
+    soft: optBool(r.soft),
+    attrs: parseJson<Attributes>(r.attrs),
+    breadcrumbs: parseJson<Breadcrumb[]>(r.breadcrumbs),
+    browserVersion: optStr(r.browser_version),
+    osVersion: optStr(r.os_version),
+    device: optStr(r.device),
+    loadMs: r.load_ms === null || r.load_ms === undefined ? null : num(r.load_ms),
+    adblock: optBool(r.adblock),
+  };
+}
+
+function isKind(value: unknown): value is EventKind {
+  return typeof value === 'string' && (EVENT_KINDS as readonly string[]).includes(value);
+}
+
+function str(value: JS | undefined): string {
+  return value === null || value === undefined ? '' : String(value);
+}
+
+function optStr(value: JS | undefined): string | null {
+  return value === null || value === undefined ? null : String(value);
+}
+
+function optBool(value: JS | undefined): boolean | null {
+  return typeof value === 'boolean' ? value : null;
+}
+
+/** DuckDB returns BIGINT / HUGEINT aggregates as bigint; counts fit a double comfortably. */
+function num(value: JS | undefined): number {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'bigint') return Number(value);
+  return 0;
+}
+
+/** TIMESTAMP columns hold UTC without a zone; the JS converter reads them as UTC Dates. */
+function ms(value: JS | undefined): number {
+  return value instanceof Date ? value.getTime() : num(value);
+}
+
+/** attrs / breadcrumbs are JSON text written by the sink; a bad value must not break a page. */
+function parseJson<T>(value: JS | undefined): T | null {
+  if (typeof value !== 'string' || value === '') return null;
+  try {
+    return JSON.parse(value) as T;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,65 @@
+import { html, type SafeHtml } from '../html.js';
+
+export type Section = 'errors' | 'features' | 'asserts' | 'blocked' | 'events' | 'alerts';
+
+const NAV: ReadonlyArray<[Section, string, string]> = [
+  ['errors', 'Errors', '/'],
+  ['features', 'Features', '/features'],
+  ['asserts', 'Asserts', '/asserts'],
+  ['blocked', 'Blocked', '/blocked'],
+  ['events', 'Events', '/events'],
+  ['alerts', 'Alerts', '/alerts'],
+];
+
+export interface PageOptions {
+  /** Product title in the nav bar and the tab. */
+  site: string;
+  title: string;
+  section?: Section;
+  /** List pages reload themselves so new events show up without a click (no script: CSP). */
+  refresh?: boolean;
+  body: SafeHtml;
+}
+
+export const STYLESHEET_PATH = '/assets/dashboard.css';
+
+export function page(options: PageOptions): SafeHtml {
+  const { site, title, section, refresh, body } = options;
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+${refresh === true && html`<meta http-equiv="refresh" content="5">`}
+<title>${title} · ${site}</title>
+<link rel="stylesheet" href="${STYLESHEET_PATH}">
+</head>
+<body>
+<header class="topbar">
+<a class="brand" href="/">${site}</a>
+<nav>${NAV.map(
+    ([key, label, href]) =>
+      html`<a href="${href}"${key === section ? html` class="active" aria-current="page"` : ''}>${label}</a>`,
+  )}</nav>
+${refresh === true && html`<span class="live" title="This page refreshes every 5 seconds">live</span>`}
+</header>
+<main>
+${body}
+</main>
+</body>
+</html>
+`;
+}
+
+/** A page heading with an optional one-line explanation for newcomers. */
+export function heading(title: string, lead?: string | SafeHtml): SafeHtml {
+  return html`<h1>${title}</h1>${lead !== undefined && html`<p class="lead">${lead}</p>`}`;
+}
+
+export function emptyState(message: string | SafeHtml): SafeHtml {
+  return html`<div class="empty">${message}</div>`;
+}
+
+export function messagePage(site: string, title: string, message: string): SafeHtml {
+  return page({ site, title, body: html`${heading(title)}${emptyState(message)}` });
+}

@@ -1,0 +1,84 @@
+/** The one stylesheet, kept in code so `tsc` ships it in dist/ without a copy step. */
+export const DASHBOARD_CSS = `
+:root {
+  --fg: #1f2328; --muted: #656d76; --bg: #ffffff; --panel: #f6f8fa; --line: #d0d7de;
+  --accent: #0969da; --bar: #1f2328; --bar-fg: #e6edf3;
+  --error: #cf222e; --assert: #9a6700; --feature: #1a7f37; --blocked: #8250df; --log: #57606a;
+  font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+  font-size: 14px; line-height: 1.45; color: var(--fg); background: var(--bg);
+}
+* { box-sizing: border-box; }
+body { margin: 0; }
+a { color: var(--accent); text-decoration: none; }
+a:hover { text-decoration: underline; }
+code, pre, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; }
+
+.topbar { display: flex; align-items: center; gap: 24px; padding: 0 24px; height: 48px;
+  background: var(--bar); color: var(--bar-fg); }
+.topbar .brand { color: #fff; font-weight: 600; font-size: 15px; }
+.topbar nav { display: flex; gap: 4px; flex: 1; }
+.topbar nav a { color: var(--bar-fg); padding: 6px 10px; border-radius: 6px; }
+.topbar nav a:hover { background: rgba(255,255,255,.08); text-decoration: none; }
+.topbar nav a.active { background: rgba(255,255,255,.16); color: #fff; }
+.live { font-size: 12px; color: #7ee2a8; }
+.live::before { content: "●"; margin-right: 4px; }
+
+main { max-width: 1280px; margin: 0 auto; padding: 24px; }
+h1 { font-size: 22px; margin: 0 0 4px; font-weight: 600; word-break: break-word; }
+h2 { font-size: 16px; margin: 28px 0 8px; font-weight: 600; }
+.lead { color: var(--muted); margin: 0 0 16px; }
+.lead.message { color: var(--fg); font-size: 15px; word-break: break-word; }
+.muted { color: var(--muted); font-weight: normal; }
+.crumbs { margin: 0 0 8px; color: var(--muted); }
+.nowrap { white-space: nowrap; }
+
+table { width: 100%; border-collapse: collapse; border: 1px solid var(--line); border-radius: 6px; }
+th, td { text-align: left; padding: 8px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
+th { background: var(--panel); font-weight: 600; font-size: 12px; color: var(--muted);
+  text-transform: uppercase; letter-spacing: .03em; }
+tbody tr:hover { background: #f9fbfd; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.main { max-width: 520px; word-break: break-word; }
+table.compact { width: auto; min-width: 50%; }
+table.compact td { padding: 3px 8px; font-size: 12.5px; }
+.etype { font-weight: 600; }
+.emsg { color: var(--fg); }
+
+.badge { display: inline-block; padding: 1px 8px; border-radius: 999px; font-size: 11.5px;
+  font-weight: 600; border: 1px solid currentColor; white-space: nowrap; }
+.badge-error { color: var(--error); }
+.badge-assert { color: var(--assert); }
+.badge-feature { color: var(--feature); }
+.badge-blocked { color: var(--blocked); }
+.badge-log, .badge-other { color: var(--log); }
+.badge-hard { color: var(--error); }
+.badge-soft { color: var(--assert); }
+.badge-ok { color: var(--feature); }
+.badge-pending { color: var(--assert); }
+.chip { display: inline-block; margin: 0 4px 2px 0; padding: 0 6px; border-radius: 4px;
+  background: var(--panel); border: 1px solid var(--line); font-family: ui-monospace, monospace; font-size: 12px; }
+
+.filters { display: flex; gap: 6px; margin: 0 0 12px; flex-wrap: wrap; }
+.filters a { padding: 4px 10px; border: 1px solid var(--line); border-radius: 999px; color: var(--fg); }
+.filters a.active { background: var(--fg); color: #fff; border-color: var(--fg); }
+.filters a.active .muted { color: #d0d7de; }
+.filter-note { background: var(--panel); border: 1px solid var(--line); border-radius: 6px; padding: 8px 12px; }
+
+.facts { display: grid; grid-template-columns: repeat(auto-fill, minmax(160px, 1fr)); gap: 12px; margin: 16px 0; }
+.facts div { background: var(--panel); border: 1px solid var(--line); border-radius: 6px; padding: 8px 12px; }
+.facts dt { font-size: 12px; color: var(--muted); }
+.facts dd { margin: 2px 0 0; font-weight: 600; word-break: break-word; }
+.facts .wide { grid-column: span 2; }
+.fields { display: grid; grid-template-columns: max-content 1fr; gap: 6px 20px; margin: 16px 0; }
+.fields dt { color: var(--muted); }
+.fields dd { margin: 0; word-break: break-word; }
+
+.card { border: 1px solid var(--line); border-radius: 6px; padding: 12px 16px; margin: 0 0 12px; }
+.card-head { display: flex; flex-wrap: wrap; gap: 6px 16px; color: var(--muted); margin-bottom: 6px; }
+.message { word-break: break-word; }
+pre { background: var(--panel); border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px;
+  overflow-x: auto; white-space: pre-wrap; word-break: break-word; margin: 6px 0; }
+pre.stack { max-height: 360px; overflow-y: auto; }
+details summary { cursor: pointer; color: var(--muted); margin: 6px 0; }
+.empty { padding: 40px 24px; text-align: center; color: var(--muted); border: 1px dashed var(--line); border-radius: 6px; }
+`;
