@@ -1,0 +1,119 @@
+import { mkdir, open, readFile, truncate, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+
+export type AlertKind = 'new-error' | 'first-feature';
+export type AlertStatus = 'pending' | 'sent';
+export type AlertTransport = 'smtp' | 'outbox';
+
+/** What the dashboards list. */
+export interface AlertSummary {
+  /** `new-error:<app>:<fingerprint>` or `first-feature:<app>:<name>`: one alert per key, ever. */
+  key: string;
+  kind: AlertKind;
+  app: string;
+  subject: string;
+  /** ISO time the alert was decided. */
+  createdAt: string;
+  status: AlertStatus;
+  transport: AlertTransport;
+  /** The .eml file under outbox/, for outbox alerts. */
+  file?: string;
+  /** ISO time the email was handed to the SMTP server or written to the outbox. */
+  sentAt?: string;
+  /** Dashboard page of the error group or feature. */
+  link?: string;
+}
+
+/** A log line. Pending lines also carry the rendered message, so a restart can send it without the event. */
+export interface AlertRecord extends AlertSummary {
+  messageId?: string;
+  text?: string;
+  html?: string;
+}
+
+export interface AlertLog {
+  readonly file: string;
+  has(key: string): boolean;
+  get(key: string): AlertRecord | undefined;
+  /** Alerts decided but not confirmed sent (e.g. the process died mid-send). */
+  pending(): AlertRecord[];
+  /** Newest first. */
+  list(): AlertSummary[];
+  /** Appends the lines with one write and one fsync; the map changes only once they are durable. */
+  append(records: readonly AlertRecord[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function alertLogFile(dataDir: string): string {
+  return path.join(dataDir, 'alerts', 'alert-log.jsonl');
+}
+
+function summary(record: AlertRecord): AlertSummary {
+  const { messageId: _messageId, text: _text, html: _html, ...rest } = record;
+  return rest;
+}
+
+function merge(map: Map<string, AlertRecord>, record: AlertRecord): void {
+  const merged: AlertRecord = { ...map.get(record.key), ...record };
+  // A sent alert no longer needs its body in memory.
+  map.set(record.key, merged.status === 'sent' ? summary(merged) : merged);
+}
+
+function isAlertRecord(value: unknown): value is AlertRecord {
+  if (typeof value !== 'object' || value === null) return false;
+  const r = value as Record<string, unknown>;
+  return typeof r.key === 'string' && (r.status === 'pending' || r.status === 'sent') && typeof r.kind === 'string';
+}
+
+/** Loads the log (cutting a line torn by a crash) and opens it for appending. */
+export async function openAlertLog(dataDir: string): Promise<AlertLog> {
+  const file = alertLogFile(dataDir);
+  await mkdir(path.dirname(file), { recursive: true });
+  const map = new Map<string, AlertRecord>();
+  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return '';
+    throw error;
+  });
+  const end = text.lastIndexOf('\n') + 1;
+  // Only whole lines count: a line without its newline was never fsync'd as a whole.
+  if (end < text.length) await truncate(file, Buffer.byteLength(text.slice(0, end)));
+  for (const line of text.slice(0, end).split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      const parsed: unknown = JSON.parse(line);
+      if (isAlertRecord(parsed)) merge(map, parsed);
+    } catch {
+      // A corrupt line in the middle (disk trouble) must not stop alerts: skip it.
+    }
+  }
+
+  const handle: FileHandle = await open(file, 'a');
+  let chain: Promise<void> = Promise.resolve();
+  let torn = false;
+
+  return {
+    file,
+    has: (key) => map.has(key),
+    get: (key) => map.get(key),
+    pending: () => [...map.values()].filter((record) => record.status === 'pending'),
+    list: () => [...map.values()].map(summary).sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0)),
+    append(records) {
+      if (records.length === 0) return Promise.resolve();
+      const step = chain.then(async () => {
+        // After a failed write the file may end mid-line; start on a fresh one.
+        const lines = (torn ? '\n' : '') + records.map((record) => `${JSON.stringify(record)}\n`).join('');
+        torn = true;
+        await handle.write(lines);
+        await handle.sync();
+        torn = false;
+        for (const record of records) merge(map, record);
+      });
+      chain = step.catch(() => undefined);
+      return step;
+    },
+    async close() {
+      await chain;
+      await handle.close();
+    },
+  };
+}

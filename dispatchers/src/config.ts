@@ -1,0 +1,100 @@
+import path from 'node:path';
+import { TelltaleError } from '@telltale/protocol';
+
+/** Settings of the dispatchers (spool consumers, sinks, alert emails). Validated once, then frozen. */
+export interface DispatcherConfig {
+  /** Holds checkpoints/, dead-letter/, alerts/ and outbox/ (`TELLTALE_DATA_DIR`, default ./.telltale). */
+  readonly dataDir: string;
+  /** SMTP server for alert emails, e.g. smtp://user:pass@mail.example.com:587 (`TELLTALE_SMTP_URL`).
+   *  Unset: alerts are written as .eml files to <dataDir>/outbox/. */
+  readonly smtpUrl: string | undefined;
+  /** Recipients of alert emails, comma-separated (`TELLTALE_ALERT_TO`); required with smtpUrl. */
+  readonly alertTo: string | undefined;
+  /** Sender of alert emails (`TELLTALE_ALERT_FROM`, default telltale@localhost). */
+  readonly alertFrom: string;
+  /** Base URL of the dashboards, used for links in emails (`TELLTALE_DASHBOARD_URL`, default http://127.0.0.1:8080). */
+  readonly dashboardUrl: string;
+  /** How often consumers look for new spool records when no append notification arrives, ms (default 250). */
+  readonly pollMs: number;
+  /** Most spool records (client batches) handed to a sink at once (default 100). */
+  readonly batchSize: number;
+}
+
+export type DispatcherOptions = Partial<DispatcherConfig>;
+
+export const DISPATCHER_DEFAULTS = Object.freeze({
+  dataDir: '.telltale',
+  alertFrom: 'telltale@localhost',
+  dashboardUrl: 'http://127.0.0.1:8080',
+  pollMs: 250,
+  batchSize: 100,
+});
+
+// Deliberately loose: nodemailer and the SMTP server are the real judges; this catches typos early.
+const ADDRESS = /^(?:[^<>@\s,]+@[^<>@\s,]+|[^<>,]*<[^<>@\s,]+@[^<>@\s,]+>)$/;
+
+function invalid(field: string, problem: string): never {
+  throw new TelltaleError('TELLTALE_ERR_INVALID_CONFIG', `${field}: ${problem}`);
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function checkAddresses(field: string, value: string): string {
+  const parts = value.split(',').map((part) => part.trim());
+  for (const part of parts) {
+    if (!ADDRESS.test(part)) invalid(field, `"${part}" is not an email address (use name@example.com, comma-separated for several)`);
+  }
+  return parts.join(', ');
+}
+
+function checkInteger(field: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) invalid(field, `${String(value)} must be an integer from ${min} to ${max}`);
+  return value;
+}
+
+/** Explicit options win over the environment, the environment over defaults. */
+export function resolveDispatcherConfig(options: DispatcherOptions = {}, env: NodeJS.ProcessEnv = process.env): DispatcherConfig {
+  const dataDir = path.resolve(options.dataDir ?? nonEmpty(env.TELLTALE_DATA_DIR) ?? DISPATCHER_DEFAULTS.dataDir);
+
+  const smtpUrl = nonEmpty(options.smtpUrl ?? env.TELLTALE_SMTP_URL);
+  if (smtpUrl !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(smtpUrl);
+    } catch {
+      url = undefined;
+    }
+    // Never echo the URL: it may carry the SMTP password.
+    if (url === undefined || (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') || url.hostname === '') {
+      invalid('TELLTALE_SMTP_URL', 'must look like smtp://user:pass@host:587 or smtps://host:465');
+    }
+  }
+
+  const rawTo = nonEmpty(options.alertTo ?? env.TELLTALE_ALERT_TO);
+  const alertTo = rawTo === undefined ? undefined : checkAddresses('TELLTALE_ALERT_TO', rawTo);
+  if (smtpUrl !== undefined && alertTo === undefined) {
+    invalid('TELLTALE_ALERT_TO', 'is required when TELLTALE_SMTP_URL is set (who should receive the alert emails?)');
+  }
+
+  const alertFrom = checkAddresses('TELLTALE_ALERT_FROM', nonEmpty(options.alertFrom ?? env.TELLTALE_ALERT_FROM) ?? DISPATCHER_DEFAULTS.alertFrom);
+  if (alertFrom.includes(',')) invalid('TELLTALE_ALERT_FROM', 'must be a single address');
+
+  const rawDashboard = nonEmpty(options.dashboardUrl ?? env.TELLTALE_DASHBOARD_URL) ?? DISPATCHER_DEFAULTS.dashboardUrl;
+  let dashboard: URL | undefined;
+  try {
+    dashboard = new URL(rawDashboard);
+  } catch {
+    dashboard = undefined;
+  }
+  if (dashboard === undefined || (dashboard.protocol !== 'http:' && dashboard.protocol !== 'https:')) {
+    invalid('TELLTALE_DASHBOARD_URL', `"${rawDashboard}" must be an http(s) URL such as https://telltale.example.com`);
+  }
+  const dashboardUrl = rawDashboard.replace(/\/+$/, '');
+
+  const pollMs = checkInteger('pollMs', options.pollMs ?? DISPATCHER_DEFAULTS.pollMs, 10, 60_000);
+  const batchSize = checkInteger('batchSize', options.batchSize ?? DISPATCHER_DEFAULTS.batchSize, 1, 10_000);
+
+  return Object.freeze({ dataDir, smtpUrl, alertTo, alertFrom, dashboardUrl, pollMs, batchSize });
+}

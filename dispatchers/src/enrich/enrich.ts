@@ -1,0 +1,154 @@
+import type { Batch, SpoolEnvelope, TelltaleEvent } from '@telltale/protocol';
+import { fingerprintError } from './fingerprint.js';
+import { scrubAttributes, scrubStack, scrubText, scrubUrl } from './scrub.js';
+import { parseUserAgent } from './user-agent.js';
+
+/**
+ * One stored event: a flat row, one field per column of the DuckDB `events` table (camelCase here,
+ * snake_case there). Nulls are explicit so every sink sees the same shape.
+ */
+export interface EnrichedEvent {
+  app: string;
+  id: string;
+  kind: TelltaleEvent['kind'];
+  /** Event time from the client clock, epoch ms (the collector time when the client's is impossible). */
+  ts: number;
+  /** Collector time, epoch ms; `day` in the store is its UTC date. */
+  receivedAt: number;
+  batchId: string;
+  release: string;
+  environment: string;
+  session: string;
+  userId: string | null;
+  accountId: string | null;
+  url: string | null;
+  trace: string | null;
+  online: boolean | null;
+  /** Errors only: 32 hex chars grouping occurrences of the same bug. */
+  fingerprint: string | null;
+  /** Assert name, feature name, or the reason of a blocked event. */
+  name: string | null;
+  errorType: string | null;
+  message: string | null;
+  stack: string | null;
+  /** Log level; `error` for errors, `warn`/`error` for soft/hard asserts. */
+  level: string | null;
+  /** How often the error happened in the session; 1 for every other event. */
+  count: number;
+  soft: boolean | null;
+  /** JSON text of assert `vars` or feature/blocked `props`. */
+  attrs: string | null;
+  /** JSON text of the breadcrumbs attached to the event. */
+  breadcrumbs: string | null;
+  browser: string | null;
+  browserVersion: string | null;
+  os: string | null;
+  osVersion: string | null;
+  device: string | null;
+  loadMs: number | null;
+  adblock: boolean | null;
+}
+
+// TIMESTAMP holds years 1..9999; anything outside (a broken client clock) falls back to the collector time.
+const MAX_TIMESTAMP_MS = 253_402_300_799_999;
+const MAX_INTEGER = 2_147_483_647;
+
+function eventTime(ts: number, receivedAt: number): number {
+  return Number.isFinite(ts) && ts >= 0 && ts <= MAX_TIMESTAMP_MS ? Math.round(ts) : receivedAt;
+}
+
+function kindFields(event: TelltaleEvent): Pick<EnrichedEvent, 'fingerprint' | 'name' | 'errorType' | 'message' | 'stack' | 'level' | 'count' | 'soft' | 'attrs'> {
+  switch (event.kind) {
+    case 'error': {
+      const message = scrubText(event.message);
+      const stack = event.stack === undefined ? null : scrubStack(event.stack);
+      return {
+        fingerprint: fingerprintError({ type: event.type, message, stack: stack ?? undefined, fingerprint: event.fingerprint }),
+        name: null,
+        errorType: event.type,
+        message,
+        stack,
+        level: 'error',
+        count: Math.min(event.count ?? 1, MAX_INTEGER),
+        soft: null,
+        attrs: null,
+      };
+    }
+    case 'assert':
+      return {
+        fingerprint: null,
+        name: event.name,
+        errorType: null,
+        message: null,
+        stack: null,
+        level: event.soft ? 'warn' : 'error',
+        count: 1,
+        soft: event.soft,
+        attrs: event.vars === undefined ? null : JSON.stringify(scrubAttributes(event.vars)),
+      };
+    case 'feature':
+    case 'blocked':
+      return {
+        fingerprint: null,
+        name: event.kind === 'feature' ? event.name : event.reason,
+        errorType: null,
+        message: null,
+        stack: null,
+        level: null,
+        count: 1,
+        soft: null,
+        attrs: event.props === undefined ? null : JSON.stringify(scrubAttributes(event.props)),
+      };
+    case 'log':
+      return {
+        fingerprint: null,
+        name: null,
+        errorType: null,
+        message: scrubText(event.message),
+        stack: null,
+        level: event.level,
+        count: 1,
+        soft: null,
+        attrs: null,
+      };
+  }
+}
+
+function breadcrumbsJson(event: TelltaleEvent): string | null {
+  if (event.breadcrumbs === undefined || event.breadcrumbs.length === 0) return null;
+  return JSON.stringify(event.breadcrumbs.map((crumb) => ({ ...crumb, message: scrubText(crumb.message) })));
+}
+
+function enrichEvent(envelope: SpoolEnvelope, batch: Batch, event: TelltaleEvent, ua: ReturnType<typeof parseUserAgent>): EnrichedEvent {
+  return {
+    app: envelope.app,
+    id: event.id,
+    kind: event.kind,
+    ts: eventTime(event.ts, envelope.receivedAt),
+    receivedAt: envelope.receivedAt,
+    batchId: batch.batchId,
+    release: batch.release,
+    environment: batch.environment,
+    session: batch.session,
+    userId: batch.user ?? null,
+    accountId: batch.account ?? null,
+    url: event.url === undefined ? null : scrubUrl(event.url),
+    trace: event.trace ?? null,
+    online: event.online ?? null,
+    ...kindFields(event),
+    breadcrumbs: breadcrumbsJson(event),
+    browser: ua.browser,
+    browserVersion: ua.browserVersion,
+    os: ua.os,
+    osVersion: ua.osVersion,
+    device: ua.device,
+    loadMs: batch.loadMs ?? null,
+    adblock: batch.adblock ?? null,
+  };
+}
+
+/** One spool envelope (a client batch) → one flat row per event: user agent parsed, errors fingerprinted, text scrubbed. */
+export function enrichEnvelope(envelope: SpoolEnvelope): EnrichedEvent[] {
+  const ua = parseUserAgent(envelope.userAgent);
+  return envelope.batch.events.map((event) => enrichEvent(envelope, envelope.batch, event, ua));
+}

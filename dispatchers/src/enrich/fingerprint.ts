@@ -1,0 +1,85 @@
+import { createHash } from 'node:crypto';
+import { parseStack, type StackFrame } from './stack.js';
+
+/** Frames that define an error group: enough to tell call sites apart, few enough to survive refactors below them. */
+const FINGERPRINT_FRAMES = 3;
+
+export interface FingerprintInput {
+  type: string;
+  message: string;
+  stack?: string | undefined;
+  /** Chosen by the app: overrides grouping. */
+  fingerprint?: string | undefined;
+}
+
+function sha256Hex32(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 32);
+}
+
+// A build's content hash: all-hex, or letters mixed with digits (webpack, Vite, esbuild, Rollup), 8+ chars.
+function isContentHash(segment: string): boolean {
+  if (segment.length < 8 || !/^[A-Za-z0-9_]+$/.test(segment)) return false;
+  return /^[0-9a-f]+$/i.test(segment) || (/\d/.test(segment) && /[A-Za-z]/.test(segment)) || /^[A-Z2-7]{8}$/.test(segment);
+}
+
+/**
+ * The part of a script URL that is the same in every build and on every host:
+ * no origin, query or fragment, no content hash in the file name.
+ */
+export function normaliseFilePath(file: string): string {
+  let result = file.replace(/[?#].*$/, '');
+  result = result.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, ''); // https://cdn.example.com, webpack://app
+  const slash = result.lastIndexOf('/');
+  const dir = result.slice(0, slash + 1);
+  const base = result.slice(slash + 1);
+  const parts = base.split(/([.-])/); // keep separators so the name can be rebuilt
+  const kept: string[] = [];
+  for (let i = 0; i < parts.length; i += 1) {
+    const part = parts[i] ?? '';
+    const previous = kept[kept.length - 1];
+    // A hash sits between a separator and the extension: `app.3f9a2c1b.js`, `chunk-ABCD1234.js`.
+    if ((previous === '.' || previous === '-') && i < parts.length - 1 && isContentHash(part)) {
+      kept.pop();
+      continue;
+    }
+    kept.push(part);
+  }
+  return dir + kept.join('');
+}
+
+/** Replaces the parts of a message that vary per occurrence (ids, numbers, values) with placeholders. */
+export function normaliseMessage(message: string): string {
+  return message
+    .replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, '<url>')
+    .replace(/[\w.+-]+@[\w-]+(?:\.[\w-]+)+/g, '<email>')
+    .replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '<uuid>')
+    .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`/g, '<str>')
+    .replace(/\b0x[0-9a-f]+\b/gi, '<hex>')
+    .replace(/\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b/gi, '<hex>')
+    .replace(/\d+(?:\.\d+)?/g, '<num>')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+/** The frames that identify where an error comes from: the top in-app frames, else the top frames of any kind. */
+export function groupingFrames(frames: readonly StackFrame[]): StackFrame[] {
+  const usable = frames.filter((f) => f.file !== undefined && f.line !== undefined);
+  const inApp = usable.filter((f) => f.inApp);
+  // An error raised inside a library (no app frame at all) still groups by where it was raised.
+  return (inApp.length > 0 ? inApp : usable).slice(0, FINGERPRINT_FRAMES);
+}
+
+/**
+ * Groups occurrences of the same bug: stable across releases (content hashes, line and column
+ * numbers ignored), distinct for different call sites. Returns 32 lowercase hex characters.
+ */
+export function fingerprintError(input: FingerprintInput): string {
+  // The app's own fingerprint is hashed too, so every fingerprint is URL-safe and of one shape.
+  if (input.fingerprint !== undefined && input.fingerprint !== '') return sha256Hex32(`custom\n${input.fingerprint}`);
+  const frames = groupingFrames(parseStack(input.stack));
+  if (frames.length > 0) {
+    const lines = frames.map((f) => `${f.function ?? '?'}|${normaliseFilePath(f.file ?? '')}`);
+    return sha256Hex32(`frames\n${input.type}\n${lines.join('\n')}`);
+  }
+  return sha256Hex32(`message\n${input.type}\n${normaliseMessage(input.message)}`);
+}

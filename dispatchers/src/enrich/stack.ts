@@ -1,0 +1,120 @@
+/** One frame of a JavaScript stack trace, as V8 (Chrome, Edge, Node) or SpiderMonkey/JSC (Firefox, Safari) print it. */
+export interface StackFrame {
+  /** Function name without `async ` / `new ` prefixes and Firefox's `/<` suffixes; undefined when anonymous. */
+  function: string | undefined;
+  /** Script URL or path as printed; undefined for native frames. */
+  file: string | undefined;
+  line: number | undefined;
+  column: number | undefined;
+  /** False for library code (node_modules, vendor chunks), browser extensions and native frames. */
+  inApp: boolean;
+}
+
+const CHROME_FRAME = /^\s*at\s+(\S.*?)\s*$/;
+const LOCATION = /^(.*?)(?::(\d+))?(?::(\d+))?$/;
+// Firefox eval frames print `file line 2 > eval:1:1`; the script is what precedes " line N > ".
+const FIREFOX_EVAL = /^(.*?) line (\d+) > (?:eval|Function)/;
+const CHROME_EVAL = /\((\S+?):(\d+):(\d+)\)/;
+
+const LIBRARY_PATTERNS: readonly RegExp[] = [
+  /[/\\]node_modules[/\\]/,
+  /[/\\]bower_components[/\\]/,
+  /(?:^|[/\\.~_-])vendors?(?:[/\\.~_-]|$)/i,
+  /^(?:chrome|moz|safari|safari-web|ms-browser)-extension:/,
+  /^(?:node|internal)[:/]/,
+  /^webpack\/(?:bootstrap|runtime)/,
+];
+
+const NATIVE_FILES = new Set(['native', '<anonymous>', '[native code]', 'eval', 'unknown location']);
+
+/** True for code the app's own developers wrote and can fix. */
+export function isInAppFile(file: string | undefined): boolean {
+  if (file === undefined || NATIVE_FILES.has(file) || file.startsWith('index ')) return false;
+  return !LIBRARY_PATTERNS.some((pattern) => pattern.test(file));
+}
+
+function cleanFunction(name: string | undefined): string | undefined {
+  if (name === undefined) return undefined;
+  let cleaned = name
+    .replace(/\s*\[as [^\]]+\]$/, '')
+    .replace(/^(?:async|new)\s+/, '')
+    .replace(/^.*\*/, '') // Firefox async markers: `promise callback*fn`
+    .replace(/(?:\/<)+$/, '')
+    .replace(/<$/, '')
+    .trim();
+  if (cleaned === '' || cleaned === '<anonymous>' || cleaned === 'global code' || cleaned === 'module code') cleaned = '';
+  return cleaned === '' ? undefined : cleaned;
+}
+
+function frame(fn: string | undefined, file: string | undefined, line?: string, column?: string): StackFrame {
+  const cleanFile = file === undefined || file.trim() === '' ? undefined : file.trim();
+  return {
+    function: cleanFunction(fn),
+    file: cleanFile,
+    line: line === undefined ? undefined : Number(line),
+    column: column === undefined ? undefined : Number(column),
+    inApp: isInAppFile(cleanFile),
+  };
+}
+
+function parseLocation(fn: string | undefined, location: string): StackFrame {
+  if (location.startsWith('eval at ')) {
+    // V8 eval frames: the script that called eval is the one a developer can open.
+    const inner = CHROME_EVAL.exec(location);
+    return inner === null ? frame(fn, 'eval') : frame(fn, inner[1], inner[2], inner[3]);
+  }
+  const match = LOCATION.exec(location);
+  return frame(fn, match?.[1] ?? location, match?.[2], match?.[3]);
+}
+
+function parseChromeLine(rest: string): StackFrame {
+  // `fn (location)` or a bare `location` for anonymous functions.
+  if (rest.endsWith(')')) {
+    const open = rest.indexOf(' (');
+    if (open > 0) return parseLocation(rest.slice(0, open), rest.slice(open + 2, -1));
+    if (rest.startsWith('(')) return parseLocation(undefined, rest.slice(1, -1));
+  }
+  return parseLocation(undefined, rest);
+}
+
+function parseFirefoxLine(line: string): StackFrame | undefined {
+  // The first "@" separates name from location: URLs may contain "@" (unpkg.com/@scope/pkg@1), names do not.
+  const at = line.indexOf('@');
+  if (at < 0) return undefined;
+  const fn = line.slice(0, at).trim();
+  const location = line.slice(at + 1).trim();
+  if (location === '[native code]') return frame(fn, location);
+  const evalMatch = FIREFOX_EVAL.exec(location);
+  if (evalMatch !== null) return frame(fn, evalMatch[1], evalMatch[2]);
+  const match = /^(.*?):(\d+)(?::(\d+))?$/.exec(location);
+  // Without a line number this is not a frame (e.g. a message line that mentions an email address).
+  if (match === null) return undefined;
+  return frame(fn, match[1], match[2], match[3]);
+}
+
+/**
+ * Parses a stack string into frames, innermost first. Lines that are not frames (the message
+ * line V8 puts first, blank lines) are skipped; an unparseable stack yields [].
+ */
+export function parseStack(stack: string | undefined): StackFrame[] {
+  if (stack === undefined || stack === '') return [];
+  const lines = stack.split(/\r?\n/);
+  const chrome = lines.some((line) => CHROME_FRAME.test(line));
+  const frames: StackFrame[] = [];
+  for (const line of lines) {
+    if (chrome) {
+      const match = CHROME_FRAME.exec(line);
+      if (match?.[1] !== undefined) frames.push(parseChromeLine(match[1]));
+    } else {
+      const parsed = parseFirefoxLine(line);
+      if (parsed !== undefined) frames.push(parsed);
+    }
+  }
+  return frames;
+}
+
+/** `fn (file:line:col)` for emails and logs. */
+export function formatFrame(f: StackFrame): string {
+  const where = f.file === undefined ? 'native' : `${f.file}${f.line === undefined ? '' : `:${f.line}`}${f.column === undefined ? '' : `:${f.column}`}`;
+  return f.function === undefined ? where : `${f.function} (${where})`;
+}

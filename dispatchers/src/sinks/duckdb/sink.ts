@@ -1,0 +1,105 @@
+import { dateValue, timestampValue, type DuckDBAppender, type DuckDBConnection, type DuckDBInstance } from '@duckdb/node-api';
+import type { EnrichedEvent } from '../../enrich/enrich.js';
+import type { ExportResult, Sink } from '../types.js';
+import { ensureDuckDbSchema } from './schema.js';
+
+/** Column order of the staging table and of appendRow; every column of schema.ts. */
+const COLUMNS = [
+  'app', 'id', 'kind', 'ts', 'received_at', 'day', 'batch_id', 'release', 'environment', 'session',
+  'user_id', 'account_id', 'url', 'trace', 'online', 'fingerprint', 'name', 'error_type', 'message', 'stack',
+  'level', 'count', 'soft', 'attrs', 'breadcrumbs', 'browser', 'browser_version', 'os', 'os_version', 'device',
+  'load_ms', 'adblock',
+] as const;
+
+const MS_PER_DAY = 86_400_000;
+
+/** A per-connection scratch table: the Appender fills it fast, one INSERT … SELECT moves the rows, skipping known ids. */
+export async function createStagingTable(connection: DuckDBConnection): Promise<void> {
+  await connection.run(`CREATE TEMP TABLE IF NOT EXISTS events_staging AS SELECT ${COLUMNS.join(', ')} FROM events LIMIT 0`);
+}
+
+function appendRow(a: DuckDBAppender, e: EnrichedEvent): void {
+  const text = (v: string | null): void => (v === null ? a.appendNull() : a.appendVarchar(v));
+  const bool = (v: boolean | null): void => (v === null ? a.appendNull() : a.appendBoolean(v));
+  text(e.app);
+  text(e.id);
+  text(e.kind);
+  a.appendTimestamp(timestampValue(BigInt(e.ts) * 1000n));
+  a.appendTimestamp(timestampValue(BigInt(e.receivedAt) * 1000n));
+  a.appendDate(dateValue(Math.floor(e.receivedAt / MS_PER_DAY)));
+  for (const v of [e.batchId, e.release, e.environment, e.session, e.userId, e.accountId, e.url, e.trace]) text(v);
+  bool(e.online);
+  for (const v of [e.fingerprint, e.name, e.errorType, e.message, e.stack, e.level]) text(v);
+  a.appendInteger(e.count);
+  bool(e.soft);
+  for (const v of [e.attrs, e.breadcrumbs, e.browser, e.browserVersion, e.os, e.osVersion, e.device]) text(v);
+  if (e.loadMs === null) a.appendNull();
+  else a.appendDouble(e.loadMs);
+  bool(e.adblock);
+  a.endRow();
+}
+
+/**
+ * Stores events; duplicates (by app and id), within the call or already stored, are skipped.
+ * One transaction: either the whole export is stored or none of it, so a retry starts clean.
+ */
+export async function insertEvents(connection: DuckDBConnection, events: readonly EnrichedEvent[]): Promise<void> {
+  // Dedupe here too, so that within one export the first copy wins, deterministically.
+  const unique = new Map<string, EnrichedEvent>();
+  for (const event of events) {
+    const key = `${event.app}\u0000${event.id}`;
+    if (!unique.has(key)) unique.set(key, event);
+  }
+  await connection.run('BEGIN TRANSACTION');
+  try {
+    const appender = await connection.createAppender('events_staging', null, 'temp');
+    try {
+      for (const event of unique.values()) appendRow(appender, event);
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
+    }
+    // OR IGNORE: a replayed or re-uploaded event (same app and id) is stored once.
+    await connection.run(`INSERT OR IGNORE INTO events (${COLUMNS.join(', ')}) SELECT ${COLUMNS.join(', ')} FROM events_staging`);
+    await connection.run('DELETE FROM events_staging');
+    await connection.run('COMMIT');
+  } catch (error) {
+    await connection.run('ROLLBACK').catch(() => undefined);
+    await connection.run('DELETE FROM events_staging').catch(() => undefined);
+    throw error;
+  }
+}
+
+// Errors that will fail the same way on every retry: the data, not the store, is the problem.
+const PERMANENT = /^(?:Conversion|Constraint|Binder|Parser|Invalid Input|Out of Range|Mismatch Type) Error/i;
+
+export function classifyDuckDbError(error: unknown): ExportResult {
+  const message = error instanceof Error ? error.message : String(error);
+  if (PERMANENT.test(message)) return { status: 'rejected', reason: message };
+  return { status: 'retryable', reason: message };
+}
+
+/** The embedded default sink: writes `events` through its own connection to the shared instance. */
+export async function createDuckDbSink(instance: DuckDBInstance): Promise<Sink> {
+  const connection = await instance.connect();
+  await ensureDuckDbSchema(connection);
+  await createStagingTable(connection);
+  let closed = false;
+  return {
+    name: 'duckdb',
+    async export(events) {
+      if (closed) return { status: 'retryable', reason: 'sink is closed' };
+      if (events.length === 0) return { status: 'ok' };
+      try {
+        await insertEvents(connection, events);
+        return { status: 'ok' };
+      } catch (error) {
+        return classifyDuckDbError(error);
+      }
+    },
+    async close() {
+      closed = true;
+      connection.closeSync();
+    },
+  };
+}

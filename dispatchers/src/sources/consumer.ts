@@ -1,0 +1,130 @@
+import { backoffDelay, createSleeper, SINK_BACKOFF, type BackoffPolicy } from '../retry.js';
+import type { Consumer, ConsumerStats, HandleResult, RecordHandler, RecordSource } from './types.js';
+
+export interface ConsumerOptions<P> {
+  name: string;
+  openSource: () => Promise<RecordSource<P>>;
+  handle: RecordHandler<P>;
+  /** Most records per handler call. */
+  batchSize: number;
+  /** Longest wait for new records when no notification arrives, ms. */
+  pollMs: number;
+  /** Subscribes to "new records" notifications (the collector's spool.onAppend); returns an unsubscribe. */
+  notify?: ((listener: () => void) => () => void) | undefined;
+  /** Called after each durable commit. */
+  onCommit?: ((next: P) => void) | undefined;
+  backoff?: BackoffPolicy | undefined;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The at-least-once loop shared by every source: read, hand over, commit only once handled.
+ * A crash between handling and commit delivers the records again; sinks dedupe on event id.
+ */
+export function createConsumer<P>(options: ConsumerOptions<P>): Consumer<P> {
+  const backoff = options.backoff ?? SINK_BACKOFF;
+  const sleeper = createSleeper();
+  let source: RecordSource<P> | undefined;
+  let loop: Promise<void> | undefined;
+  let unsubscribe: (() => void) | undefined;
+  let stopping = false;
+  let notified = false;
+  const stats = { records: 0, retries: 0, sourceErrors: 0, lastError: undefined as string | undefined };
+
+  // Never start a sleep once stop() was called: stop must not wait out a 30 s backoff.
+  const pause = (ms: number): Promise<void> => (stopping ? Promise.resolve() : sleeper.sleep(ms));
+
+  async function handleUntilDone(records: Parameters<RecordHandler<P>>[0]): Promise<boolean> {
+    for (let attempt = 1; !stopping; attempt += 1) {
+      let result: HandleResult;
+      try {
+        result = await options.handle(records);
+      } catch (error) {
+        // A throwing handler is a bug or a broken disk: keep the records and try again, never skip them.
+        stats.lastError = describe(error);
+        result = 'retry';
+      }
+      if (result === 'done') return true;
+      stats.retries += 1;
+      await pause(backoffDelay(attempt, backoff, typeof result === 'object' ? result.retryAfterMs : undefined));
+    }
+    return false;
+  }
+
+  async function commitUntilDone(src: RecordSource<P>, next: P): Promise<boolean> {
+    for (let attempt = 1; !stopping || attempt === 1; attempt += 1) {
+      try {
+        await src.commit(next);
+        options.onCommit?.(next);
+        return true;
+      } catch (error) {
+        stats.sourceErrors += 1;
+        stats.lastError = `checkpoint commit failed: ${describe(error)}`;
+        await pause(backoffDelay(attempt, backoff));
+      }
+    }
+    return false;
+  }
+
+  async function run(src: RecordSource<P>): Promise<void> {
+    let readFailures = 0;
+    while (!stopping) {
+      notified = false; // a notification from now on means "read again before sleeping"
+      let records: Awaited<ReturnType<RecordSource<P>['read']>>;
+      try {
+        records = await src.read(options.batchSize);
+        readFailures = 0;
+      } catch (error) {
+        readFailures += 1;
+        stats.sourceErrors += 1;
+        stats.lastError = `read failed: ${describe(error)}`;
+        await pause(backoffDelay(readFailures, backoff));
+        continue;
+      }
+      const last = records[records.length - 1];
+      if (last === undefined) {
+        if (!notified) await pause(options.pollMs);
+        continue;
+      }
+      if (!(await handleUntilDone(records))) return;
+      if (!(await commitUntilDone(src, last.next))) return;
+      stats.records += records.length;
+    }
+  }
+
+  return {
+    name: options.name,
+    async start() {
+      if (loop !== undefined) throw new Error(`consumer ${options.name} already started`);
+      const src = await options.openSource();
+      source = src;
+      unsubscribe = options.notify?.(() => {
+        notified = true;
+        sleeper.wake();
+      });
+      loop = run(src);
+    },
+    async stop() {
+      stopping = true;
+      sleeper.wake();
+      unsubscribe?.();
+      await loop;
+      await source?.close();
+    },
+    position() {
+      if (source === undefined) throw new Error(`consumer ${options.name} is not started`);
+      return source.committed();
+    },
+    stats(): ConsumerStats<P> {
+      return {
+        name: options.name,
+        position: source?.committed(),
+        ...stats,
+        running: loop !== undefined && !stopping,
+      };
+    },
+  };
+}
