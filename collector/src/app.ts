@@ -1,0 +1,46 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { errorBody } from '@telltale/protocol';
+import type { SpoolWriter } from '@telltale/spool';
+import type { CollectorConfig } from './config.js';
+import type { CollectorMetrics } from './metrics.js';
+import { collectorRoutes } from './routes.js';
+
+export { collectorRoutes, type CollectorRoutesOptions } from './routes.js';
+
+/** `true`, `false`, or fastify's logger options object. */
+export type CollectorLogger = boolean | Exclude<FastifyServerOptions['logger'], boolean | undefined>;
+
+export interface CollectorDeps {
+  spool: SpoolWriter;
+  /** Fastify (pino) logger; default off. URLs are logged without their query (`?key=`). */
+  logger?: CollectorLogger;
+  metrics?: CollectorMetrics;
+}
+
+// Ingest keys travel in query strings (beacons cannot set headers): keep them out of every log line.
+const redactedRequest = (request: { method: string; url: string }) => ({
+  method: request.method,
+  url: request.url.split('?')[0],
+});
+
+function loggerOptions(logger: CollectorLogger | undefined): CollectorLogger {
+  if (logger === undefined || logger === false) return false;
+  const base = logger === true ? { level: 'info' } : logger;
+  return { ...base, serializers: { ...base.serializers, req: redactedRequest } };
+}
+
+/** A standalone collector: a fastify instance with collectorRoutes, ready for inject() or listen(). */
+export async function build(config: CollectorConfig, deps: CollectorDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: loggerOptions(deps.logger),
+    trustProxy: config.trustProxy,
+    bodyLimit: config.limits.maxCompressedBytes,
+  });
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send(errorBody('TELLTALE_ERR_NOT_FOUND')));
+  await app.register(collectorRoutes, {
+    config,
+    spool: deps.spool,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
+  });
+  return app;
+}

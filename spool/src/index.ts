@@ -1,0 +1,15 @@
+export type {
+  SpoolPosition,
+  SpoolRecord,
+  SpoolWriterOptions,
+  SpoolWriterStats,
+  SpoolWriter,
+  SpoolReader,
+  SpoolReaderStats,
+  Checkpoint,
+} from './types.js';
+export { openSpoolWriter, DEFAULT_SEGMENT_MAX_BYTES, DEFAULT_SEGMENT_MAX_AGE_MS } from './writer.js';
+export { openSpoolReader } from './reader.js';
+export { openCheckpoint } from './checkpoint.js';
+export { listSegments, type SegmentInfo } from './fs-util.js';
+export { MAX_RECORD_BYTES, segmentFileName } from './format.js';

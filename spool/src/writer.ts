@@ -1,0 +1,299 @@
+import { open, readFile, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { encodeHeader, MAX_RECORD_BYTES, RECORD_HEADER_BYTES, scanRecords } from './format.js';
+import { fsyncDir, isErrno, listSegmentNumbers, mkdirDurable, segmentPath, writeAllAt } from './fs-util.js';
+import type { SpoolPosition, SpoolWriter, SpoolWriterOptions, SpoolWriterStats } from './types.js';
+
+export const DEFAULT_SEGMENT_MAX_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_SEGMENT_MAX_AGE_MS = 60 * 60 * 1000;
+const LOCK_FILE = 'writer.lock';
+
+interface PendingAppend {
+  payload: Buffer;
+  resolve: (position: SpoolPosition) => void;
+  reject: (error: unknown) => void;
+}
+
+// One writer per spool directory: two would interleave records in the same segment.
+const dirsOpenInThisProcess = new Set<string>();
+
+/** Opens the spool for appending (mkdir -p) after cutting any torn tail off the newest segment. */
+export async function openSpoolWriter(options: SpoolWriterOptions): Promise<SpoolWriter> {
+  const maxBytes = options.segmentMaxBytes ?? DEFAULT_SEGMENT_MAX_BYTES;
+  const maxAgeMs = options.segmentMaxAgeMs ?? DEFAULT_SEGMENT_MAX_AGE_MS;
+  if (!Number.isFinite(maxBytes) || maxBytes <= 0)
+    throw new RangeError(`segmentMaxBytes must be a positive number, got ${maxBytes}`);
+  if (!Number.isFinite(maxAgeMs) || maxAgeMs <= 0)
+    throw new RangeError(`segmentMaxAgeMs must be a positive number, got ${maxAgeMs}`);
+  const dir = path.resolve(options.dir);
+  await mkdirDurable(dir);
+  await acquireLock(dir);
+  try {
+    const writer = new SegmentedSpoolWriter(dir, maxBytes, maxAgeMs);
+    await writer.recover();
+    return writer;
+  } catch (error) {
+    await releaseLock(dir);
+    throw error;
+  }
+}
+
+class SegmentedSpoolWriter implements SpoolWriter {
+  private readonly sizes = new Map<number, number>();
+  private readonly listeners = new Set<() => void>();
+  private queue: PendingAppend[] = [];
+  private flushing: Promise<void> | null = null;
+  private file: FileHandle | null = null;
+  private activeSegment = 0;
+  private activeSize = 0;
+  private activeCreatedAt = 0;
+  // After a failed write or fsync the active segment's tail is suspect: seal it and start a new one.
+  private broken = false;
+  private closing: Promise<void> | null = null;
+  private records = 0;
+  private fsyncs = 0;
+  private truncatedBytes = 0;
+
+  constructor(
+    readonly dir: string,
+    private readonly maxBytes: number,
+    private readonly maxAgeMs: number,
+  ) {}
+
+  async recover(): Promise<void> {
+    const segments = await listSegmentNumbers(this.dir);
+    for (const segment of segments)
+      this.sizes.set(segment, (await stat(segmentPath(this.dir, segment))).size);
+    const newest = segments.at(-1);
+    if (newest === undefined) {
+      await this.createSegment(1);
+      return;
+    }
+    const file = await open(segmentPath(this.dir, newest), 'r+');
+    try {
+      const info = await file.stat();
+      const scan = await scanRecords(file, info.size, 0, Number.POSITIVE_INFINITY);
+      if (scan.offset < info.size) {
+        // Torn tail from a crash mid-write: nothing past the last good record was ever acknowledged.
+        await file.truncate(scan.offset);
+        await file.datasync();
+        this.truncatedBytes = info.size - scan.offset;
+      }
+      this.file = file;
+      this.activeSegment = newest;
+      this.activeSize = scan.offset;
+      this.activeCreatedAt = info.birthtimeMs > 0 ? info.birthtimeMs : info.mtimeMs;
+      this.sizes.set(newest, scan.offset);
+    } catch (error) {
+      await file.close();
+      throw error;
+    }
+  }
+
+  append(payload: Buffer): Promise<SpoolPosition> {
+    if (this.closing) return Promise.reject(new Error(`spool writer for ${this.dir} is closed`));
+    if (!Buffer.isBuffer(payload) || payload.length === 0 || payload.length > MAX_RECORD_BYTES) {
+      return Promise.reject(
+        new RangeError(`spool payload must be a Buffer of 1 to ${MAX_RECORD_BYTES} bytes`),
+      );
+    }
+    return new Promise<SpoolPosition>((resolve, reject) => {
+      this.queue.push({ payload, resolve, reject });
+      this.flushing ??= this.drain();
+    });
+  }
+
+  onAppend(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  async removeSegmentsBefore(segment: number): Promise<number> {
+    // The active segment is never removed, whatever the caller asks: appends are still landing in it.
+    const victims = [...this.sizes.keys()].filter((s) => s < segment && s !== this.activeSegment);
+    let removed = 0;
+    for (const victim of victims) {
+      try {
+        await unlink(segmentPath(this.dir, victim));
+        removed += 1;
+      } catch (error) {
+        if (!isErrno(error, 'ENOENT')) throw error;
+      }
+      this.sizes.delete(victim);
+    }
+    if (removed > 0) await fsyncDir(this.dir);
+    return removed;
+  }
+
+  stats(): SpoolWriterStats {
+    let bytes = 0;
+    for (const size of this.sizes.values()) bytes += size;
+    return {
+      segments: this.sizes.size,
+      bytes,
+      records: this.records,
+      fsyncs: this.fsyncs,
+      truncatedBytes: this.truncatedBytes,
+    };
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      while (this.flushing) await this.flushing;
+      try {
+        await this.file?.close();
+      } finally {
+        this.file = null;
+        await releaseLock(this.dir);
+      }
+    })();
+    return this.closing;
+  }
+
+  // Group commit: whatever queued while the previous write+fsync ran goes out in one write and one fsync.
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const group = this.queue;
+        this.queue = [];
+        await this.commitGroup(group);
+      }
+    } finally {
+      this.flushing = null;
+    }
+  }
+
+  private async commitGroup(group: PendingAppend[]): Promise<void> {
+    let done = 0;
+    try {
+      if (this.broken || this.file === null) await this.rotate();
+      while (done < group.length) {
+        const take = this.countFitting(group, done);
+        if (take === 0) {
+          await this.rotate();
+          continue;
+        }
+        await this.writeChunk(group.slice(done, done + take));
+        done += take;
+      }
+    } catch (error) {
+      this.broken = true;
+      for (const item of group.slice(done)) item.reject(error);
+    }
+  }
+
+  /** How many queued records from `from` still belong in the active segment; 0 means rotate first. */
+  private countFitting(group: PendingAppend[], from: number): number {
+    let size = this.activeSize;
+    if (size > 0 && Date.now() - this.activeCreatedAt >= this.maxAgeMs) return 0;
+    let count = 0;
+    for (let i = from; i < group.length; i++) {
+      const recordBytes = RECORD_HEADER_BYTES + group[i]!.payload.length;
+      // An empty segment always takes one record, however large, so nothing is refused for size here.
+      if (size > 0 && size + recordBytes > this.maxBytes) break;
+      size += recordBytes;
+      count += 1;
+    }
+    return count;
+  }
+
+  private async writeChunk(items: PendingAppend[]): Promise<void> {
+    const file = this.file;
+    if (file === null) throw new Error('spool has no active segment');
+    const buffers: Buffer[] = [];
+    const positions: SpoolPosition[] = [];
+    let offset = this.activeSize;
+    for (const item of items) {
+      buffers.push(encodeHeader(item.payload), item.payload);
+      positions.push({ segment: this.activeSegment, offset });
+      offset += RECORD_HEADER_BYTES + item.payload.length;
+    }
+    await writeAllAt(file, buffers, this.activeSize);
+    // fsync before ack: a 2xx from the collector promises the batch is on disk.
+    await file.datasync();
+    this.fsyncs += 1;
+    this.records += items.length;
+    this.activeSize = offset;
+    this.sizes.set(this.activeSegment, offset);
+    items.forEach((item, i) => item.resolve(positions[i]!));
+    for (const listener of this.listeners) {
+      try {
+        listener();
+      } catch {
+        // A consumer's bug must not fail appends that are already durable.
+      }
+    }
+  }
+
+  /** Seals the active segment and starts the next one. */
+  private async rotate(): Promise<void> {
+    const old = this.file;
+    // Nothing reached the disk of a still-empty segment, so no reader can be past it: keep using it
+    // instead of leaving an empty file per failed attempt while the disk is full.
+    if (old !== null && this.activeSize === 0 && (await old.stat()).size === 0) {
+      this.broken = false;
+      return;
+    }
+    if (old !== null) {
+      this.file = null;
+      try {
+        // Cut whatever a failed write may have left past the last acknowledged record.
+        if (this.broken) {
+          await old.truncate(this.activeSize);
+          await old.datasync();
+        }
+      } catch {
+        // Best effort: a reader skips a bad tail in a sealed segment and counts it.
+      }
+      await old.close().catch(() => undefined);
+    }
+    await this.createSegment(this.activeSegment + 1);
+  }
+
+  private async createSegment(segment: number): Promise<void> {
+    const file = await open(segmentPath(this.dir, segment), 'wx');
+    this.file = file;
+    this.activeSegment = segment;
+    this.activeSize = 0;
+    this.activeCreatedAt = Date.now();
+    this.sizes.set(segment, 0);
+    // The new file's directory entry must be durable before any record in it is acknowledged.
+    await fsyncDir(this.dir);
+    this.broken = false;
+  }
+}
+
+async function acquireLock(dir: string): Promise<void> {
+  if (dirsOpenInThisProcess.has(dir))
+    throw new Error(`spool ${dir} is already open for writing in this process; close that writer first`);
+  const file = path.join(dir, LOCK_FILE);
+  try {
+    await writeFile(file, String(process.pid), { flag: 'wx' });
+  } catch (error) {
+    if (!isErrno(error, 'EEXIST')) throw error;
+    const holder = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+    if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+      throw new Error(
+        `spool ${dir} is locked by process ${holder}; stop it, or delete ${file} if that process is not a Telltale writer`,
+      );
+    }
+    await writeFile(file, String(process.pid)); // stale lock from a crashed process
+  }
+  dirsOpenInThisProcess.add(dir);
+}
+
+async function releaseLock(dir: string): Promise<void> {
+  dirsOpenInThisProcess.delete(dir);
+  await unlink(path.join(dir, LOCK_FILE)).catch(() => undefined);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return isErrno(error, 'EPERM');
+  }
+}
