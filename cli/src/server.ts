@@ -37,9 +37,10 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
   const env = options.env ?? process.env;
   const config = resolveServerConfig(options, env);
   const demo = await ensureDemoApp(config.dataDir, config.demoKey);
-  const collectorConfig = resolveCollectorConfig({
-    apps: [{ id: demo.id, name: demo.name, ingestKeys: [demo.ingestKey] }],
-  });
+  const collectorConfig = resolveCollectorConfig(
+    { apps: [{ id: demo.id, name: demo.name, ingestKeys: [demo.ingestKey] }] },
+    env,
+  );
 
   const spool = await openSpoolWriter({ dir: path.join(config.dataDir, 'spool', 'client') });
   const duckdb = await DuckDBInstance.create(path.join(config.dataDir, 'telltale.duckdb'));
@@ -48,13 +49,6 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
     { dataDir: config.dataDir, dashboardUrl, ...options.dispatcher },
     env,
   );
-  const dispatchers = await startDispatchers(dispatcherConfig, {
-    duckdb,
-    spoolDir: path.join(config.dataDir, 'spool', 'client'),
-    notify: (listener) => spool.onAppend(listener),
-    onRemovableSegment: (segment) => void spool.removeSegmentsBefore(segment),
-  });
-
   const app = Fastify({
     logger:
       options.logger === false
@@ -66,7 +60,18 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
             },
           },
     bodyLimit: collectorConfig.limits.maxCompressedBytes,
+    trustProxy: collectorConfig.trustProxy,
   });
+  const dispatchers = await startDispatchers(dispatcherConfig, {
+    duckdb,
+    spoolDir: path.join(config.dataDir, 'spool', 'client'),
+    notify: (listener) => spool.onAppend(listener),
+    // A failed unlink only delays clean-up; the next checkpoint retries it.
+    onRemovableSegment: (segment) => {
+      spool.removeSegmentsBefore(segment).catch((error: unknown) => app.log.warn({ err: error }, 'spool clean-up failed'));
+    },
+  });
+
   await app.register(collectorRoutes, { config: collectorConfig, spool });
   await app.register(dashboardsPlugin, {
     store: await createDuckDbStore(duckdb),

@@ -165,8 +165,8 @@ describe('POST /v1/batch', () => {
       const { message: _message, ...noMessage } = batch.events[1] as { message: string };
       const wrongShape = (await post(json({ ...batch, events: [noMessage] }))).json().error;
       expect(wrongShape).toMatchObject({
-        field: '/events/0',
-        message: expect.stringContaining('"error" event'),
+        field: '/events/0/message',
+        message: expect.stringContaining('/events/0/message'),
       });
       expect((await post(json({ ...batch, release: 5 }))).json().error.field).toBe('/release');
       const noEvents = await post(json({ ...batch, events: [] }));

@@ -1,0 +1,11 @@
+/** Lowercase hex of `bytes` random bytes. */
+export function randomHex(bytes: number): string {
+  let s = '';
+  for (const x of crypto.getRandomValues(new Uint8Array(bytes))) s += (x | 256).toString(16).slice(1);
+  return s;
+}
+
+/** 32 hex digits: 12 of milliseconds first (ids sort by time, as UUIDv7 does), then 80 random bits. */
+export function newId(now = Date.now()): string {
+  return now.toString(16).padStart(12, '0') + randomHex(10);
+}
