@@ -28,8 +28,10 @@
 
   var Telltale = window.Telltale;
   var key = meta('telltale-key');
-  if (!Telltale) return say('The SDK did not load (/sdk/telltale.min.js): build it with npm run build.', 'error');
-  if (!key || key.charAt(0) === '%') return say('No ingest key: open this page through the Telltale server at /demo.', 'error');
+  if (!Telltale)
+    return say('The SDK did not load (/sdk/telltale.min.js): build it with npm run build.', 'error');
+  if (!key || key.charAt(0) === '%')
+    return say('No ingest key: open this page through the Telltale server at /demo.', 'error');
 
   // Watch the SDK's uploads, only to show what was sent; the SDK itself needs none of this.
   var originalFetch = window.fetch;
@@ -45,7 +47,9 @@
         response
           .clone()
           .json()
-          .catch(function () { return {}; })
+          .catch(function () {
+            return {};
+          })
           .then(function (body) {
             var ok = response.status >= 200 && response.status < 300;
             var detail = ok
@@ -62,7 +66,12 @@
     return upload;
   };
 
-  Telltale.init({ endpoint: meta('telltale-endpoint'), key: key, release: 'demo-1.0.0', environment: 'demo' });
+  Telltale.init({
+    endpoint: meta('telltale-endpoint'),
+    key: key,
+    release: 'demo-1.0.0',
+    environment: 'demo',
+  });
   say('Ready. Click a button; events leave about a second later.');
 
   function queued(what) {

@@ -41,7 +41,9 @@ export async function build({ write = true } = {}) {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const { iife, esm } = await build();
-  console.log(`dist/telltale.min.js  ${iife.min} B min, ${iife.gzip} B min+gz (aim ${SIZE_AIM} B, budget ${SIZE_BUDGET} B)`);
+  console.log(
+    `dist/telltale.min.js  ${iife.min} B min, ${iife.gzip} B min+gz (aim ${SIZE_AIM} B, budget ${SIZE_BUDGET} B)`,
+  );
   console.log(`dist/index.js         ${esm.min} B min, ${esm.gzip} B min+gz`);
   if (iife.gzip > SIZE_BUDGET) {
     console.error(`telltale.min.js is over its size budget by ${iife.gzip - SIZE_BUDGET} B`);

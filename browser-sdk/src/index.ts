@@ -30,7 +30,8 @@ export const captureError: (error: unknown, extra?: CaptureExtra) => void = forw
 /** Reports a failed assertion (soft: false) when `condition` is falsy; never throws. */
 export const assert: (condition: unknown, name: string, vars?: Attributes) => void = forward('assert');
 /** Like assert, for a limit the app tolerates ("warn us, let the user go on"): soft: true. */
-export const softAssert: (condition: unknown, name: string, vars?: Attributes) => void = forward('softAssert');
+export const softAssert: (condition: unknown, name: string, vars?: Attributes) => void =
+  forward('softAssert');
 /** Counts one use of a feature. */
 export const track: (feature: string, props?: Attributes) => void = forward('track');
 /** Counts one time the app said "no" to the user (file too large, permission denied). */

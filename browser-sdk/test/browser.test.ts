@@ -46,7 +46,8 @@ async function until<T>(what: string, probe: () => T | undefined | false, ms = 1
   for (;;) {
     const value = probe();
     if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; received ${JSON.stringify(events())}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}; received ${JSON.stringify(events())}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -54,13 +55,16 @@ async function until<T>(what: string, probe: () => T | undefined | false, ms = 1
 const findEvent = (test: (e: TelltaleEvent) => boolean) => () => events().find(test);
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install it: apt-get install -y chromium`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: install it: apt-get install -y chromium`);
   await build();
   sdk = await readFile(new URL('../dist/telltale.min.js', import.meta.url));
   const demoFile = (name: string) => readFile(new URL(`../demo/${name}`, import.meta.url), 'utf8');
   demo = {
     // placeholders replaced as the cli does; an empty endpoint means the page's own origin
-    html: (await demoFile('index.html')).replaceAll('%TELLTALE_KEY%', KEY).replaceAll('%TELLTALE_ENDPOINT%', ''),
+    html: (await demoFile('index.html'))
+      .replaceAll('%TELLTALE_KEY%', KEY)
+      .replaceAll('%TELLTALE_ENDPOINT%', ''),
     js: await demoFile('demo.js'),
     css: await demoFile('demo.css'),
   };
@@ -74,8 +78,15 @@ beforeAll(async () => {
         const raw = Buffer.concat(chunks);
         const gzip = raw[0] == 0x1f && raw[1] == 0x8b;
         const batch = JSON.parse((gzip ? gunzipSync(raw) : raw).toString('utf8')) as Batch;
-        received.push({ contentType: req.headers['content-type'], gzip, key: url.searchParams.get('key'), batch });
-        res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ accepted: batch.events.length, duplicate: false }));
+        received.push({
+          contentType: req.headers['content-type'],
+          gzip,
+          key: url.searchParams.get('key'),
+          batch,
+        });
+        res
+          .writeHead(202, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ accepted: batch.events.length, duplicate: false }));
       });
       return;
     }
@@ -95,7 +106,8 @@ beforeAll(async () => {
     res
       .writeHead(200, {
         'content-type': file[0],
-        'content-security-policy': "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'",
+        'content-security-policy':
+          "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'",
       })
       .end(file[1]);
   });
@@ -104,7 +116,16 @@ beforeAll(async () => {
 
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }, 120_000);
 
@@ -119,29 +140,52 @@ describe('browser SDK in Chromium', () => {
     await page.goto(`${origin}/page?coupon=SECRET42#pay`);
     await page.evaluate(() => {
       setTimeout(function explodeCheckout() {
-        (undefined as unknown as { total: number }).total;
+        void (undefined as unknown as { total: number }).total;
       });
       void Promise.reject(new Error('payment provider said no'));
       void Promise.reject({ code: 7, detail: 'customer text' });
-      (window as unknown as { Telltale: { track(n: string, p: object): void } }).Telltale.track('export-csv', { rows: 42 });
+      (window as unknown as { Telltale: { track(n: string, p: object): void } }).Telltale.track(
+        'export-csv',
+        { rows: 42 },
+      );
     });
 
-    const uncaught = await until('the uncaught TypeError', findEvent((e) => e.kind == 'error' && e.mechanism == 'onerror'));
-    const rejection = await until('the rejection', findEvent((e) => e.kind == 'error' && e.message == 'payment provider said no'));
-    const nonError = await until('the non-Error rejection', findEvent((e) => e.kind == 'error' && e.type == 'NonError'));
-    const feature = await until('the feature', findEvent((e) => e.kind == 'feature'));
+    const uncaught = await until(
+      'the uncaught TypeError',
+      findEvent((e) => e.kind == 'error' && e.mechanism == 'onerror'),
+    );
+    const rejection = await until(
+      'the rejection',
+      findEvent((e) => e.kind == 'error' && e.message == 'payment provider said no'),
+    );
+    const nonError = await until(
+      'the non-Error rejection',
+      findEvent((e) => e.kind == 'error' && e.type == 'NonError'),
+    );
+    const feature = await until(
+      'the feature',
+      findEvent((e) => e.kind == 'feature'),
+    );
 
     expect(uncaught).toMatchObject({ type: 'TypeError', count: 1, url: '/page', online: true });
     expect(uncaught.kind == 'error' && uncaught.stack).toContain('explodeCheckout');
     expect(uncaught.trace).toMatch(/^[0-9a-f]{32}$/);
     expect(rejection).toMatchObject({ type: 'Error', mechanism: 'onunhandledrejection', url: '/page' });
-    expect(nonError).toMatchObject({ mechanism: 'onunhandledrejection', message: 'Object with keys: code,detail' });
+    expect(nonError).toMatchObject({
+      mechanism: 'onunhandledrejection',
+      message: 'Object with keys: code,detail',
+    });
     expect(feature).toMatchObject({ name: 'export-csv', props: { rows: 42 }, url: '/page' });
 
     for (const r of received) {
       expect(r).toMatchObject({ contentType: 'text/plain', gzip: true, key: KEY });
       expect(validateBatch(r.batch)).toMatchObject({ ok: true });
-      expect(r.batch).toMatchObject({ v: 1, release: 'e2e-1.0.0', environment: 'e2e', sdk: expect.stringMatching(/^telltale-browser\//) });
+      expect(r.batch).toMatchObject({
+        v: 1,
+        release: 'e2e-1.0.0',
+        environment: 'e2e',
+        sdk: expect.stringMatching(/^telltale-browser\//),
+      });
       expect(r.batch.loadMs).toBeGreaterThan(0);
       expect(JSON.stringify(r.batch)).not.toContain('SECRET42');
     }
@@ -155,10 +199,17 @@ describe('browser SDK in Chromium', () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(`${origin}/page`);
-    await page.evaluate(() => (window as unknown as { Telltale: { track(n: string): void } }).Telltale.track('closed-right-after'));
+    await page.evaluate(() =>
+      (window as unknown as { Telltale: { track(n: string): void } }).Telltale.track('closed-right-after'),
+    );
     await page.close({ runBeforeUnload: true });
-    await until('the event sent on page hide', findEvent((e) => e.kind == 'feature' && e.name == 'closed-right-after'));
-    const carrier = received.find((r) => r.batch.events.some((e) => e.kind == 'feature' && e.name == 'closed-right-after'))!;
+    await until(
+      'the event sent on page hide',
+      findEvent((e) => e.kind == 'feature' && e.name == 'closed-right-after'),
+    );
+    const carrier = received.find((r) =>
+      r.batch.events.some((e) => e.kind == 'feature' && e.name == 'closed-right-after'),
+    )!;
     expect(carrier).toMatchObject({ contentType: 'text/plain', key: KEY });
     expect(validateBatch(carrier.batch)).toMatchObject({ ok: true });
     await context.close();
@@ -168,9 +219,14 @@ describe('browser SDK in Chromium', () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(`${origin}/page`);
-    await page.evaluate(() => (window as unknown as { Telltale: { track(n: string): void } }).Telltale.track('navigated-away'));
+    await page.evaluate(() =>
+      (window as unknown as { Telltale: { track(n: string): void } }).Telltale.track('navigated-away'),
+    );
     await page.goto(`${origin}/other`);
-    await until('the event sent on navigation', findEvent((e) => e.kind == 'feature' && e.name == 'navigated-away'));
+    await until(
+      'the event sent on navigation',
+      findEvent((e) => e.kind == 'feature' && e.name == 'navigated-away'),
+    );
     await context.close();
   }, 60_000);
 
@@ -186,12 +242,21 @@ describe('browser SDK in Chromium', () => {
       w.fetch = (...args) => original(...args).catch((e: unknown) => (w.failedUploads++, Promise.reject(e)));
     });
     await context.setOffline(true);
-    await page.evaluate(() => (window as unknown as { Telltale: { track(n: string): void } }).Telltale.track('used-offline'));
-    await page.waitForFunction(() => (window as unknown as { failedUploads: number }).failedUploads > 0, undefined, { timeout: 15_000 });
+    await page.evaluate(() =>
+      (window as unknown as { Telltale: { track(n: string): void } }).Telltale.track('used-offline'),
+    );
+    await page.waitForFunction(
+      () => (window as unknown as { failedUploads: number }).failedUploads > 0,
+      undefined,
+      { timeout: 15_000 },
+    );
     expect(events().some((e) => e.kind == 'feature' && e.name == 'used-offline')).toBe(false);
     await context.setOffline(false);
     // Sooner than the 30 s offline retry: the `online` event resumes the upload.
-    const offline = await until('the event captured offline', findEvent((e) => e.kind == 'feature' && e.name == 'used-offline'));
+    const offline = await until(
+      'the event captured offline',
+      findEvent((e) => e.kind == 'feature' && e.name == 'used-offline'),
+    );
     expect(offline.online).toBe(false);
     await context.close();
   }, 60_000);
@@ -205,7 +270,15 @@ describe('browser SDK in Chromium', () => {
     });
     await page.goto(`${origin}/demo`);
     await page.waitForFunction(() => document.getElementById('status')?.textContent?.startsWith('Ready'));
-    for (const id of ['throw-error', 'reject-promise', 'fail-assert', 'soft-assert', 'use-feature', 'blocked']) await page.click(`#${id}`);
+    for (const id of [
+      'throw-error',
+      'reject-promise',
+      'fail-assert',
+      'soft-assert',
+      'use-feature',
+      'blocked',
+    ])
+      await page.click(`#${id}`);
     await page.click('#flush');
     const demoEvents = () => events().filter((e) => e.url == '/demo');
     await until('all six demo events', () => demoEvents().length >= 6 && demoEvents());
@@ -216,15 +289,23 @@ describe('browser SDK in Chromium', () => {
         ['Error', 'onunhandledrejection'],
       ]),
     );
-    expect(by('error').find((e) => e.kind == 'error' && e.type == 'TypeError')).toMatchObject({ stack: expect.stringContaining('computeCheckoutTotal') });
+    expect(by('error').find((e) => e.kind == 'error' && e.type == 'TypeError')).toMatchObject({
+      stack: expect.stringContaining('computeCheckoutTotal'),
+    });
     expect(by('assert')).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ name: 'cart-total-matches', soft: false, vars: { items: 3, checksum: 'ab12' } }),
+        expect.objectContaining({
+          name: 'cart-total-matches',
+          soft: false,
+          vars: { items: 3, checksum: 'ab12' },
+        }),
         expect.objectContaining({ name: 'workspace-count-under-100', soft: true, vars: { workspaces: 140 } }),
       ]),
     );
     expect(by('feature')).toEqual([expect.objectContaining({ name: 'export-csv', props: { rows: 42 } })]);
-    expect(by('blocked')).toEqual([expect.objectContaining({ reason: 'file-too-large', props: { sizeMb: 30, limitMb: 25 } })]);
+    expect(by('blocked')).toEqual([
+      expect.objectContaining({ reason: 'file-too-large', props: { sizeMb: 30, limitMb: 25 } }),
+    ]);
     const carriers = received.filter((r) => r.batch.events.some((e) => e.url == '/demo'));
     for (const r of carriers) expect(r.batch).toMatchObject({ release: 'demo-1.0.0', environment: 'demo' });
     await page.waitForFunction(() => document.getElementById('status')?.textContent?.includes('HTTP 202'));

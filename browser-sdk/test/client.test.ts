@@ -1,6 +1,12 @@
 import { validateBatch, type ErrorEvent } from '@telltale/protocol';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { BATCH_EVENTS, DEBOUNCE_MS, MAX_PER_SESSION, createClient, describe as describeError } from '../src/core/client.js';
+import {
+  BATCH_EVENTS,
+  DEBOUNCE_MS,
+  MAX_PER_SESSION,
+  createClient,
+  describe as describeError,
+} from '../src/core/client.js';
 import { MAX_ITEMS } from '../src/core/queue.js';
 import { MAX_ATTEMPTS } from '../src/core/retry.js';
 import { OPTIONS, fakePlatform, sameError } from './fake-platform.js';
@@ -30,14 +36,33 @@ describe('batches on the wire', () => {
     const { url, batch } = sent[0]!;
     expect(url).toBe('https://collector.test/v1/batch?key=app%20key');
     expect(validateBatch(batch)).toMatchObject({ ok: true });
-    expect(batch).toMatchObject({ v: 1, release: '1.2.3', environment: 'test', session: 'session-1', user: 'u-42', account: 'acme-7', loadMs: 420 });
+    expect(batch).toMatchObject({
+      v: 1,
+      release: '1.2.3',
+      environment: 'test',
+      session: 'session-1',
+      user: 'u-42',
+      account: 'acme-7',
+      loadMs: 420,
+    });
     expect(batch.sdk).toMatch(/^telltale-browser\//);
     expect(batch.events.map((e) => e.kind)).toEqual(['error', 'assert', 'assert', 'feature', 'blocked']);
     const [error, hard, soft, feature, blocked] = batch.events;
-    expect(error).toMatchObject({ type: 'TypeError', message: 'boom', count: 1, mechanism: 'manual', url: '/checkout', online: true });
+    expect(error).toMatchObject({
+      type: 'TypeError',
+      message: 'boom',
+      count: 1,
+      mechanism: 'manual',
+      url: '/checkout',
+      online: true,
+    });
     expect(error!.trace).toMatch(/^[0-9a-f]{32}$/);
     expect(error!.breadcrumbs).toEqual([{ ts: expect.any(Number), level: 'info', message: 'opened cart' }]);
-    expect(hard).toMatchObject({ name: 'cart-total-matches', soft: false, vars: { items: 3, checksum: 'ab12' } });
+    expect(hard).toMatchObject({
+      name: 'cart-total-matches',
+      soft: false,
+      vars: { items: 3, checksum: 'ab12' },
+    });
     expect(soft).toMatchObject({ name: 'workspace-count-under-100', soft: true, vars: { workspaces: 140 } });
     expect(feature).toMatchObject({ name: 'export-csv', props: { rows: 42 } });
     expect(feature!.breadcrumbs).toBeUndefined();
@@ -48,7 +73,13 @@ describe('batches on the wire', () => {
   it('scrubs what it captures, also what beforeSend adds', async () => {
     const { platform, events } = fakePlatform();
     const c = createClient(
-      { ...OPTIONS, beforeSend: (e) => ({ ...e, message: `${'message' in e ? e.message : ''} (card 4111 1111 1111 1111)` }) },
+      {
+        ...OPTIONS,
+        beforeSend: (e) => ({
+          ...e,
+          message: `${'message' in e ? e.message : ''} (card 4111 1111 1111 1111)`,
+        }),
+      },
       platform,
     );
     c.log('warn', 'login as jane@example.com');
@@ -159,7 +190,10 @@ describe('errors: once per session, then a count', () => {
 
   it('applies ignoreErrors and sampleRate', async () => {
     const { platform, events } = fakePlatform();
-    const c = createClient({ ...OPTIONS, ignoreErrors: ['ResizeObserver loop', /^TypeError: ignored/] }, platform);
+    const c = createClient(
+      { ...OPTIONS, ignoreErrors: ['ResizeObserver loop', /^TypeError: ignored/] },
+      platform,
+    );
     c.captureError(new Error('ResizeObserver loop limit exceeded'));
     c.captureError(new TypeError('ignored thing'));
     c.captureError(new Error('kept'));

@@ -29,7 +29,12 @@ export function fakePlatform() {
   return { platform, sent, state, events };
 }
 
-export const OPTIONS = { endpoint: 'https://collector.test/', key: 'app key', release: '1.2.3', environment: 'test' };
+export const OPTIONS = {
+  endpoint: 'https://collector.test/',
+  key: 'app key',
+  release: '1.2.3',
+  environment: 'test',
+};
 
 /** An error whose stack is the same each time, as when one line throws in a loop. */
 export function sameError(message = 'boom'): Error {

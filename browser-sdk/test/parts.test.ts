@@ -57,7 +57,10 @@ describe('queue', () => {
   it('mirrors itself to a store and puts restored items first', async () => {
     const saved: QueueItem[][] = [];
     const restored: QueueItem = { e: feature('from-last-visit'), n: 50, b: 'old-batch' };
-    const q = createQueue(() => {}, { load: () => Promise.resolve([restored]), save: (items) => void saved.push([...items]) });
+    const q = createQueue(() => {}, {
+      load: () => Promise.resolve([restored]),
+      save: (items) => void saved.push([...items]),
+    });
     q.push(feature('now'));
     await Promise.resolve();
     await Promise.resolve();

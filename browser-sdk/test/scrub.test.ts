@@ -13,7 +13,8 @@ describe('scrub', () => {
 
   it('replaces bearer tokens and JWTs', () => {
     expect(scrub('Authorization: Bearer abc.DEF-123_xyz==')).toBe('Authorization: Bearer [token]');
-    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U';
+    const jwt =
+      'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U';
     expect(scrub(`token ${jwt} expired`)).toBe('token [jwt] expired');
   });
 
@@ -28,7 +29,9 @@ describe('scrub', () => {
     expect(scrub('GET https://api.example.com/v1/users?id=42&name=jane failed')).toBe(
       'GET https://api.example.com/v1/users failed',
     );
-    expect(scrub('at load (https://cdn.example.com/app.js?v=123:10:5)')).toBe('at load (https://cdn.example.com/app.js:10:5)');
+    expect(scrub('at load (https://cdn.example.com/app.js?v=123:10:5)')).toBe(
+      'at load (https://cdn.example.com/app.js:10:5)',
+    );
     expect(scrub('see /docs/page#section-2 now')).toBe('see /docs/page now');
     expect(scrub('item #42 is missing?')).toBe('item #42 is missing?');
   });
@@ -48,7 +51,14 @@ describe('scrub', () => {
 describe('scrubAttributes', () => {
   it('redacts deny-listed keys whatever their value', () => {
     expect(
-      scrubAttributes({ password: 'hunter2', apiKey: 'k', authToken: 'abc', userEmail: 'a@b.co', Authorization: 'x', items: 3 }),
+      scrubAttributes({
+        password: 'hunter2',
+        apiKey: 'k',
+        authToken: 'abc',
+        userEmail: 'a@b.co',
+        Authorization: 'x',
+        items: 3,
+      }),
     ).toEqual({
       password: '[filtered]',
       apiKey: '[filtered]',
@@ -61,7 +71,16 @@ describe('scrubAttributes', () => {
 
   it('keeps scalars only and scrubs strings', () => {
     expect(
-      scrubAttributes({ n: 1, ok: true, none: null, s: 'mail me: a@b.co', nested: { a: 1 }, list: [1], fn: () => 1, inf: Infinity }),
+      scrubAttributes({
+        n: 1,
+        ok: true,
+        none: null,
+        s: 'mail me: a@b.co',
+        nested: { a: 1 },
+        list: [1],
+        fn: () => 1,
+        inf: Infinity,
+      }),
     ).toEqual({ n: 1, ok: true, none: null, s: 'mail me: [email]', inf: null });
   });
 

@@ -62,7 +62,11 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     // Config errors name the field and the fix; anything else is a bug worth a stack.
-    process.stderr.write(error instanceof TelltaleError ? `telltale: ${error.message}\n` : `${String((error as Error)?.stack ?? error)}\n`);
+    process.stderr.write(
+      error instanceof TelltaleError
+        ? `telltale: ${error.message}\n`
+        : `${String((error as Error)?.stack ?? error)}\n`,
+    );
     process.exit(1);
   },
 );

@@ -22,9 +22,13 @@ function invalid(field: string, problem: string): never {
 }
 
 /** Explicit options win over the environment, the environment over defaults. Validated once, then frozen. */
-export function resolveServerConfig(options: ServerOptions = {}, env: NodeJS.ProcessEnv = process.env): ServerConfig {
+export function resolveServerConfig(
+  options: ServerOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): ServerConfig {
   const host = options.host ?? env.TELLTALE_HOST ?? '127.0.0.1';
-  if (host.trim() === '') invalid('TELLTALE_HOST', 'must not be empty (use 127.0.0.1, or 0.0.0.0 to listen everywhere)');
+  if (host.trim() === '')
+    invalid('TELLTALE_HOST', 'must not be empty (use 127.0.0.1, or 0.0.0.0 to listen everywhere)');
 
   const rawPort = options.port ?? env.TELLTALE_PORT ?? '8080';
   const port = typeof rawPort === 'number' ? rawPort : Number(rawPort);

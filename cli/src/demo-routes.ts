@@ -19,7 +19,10 @@ const escapeAttribute = (value: string): string =>
   value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** The demo page (`/demo`) with the SDK bundle, wired to the demo app's ingest key. */
-export async function registerDemoRoutes(app: FastifyInstance, options: { ingestKey: string }): Promise<void> {
+export async function registerDemoRoutes(
+  app: FastifyInstance,
+  options: { ingestKey: string },
+): Promise<void> {
   const template = await readFile(path.join(sdkRoot, 'demo/index.html'), 'utf8');
   const page = template
     .replaceAll('%TELLTALE_KEY%', escapeAttribute(options.ingestKey))

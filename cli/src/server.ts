@@ -44,7 +44,7 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
 
   const spool = await openSpoolWriter({ dir: path.join(config.dataDir, 'spool', 'client') });
   const duckdb = await DuckDBInstance.create(path.join(config.dataDir, 'telltale.duckdb'));
-  const dashboardUrl = `http://${config.host}:${config.port}`;
+  const dashboardUrl = env.TELLTALE_DASHBOARD_URL || `http://${config.host}:${config.port}`;
   const dispatcherConfig = resolveDispatcherConfig(
     { dataDir: config.dataDir, dashboardUrl, ...options.dispatcher },
     env,
@@ -56,9 +56,14 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
         : {
             level: 'info',
             serializers: {
-              req: (request: { method: string; url: string }) => ({ method: request.method, url: redactedUrl(request.url) }),
+              req: (request: { method: string; url: string }) => ({
+                method: request.method,
+                url: redactedUrl(request.url),
+              }),
             },
           },
+    // Access logs stay off: they would add a line per beacon and nothing a user needs.
+    disableRequestLogging: true,
     bodyLimit: collectorConfig.limits.maxCompressedBytes,
     trustProxy: collectorConfig.trustProxy,
   });
@@ -68,7 +73,9 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
     notify: (listener) => spool.onAppend(listener),
     // A failed unlink only delays clean-up; the next checkpoint retries it.
     onRemovableSegment: (segment) => {
-      spool.removeSegmentsBefore(segment).catch((error: unknown) => app.log.warn({ err: error }, 'spool clean-up failed'));
+      spool
+        .removeSegmentsBefore(segment)
+        .catch((error: unknown) => app.log.warn({ err: error }, 'spool clean-up failed'));
     },
   });
 

@@ -2,7 +2,15 @@ import { gzipSync } from 'node:zlib';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTelltale, type RunningTelltale } from '../src/index.js';
-import { getJson, readSpool, launchChromium, startSmtpServer, tempDir, waitFor, type ReceivedMail } from './helpers.js';
+import {
+  getJson,
+  readSpool,
+  launchChromium,
+  startSmtpServer,
+  tempDir,
+  waitFor,
+  type ReceivedMail,
+} from './helpers.js';
 
 interface Stats {
   events: Record<'error' | 'assert' | 'feature' | 'blocked' | 'log', number>;
@@ -68,7 +76,14 @@ describe('Telltale end to end on one machine', () => {
     page.on('pageerror', (error) => pageErrors.push(error.message));
 
     await page.goto(`${telltale.url}/demo`);
-    for (const id of ['throw-error', 'reject-promise', 'fail-assert', 'soft-assert', 'use-feature', 'blocked']) {
+    for (const id of [
+      'throw-error',
+      'reject-promise',
+      'fail-assert',
+      'soft-assert',
+      'use-feature',
+      'blocked',
+    ]) {
       await page.click(`#${id}`);
     }
     await page.click('#flush');

@@ -12,7 +12,9 @@ export const CHROMIUM = '/usr/bin/chromium';
 /** Debian's Chromium, headless. Fails loudly (never skips) when it is not installed. */
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: install it with "apt-get install -y chromium" (scripts/test-prereqs.sh does)`);
+    throw new Error(
+      `${CHROMIUM} is missing: install it with "apt-get install -y chromium" (scripts/test-prereqs.sh does)`,
+    );
   }
   return chromium.launch({
     executablePath: CHROMIUM,
@@ -37,7 +39,11 @@ export interface ReceivedMail {
 }
 
 /** A real SMTP server (smtp-server) on 127.0.0.1 that keeps every message it accepts. */
-export async function startSmtpServer(): Promise<{ url: string; messages: ReceivedMail[]; close(): Promise<void> }> {
+export async function startSmtpServer(): Promise<{
+  url: string;
+  messages: ReceivedMail[];
+  close(): Promise<void>;
+}> {
   const messages: ReceivedMail[] = [];
   const server = new SMTPServer({
     authOptional: true,
@@ -77,7 +83,9 @@ function decodeMimeWords(value: string): string {
       enc.toUpperCase() === 'B'
         ? Buffer.from(text, 'base64').toString('utf8')
         : Buffer.from(
-            text.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_x, hex: string) => String.fromCharCode(parseInt(hex, 16))),
+            text
+              .replace(/_/g, ' ')
+              .replace(/=([0-9A-Fa-f]{2})/g, (_x, hex: string) => String.fromCharCode(parseInt(hex, 16))),
             'latin1',
           ).toString('utf8'),
     );
@@ -89,7 +97,11 @@ export async function tempDir(prefix: string): Promise<{ dir: string; remove(): 
 }
 
 /** Polls until `check` returns a value (not undefined), or fails after `timeoutMs` with `what`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -118,7 +130,8 @@ export async function readSpool(dataDir: string): Promise<SpoolEnvelope[]> {
   for (;;) {
     const records = await reader.read(position, 1000);
     if (records.length === 0) return envelopes;
-    for (const record of records) envelopes.push(JSON.parse(record.payload.toString('utf8')) as SpoolEnvelope);
+    for (const record of records)
+      envelopes.push(JSON.parse(record.payload.toString('utf8')) as SpoolEnvelope);
     position = records[records.length - 1]!.next;
   }
 }

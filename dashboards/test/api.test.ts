@@ -21,7 +21,14 @@ describe('JSON API', () => {
     expect(status).toBe(200);
     expect(body.groups).toHaveLength(2);
     const group = body.groups[0];
-    expect(group).toMatchObject({ id: FP_TYPEERROR, fingerprint: FP_TYPEERROR, type: 'TypeError', count: 7, users: 3, events: 3 });
+    expect(group).toMatchObject({
+      id: FP_TYPEERROR,
+      fingerprint: FP_TYPEERROR,
+      type: 'TypeError',
+      count: 7,
+      users: 3,
+      events: 3,
+    });
     const detail = await getJson(`/api/errors/${group.id}`);
     expect(detail.status).toBe(200);
     expect(detail.body.group).toMatchObject({ id: FP_TYPEERROR, count: 7, lastSeen: T0 + 10 * MIN });
@@ -47,7 +54,12 @@ describe('JSON API', () => {
   it('GET /api/features shows first use and distinct users', async () => {
     const { body } = await getJson('/api/features');
     expect(body.features.find((f: { name: string }) => f.name === 'export-csv')).toEqual({
-      app: 'shop', name: 'export-csv', uses: 3, users: 2, firstUse: T0 + MIN, lastUse: T0 + 4 * MIN,
+      app: 'shop',
+      name: 'export-csv',
+      uses: 3,
+      users: 2,
+      firstUse: T0 + MIN,
+      lastUse: T0 + 4 * MIN,
     });
   });
 
@@ -58,7 +70,9 @@ describe('JSON API', () => {
       ['workspaces-under-100', true],
     ]);
     const blocked = (await getJson('/api/blocked')).body.blocked;
-    expect(blocked).toEqual([expect.objectContaining({ reason: 'file-too-large', count: 2, lastProps: { sizeMb: 77 } })]);
+    expect(blocked).toEqual([
+      expect.objectContaining({ reason: 'file-too-large', count: 2, lastProps: { sizeMb: 77 } }),
+    ]);
   });
 
   it('GET /api/events lists events with id and app, filtered by kind and session', async () => {
@@ -88,7 +102,14 @@ describe('JSON API', () => {
   it('GET /api/events/:app/:id returns every field, or 404', async () => {
     const { status, body } = await getJson('/api/events/shop/e1');
     expect(status).toBe(200);
-    expect(body.event).toMatchObject({ id: 'e1', app: 'shop', kind: 'error', count: 4, fingerprint: FP_TYPEERROR, release: '1.3.9' });
+    expect(body.event).toMatchObject({
+      id: 'e1',
+      app: 'shop',
+      kind: 'error',
+      count: 4,
+      fingerprint: FP_TYPEERROR,
+      release: '1.3.9',
+    });
     expect(body.event.breadcrumbs).toHaveLength(1);
     const missing = await getJson('/api/events/admin/e1');
     expect(missing.status).toBe(404);
@@ -102,6 +123,9 @@ describe('JSON API', () => {
 
   it('GET /api/alerts lists the alert log newest first', async () => {
     const { body } = await getJson('/api/alerts');
-    expect(body.alerts.map((a: { key: string }) => a.key)).toEqual(['first-feature:shop:export-csv', 'new-error:shop:aaaa']);
+    expect(body.alerts.map((a: { key: string }) => a.key)).toEqual([
+      'first-feature:shop:export-csv',
+      'new-error:shop:aaaa',
+    ]);
   });
 });

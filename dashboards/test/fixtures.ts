@@ -1,6 +1,6 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { ensureDuckDbSchema } from '../../dispatchers/src/sinks/duckdb/schema.js';
+import { ensureDuckDbSchema } from '@telltale/dispatchers';
 import type { AlertSummary } from '../src/alerts.js';
 import { dashboardsPlugin } from '../src/plugin.js';
 import type { DashboardStore } from '../src/store.js';
@@ -84,25 +84,58 @@ export const FP_XSS = 'b'.repeat(32);
 export const SAMPLE_ROWS: Row[] = [
   // One error group: 3 events from 2 users and 1 anonymous session, 2 releases, 7 occurrences in all.
   {
-    id: 'e1', kind: 'error', ts: T0, fingerprint: FP_TYPEERROR, errorType: 'TypeError',
-    message: "Cannot read properties of undefined (reading 'total')", count: 4, user: 'u-1', session: 's-1',
-    release: '1.3.9', stack: "TypeError: Cannot read properties of undefined (reading 'total')\n    at cartTotal (cart.js:12:9)",
+    id: 'e1',
+    kind: 'error',
+    ts: T0,
+    fingerprint: FP_TYPEERROR,
+    errorType: 'TypeError',
+    message: "Cannot read properties of undefined (reading 'total')",
+    count: 4,
+    user: 'u-1',
+    session: 's-1',
+    release: '1.3.9',
+    stack:
+      "TypeError: Cannot read properties of undefined (reading 'total')\n    at cartTotal (cart.js:12:9)",
     breadcrumbs: [{ ts: T0 - 2000, level: 'info', category: 'ui.click', message: 'button#pay' }],
   },
   {
-    id: 'e2', kind: 'error', ts: T0 + 5 * MIN, fingerprint: FP_TYPEERROR, errorType: 'TypeError',
-    message: "Cannot read properties of undefined (reading 'total')", count: 2, user: 'u-2', session: 's-2',
-    release: '1.4.0', stack: 'TypeError: ...\n    at cartTotal (cart.js:12:9)',
+    id: 'e2',
+    kind: 'error',
+    ts: T0 + 5 * MIN,
+    fingerprint: FP_TYPEERROR,
+    errorType: 'TypeError',
+    message: "Cannot read properties of undefined (reading 'total')",
+    count: 2,
+    user: 'u-2',
+    session: 's-2',
+    release: '1.4.0',
+    stack: 'TypeError: ...\n    at cartTotal (cart.js:12:9)',
   },
   {
-    id: 'e3', kind: 'error', ts: T0 + 10 * MIN, fingerprint: FP_TYPEERROR, errorType: 'TypeError',
-    message: "Cannot read properties of undefined (reading 'total')", count: 1, user: null, session: 's-anon',
-    release: '1.4.0', stack: 'TypeError: ...\n    at cartTotal (cart.js:12:9)', browser: 'Firefox', os: 'Windows',
+    id: 'e3',
+    kind: 'error',
+    ts: T0 + 10 * MIN,
+    fingerprint: FP_TYPEERROR,
+    errorType: 'TypeError',
+    message: "Cannot read properties of undefined (reading 'total')",
+    count: 1,
+    user: null,
+    session: 's-anon',
+    release: '1.4.0',
+    stack: 'TypeError: ...\n    at cartTotal (cart.js:12:9)',
+    browser: 'Firefox',
+    os: 'Windows',
   },
   // A hostile message must be shown as text, never run.
   {
-    id: 'e4', kind: 'error', ts: T0 + 2 * MIN, fingerprint: FP_XSS, errorType: 'Error',
-    message: '<script>alert("pwned")</script>', user: 'u-1', session: 's-1',
+    id: 'e4',
+    kind: 'error',
+    ts: T0 + 2 * MIN,
+    fingerprint: FP_XSS,
+    errorType: 'Error',
+    message: '<script>alert("pwned")</script>',
+    user: 'u-1',
+    session: 's-1',
   },
   // Feature usage: export-csv used 3 times by 2 users; first use at T0 + 1 min.
   { id: 'f1', kind: 'feature', ts: T0 + 1 * MIN, name: 'export-csv', user: 'u-1', attrs: { rows: 120 } },
@@ -110,18 +143,59 @@ export const SAMPLE_ROWS: Row[] = [
   { id: 'f3', kind: 'feature', ts: T0 + 4 * MIN, name: 'export-csv', user: 'u-3', session: 's-3' },
   { id: 'f4', kind: 'feature', ts: T0 + 6 * MIN, name: 'dark-mode', user: null, session: 's-9' },
   // Asserts: one soft, one hard.
-  { id: 'a1', kind: 'assert', ts: T0 + 7 * MIN, name: 'workspaces-under-100', soft: true, attrs: { workspaces: 131 } },
-  { id: 'a2', kind: 'assert', ts: T0 + 8 * MIN, name: 'cart-total-matches', soft: false, attrs: { lines: 3, checksum: 'c0ffee' }, user: 'u-2', session: 's-2' },
+  {
+    id: 'a1',
+    kind: 'assert',
+    ts: T0 + 7 * MIN,
+    name: 'workspaces-under-100',
+    soft: true,
+    attrs: { workspaces: 131 },
+  },
+  {
+    id: 'a2',
+    kind: 'assert',
+    ts: T0 + 8 * MIN,
+    name: 'cart-total-matches',
+    soft: false,
+    attrs: { lines: 3, checksum: 'c0ffee' },
+    user: 'u-2',
+    session: 's-2',
+  },
   // Blocked: file too large, twice by the same user.
   { id: 'b1', kind: 'blocked', ts: T0 + 9 * MIN, name: 'file-too-large', attrs: { sizeMb: 42 } },
   { id: 'b2', kind: 'blocked', ts: T0 + 11 * MIN, name: 'file-too-large', attrs: { sizeMb: 77 } },
   // Another app with no logs at all: stats must still say log: 0.
-  { id: 'x1', kind: 'feature', app: 'admin', ts: T0 + 12 * MIN, name: 'invite-user', user: 'admin-1', session: 'sa-1' },
+  {
+    id: 'x1',
+    kind: 'feature',
+    app: 'admin',
+    ts: T0 + 12 * MIN,
+    name: 'invite-user',
+    user: 'admin-1',
+    session: 'sa-1',
+  },
 ];
 
 export const SAMPLE_ALERTS: AlertSummary[] = [
-  { key: 'new-error:shop:aaaa', kind: 'new-error', app: 'shop', subject: '[shop] New error: TypeError <b>', createdAt: T0, status: 'sent', transport: 'outbox', file: 'outbox/1.eml' },
-  { key: 'first-feature:shop:export-csv', kind: 'first-feature', app: 'shop', subject: '[shop] First use: export-csv', createdAt: new Date(T0 + MIN).toISOString(), status: 'pending', transport: 'smtp' },
+  {
+    key: 'new-error:shop:aaaa',
+    kind: 'new-error',
+    app: 'shop',
+    subject: '[shop] New error: TypeError <b>',
+    createdAt: T0,
+    status: 'sent',
+    transport: 'outbox',
+    file: 'outbox/1.eml',
+  },
+  {
+    key: 'first-feature:shop:export-csv',
+    kind: 'first-feature',
+    app: 'shop',
+    subject: '[shop] First use: export-csv',
+    createdAt: new Date(T0 + MIN).toISOString(),
+    status: 'pending',
+    transport: 'smtp',
+  },
 ];
 
 export interface Harness {
@@ -144,7 +218,9 @@ export async function createHarness(rows: Row[] = SAMPLE_ROWS): Promise<Harness>
     store,
     listAlerts: async () => SAMPLE_ALERTS,
     readAlert: async (key) =>
-      key === 'new-error:shop:aaaa' ? 'Subject: New error\r\nContent-Type: text/html\r\n\r\n<script>x()</script>' : undefined,
+      key === 'new-error:shop:aaaa'
+        ? 'Subject: New error\r\nContent-Type: text/html\r\n\r\n<script>x()</script>'
+        : undefined,
   });
   await app.ready();
   return {

@@ -20,16 +20,25 @@ async function getPage(url: string, status = 200): Promise<string> {
 const LIST_PAGES = ['/', '/features', '/asserts', '/blocked', '/events', '/alerts'];
 
 describe('HTML pages', () => {
-  it.each(LIST_PAGES)('%s has the nav bar, the stylesheet, auto-refresh, and no inline script or style', async (url) => {
-    const body = await getPage(url);
-    for (const link of ['href="/features"', 'href="/asserts"', 'href="/blocked"', 'href="/events"', 'href="/alerts"']) {
-      expect(body).toContain(link);
-    }
-    expect(body).toContain('<link rel="stylesheet" href="/assets/dashboard.css">');
-    expect(body).toContain('<meta http-equiv="refresh" content="5">');
-    expect(body).toContain('aria-current="page"');
-    expect(body).not.toMatch(/<script|<style|\sstyle=|\son[a-z]+=/i);
-  });
+  it.each(LIST_PAGES)(
+    '%s has the nav bar, the stylesheet, auto-refresh, and no inline script or style',
+    async (url) => {
+      const body = await getPage(url);
+      for (const link of [
+        'href="/features"',
+        'href="/asserts"',
+        'href="/blocked"',
+        'href="/events"',
+        'href="/alerts"',
+      ]) {
+        expect(body).toContain(link);
+      }
+      expect(body).toContain('<link rel="stylesheet" href="/assets/dashboard.css">');
+      expect(body).toContain('<meta http-equiv="refresh" content="5">');
+      expect(body).toContain('aria-current="page"');
+      expect(body).not.toMatch(/<script|<style|\sstyle=|\son[a-z]+=/i);
+    },
+  );
 
   it('/ shows error groups with counts, users, release and a link to the group', async () => {
     const body = await getPage('/');
@@ -66,7 +75,9 @@ describe('HTML pages', () => {
 
   it('/features shows uses, users and first use', async () => {
     const body = await getPage('/features');
-    expect(body).toMatch(/<code>export-csv<\/code><\/td><td>shop<\/td><td class="num">3<\/td><td class="num">2<\/td><td><time datetime="2026-11-20T12:01:00.000Z"/);
+    expect(body).toMatch(
+      /<code>export-csv<\/code><\/td><td>shop<\/td><td class="num">3<\/td><td class="num">2<\/td><td><time datetime="2026-11-20T12:01:00.000Z"/,
+    );
   });
 
   it('/asserts and /blocked show severity, counts and diagnostics', async () => {

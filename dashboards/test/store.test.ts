@@ -41,15 +41,22 @@ describe('DuckDB dashboard store', () => {
     expect(oldest.browser).toBe('Chrome');
     expect(oldest.os).toBe('macOS');
     expect(oldest.release).toBe('1.3.9');
-    expect(oldest.breadcrumbs).toEqual([{ ts: T0 - 2000, level: 'info', category: 'ui.click', message: 'button#pay' }]);
+    expect(oldest.breadcrumbs).toEqual([
+      { ts: T0 - 2000, level: 'info', category: 'ui.click', message: 'button#pay' },
+    ]);
     expect(await h.store.errorGroup('f'.repeat(32))).toBeUndefined();
     expect(await h.store.errorGroup(FP_TYPEERROR, 'admin')).toBeUndefined();
   });
 
   it('keeps at most 20 samples per group', async () => {
     const rows = Array.from({ length: 25 }, (_, i) => ({
-      id: `many-${i}`, kind: 'error' as const, app: 'bulk', ts: T0 + i * 1000, fingerprint: 'c'.repeat(32),
-      errorType: 'RangeError', message: 'Invalid array length',
+      id: `many-${i}`,
+      kind: 'error' as const,
+      app: 'bulk',
+      ts: T0 + i * 1000,
+      fingerprint: 'c'.repeat(32),
+      errorType: 'RangeError',
+      message: 'Invalid array length',
     }));
     await insertRows(h.db, rows);
     const detail = await h.store.errorGroup('c'.repeat(32));
@@ -60,7 +67,9 @@ describe('DuckDB dashboard store', () => {
   });
 
   it('groups an error the dispatcher did not fingerprint under a stable fallback id', async () => {
-    await insertRows(h.db, [{ id: 'nofp', kind: 'error', app: 'legacy', ts: T0, errorType: 'Error', message: 'boom' }]);
+    await insertRows(h.db, [
+      { id: 'nofp', kind: 'error', app: 'legacy', ts: T0, errorType: 'Error', message: 'boom' },
+    ]);
     const [group] = await h.store.errorGroups({ app: 'legacy' });
     expect(group?.fingerprint).toMatch(/^[0-9a-f]{32}$/);
     expect((await h.store.errorGroup(group!.fingerprint))?.samples[0]?.id).toBe('nofp');
@@ -70,7 +79,14 @@ describe('DuckDB dashboard store', () => {
   it('reports feature usage with first use and distinct users', async () => {
     const features = await h.store.featureUsage();
     const csv = features.find((f) => f.name === 'export-csv');
-    expect(csv).toEqual({ app: 'shop', name: 'export-csv', uses: 3, users: 2, firstUse: T0 + MIN, lastUse: T0 + 4 * MIN });
+    expect(csv).toEqual({
+      app: 'shop',
+      name: 'export-csv',
+      uses: 3,
+      users: 2,
+      firstUse: T0 + MIN,
+      lastUse: T0 + 4 * MIN,
+    });
     expect(features.find((f) => f.name === 'dark-mode')?.users).toBe(1); // anonymous session counts once
     expect(features[0]?.name).toBe('invite-user'); // most recently used first
   });
@@ -78,13 +94,29 @@ describe('DuckDB dashboard store', () => {
   it('reports assert failures split by soft / hard with the last diagnostics', async () => {
     const asserts = await h.store.assertFailures();
     expect(asserts).toHaveLength(2);
-    expect(asserts.find((a) => a.name === 'workspaces-under-100')).toMatchObject({ soft: true, count: 1, lastVars: { workspaces: 131 } });
-    expect(asserts.find((a) => a.name === 'cart-total-matches')).toMatchObject({ soft: false, users: 1, firstSeen: T0 + 8 * MIN });
+    expect(asserts.find((a) => a.name === 'workspaces-under-100')).toMatchObject({
+      soft: true,
+      count: 1,
+      lastVars: { workspaces: 131 },
+    });
+    expect(asserts.find((a) => a.name === 'cart-total-matches')).toMatchObject({
+      soft: false,
+      users: 1,
+      firstSeen: T0 + 8 * MIN,
+    });
   });
 
   it('reports blocked events by reason with the latest props', async () => {
     expect(await h.store.blockedEvents()).toEqual([
-      { app: 'shop', reason: 'file-too-large', count: 2, users: 1, firstSeen: T0 + 9 * MIN, lastSeen: T0 + 11 * MIN, lastProps: { sizeMb: 77 } },
+      {
+        app: 'shop',
+        reason: 'file-too-large',
+        count: 2,
+        users: 1,
+        firstSeen: T0 + 9 * MIN,
+        lastSeen: T0 + 11 * MIN,
+        lastProps: { sizeMb: 77 },
+      },
     ]);
   });
 
@@ -103,9 +135,21 @@ describe('DuckDB dashboard store', () => {
   it('reads one event with every field, attrs parsed', async () => {
     const event = await h.store.eventById('shop', 'a2');
     expect(event).toMatchObject({
-      app: 'shop', id: 'a2', kind: 'assert', name: 'cart-total-matches', soft: false, user: 'u-2',
-      session: 's-2', release: '1.4.0', environment: 'production', ts: T0 + 8 * MIN, receivedAt: T0 + 8 * MIN + 500,
-      attrs: { lines: 3, checksum: 'c0ffee' }, batchId: 'batch-a2', day: '2026-11-20', browserVersion: '131.0',
+      app: 'shop',
+      id: 'a2',
+      kind: 'assert',
+      name: 'cart-total-matches',
+      soft: false,
+      user: 'u-2',
+      session: 's-2',
+      release: '1.4.0',
+      environment: 'production',
+      ts: T0 + 8 * MIN,
+      receivedAt: T0 + 8 * MIN + 500,
+      attrs: { lines: 3, checksum: 'c0ffee' },
+      batchId: 'batch-a2',
+      day: '2026-11-20',
+      browserVersion: '131.0',
     });
     expect(await h.store.eventById('admin', 'a2')).toBeUndefined();
   });
@@ -115,7 +159,9 @@ describe('DuckDB dashboard store', () => {
   });
 
   it('serves concurrent queries on its single connection', async () => {
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? h.store.eventCounts() : h.store.errorGroups())));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 ? h.store.eventCounts() : h.store.errorGroups())),
+    );
     expect(results).toHaveLength(20);
     expect(results[1]).toEqual({ error: 4, assert: 2, feature: 5, blocked: 2, log: 0 });
   });

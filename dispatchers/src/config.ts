@@ -44,19 +44,26 @@ function nonEmpty(value: string | undefined): string | undefined {
 function checkAddresses(field: string, value: string): string {
   const parts = value.split(',').map((part) => part.trim());
   for (const part of parts) {
-    if (!ADDRESS.test(part)) invalid(field, `"${part}" is not an email address (use name@example.com, comma-separated for several)`);
+    if (!ADDRESS.test(part))
+      invalid(field, `"${part}" is not an email address (use name@example.com, comma-separated for several)`);
   }
   return parts.join(', ');
 }
 
 function checkInteger(field: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) invalid(field, `${String(value)} must be an integer from ${min} to ${max}`);
+  if (!Number.isInteger(value) || value < min || value > max)
+    invalid(field, `${String(value)} must be an integer from ${min} to ${max}`);
   return value;
 }
 
 /** Explicit options win over the environment, the environment over defaults. */
-export function resolveDispatcherConfig(options: DispatcherOptions = {}, env: NodeJS.ProcessEnv = process.env): DispatcherConfig {
-  const dataDir = path.resolve(options.dataDir ?? nonEmpty(env.TELLTALE_DATA_DIR) ?? DISPATCHER_DEFAULTS.dataDir);
+export function resolveDispatcherConfig(
+  options: DispatcherOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): DispatcherConfig {
+  const dataDir = path.resolve(
+    options.dataDir ?? nonEmpty(env.TELLTALE_DATA_DIR) ?? DISPATCHER_DEFAULTS.dataDir,
+  );
 
   const smtpUrl = nonEmpty(options.smtpUrl ?? env.TELLTALE_SMTP_URL);
   if (smtpUrl !== undefined) {
@@ -75,13 +82,20 @@ export function resolveDispatcherConfig(options: DispatcherOptions = {}, env: No
   const rawTo = nonEmpty(options.alertTo ?? env.TELLTALE_ALERT_TO);
   const alertTo = rawTo === undefined ? undefined : checkAddresses('TELLTALE_ALERT_TO', rawTo);
   if (smtpUrl !== undefined && alertTo === undefined) {
-    invalid('TELLTALE_ALERT_TO', 'is required when TELLTALE_SMTP_URL is set (who should receive the alert emails?)');
+    invalid(
+      'TELLTALE_ALERT_TO',
+      'is required when TELLTALE_SMTP_URL is set (who should receive the alert emails?)',
+    );
   }
 
-  const alertFrom = checkAddresses('TELLTALE_ALERT_FROM', nonEmpty(options.alertFrom ?? env.TELLTALE_ALERT_FROM) ?? DISPATCHER_DEFAULTS.alertFrom);
+  const alertFrom = checkAddresses(
+    'TELLTALE_ALERT_FROM',
+    nonEmpty(options.alertFrom ?? env.TELLTALE_ALERT_FROM) ?? DISPATCHER_DEFAULTS.alertFrom,
+  );
   if (alertFrom.includes(',')) invalid('TELLTALE_ALERT_FROM', 'must be a single address');
 
-  const rawDashboard = nonEmpty(options.dashboardUrl ?? env.TELLTALE_DASHBOARD_URL) ?? DISPATCHER_DEFAULTS.dashboardUrl;
+  const rawDashboard =
+    nonEmpty(options.dashboardUrl ?? env.TELLTALE_DASHBOARD_URL) ?? DISPATCHER_DEFAULTS.dashboardUrl;
   let dashboard: URL | undefined;
   try {
     dashboard = new URL(rawDashboard);
@@ -89,7 +103,10 @@ export function resolveDispatcherConfig(options: DispatcherOptions = {}, env: No
     dashboard = undefined;
   }
   if (dashboard === undefined || (dashboard.protocol !== 'http:' && dashboard.protocol !== 'https:')) {
-    invalid('TELLTALE_DASHBOARD_URL', `"${rawDashboard}" must be an http(s) URL such as https://telltale.example.com`);
+    invalid(
+      'TELLTALE_DASHBOARD_URL',
+      `"${rawDashboard}" must be an http(s) URL such as https://telltale.example.com`,
+    );
   }
   const dashboardUrl = rawDashboard.replace(/\/+$/, '');
 

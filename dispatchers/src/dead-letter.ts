@@ -73,5 +73,8 @@ export function createDeadLetterWriter(dataDir: string, consumer: string): DeadL
 export async function listDeadLetters(dataDir: string, consumer: string): Promise<string[]> {
   const dir = path.join(dataDir, 'dead-letter', consumer);
   const names = await readdir(dir).catch(() => [] as string[]);
-  return names.filter((name) => name.endsWith('.reason.json')).map((name) => name.slice(0, -'.reason.json'.length)).sort();
+  return names
+    .filter((name) => name.endsWith('.reason.json'))
+    .map((name) => name.slice(0, -'.reason.json'.length))
+    .sort();
 }

@@ -4,8 +4,7 @@ import { validateBatch, type SpoolEnvelope } from '@telltale/protocol';
 export type DecodeFailure = 'invalid_json' | 'invalid_envelope' | 'invalid_batch';
 
 export type DecodeResult =
-  | { ok: true; envelope: SpoolEnvelope }
-  | { ok: false; code: DecodeFailure; reason: string };
+  { ok: true; envelope: SpoolEnvelope } | { ok: false; code: DecodeFailure; reason: string };
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -22,9 +21,16 @@ export function decodeEnvelope(payload: Buffer): DecodeResult {
   } catch (error) {
     return { ok: false, code: 'invalid_json', reason: `payload is not JSON: ${(error as Error).message}` };
   }
-  if (!isRecord(parsed)) return { ok: false, code: 'invalid_envelope', reason: 'payload is not a JSON object' };
-  if (parsed.v !== 1) return { ok: false, code: 'invalid_envelope', reason: `unsupported envelope version ${JSON.stringify(parsed.v)}` };
-  if (typeof parsed.app !== 'string' || parsed.app === '') return { ok: false, code: 'invalid_envelope', reason: 'envelope has no app' };
+  if (!isRecord(parsed))
+    return { ok: false, code: 'invalid_envelope', reason: 'payload is not a JSON object' };
+  if (parsed.v !== 1)
+    return {
+      ok: false,
+      code: 'invalid_envelope',
+      reason: `unsupported envelope version ${JSON.stringify(parsed.v)}`,
+    };
+  if (typeof parsed.app !== 'string' || parsed.app === '')
+    return { ok: false, code: 'invalid_envelope', reason: 'envelope has no app' };
   if (typeof parsed.receivedAt !== 'number' || !Number.isFinite(parsed.receivedAt) || parsed.receivedAt < 0) {
     return { ok: false, code: 'invalid_envelope', reason: 'envelope has no valid receivedAt' };
   }
@@ -33,7 +39,12 @@ export function decodeEnvelope(payload: Buffer): DecodeResult {
   }
   const batch = validateBatch(parsed.batch);
   if (!batch.ok) return { ok: false, code: 'invalid_batch', reason: `batch${batch.path}: ${batch.message}` };
-  const envelope: SpoolEnvelope = { v: 1, app: parsed.app, receivedAt: parsed.receivedAt, batch: batch.value };
+  const envelope: SpoolEnvelope = {
+    v: 1,
+    app: parsed.app,
+    receivedAt: parsed.receivedAt,
+    batch: batch.value,
+  };
   if (typeof parsed.userAgent === 'string') envelope.userAgent = parsed.userAgent;
   return { ok: true, envelope };
 }

@@ -71,7 +71,10 @@ export async function startDispatchers(config: DispatcherConfig, deps: Dispatche
     }
   }
 
-  function consumerFor(name: string, handle: Parameters<typeof createSpoolConsumer>[0]['handle']): SpoolConsumer {
+  function consumerFor(
+    name: string,
+    handle: Parameters<typeof createSpoolConsumer>[0]['handle'],
+  ): SpoolConsumer {
     return createSpoolConsumer({
       name,
       spoolDir: deps.spoolDir,
@@ -101,18 +104,26 @@ export async function startDispatchers(config: DispatcherConfig, deps: Dispatche
     const names = new Set<string>(['alerts']);
     for (const sink of sinks) {
       // The name becomes a checkpoint file and a dead-letter folder.
-      if (!/^[a-z0-9][a-z0-9-]*$/.test(sink.name) || names.has(sink.name)) throw new Error(`sink name "${sink.name}" must be unique, lowercase letters, digits and "-"`);
+      if (!/^[a-z0-9][a-z0-9-]*$/.test(sink.name) || names.has(sink.name))
+        throw new Error(`sink name "${sink.name}" must be unique, lowercase letters, digits and "-"`);
       names.add(sink.name);
       const deadLetter = createDeadLetterWriter(config.dataDir, sink.name);
       const counters: HandlerCounters = { events: 0, lastError: undefined };
-      running.push({ consumer: consumerFor(sink.name, createSinkHandler(sink, deadLetter, counters)), deadLetter, counters });
+      running.push({
+        consumer: consumerFor(sink.name, createSinkHandler(sink, deadLetter, counters)),
+        deadLetter,
+        counters,
+      });
     }
 
     log = await openAlertLog(config.dataDir);
     mailer = createMailer(config);
     alerter = createAlerter({ dataDir: config.dataDir, dashboardUrl: config.dashboardUrl, log, mailer });
     const alertsDeadLetter = createDeadLetterWriter(config.dataDir, 'alerts');
-    running.push({ consumer: consumerFor('alerts', createAlertHandler(alerter, alertsDeadLetter)), deadLetter: alertsDeadLetter });
+    running.push({
+      consumer: consumerFor('alerts', createAlertHandler(alerter, alertsDeadLetter)),
+      deadLetter: alertsDeadLetter,
+    });
 
     for (const r of running) await r.consumer.start();
     reportRemovable();

@@ -60,7 +60,11 @@ function retryOf(result: { retryAfterMs?: number }): HandleResult {
 }
 
 /** Spool records → one sink. Retryable: the same records again later. Rejected: find the bad records, dead-letter them, go on. */
-export function createSinkHandler(sink: Sink, deadLetter: DeadLetterWriter, counters: HandlerCounters): RecordHandler<SpoolPosition> {
+export function createSinkHandler(
+  sink: Sink,
+  deadLetter: DeadLetterWriter,
+  counters: HandlerCounters,
+): RecordHandler<SpoolPosition> {
   const decode = createDecoder(deadLetter);
   return async (records) => {
     const decoded = await decode(records);
@@ -77,15 +81,25 @@ export function createSinkHandler(sink: Sink, deadLetter: DeadLetterWriter, coun
     for (const { record, events: recordEvents } of decoded) {
       const single = decoded.length === 1 ? result : await sink.export(recordEvents);
       if (single.status === 'ok') counters.events += recordEvents.length;
-      else if (single.status === 'retryable') return retryOf(single); // the exported ones dedupe on retry
-      else await deadLetter.write(record.position, record.payload, 'sink_rejected', `${sink.name}: ${single.reason}`);
+      else if (single.status === 'retryable')
+        return retryOf(single); // the exported ones dedupe on retry
+      else
+        await deadLetter.write(
+          record.position,
+          record.payload,
+          'sink_rejected',
+          `${sink.name}: ${single.reason}`,
+        );
     }
     return 'done';
   };
 }
 
 /** Spool records → alert decisions. Alerts ride on their own checkpoint, so SMTP never holds back the sinks. */
-export function createAlertHandler(alerter: Alerter, deadLetter: DeadLetterWriter): RecordHandler<SpoolPosition> {
+export function createAlertHandler(
+  alerter: Alerter,
+  deadLetter: DeadLetterWriter,
+): RecordHandler<SpoolPosition> {
   const decode = createDecoder(deadLetter);
   return async (records) => {
     const decoded = await decode(records);

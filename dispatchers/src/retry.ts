@@ -14,17 +14,33 @@ export interface BackoffPolicy {
 }
 
 /** Sinks (DuckDB, later ClickHouse / Log Analytics): retry fast at first, then every 30 s. */
-export const SINK_BACKOFF: BackoffPolicy = Object.freeze({ baseMs: 200, multiplier: 2, capMs: 30_000, jitter: 0.5 });
+export const SINK_BACKOFF: BackoffPolicy = Object.freeze({
+  baseMs: 200,
+  multiplier: 2,
+  capMs: 30_000,
+  jitter: 0.5,
+});
 
 /** SMTP: a mail server that is down tends to stay down for minutes, so start slower and cap at 10 min. */
-export const MAIL_BACKOFF: BackoffPolicy = Object.freeze({ baseMs: 1_000, multiplier: 2, capMs: 600_000, jitter: 0.5 });
+export const MAIL_BACKOFF: BackoffPolicy = Object.freeze({
+  baseMs: 1_000,
+  multiplier: 2,
+  capMs: 600_000,
+  jitter: 0.5,
+});
 
 /** Delay before retry number `attempt` (1 = first retry); `hintMs` (a Retry-After) wins when larger. */
-export function backoffDelay(attempt: number, policy: BackoffPolicy, hintMs?: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  policy: BackoffPolicy,
+  hintMs?: number,
+  random: () => number = Math.random,
+): number {
   const exponent = Math.max(0, attempt - 1);
   const raw = Math.min(policy.capMs, policy.baseMs * policy.multiplier ** exponent);
   const delay = raw * (1 - policy.jitter) + raw * policy.jitter * random();
-  const hinted = hintMs !== undefined && Number.isFinite(hintMs) ? Math.min(policy.capMs, Math.max(0, hintMs)) : 0;
+  const hinted =
+    hintMs !== undefined && Number.isFinite(hintMs) ? Math.min(policy.capMs, Math.max(0, hintMs)) : 0;
   return Math.round(Math.max(delay, hinted));
 }
 

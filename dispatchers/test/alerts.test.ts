@@ -4,14 +4,23 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { openSpoolWriter, type SpoolPosition, type SpoolWriter } from '@telltale/spool';
 import type { SpoolEnvelope } from '@telltale/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { fingerprintError, resolveDispatcherConfig, startDispatchers, type Dispatchers, type DispatcherOptions } from '@telltale/dispatchers';
+import {
+  fingerprintError,
+  resolveDispatcherConfig,
+  startDispatchers,
+  type Dispatchers,
+  type DispatcherOptions,
+} from '@telltale/dispatchers';
 import { ERROR_STACK, envelope, errorEvent, featureEvent, payload, tempDir, waitFor } from './helpers.js';
 import { startSmtpServer } from './mail.js';
 
 const DASHBOARD = 'https://telltale.example.com';
 const FINGERPRINT = fingerprintError({ type: 'TypeError', message: '', stack: ERROR_STACK });
 // Same bug from another build: other line numbers, other content hash. Must not raise a second alert.
-const SAME_BUG_OTHER_BUILD = ERROR_STACK.replace(/app\.3f9a2c1b\.js:(\d+)/g, (_m, line: string) => `app.77aa88bb.js:${Number(line) + 40}`);
+const SAME_BUG_OTHER_BUILD = ERROR_STACK.replace(
+  /app\.3f9a2c1b\.js:(\d+)/g,
+  (_m, line: string) => `app.77aa88bb.js:${Number(line) + 40}`,
+);
 const OTHER_BUG = ERROR_STACK.replace('renderCart', 'renderTotals');
 
 describe('alerts', () => {
@@ -39,8 +48,15 @@ describe('alerts', () => {
 
   async function start(options: DispatcherOptions): Promise<Dispatchers> {
     await dispatchers?.close();
-    const config = resolveDispatcherConfig({ dataDir: dir, dashboardUrl: DASHBOARD, pollMs: 50, ...options }, {});
-    dispatchers = await startDispatchers(config, { duckdb, spoolDir: writer.dir, notify: (listener) => writer.onAppend(listener) });
+    const config = resolveDispatcherConfig(
+      { dataDir: dir, dashboardUrl: DASHBOARD, pollMs: 50, ...options },
+      {},
+    );
+    dispatchers = await startDispatchers(config, {
+      duckdb,
+      spoolDir: writer.dir,
+      notify: (listener) => writer.onAppend(listener),
+    });
     return dispatchers;
   }
 
@@ -51,8 +67,11 @@ describe('alerts', () => {
 
   /** Both consumers have committed past the last appended record. */
   async function drained(d: Dispatchers): Promise<void> {
-    const past = (p: SpoolPosition | undefined): boolean => p !== undefined && (p.segment > last.segment || (p.segment === last.segment && p.offset > last.offset));
-    await waitFor('both consumers past the last record', () => d.stats().consumers.every((c) => past(c.position)));
+    const past = (p: SpoolPosition | undefined): boolean =>
+      p !== undefined && (p.segment > last.segment || (p.segment === last.segment && p.offset > last.offset));
+    await waitFor('both consumers past the last record', () =>
+      d.stats().consumers.every((c) => past(c.position)),
+    );
   }
 
   const firstBatch = envelope('b-1', [
@@ -61,19 +80,35 @@ describe('alerts', () => {
     featureEvent('f-1', 'export-csv'),
     featureEvent('f-2', 'export-csv'),
     { kind: 'log', id: 'l-1', ts: 1_714_000_000_000, level: 'info', message: 'cart opened' },
-    { kind: 'assert', id: 'a-1', ts: 1_714_000_000_000, name: 'cart-total-positive', soft: true, vars: { items: 3 } },
+    {
+      kind: 'assert',
+      id: 'a-1',
+      ts: 1_714_000_000_000,
+      name: 'cart-total-positive',
+      soft: true,
+      vars: { items: 3 },
+    },
   ]);
 
   it('emails once per new error and first feature use, across duplicate uploads, replays and restarts', async () => {
     const smtp = await startSmtpServer();
     stops.push(smtp.close);
-    const options = { smtpUrl: smtp.url, alertTo: 'founder@example.com', alertFrom: 'alerts@shop.example.com' };
+    const options = {
+      smtpUrl: smtp.url,
+      alertTo: 'founder@example.com',
+      alertFrom: 'alerts@shop.example.com',
+    };
     let d = await start(options);
 
     await append(firstBatch);
     await waitFor('two emails', () => smtp.messages.length >= 2);
     await append(firstBatch); // the SDK uploaded the same batch again
-    await append(envelope('b-2', [errorEvent('e-3', { stack: SAME_BUG_OTHER_BUILD }), featureEvent('f-3', 'export-csv')]));
+    await append(
+      envelope('b-2', [
+        errorEvent('e-3', { stack: SAME_BUG_OTHER_BUILD }),
+        featureEvent('f-3', 'export-csv'),
+      ]),
+    );
     await drained(d);
 
     // Restart, and replay the whole spool through the alerter (as an operator would after an incident).
@@ -88,13 +123,19 @@ describe('alerts', () => {
     await waitFor('all sent', async () => (await d.listAlerts()).every((a) => a.status === 'sent'));
 
     expect(smtp.messages).toHaveLength(3);
-    expect(smtp.messages.every((m) => m.to.length === 1 && m.to[0] === 'founder@example.com' && m.from === 'alerts@shop.example.com')).toBe(true);
+    expect(
+      smtp.messages.every(
+        (m) => m.to.length === 1 && m.to[0] === 'founder@example.com' && m.from === 'alerts@shop.example.com',
+      ),
+    ).toBe(true);
     const subjects = smtp.messages.map((m) => m.subject).sort();
-    expect(subjects).toEqual([
-      "[Telltale] New error in shop: TypeError: Cannot read properties of undefined (reading 'items')",
-      "[Telltale] New error in shop: TypeError: Cannot read properties of undefined (reading 'items')",
-      '[Telltale] First use of feature "export-csv" in shop',
-    ].sort());
+    expect(subjects).toEqual(
+      [
+        "[Telltale] New error in shop: TypeError: Cannot read properties of undefined (reading 'items')",
+        "[Telltale] New error in shop: TypeError: Cannot read properties of undefined (reading 'items')",
+        '[Telltale] First use of feature "export-csv" in shop',
+      ].sort(),
+    );
 
     const firstError = smtp.messages.find((m) => m.text.includes(FINGERPRINT));
     expect(firstError?.text).toContain('renderCart (https://shop.example.com/assets/app.3f9a2c1b.js:3:15)');
@@ -124,7 +165,10 @@ describe('alerts', () => {
     await append(envelope('b-1', [errorEvent('e-1')]));
     const reader = await duckdb.connect();
     try {
-      await waitFor('the event stored despite SMTP being down', async () => (await reader.runAndReadAll('SELECT id FROM events')).getRows().length === 1);
+      await waitFor(
+        'the event stored despite SMTP being down',
+        async () => (await reader.runAndReadAll('SELECT id FROM events')).getRows().length === 1,
+      );
     } finally {
       reader.closeSync();
     }

@@ -40,13 +40,17 @@ describe('dispatchers', () => {
   });
 
   const storedIds = async (): Promise<string[]> =>
-    (await reader.runAndReadAll('SELECT id FROM events ORDER BY id')).getRowObjectsJson().map((row) => String(row.id));
+    (await reader.runAndReadAll('SELECT id FROM events ORDER BY id'))
+      .getRowObjectsJson()
+      .map((row) => String(row.id));
 
   it('dead-letters poison records with their reason and keeps storing the good batches after them', async () => {
     await writer.append(payload(envelope('b-1', [errorEvent('e-1')])));
     const notJson = Buffer.from('{"v":1,"app":"shop", this is not json');
     await writer.append(notJson);
-    const badBatch = Buffer.from(JSON.stringify({ ...envelope('b-bad', [errorEvent('e-bad')]), batch: { v: 1, events: [] } }));
+    const badBatch = Buffer.from(
+      JSON.stringify({ ...envelope('b-bad', [errorEvent('e-bad')]), batch: { v: 1, events: [] } }),
+    );
     await writer.append(badBatch);
     await writer.append(payload(envelope('b-2', [featureEvent('f-1', 'export-csv'), errorEvent('e-2')])));
 
@@ -57,19 +61,39 @@ describe('dispatchers', () => {
     const files = (await readdir(deadDir)).sort();
     expect(files.filter((f) => f.endsWith('.payload'))).toHaveLength(2);
     const reasons = await Promise.all(
-      files.filter((f) => f.endsWith('.reason.json')).map(async (f) => JSON.parse(await readFile(path.join(deadDir, f), 'utf8')) as Record<string, unknown>),
+      files
+        .filter((f) => f.endsWith('.reason.json'))
+        .map(
+          async (f) => JSON.parse(await readFile(path.join(deadDir, f), 'utf8')) as Record<string, unknown>,
+        ),
     );
     expect(reasons.map((r) => r.code).sort()).toEqual(['invalid_batch', 'invalid_json']);
-    expect(reasons.every((r) => typeof r.time === 'string' && typeof r.position === 'object' && r.consumer === 'duckdb')).toBe(true);
+    expect(
+      reasons.every(
+        (r) => typeof r.time === 'string' && typeof r.position === 'object' && r.consumer === 'duckdb',
+      ),
+    ).toBe(true);
     // The raw bytes are kept as they were, for inspection and replay.
-    const payloads = await Promise.all(files.filter((f) => f.endsWith('.payload')).map((f) => readFile(path.join(deadDir, f))));
-    expect(payloads.map((p) => p.toString()).sort()).toEqual([badBatch.toString(), notJson.toString()].sort());
+    const payloads = await Promise.all(
+      files.filter((f) => f.endsWith('.payload')).map((f) => readFile(path.join(deadDir, f))),
+    );
+    expect(payloads.map((p) => p.toString()).sort()).toEqual(
+      [badBatch.toString(), notJson.toString()].sort(),
+    );
 
     const stats = dispatchers?.stats();
-    expect(stats?.consumers.find((c) => c.name === 'duckdb')?.deadLettered).toEqual({ invalid_json: 1, invalid_batch: 1 });
+    expect(stats?.consumers.find((c) => c.name === 'duckdb')?.deadLettered).toEqual({
+      invalid_json: 1,
+      invalid_batch: 1,
+    });
     // The alerts consumer parks the same poison in its own folder and moves on too.
-    await waitFor('alerts consumer past the poison', () => (dispatchers?.stats().consumers.find((c) => c.name === 'alerts')?.records ?? 0) >= 4);
-    expect((await readdir(path.join(dir, 'dead-letter', 'alerts'))).filter((f) => f.endsWith('.payload'))).toHaveLength(2);
+    await waitFor(
+      'alerts consumer past the poison',
+      () => (dispatchers?.stats().consumers.find((c) => c.name === 'alerts')?.records ?? 0) >= 4,
+    );
+    expect(
+      (await readdir(path.join(dir, 'dead-letter', 'alerts'))).filter((f) => f.endsWith('.payload')),
+    ).toHaveLength(2);
   });
 
   it('reports spool segments every consumer has passed, and keeps working after they are removed', async () => {
@@ -78,7 +102,9 @@ describe('dispatchers', () => {
     const segment = await waitFor('a removable segment', () => {
       const consumers = dispatchers?.stats().consumers ?? [];
       const lowest = Math.min(...consumers.map((c) => c.position?.segment ?? 0));
-      return removable.length > 0 && removable[removable.length - 1] === lowest && lowest > 1 ? lowest : undefined;
+      return removable.length > 0 && removable[removable.length - 1] === lowest && lowest > 1
+        ? lowest
+        : undefined;
     });
     const before = writer.stats().segments;
     expect(await writer.removeSegmentsBefore(segment)).toBeGreaterThan(0);

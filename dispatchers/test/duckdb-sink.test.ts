@@ -30,25 +30,45 @@ describe('duckdb sink', () => {
   });
 
   it('stores each event once, however often it is exported', async () => {
-    const first = enrichEnvelope(envelope('b-1', [errorEvent('e-1'), featureEvent('f-1', 'export-csv'), errorEvent('e-2', { count: 3 })]));
+    const first = enrichEnvelope(
+      envelope('b-1', [
+        errorEvent('e-1'),
+        featureEvent('f-1', 'export-csv'),
+        errorEvent('e-2', { count: 3 }),
+      ]),
+    );
     const second = enrichEnvelope(envelope('b-2', [errorEvent('e-2'), featureEvent('f-2', 'export-csv')]));
     expect(await sink.export(first)).toEqual({ status: 'ok' });
     expect(await sink.export(first)).toEqual({ status: 'ok' }); // a replay
     expect(await sink.export([...second, ...second])).toEqual({ status: 'ok' }); // a duplicate inside one export
 
-    expect(await rows(reader, 'SELECT count(*)::INTEGER AS n, count(DISTINCT id)::INTEGER AS ids FROM events')).toEqual([{ n: 4, ids: 4 }]);
+    expect(
+      await rows(reader, 'SELECT count(*)::INTEGER AS n, count(DISTINCT id)::INTEGER AS ids FROM events'),
+    ).toEqual([{ n: 4, ids: 4 }]);
     // The first copy wins: e-2 keeps its count from batch b-1.
-    expect(await rows(reader, "SELECT batch_id, count FROM events WHERE id = 'e-2'")).toEqual([{ batch_id: 'b-1', count: 3 }]);
+    expect(await rows(reader, "SELECT batch_id, count FROM events WHERE id = 'e-2'")).toEqual([
+      { batch_id: 'b-1', count: 3 },
+    ]);
   });
 
   it('dedupes per app, not across apps', async () => {
     await sink.export(enrichEnvelope(envelope('b-1', [errorEvent('same-id')], 'shop')));
     await sink.export(enrichEnvelope(envelope('b-1', [errorEvent('same-id')], 'admin')));
-    expect(await rows(reader, 'SELECT app FROM events ORDER BY app')).toEqual([{ app: 'admin' }, { app: 'shop' }]);
+    expect(await rows(reader, 'SELECT app FROM events ORDER BY app')).toEqual([
+      { app: 'admin' },
+      { app: 'shop' },
+    ]);
   });
 
   it('fills the columns the dashboards query', async () => {
-    await sink.export(enrichEnvelope(envelope('b-1', [errorEvent('e-1'), featureEvent('f-1', 'export-csv')], 'shop', { loadMs: 812.5, adblock: true })));
+    await sink.export(
+      enrichEnvelope(
+        envelope('b-1', [errorEvent('e-1'), featureEvent('f-1', 'export-csv')], 'shop', {
+          loadMs: 812.5,
+          adblock: true,
+        }),
+      ),
+    );
     const [error] = await rows(
       reader,
       `SELECT kind, strftime(ts, '%Y-%m-%d %H:%M:%S.%g') AS ts, strftime(received_at, '%Y-%m-%d %H:%M:%S') AS received_at, day::VARCHAR AS day,
@@ -83,10 +103,12 @@ describe('duckdb sink', () => {
 
   it('rejects an export the store cannot take, stores none of it, and stays usable', async () => {
     const [good] = enrichEnvelope(envelope('b-1', [errorEvent('e-good')]));
-    const broken = { ...good, id: 'e-broken', app: null } as unknown as typeof good;
+    const broken = { ...good, id: 'e-broken', app: null } as unknown as NonNullable<typeof good>;
     const result = await sink.export([good!, broken]);
     expect(result).toMatchObject({ status: 'rejected', reason: expect.stringContaining('NOT NULL') });
-    expect(await sink.export(enrichEnvelope(envelope('b-2', [errorEvent('e-next')])))).toEqual({ status: 'ok' });
+    expect(await sink.export(enrichEnvelope(envelope('b-2', [errorEvent('e-next')])))).toEqual({
+      status: 'ok',
+    });
     expect(await rows(reader, 'SELECT id FROM events')).toEqual([{ id: 'e-next' }]);
   });
 

@@ -7,10 +7,24 @@ describe('enrichEnvelope', () => {
     const rows = enrichEnvelope(
       envelope('b-1', [
         errorEvent('e-1', { count: 4 }),
-        { kind: 'assert', id: 'a-1', ts: 1, name: 'cart-total-positive', soft: true, vars: { items: 3, password: 'hunter2' } },
+        {
+          kind: 'assert',
+          id: 'a-1',
+          ts: 1,
+          name: 'cart-total-positive',
+          soft: true,
+          vars: { items: 3, password: 'hunter2' },
+        },
         { kind: 'assert', id: 'a-2', ts: 1, name: 'ids-unique', soft: false },
         { kind: 'blocked', id: 'x-1', ts: 1, reason: 'file-too-large', props: { mb: 120 } },
-        { kind: 'log', id: 'l-1', ts: 1, level: 'warn', message: 'retrying', breadcrumbs: [{ ts: 1, message: 'clicked pay' }] },
+        {
+          kind: 'log',
+          id: 'l-1',
+          ts: 1,
+          level: 'warn',
+          message: 'retrying',
+          breadcrumbs: [{ ts: 1, message: 'clicked pay' }],
+        },
       ]),
     );
     expect(rows.map((r) => [r.kind, r.name, r.level, r.count, r.soft])).toEqual([
@@ -24,12 +38,19 @@ describe('enrichEnvelope', () => {
     expect(rows.slice(1).every((r) => r.fingerprint === null)).toBe(true);
     expect(rows[1]?.attrs).toBe('{"items":3,"password":"[Filtered]"}');
     expect(rows[4]?.breadcrumbs).toBe('[{"ts":1,"message":"clicked pay"}]');
-    expect(rows.every((r) => r.browser === 'Chrome' && r.release === '1.4.2' && r.userId === 'u-7')).toBe(true);
+    expect(rows.every((r) => r.browser === 'Chrome' && r.release === '1.4.2' && r.userId === 'u-7')).toBe(
+      true,
+    );
   });
 
   it('scrubs what an old client let through', () => {
     const [row] = enrichEnvelope(
-      envelope('b-1', [errorEvent('e-1', { message: 'No account for anna@example.com, card 4111 1111 1111 1111, token=abc123secret', url: '/reset?token=abc#x' })]),
+      envelope('b-1', [
+        errorEvent('e-1', {
+          message: 'No account for anna@example.com, card 4111 1111 1111 1111, token=abc123secret',
+          url: '/reset?token=abc#x',
+        }),
+      ]),
     );
     expect(row?.message).toBe('No account for [email], card [card], token=[Filtered]');
     expect(row?.url).toBe('/reset');

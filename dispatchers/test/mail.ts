@@ -11,10 +11,17 @@ export interface ReceivedMail {
 }
 
 function decodeWords(value: string): string {
-  return value.replace(/=\?([^?]+)\?([QqBb])\?([^?]*)\?=\s*/g, (_m, _charset: string, encoding: string, data: string) =>
-    encoding.toUpperCase() === 'B'
-      ? Buffer.from(data, 'base64').toString('utf8')
-      : Buffer.from(data.replace(/_/g, ' ').replace(/=([0-9A-F]{2})/gi, (_x, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1').toString('utf8'),
+  return value.replace(
+    /=\?([^?]+)\?([QqBb])\?([^?]*)\?=\s*/g,
+    (_m, _charset: string, encoding: string, data: string) =>
+      encoding.toUpperCase() === 'B'
+        ? Buffer.from(data, 'base64').toString('utf8')
+        : Buffer.from(
+            data
+              .replace(/_/g, ' ')
+              .replace(/=([0-9A-F]{2})/gi, (_x, hex: string) => String.fromCharCode(parseInt(hex, 16))),
+            'latin1',
+          ).toString('utf8'),
   );
 }
 
@@ -28,9 +35,12 @@ function headers(block: string): Map<string, string> {
 }
 
 function decodeBody(body: string, encoding: string | undefined): string {
-  if (encoding?.toLowerCase() === 'base64') return Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
+  if (encoding?.toLowerCase() === 'base64')
+    return Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
   if (encoding?.toLowerCase() === 'quoted-printable') {
-    const bytes = body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/gi, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+    const bytes = body
+      .replace(/=\r?\n/g, '')
+      .replace(/=([0-9A-F]{2})/gi, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
     return Buffer.from(bytes, 'latin1').toString('utf8');
   }
   return body;
@@ -53,11 +63,18 @@ export function parseMail(raw: string): { subject: string; to: string; from: str
   } else {
     text = decodeBody(text, head.get('content-transfer-encoding'));
   }
-  return { subject: decodeWords(head.get('subject') ?? ''), to: head.get('to') ?? '', from: head.get('from') ?? '', text };
+  return {
+    subject: decodeWords(head.get('subject') ?? ''),
+    to: head.get('to') ?? '',
+    from: head.get('from') ?? '',
+    text,
+  };
 }
 
 /** A real SMTP server on 127.0.0.1 that keeps every message it accepts. */
-export async function startSmtpServer(port = 0): Promise<{ url: string; port: number; messages: ReceivedMail[]; close: () => Promise<void> }> {
+export async function startSmtpServer(
+  port = 0,
+): Promise<{ url: string; port: number; messages: ReceivedMail[]; close: () => Promise<void> }> {
   const messages: ReceivedMail[] = [];
   const server = new SMTPServer({
     disabledCommands: ['AUTH', 'STARTTLS'],
@@ -69,7 +86,13 @@ export async function startSmtpServer(port = 0): Promise<{ url: string; port: nu
         const raw = Buffer.concat(chunks).toString('utf8');
         const parsed = parseMail(raw);
         const from = session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address;
-        messages.push({ from, to: session.envelope.rcptTo.map((r) => r.address), subject: parsed.subject, text: parsed.text, raw });
+        messages.push({
+          from,
+          to: session.envelope.rcptTo.map((r) => r.address),
+          subject: parsed.subject,
+          text: parsed.text,
+          raw,
+        });
         callback();
       });
     },

@@ -1,7 +1,12 @@
 import path from 'node:path';
 import { openSpoolWriter, type SpoolPosition, type SpoolWriter } from '@telltale/spool';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createSpoolConsumer, type HandleResult, type SourceRecord, type SpoolConsumer } from '@telltale/dispatchers';
+import {
+  createSpoolConsumer,
+  type HandleResult,
+  type SourceRecord,
+  type SpoolConsumer,
+} from '@telltale/dispatchers';
 import { tempDir, waitFor } from './helpers.js';
 
 describe('spool consumer', () => {
@@ -22,7 +27,10 @@ describe('spool consumer', () => {
     await cleanup();
   });
 
-  function start(handle: (records: SourceRecord<SpoolPosition>[]) => Promise<HandleResult>, pollMs = 60_000): SpoolConsumer {
+  function start(
+    handle: (records: SourceRecord<SpoolPosition>[]) => Promise<HandleResult>,
+    pollMs = 60_000,
+  ): SpoolConsumer {
     const consumer = createSpoolConsumer({
       name: 'test',
       spoolDir: path.join(dir, 'spool', 'client'),
@@ -37,9 +45,11 @@ describe('spool consumer', () => {
   }
 
   const append = async (from: number, to: number): Promise<void> => {
-    for (let i = from; i < to; i += 1) await writer.append(Buffer.from(JSON.stringify({ n: i, pad: 'x'.repeat(40) })));
+    for (let i = from; i < to; i += 1)
+      await writer.append(Buffer.from(JSON.stringify({ n: i, pad: 'x'.repeat(40) })));
   };
-  const numbers = (records: SourceRecord<SpoolPosition>[]): number[] => records.map((r) => (JSON.parse(r.payload.toString()) as { n: number }).n);
+  const numbers = (records: SourceRecord<SpoolPosition>[]): number[] =>
+    records.map((r) => (JSON.parse(r.payload.toString()) as { n: number }).n);
 
   it('resumes from its checkpoint after a restart, without loss or duplicates', async () => {
     const seen: number[] = [];
@@ -86,7 +96,11 @@ describe('spool consumer', () => {
     await consumer.start();
     await waitFor('three attempts', () => calls.length >= 3);
     await waitFor('commit', () => consumer.position().offset > 0 || consumer.position().segment > 0);
-    expect(calls.slice(0, 3)).toEqual([[0, 1], [0, 1], [0, 1]]);
+    expect(calls.slice(0, 3)).toEqual([
+      [0, 1],
+      [0, 1],
+      [0, 1],
+    ]);
     expect(consumer.stats()).toMatchObject({ records: 2, retries: 2 });
   });
 

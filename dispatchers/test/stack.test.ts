@@ -42,9 +42,19 @@ describe('parseStack', () => {
   it('parses a real Chrome stack: functions, files, lines, columns, in-app', () => {
     const frames = parseStack(CHROME_STACK);
     expect(frames).toHaveLength(7);
-    expect(frames[0]).toEqual({ function: 'renderCart', file: 'http://127.0.0.1:35677/assets/app.3f9a2c1b.js', line: 3, column: 15, inApp: true });
+    expect(frames[0]).toEqual({
+      function: 'renderCart',
+      file: 'http://127.0.0.1:35677/assets/app.3f9a2c1b.js',
+      line: 3,
+      column: 15,
+      inApp: true,
+    });
     expect(frames[2]).toMatchObject({ function: 'Store.dispatch', line: 8, column: 36, inApp: true });
-    expect(frames[6]).toMatchObject({ function: 'UtilityScript.<anonymous>', file: '<anonymous>', inApp: false });
+    expect(frames[6]).toMatchObject({
+      function: 'UtilityScript.<anonymous>',
+      file: '<anonymous>',
+      inApp: false,
+    });
     expect(frames[4]?.inApp).toBe(false);
   });
 
@@ -63,14 +73,32 @@ describe('parseStack', () => {
   it('handles async, constructor, anonymous and extension frames', () => {
     const frames = parseStack(CHROME_ASYNC_AND_ANONYMOUS);
     expect(frames.map((f) => f.function)).toEqual(['loadOrders', 'OrderList', undefined, 'Object.onClick']);
-    expect(frames[2]).toMatchObject({ file: 'https://shop.example.com/static/js/main.8d2e1f3a.js', line: 2, column: 99, inApp: true });
+    expect(frames[2]).toMatchObject({
+      file: 'https://shop.example.com/static/js/main.8d2e1f3a.js',
+      line: 2,
+      column: 99,
+      inApp: true,
+    });
     expect(frames[3]?.inApp).toBe(false);
   });
 
   it('parses Firefox frames, closures and eval', () => {
     const frames = parseStack(FIREFOX_STACK);
-    expect(frames.map((f) => f.function)).toEqual(['renderCart', 'handleCheckout', 'Store.prototype.dispatch', undefined, 'detectChanges', undefined]);
-    expect(frames[0]).toEqual({ function: 'renderCart', file: 'https://shop.example.com/assets/app.3f9a2c1b.js', line: 3, column: 15, inApp: true });
+    expect(frames.map((f) => f.function)).toEqual([
+      'renderCart',
+      'handleCheckout',
+      'Store.prototype.dispatch',
+      undefined,
+      'detectChanges',
+      undefined,
+    ]);
+    expect(frames[0]).toEqual({
+      function: 'renderCart',
+      file: 'https://shop.example.com/assets/app.3f9a2c1b.js',
+      line: 3,
+      column: 15,
+      inApp: true,
+    });
     expect(frames[3]).toMatchObject({ file: 'https://shop.example.com/assets/app.3f9a2c1b.js', line: 12 });
     expect(frames[4]?.inApp).toBe(false); // vendor chunk
     expect(frames[5]).toMatchObject({ line: 24, column: 7, inApp: true });

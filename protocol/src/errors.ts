@@ -5,7 +5,10 @@
 export const ERROR_CODES = {
   TELLTALE_ERR_UNAUTHORIZED: { status: 401, message: 'missing or unknown ingest key' },
   TELLTALE_ERR_BODY_TOO_LARGE: { status: 413, message: 'request body is over the compressed size limit' },
-  TELLTALE_ERR_DECOMPRESSED_TOO_LARGE: { status: 413, message: 'request body is over the decompressed size limit' },
+  TELLTALE_ERR_DECOMPRESSED_TOO_LARGE: {
+    status: 413,
+    message: 'request body is over the decompressed size limit',
+  },
   TELLTALE_ERR_UNSUPPORTED_ENCODING: { status: 415, message: 'unsupported Content-Encoding' },
   TELLTALE_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'unsupported Content-Type' },
   TELLTALE_ERR_BAD_GZIP: { status: 400, message: 'body is not valid gzip' },
@@ -24,7 +27,10 @@ export interface ErrorBody {
   error: { code: ErrorCode; message: string; limit?: number; field?: string };
 }
 
-export function errorBody(code: ErrorCode, detail?: { message?: string; limit?: number; field?: string }): ErrorBody {
+export function errorBody(
+  code: ErrorCode,
+  detail?: { message?: string; limit?: number; field?: string },
+): ErrorBody {
   const body: ErrorBody = { error: { code, message: detail?.message ?? ERROR_CODES[code].message } };
   if (detail?.limit !== undefined) body.error.limit = detail.limit;
   if (detail?.field !== undefined) body.error.field = detail.field;

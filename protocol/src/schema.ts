@@ -8,7 +8,12 @@ const EpochMs = Type.Number({ minimum: 0 });
 /** Diagnostic variables: counts, ids, checksums and enum values — scalars only, never nested. */
 export const AttributesSchema = Type.Record(
   Type.String({ maxLength: LIMITS.maxIdLength }),
-  Type.Union([Type.String({ maxLength: LIMITS.maxStringLength }), Type.Number(), Type.Boolean(), Type.Null()]),
+  Type.Union([
+    Type.String({ maxLength: LIMITS.maxStringLength }),
+    Type.Number(),
+    Type.Boolean(),
+    Type.Null(),
+  ]),
   { maxProperties: LIMITS.maxAttributes },
 );
 

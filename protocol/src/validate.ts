@@ -37,7 +37,8 @@ export function validateBatch(input: unknown): ValidationResult<Batch> {
   const path = first?.path === undefined || first.path === '' ? '/' : first.path;
   const eventIndex = EVENT_PATH.exec(path)?.[1];
   // The events union only says "no variant matched": check the event against its own kind instead.
-  if (eventIndex !== undefined) return explainEvent(path, (input as { events: unknown[] }).events[Number(eventIndex)]);
+  if (eventIndex !== undefined)
+    return explainEvent(path, (input as { events: unknown[] }).events[Number(eventIndex)]);
   return { ok: false, path, message: first?.message ?? 'does not match protocol v1' };
 }
 
@@ -47,5 +48,9 @@ function explainEvent(path: string, event: unknown): { ok: false; path: string; 
     return { ok: false, path: `${path}/kind`, message: `must be one of ${EVENT_KINDS.join(', ')}` };
   }
   const error = eventCheckers[kind as EventKind].Errors(event).First();
-  return { ok: false, path: `${path}${error?.path ?? ''}`, message: error?.message ?? `is not a valid ${kind} event` };
+  return {
+    ok: false,
+    path: `${path}${error?.path ?? ''}`,
+    message: error?.message ?? `is not a valid ${kind} event`,
+  };
 }

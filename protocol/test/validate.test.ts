@@ -11,14 +11,27 @@ const batch = (events: unknown[], extra: Record<string, unknown> = {}) => ({
   events,
   ...extra,
 });
-const error = { id: 'e-1', kind: 'error', ts: 1_732_000_000_000, type: 'TypeError', message: 'x is undefined' };
+const error = {
+  id: 'e-1',
+  kind: 'error',
+  ts: 1_732_000_000_000,
+  type: 'TypeError',
+  message: 'x is undefined',
+};
 
 describe('validateBatch', () => {
   it('accepts every event kind', () => {
     const result = validateBatch(
       batch([
         error,
-        { id: 'e-2', kind: 'assert', ts: 1, name: 'cart-total', soft: false, vars: { items: 3, sum: 'ab12' } },
+        {
+          id: 'e-2',
+          kind: 'assert',
+          ts: 1,
+          name: 'cart-total',
+          soft: false,
+          vars: { items: 3, sum: 'ab12' },
+        },
         { id: 'e-3', kind: 'feature', ts: 1, name: 'export-csv', props: { rows: 42 } },
         { id: 'e-4', kind: 'blocked', ts: 1, reason: 'file-too-large' },
         { id: 'e-5', kind: 'log', ts: 1, level: 'warn', message: 'slow' },
@@ -47,12 +60,18 @@ describe('validateBatch', () => {
     });
     const { message: _dropped, ...noMessage } = error;
     expect(validateBatch(batch([noMessage]))).toMatchObject({ ok: false, path: '/events/0/message' });
-    expect(validateBatch(batch([{ ...error, trace: 'not-hex' }]))).toMatchObject({ ok: false, path: '/events/0/trace' });
+    expect(validateBatch(batch([{ ...error, trace: 'not-hex' }]))).toMatchObject({
+      ok: false,
+      path: '/events/0/trace',
+    });
   });
 
   it('enforces the documented limits', () => {
     const long = 'x'.repeat(LIMITS.maxStringLength + 1);
-    expect(validateBatch(batch([{ ...error, message: long }]))).toMatchObject({ ok: false, path: '/events/0/message' });
+    expect(validateBatch(batch([{ ...error, message: long }]))).toMatchObject({
+      ok: false,
+      path: '/events/0/message',
+    });
     const many = Array.from({ length: LIMITS.maxEventsPerBatch + 1 }, (_, i) => ({ ...error, id: `e-${i}` }));
     expect(validateBatch(batch(many))).toMatchObject({ ok: false, path: '/events' });
     const nested = { id: 'f', kind: 'feature', ts: 1, name: 'n', props: { deep: { deeper: 1 } } };

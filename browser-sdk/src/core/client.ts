@@ -173,9 +173,20 @@ export function createClient(o: Options, p: Platform) {
     } else {
       const text = `${type}: ${message}`;
       seen.set(key, { it: null, n: 0 });
-      if (Math.random() < (o.sampleRate ?? 1) && !o.ignoreErrors?.some((m) => (typeof m == 'string' ? text.includes(m) : m.test(text)))) {
+      if (
+        Math.random() < (o.sampleRate ?? 1) &&
+        !o.ignoreErrors?.some((m) => (typeof m == 'string' ? text.includes(m) : m.test(text)))
+      ) {
         const it = enqueue(
-          { kind: 'error', type, message, stack, count: 1, mechanism: extra?.mechanism || 'manual', fingerprint: extra?.fingerprint },
+          {
+            kind: 'error',
+            type,
+            message,
+            stack,
+            count: 1,
+            mechanism: extra?.mechanism || 'manual',
+            fingerprint: extra?.fingerprint,
+          },
           true,
         );
         seen.set(key, { it, n: 0 });
@@ -240,7 +251,13 @@ export function createClient(o: Options, p: Platform) {
     else {
       seen.forEach((s) => {
         if (s.n && s.it) {
-          s.it = q.push({ ...s.it.e, id: newId(now), ts: now, count: s.n, breadcrumbs: undefined } as ErrorEvent);
+          s.it = q.push({
+            ...s.it.e,
+            id: newId(now),
+            ts: now,
+            count: s.n,
+            breadcrumbs: undefined,
+          } as ErrorEvent);
           s.n = 0;
         }
       });
@@ -268,7 +285,8 @@ export function createClient(o: Options, p: Platform) {
         const f = flying.get(id);
         // On page hide, a batch in flight without keepalive is sent again: the page may cancel that request.
         if (f || (f == false && !keepalive)) continue;
-        if (keepalive ? (budget -= items.reduce((n, it) => n + it.n, 0)) < 0 : sends.length >= MAX_PARALLEL) break;
+        if (keepalive ? (budget -= items.reduce((n, it) => n + it.n, 0)) < 0 : sends.length >= MAX_PARALLEL)
+          break;
         sends.push(send(id, items, !!keepalive));
       }
     }
@@ -288,8 +306,12 @@ export function createClient(o: Options, p: Platform) {
     captureError: guard(captureError),
     assert: check(false),
     softAssert: check(true),
-    track: guard((name: string, props?: Attributes): void => capture({ kind: 'feature', name: `${name}`, props }, `f${name}`)),
-    blocked: guard((reason: string, props?: Attributes): void => capture({ kind: 'blocked', reason: `${reason}`, props }, `b${reason}`)),
+    track: guard((name: string, props?: Attributes): void =>
+      capture({ kind: 'feature', name: `${name}`, props }, `f${name}`),
+    ),
+    blocked: guard((reason: string, props?: Attributes): void =>
+      capture({ kind: 'blocked', reason: `${reason}`, props }, `b${reason}`),
+    ),
     /** A breadcrumb only: logs travel with the next error or failed assert, never alone. */
     log: guard((level: LogLevel, message: string): void => {
       crumbs.add(message, LEVELS.includes(level) ? level : 'info');

@@ -9,7 +9,12 @@ export const GONE = '-';
 export type Queue = ReturnType<typeof createQueue>;
 
 /** FIFO of events waiting for a confirmed upload; `store` mirrors it (none: memory only). */
-export function createQueue(onDrop: (n: number) => void, store?: QueueStore, maxItems = MAX_ITEMS, maxBytes = MAX_BYTES) {
+export function createQueue(
+  onDrop: (n: number) => void,
+  store?: QueueStore,
+  maxItems = MAX_ITEMS,
+  maxBytes = MAX_BYTES,
+) {
   let items: QueueItem[] = [];
   let bytes = 0;
   const save = () => store?.save(items);
@@ -30,7 +35,10 @@ export function createQueue(onDrop: (n: number) => void, store?: QueueStore, max
     for (const it of items) bytes += it.n;
     trim();
   };
-  store?.load().then((old) => set(old.concat(items)), () => {});
+  store?.load().then(
+    (old) => set(old.concat(items)),
+    () => {},
+  );
   return {
     items: (): readonly QueueItem[] => items,
     push(e: TelltaleEvent): QueueItem {

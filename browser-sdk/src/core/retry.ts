@@ -27,8 +27,19 @@ export function backoffMs(attempt: number, random = Math.random()): number {
  * Network errors (status 0), 408 and 5xx back off; 429/503 wait for Retry-After when given;
  * any other status (bad key, bad batch, too large) will not get better by retrying.
  */
-export function decide(status: number, retryAfter: string | null | undefined, attempt: number, now = Date.now(), random = Math.random()): number {
+export function decide(
+  status: number,
+  retryAfter: string | null | undefined,
+  attempt: number,
+  now = Date.now(),
+  random = Math.random(),
+): number {
   if (status > 199 && status < 300) return DELIVERED;
-  if ((status && status != 408 && status != 429 && status < 500) || attempt + 1 >= MAX_ATTEMPTS) return REJECTED;
-  return Math.max((status == 429 || status == 503 ? parseRetryAfter(retryAfter, now) : undefined) ?? backoffMs(attempt, random), 1);
+  if ((status && status != 408 && status != 429 && status < 500) || attempt + 1 >= MAX_ATTEMPTS)
+    return REJECTED;
+  return Math.max(
+    (status == 429 || status == 503 ? parseRetryAfter(retryAfter, now) : undefined) ??
+      backoffMs(attempt, random),
+    1,
+  );
 }

@@ -28,10 +28,17 @@ export async function apiRoutes(app: FastifyInstance, options: DashboardsPluginO
     reply.header('cache-control', 'no-store');
   });
 
-  app.get<{ Querystring: ErrorsQuery }>('/api/errors', { schema: { querystring: errorsQuerySchema } }, async (request) => {
-    const groups = await store.errorGroups({ app: blankToUndefined(request.query.app), limit: request.query.limit });
-    return { groups: groups.map((g) => ({ id: g.fingerprint, ...g })) };
-  });
+  app.get<{ Querystring: ErrorsQuery }>(
+    '/api/errors',
+    { schema: { querystring: errorsQuerySchema } },
+    async (request) => {
+      const groups = await store.errorGroups({
+        app: blankToUndefined(request.query.app),
+        limit: request.query.limit,
+      });
+      return { groups: groups.map((g) => ({ id: g.fingerprint, ...g })) };
+    },
+  );
 
   app.get<{ Params: { id: string }; Querystring: { app?: string } }>(
     '/api/errors/:id',
@@ -41,7 +48,9 @@ export async function apiRoutes(app: FastifyInstance, options: DashboardsPluginO
       if (detail === undefined) {
         return reply
           .code(404)
-          .send(errorBody('TELLTALE_ERR_NOT_FOUND', { message: `no error group with id ${request.params.id}` }));
+          .send(
+            errorBody('TELLTALE_ERR_NOT_FOUND', { message: `no error group with id ${request.params.id}` }),
+          );
       }
       return { group: { id: detail.group.fingerprint, ...detail.group }, samples: detail.samples };
     },
@@ -51,10 +60,20 @@ export async function apiRoutes(app: FastifyInstance, options: DashboardsPluginO
   app.get('/api/asserts', async () => ({ asserts: await store.assertFailures() }));
   app.get('/api/blocked', async () => ({ blocked: await store.blockedEvents() }));
 
-  app.get<{ Querystring: EventsQuery }>('/api/events', { schema: { querystring: eventsQuerySchema } }, async (request) => {
-    const { kind, session, limit } = request.query;
-    return { events: await store.listEvents({ kind: blankToUndefined(kind), session: blankToUndefined(session), limit }) };
-  });
+  app.get<{ Querystring: EventsQuery }>(
+    '/api/events',
+    { schema: { querystring: eventsQuerySchema } },
+    async (request) => {
+      const { kind, session, limit } = request.query;
+      return {
+        events: await store.listEvents({
+          kind: blankToUndefined(kind),
+          session: blankToUndefined(session),
+          limit,
+        }),
+      };
+    },
+  );
 
   app.get<{ Params: { app: string; id: string } }>(
     '/api/events/:app/:id',

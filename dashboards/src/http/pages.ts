@@ -19,7 +19,8 @@ import {
 } from './schemas.js';
 
 /** No inline script or style anywhere, so the strictest useful policy holds. */
-export const CONTENT_SECURITY_POLICY = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 export function sendPage(reply: FastifyReply, body: SafeHtml, status = 200): FastifyReply {
   return reply
@@ -42,10 +43,18 @@ export async function pageRoutes(app: FastifyInstance, options: DashboardsPlugin
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.validation !== undefined) {
       const { field, message } = invalidQueryBody(error).error;
-      return sendPage(reply, messagePage(site, 'Bad request', `Invalid ${field || 'request'}: ${message}`), 400);
+      return sendPage(
+        reply,
+        messagePage(site, 'Bad request', `Invalid ${field || 'request'}: ${message}`),
+        400,
+      );
     }
     request.log.error({ err: error }, 'dashboards page failed');
-    return sendPage(reply, messagePage(site, 'Something went wrong', 'The page could not be built; see the server log.'), 500);
+    return sendPage(
+      reply,
+      messagePage(site, 'Something went wrong', 'The page could not be built; see the server log.'),
+      500,
+    );
   });
 
   app.get(STYLESHEET_PATH, async (_request, reply) =>
@@ -55,7 +64,9 @@ export async function pageRoutes(app: FastifyInstance, options: DashboardsPlugin
       .send(DASHBOARD_CSS),
   );
 
-  app.get('/', async (_request, reply) => sendPage(reply, errorsPage(site, await store.errorGroups(), Date.now())));
+  app.get('/', async (_request, reply) =>
+    sendPage(reply, errorsPage(site, await store.errorGroups(), Date.now())),
+  );
 
   app.get<{ Params: { id: string }; Querystring: { app?: string } }>(
     '/errors/:id',
@@ -77,15 +88,19 @@ export async function pageRoutes(app: FastifyInstance, options: DashboardsPlugin
     sendPage(reply, blockedPage(site, await store.blockedEvents(), Date.now())),
   );
 
-  app.get<{ Querystring: EventsQuery }>('/events', { schema: { querystring: eventsQuerySchema } }, async (request, reply) => {
-    const filter = {
-      kind: blankToUndefined(request.query.kind),
-      session: blankToUndefined(request.query.session),
-      limit: request.query.limit,
-    };
-    const [events, counts] = await Promise.all([store.listEvents(filter), store.eventCounts()]);
-    return sendPage(reply, eventsPage(site, events, counts, filter, Date.now()));
-  });
+  app.get<{ Querystring: EventsQuery }>(
+    '/events',
+    { schema: { querystring: eventsQuerySchema } },
+    async (request, reply) => {
+      const filter = {
+        kind: blankToUndefined(request.query.kind),
+        session: blankToUndefined(request.query.session),
+        limit: request.query.limit,
+      };
+      const [events, counts] = await Promise.all([store.listEvents(filter), store.eventCounts()]);
+      return sendPage(reply, eventsPage(site, events, counts, filter, Date.now()));
+    },
+  );
 
   app.get<{ Params: { app: string; id: string } }>(
     '/events/:app/:id',

@@ -141,7 +141,11 @@ export async function listEvents(db: DuckDBConnection, query: ListEventsQuery = 
   return rows.map(toEventSummary);
 }
 
-export async function eventById(db: DuckDBConnection, app: string, id: string): Promise<EventDetail | undefined> {
+export async function eventById(
+  db: DuckDBConnection,
+  app: string,
+  id: string,
+): Promise<EventDetail | undefined> {
   const [row] = await all(db, `SELECT ${DETAIL_COLUMNS} FROM events WHERE app = $1 AND id = $2`, [app, id]);
   return row === undefined ? undefined : toEventDetail(row);
 }

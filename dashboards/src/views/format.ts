@@ -27,7 +27,10 @@ export function relativeTime(epochMs: number, now: number): string {
 /** UTC, to the second: what a developer pastes into a query. */
 export function isoTime(epochMs: number): string {
   if (!Number.isFinite(epochMs)) return '';
-  return new Date(epochMs).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC');
+  return new Date(epochMs)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d{3}Z$/, ' UTC');
 }
 
 /** A relative time with the exact time as a tooltip and a machine-readable datetime. */

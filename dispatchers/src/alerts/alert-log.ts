@@ -62,7 +62,9 @@ function merge(map: Map<string, AlertRecord>, record: AlertRecord): void {
 function isAlertRecord(value: unknown): value is AlertRecord {
   if (typeof value !== 'object' || value === null) return false;
   const r = value as Record<string, unknown>;
-  return typeof r.key === 'string' && (r.status === 'pending' || r.status === 'sent') && typeof r.kind === 'string';
+  return (
+    typeof r.key === 'string' && (r.status === 'pending' || r.status === 'sent') && typeof r.kind === 'string'
+  );
 }
 
 /** Loads the log (cutting a line torn by a crash) and opens it for appending. */
@@ -96,7 +98,10 @@ export async function openAlertLog(dataDir: string): Promise<AlertLog> {
     has: (key) => map.has(key),
     get: (key) => map.get(key),
     pending: () => [...map.values()].filter((record) => record.status === 'pending'),
-    list: () => [...map.values()].map(summary).sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0)),
+    list: () =>
+      [...map.values()]
+        .map(summary)
+        .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0)),
     append(records) {
       if (records.length === 0) return Promise.resolve();
       const step = chain.then(async () => {

@@ -71,7 +71,10 @@ export function createAlerter(options: AlerterOptions): Alerter {
     const record = log.get(key);
     if (closed || record === undefined || record.status === 'sent') return;
     const sentAt = new Date().toISOString();
-    const file = mailer.transport === 'outbox' ? (record.file ?? path.posix.join('outbox', outboxFileName(record.createdAt, key))) : undefined;
+    const file =
+      mailer.transport === 'outbox'
+        ? (record.file ?? path.posix.join('outbox', outboxFileName(record.createdAt, key)))
+        : undefined;
     try {
       if (!sentUnlogged.has(key)) {
         await mailer.send({
@@ -131,7 +134,8 @@ export function createAlerter(options: AlerterOptions): Alerter {
           text: message.text,
           html: message.html,
         };
-        if (mailer.transport === 'outbox') record.file = path.posix.join('outbox', outboxFileName(createdAt, message.key));
+        if (mailer.transport === 'outbox')
+          record.file = path.posix.join('outbox', outboxFileName(createdAt, message.key));
         fresh.set(message.key, record);
       }
       if (fresh.size === 0) return;

@@ -31,7 +31,11 @@ export function outboxDir(dataDir: string): string {
 
 /** `2024-05-01T12-00-00-000Z-new-error-shop-3f9a…` — sortable by time, readable, safe on every file system. */
 export function outboxFileName(createdAt: string, key: string): string {
-  const slug = key.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 100);
+  const slug = key
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 100);
   return `${createdAt.replace(/[:.]/g, '-')}-${slug}.eml`;
 }
 
@@ -50,7 +54,15 @@ async function writeFileDurably(file: string, data: Buffer): Promise<void> {
 /** SMTP when configured; otherwise raw .eml files in <data>/outbox/, so `npm start` alerts with no setup. */
 export function createMailer(config: DispatcherConfig): Mailer {
   const to = config.alertTo ?? config.alertFrom;
-  const headers = (m: OutgoingAlert) => ({ from: config.alertFrom, to, subject: m.subject, text: m.text, html: m.html, messageId: m.messageId, date: m.date });
+  const headers = (m: OutgoingAlert) => ({
+    from: config.alertFrom,
+    to,
+    subject: m.subject,
+    text: m.text,
+    html: m.html,
+    messageId: m.messageId,
+    date: m.date,
+  });
 
   if (config.smtpUrl !== undefined) {
     const transporter = nodemailer.createTransport({ url: config.smtpUrl, ...SMTP_TIMEOUTS });

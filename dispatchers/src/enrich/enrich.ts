@@ -57,13 +57,23 @@ function eventTime(ts: number, receivedAt: number): number {
   return Number.isFinite(ts) && ts >= 0 && ts <= MAX_TIMESTAMP_MS ? Math.round(ts) : receivedAt;
 }
 
-function kindFields(event: TelltaleEvent): Pick<EnrichedEvent, 'fingerprint' | 'name' | 'errorType' | 'message' | 'stack' | 'level' | 'count' | 'soft' | 'attrs'> {
+function kindFields(
+  event: TelltaleEvent,
+): Pick<
+  EnrichedEvent,
+  'fingerprint' | 'name' | 'errorType' | 'message' | 'stack' | 'level' | 'count' | 'soft' | 'attrs'
+> {
   switch (event.kind) {
     case 'error': {
       const message = scrubText(event.message);
       const stack = event.stack === undefined ? null : scrubStack(event.stack);
       return {
-        fingerprint: fingerprintError({ type: event.type, message, stack: stack ?? undefined, fingerprint: event.fingerprint }),
+        fingerprint: fingerprintError({
+          type: event.type,
+          message,
+          stack: stack ?? undefined,
+          fingerprint: event.fingerprint,
+        }),
         name: null,
         errorType: event.type,
         message,
@@ -119,7 +129,12 @@ function breadcrumbsJson(event: TelltaleEvent): string | null {
   return JSON.stringify(event.breadcrumbs.map((crumb) => ({ ...crumb, message: scrubText(crumb.message) })));
 }
 
-function enrichEvent(envelope: SpoolEnvelope, batch: Batch, event: TelltaleEvent, ua: ReturnType<typeof parseUserAgent>): EnrichedEvent {
+function enrichEvent(
+  envelope: SpoolEnvelope,
+  batch: Batch,
+  event: TelltaleEvent,
+  ua: ReturnType<typeof parseUserAgent>,
+): EnrichedEvent {
   return {
     app: envelope.app,
     id: event.id,

@@ -19,7 +19,11 @@ function sha256Hex32(text: string): string {
 // A build's content hash: all-hex, or letters mixed with digits (webpack, Vite, esbuild, Rollup), 8+ chars.
 function isContentHash(segment: string): boolean {
   if (segment.length < 8 || !/^[A-Za-z0-9_]+$/.test(segment)) return false;
-  return /^[0-9a-f]+$/i.test(segment) || (/\d/.test(segment) && /[A-Za-z]/.test(segment)) || /^[A-Z2-7]{8}$/.test(segment);
+  return (
+    /^[0-9a-f]+$/i.test(segment) ||
+    (/\d/.test(segment) && /[A-Za-z]/.test(segment)) ||
+    /^[A-Z2-7]{8}$/.test(segment)
+  );
 }
 
 /**
@@ -75,7 +79,8 @@ export function groupingFrames(frames: readonly StackFrame[]): StackFrame[] {
  */
 export function fingerprintError(input: FingerprintInput): string {
   // The app's own fingerprint is hashed too, so every fingerprint is URL-safe and of one shape.
-  if (input.fingerprint !== undefined && input.fingerprint !== '') return sha256Hex32(`custom\n${input.fingerprint}`);
+  if (input.fingerprint !== undefined && input.fingerprint !== '')
+    return sha256Hex32(`custom\n${input.fingerprint}`);
   const frames = groupingFrames(parseStack(input.stack));
   if (frames.length > 0) {
     const lines = frames.map((f) => `${f.function ?? '?'}|${normaliseFilePath(f.file ?? '')}`);

@@ -9,7 +9,10 @@ const FILTERED = '[Filtered]';
 const TEXT_RULES: ReadonlyArray<readonly [RegExp, string]> = [
   [/\beyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]{5,}/g, '[token]'], // JWT
   [/\b(bearer|basic)\s+[\w.~+/=-]{8,}/gi, '$1 [token]'],
-  [/\b((?:api[_-]?key|access[_-]?token|refresh[_-]?token|token|secret|password|passwd|pwd|auth)\s*[=:]\s*)[^\s&,;"']+/gi, '$1[Filtered]'],
+  [
+    /\b((?:api[_-]?key|access[_-]?token|refresh[_-]?token|token|secret|password|passwd|pwd|auth)\s*[=:]\s*)[^\s&,;"']+/gi,
+    '$1[Filtered]',
+  ],
   [/[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b/g, '[email]'],
 ];
 
@@ -30,7 +33,8 @@ function luhn(digits: string): boolean {
 }
 
 // Keys whose values are secret or personal whatever they contain.
-const DENIED_KEY = /(?:^|[-_.])(?:password|passwd|pwd|secret|token|api_?key|authorization|auth|cookie|credit_?card|card_?number|cvv|ssn|e_?mail)$/i;
+const DENIED_KEY =
+  /(?:^|[-_.])(?:password|passwd|pwd|secret|token|api_?key|authorization|auth|cookie|credit_?card|card_?number|cvv|ssn|e_?mail)$/i;
 
 function cap(text: string): string {
   return text.length > LIMITS.maxStringLength ? text.slice(0, LIMITS.maxStringLength) : text;

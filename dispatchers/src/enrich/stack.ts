@@ -42,7 +42,8 @@ function cleanFunction(name: string | undefined): string | undefined {
     .replace(/(?:\/<)+$/, '')
     .replace(/<$/, '')
     .trim();
-  if (cleaned === '' || cleaned === '<anonymous>' || cleaned === 'global code' || cleaned === 'module code') cleaned = '';
+  if (cleaned === '' || cleaned === '<anonymous>' || cleaned === 'global code' || cleaned === 'module code')
+    cleaned = '';
   return cleaned === '' ? undefined : cleaned;
 }
 
@@ -115,6 +116,9 @@ export function parseStack(stack: string | undefined): StackFrame[] {
 
 /** `fn (file:line:col)` for emails and logs. */
 export function formatFrame(f: StackFrame): string {
-  const where = f.file === undefined ? 'native' : `${f.file}${f.line === undefined ? '' : `:${f.line}`}${f.column === undefined ? '' : `:${f.column}`}`;
+  const where =
+    f.file === undefined
+      ? 'native'
+      : `${f.file}${f.line === undefined ? '' : `:${f.line}`}${f.column === undefined ? '' : `:${f.column}`}`;
   return f.function === undefined ? where : `${f.function} (${where})`;
 }

@@ -9,7 +9,13 @@ export interface UserAgentInfo {
   device: string | null;
 }
 
-const EMPTY: UserAgentInfo = Object.freeze({ browser: null, browserVersion: null, os: null, osVersion: null, device: null });
+const EMPTY: UserAgentInfo = Object.freeze({
+  browser: null,
+  browserVersion: null,
+  os: null,
+  osVersion: null,
+  device: null,
+});
 
 // One app sends the same few User-Agents over and over; parsing is regex-heavy, so remember recent ones.
 const CACHE_SIZE = 500;

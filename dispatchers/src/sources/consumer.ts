@@ -49,7 +49,9 @@ export function createConsumer<P>(options: ConsumerOptions<P>): Consumer<P> {
       }
       if (result === 'done') return true;
       stats.retries += 1;
-      await pause(backoffDelay(attempt, backoff, typeof result === 'object' ? result.retryAfterMs : undefined));
+      await pause(
+        backoffDelay(attempt, backoff, typeof result === 'object' ? result.retryAfterMs : undefined),
+      );
     }
     return false;
   }

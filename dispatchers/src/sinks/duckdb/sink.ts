@@ -1,21 +1,57 @@
-import { dateValue, timestampValue, type DuckDBAppender, type DuckDBConnection, type DuckDBInstance } from '@duckdb/node-api';
+import {
+  dateValue,
+  timestampValue,
+  type DuckDBAppender,
+  type DuckDBConnection,
+  type DuckDBInstance,
+} from '@duckdb/node-api';
 import type { EnrichedEvent } from '../../enrich/enrich.js';
 import type { ExportResult, Sink } from '../types.js';
 import { ensureDuckDbSchema } from './schema.js';
 
 /** Column order of the staging table and of appendRow; every column of schema.ts. */
 const COLUMNS = [
-  'app', 'id', 'kind', 'ts', 'received_at', 'day', 'batch_id', 'release', 'environment', 'session',
-  'user_id', 'account_id', 'url', 'trace', 'online', 'fingerprint', 'name', 'error_type', 'message', 'stack',
-  'level', 'count', 'soft', 'attrs', 'breadcrumbs', 'browser', 'browser_version', 'os', 'os_version', 'device',
-  'load_ms', 'adblock',
+  'app',
+  'id',
+  'kind',
+  'ts',
+  'received_at',
+  'day',
+  'batch_id',
+  'release',
+  'environment',
+  'session',
+  'user_id',
+  'account_id',
+  'url',
+  'trace',
+  'online',
+  'fingerprint',
+  'name',
+  'error_type',
+  'message',
+  'stack',
+  'level',
+  'count',
+  'soft',
+  'attrs',
+  'breadcrumbs',
+  'browser',
+  'browser_version',
+  'os',
+  'os_version',
+  'device',
+  'load_ms',
+  'adblock',
 ] as const;
 
 const MS_PER_DAY = 86_400_000;
 
 /** A per-connection scratch table: the Appender fills it fast, one INSERT … SELECT moves the rows, skipping known ids. */
 export async function createStagingTable(connection: DuckDBConnection): Promise<void> {
-  await connection.run(`CREATE TEMP TABLE IF NOT EXISTS events_staging AS SELECT ${COLUMNS.join(', ')} FROM events LIMIT 0`);
+  await connection.run(
+    `CREATE TEMP TABLE IF NOT EXISTS events_staging AS SELECT ${COLUMNS.join(', ')} FROM events LIMIT 0`,
+  );
 }
 
 function appendRow(a: DuckDBAppender, e: EnrichedEvent): void {
@@ -27,7 +63,8 @@ function appendRow(a: DuckDBAppender, e: EnrichedEvent): void {
   a.appendTimestamp(timestampValue(BigInt(e.ts) * 1000n));
   a.appendTimestamp(timestampValue(BigInt(e.receivedAt) * 1000n));
   a.appendDate(dateValue(Math.floor(e.receivedAt / MS_PER_DAY)));
-  for (const v of [e.batchId, e.release, e.environment, e.session, e.userId, e.accountId, e.url, e.trace]) text(v);
+  for (const v of [e.batchId, e.release, e.environment, e.session, e.userId, e.accountId, e.url, e.trace])
+    text(v);
   bool(e.online);
   for (const v of [e.fingerprint, e.name, e.errorType, e.message, e.stack, e.level]) text(v);
   a.appendInteger(e.count);
@@ -43,7 +80,10 @@ function appendRow(a: DuckDBAppender, e: EnrichedEvent): void {
  * Stores events; duplicates (by app and id), within the call or already stored, are skipped.
  * One transaction: either the whole export is stored or none of it, so a retry starts clean.
  */
-export async function insertEvents(connection: DuckDBConnection, events: readonly EnrichedEvent[]): Promise<void> {
+export async function insertEvents(
+  connection: DuckDBConnection,
+  events: readonly EnrichedEvent[],
+): Promise<void> {
   // Dedupe here too, so that within one export the first copy wins, deterministically.
   const unique = new Map<string, EnrichedEvent>();
   for (const event of events) {
@@ -60,7 +100,9 @@ export async function insertEvents(connection: DuckDBConnection, events: readonl
       appender.closeSync();
     }
     // OR IGNORE: a replayed or re-uploaded event (same app and id) is stored once.
-    await connection.run(`INSERT OR IGNORE INTO events (${COLUMNS.join(', ')}) SELECT ${COLUMNS.join(', ')} FROM events_staging`);
+    await connection.run(
+      `INSERT OR IGNORE INTO events (${COLUMNS.join(', ')}) SELECT ${COLUMNS.join(', ')} FROM events_staging`,
+    );
     await connection.run('DELETE FROM events_staging');
     await connection.run('COMMIT');
   } catch (error) {

@@ -5,7 +5,10 @@ import { createConsumer } from '../consumer.js';
 import type { Consumer, RecordHandler, RecordSource } from '../types.js';
 
 /** The local spool as a source: the collector's fsync'd segments plus this consumer's checkpoint file. */
-export async function openSpoolSource(options: { spoolDir: string; checkpointFile: string }): Promise<RecordSource<SpoolPosition>> {
+export async function openSpoolSource(options: {
+  spoolDir: string;
+  checkpointFile: string;
+}): Promise<RecordSource<SpoolPosition>> {
   const reader = openSpoolReader({ dir: options.spoolDir });
   await mkdir(path.dirname(options.checkpointFile), { recursive: true });
   const checkpoint = await openCheckpoint(options.checkpointFile);
