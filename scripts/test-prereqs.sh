@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs what the integration tests need that npm cannot bring: Debian's Chromium.
+# Installs what the integration tests need that npm cannot bring: Debian's Chromium and ClickHouse.
 # Tests never skip when a service is missing; this script makes sure it is not.
 set -euo pipefail
 
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
+[ -x /usr/sbin/clickhouse-server ] || need+=(clickhouse-server)
+[ -x /usr/bin/clickhouse-client ] || need+=(clickhouse-client)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -11,6 +11,8 @@ export interface ServerConfig {
   readonly dataDir: string;
   /** Fixed ingest key for the demo app (`TELLTALE_DEMO_KEY`); otherwise one is generated once and kept in the data dir. */
   readonly demoKey: string | undefined;
+  /** Fixed secret key for the demo app (`TELLTALE_DEMO_SECRET`); otherwise generated once like the ingest key. */
+  readonly demoSecret: string | undefined;
 }
 
 export type ServerOptions = Partial<ServerConfig>;
@@ -43,5 +45,13 @@ export function resolveServerConfig(
     invalid('TELLTALE_DEMO_KEY', 'must be 16-128 characters of A-Z, a-z, 0-9, "_" or "-"');
   }
 
-  return Object.freeze({ host, port, dataDir, demoKey });
+  const demoSecret = options.demoSecret ?? (env.TELLTALE_DEMO_SECRET || undefined);
+  if (demoSecret !== undefined && !KEY_PATTERN.test(demoSecret)) {
+    invalid('TELLTALE_DEMO_SECRET', 'must be 16-128 characters of A-Z, a-z, 0-9, "_" or "-"');
+  }
+  if (demoSecret !== undefined && demoSecret === demoKey) {
+    invalid('TELLTALE_DEMO_SECRET', 'must differ from TELLTALE_DEMO_KEY: the ingest key is public');
+  }
+
+  return Object.freeze({ host, port, dataDir, demoKey, demoSecret });
 }

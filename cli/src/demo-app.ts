@@ -5,28 +5,43 @@ import path from 'node:path';
 export interface DemoApp {
   id: string;
   name: string;
+  /** Public, write-only: ships inside the demo page. */
   ingestKey: string;
+  /** Secret: server logs, source maps, attachments. */
+  secretKey: string;
 }
 
 const DEMO_APP_ID = 'demo';
 
+const newKey = (prefix: string): string => `${prefix}${randomBytes(18).toString('base64url')}`;
+
 /**
- * The demo app exists from the first start. Its key is fixed by TELLTALE_DEMO_KEY or generated once
- * and kept in the data dir, so browsers holding queued events keep working across restarts.
+ * The demo app exists from the first start. Its keys are fixed by TELLTALE_DEMO_KEY and
+ * TELLTALE_DEMO_SECRET or generated once and kept in the data dir, so browsers holding queued
+ * events and servers holding the secret keep working across restarts.
  */
-export async function ensureDemoApp(dataDir: string, fixedKey: string | undefined): Promise<DemoApp> {
+export async function ensureDemoApp(
+  dataDir: string,
+  fixed: { ingestKey?: string | undefined; secretKey?: string | undefined } = {},
+): Promise<DemoApp> {
   const file = path.join(dataDir, 'demo-app.json');
-  let key = fixedKey;
-  if (key === undefined) {
-    key = await readFile(file, 'utf8')
-      .then((text) => (JSON.parse(text) as { ingestKey?: string }).ingestKey)
-      .catch(() => undefined);
-  }
-  if (key === undefined) {
-    key = `tt_demo_${randomBytes(18).toString('base64url')}`;
+  const stored = await readFile(file, 'utf8')
+    .then((text) => JSON.parse(text) as { ingestKey?: string; secretKey?: string })
+    .catch(() => ({}) as { ingestKey?: string; secretKey?: string });
+  const keys = {
+    ingestKey: stored.ingestKey ?? newKey('tt_demo_'),
+    secretKey: stored.secretKey ?? newKey('tt_secret_demo_'),
+  };
+  if (stored.ingestKey !== keys.ingestKey || stored.secretKey !== keys.secretKey) {
     await mkdir(dataDir, { recursive: true });
-    await writeFile(`${file}.tmp`, JSON.stringify({ ingestKey: key }) + '\n', { mode: 0o600 });
+    // The secret key is a credential: readable by this user only.
+    await writeFile(`${file}.tmp`, JSON.stringify(keys) + '\n', { mode: 0o600 });
     await rename(`${file}.tmp`, file);
   }
-  return { id: DEMO_APP_ID, name: 'Demo app', ingestKey: key };
+  return {
+    id: DEMO_APP_ID,
+    name: 'Demo app',
+    ingestKey: fixed.ingestKey ?? keys.ingestKey,
+    secretKey: fixed.secretKey ?? keys.secretKey,
+  };
 }

@@ -21,6 +21,7 @@ export interface RunningTelltale {
   /** Base URL, e.g. http://127.0.0.1:8080 */
   url: string;
   demoKey: string;
+  demoSecret: string;
   dataDir: string;
   app: FastifyInstance;
   close(): Promise<void>;
@@ -36,9 +37,12 @@ const redactedUrl = (url: string): string => url.split('?')[0] ?? url;
 export async function startTelltale(options: StartOptions = {}): Promise<RunningTelltale> {
   const env = options.env ?? process.env;
   const config = resolveServerConfig(options, env);
-  const demo = await ensureDemoApp(config.dataDir, config.demoKey);
+  const demo = await ensureDemoApp(config.dataDir, {
+    ingestKey: config.demoKey,
+    secretKey: config.demoSecret,
+  });
   const collectorConfig = resolveCollectorConfig(
-    { apps: [{ id: demo.id, name: demo.name, ingestKeys: [demo.ingestKey] }] },
+    { apps: [{ id: demo.id, name: demo.name, ingestKeys: [demo.ingestKey], secretKeys: [demo.secretKey] }] },
     env,
   );
 
@@ -101,5 +105,5 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
     })();
     return closing;
   };
-  return { url, demoKey: demo.ingestKey, dataDir: config.dataDir, app, close };
+  return { url, demoKey: demo.ingestKey, demoSecret: demo.secretKey, dataDir: config.dataDir, app, close };
 }

@@ -8,6 +8,8 @@ export interface CollectorApp {
   readonly name: string;
   /** Public, write-only keys (16-128 of A-Z, a-z, 0-9, `_`, `-`); several allow rotation without downtime. */
   readonly ingestKeys: readonly string[];
+  /** Secret server keys (same shape): server logs, source maps, attachments. Never shipped in an app. */
+  readonly secretKeys: readonly string[];
 }
 
 export interface CollectorLimits {
@@ -26,7 +28,12 @@ export interface CollectorConfig {
 }
 
 export interface CollectorOptions {
-  apps?: ReadonlyArray<{ id: string; name: string; ingestKeys: readonly string[] }>;
+  apps?: ReadonlyArray<{
+    id: string;
+    name: string;
+    ingestKeys: readonly string[];
+    secretKeys?: readonly string[];
+  }>;
   limits?: Partial<CollectorLimits>;
   trustProxy?: boolean;
 }
@@ -59,8 +66,8 @@ function resolveApps(raw: unknown, source: string): CollectorApp[] {
   return raw.map((entry: unknown, i) => {
     const field = `${source}[${i}]`;
     if (!isRecord(entry)) invalid(field, `must be an object { id, name, ingestKeys }`);
-    rejectUnknownKeys(entry, ['id', 'name', 'ingestKeys'], `${field}.`);
-    const { id, name, ingestKeys } = entry;
+    rejectUnknownKeys(entry, ['id', 'name', 'ingestKeys', 'secretKeys'], `${field}.`);
+    const { id, name, ingestKeys, secretKeys = [] } = entry;
     if (typeof id !== 'string' || !APP_ID.test(id)) {
       invalid(
         `${field}.id`,
@@ -75,21 +82,22 @@ function resolveApps(raw: unknown, source: string): CollectorApp[] {
     if (!Array.isArray(ingestKeys) || ingestKeys.length === 0) {
       invalid(`${field}.ingestKeys`, 'must list at least one key, e.g. ["tt_live_0123456789abcdef"]');
     }
-    const keys = ingestKeys.map((key: unknown, k) => {
-      // Never echo the key itself: config errors end up in logs.
-      if (typeof key !== 'string' || !INGEST_KEY.test(key)) {
-        invalid(`${field}.ingestKeys[${k}]`, 'must be 16-128 characters of A-Z, a-z, 0-9, "_" or "-"');
-      }
-      const owner = keyOwners.get(key);
-      if (owner !== undefined)
-        invalid(
-          `${field}.ingestKeys[${k}]`,
-          `the same key is already given to app "${owner}"; keys must be unique`,
-        );
-      keyOwners.set(key, id);
-      return key;
-    });
-    return Object.freeze({ id, name, ingestKeys: Object.freeze(keys) });
+    if (!Array.isArray(secretKeys)) invalid(`${field}.secretKeys`, 'must be a list of keys');
+    const checkKeys = (list: unknown[], kind: 'ingestKeys' | 'secretKeys'): string[] =>
+      list.map((key: unknown, k) => {
+        // Never echo the key itself: config errors end up in logs.
+        if (typeof key !== 'string' || !INGEST_KEY.test(key)) {
+          invalid(`${field}.${kind}[${k}]`, 'must be 16-128 characters of A-Z, a-z, 0-9, "_" or "-"');
+        }
+        const owner = keyOwners.get(key);
+        if (owner !== undefined)
+          invalid(`${field}.${kind}[${k}]`, `the same key is already given to ${owner}; keys must be unique`);
+        keyOwners.set(key, `app "${id}"`);
+        return key;
+      });
+    const keys = checkKeys(ingestKeys, 'ingestKeys');
+    const secrets = checkKeys(secretKeys, 'secretKeys');
+    return Object.freeze({ id, name, ingestKeys: Object.freeze(keys), secretKeys: Object.freeze(secrets) });
   });
 }
 

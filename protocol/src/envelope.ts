@@ -1,4 +1,4 @@
-import type { Batch } from './schema.js';
+import type { Batch, ServerLog } from './schema.js';
 
 /**
  * What the collector appends to the client spool for each accepted batch, and what dispatchers
@@ -14,4 +14,13 @@ export interface SpoolEnvelope {
   /** The request's User-Agent header, parsed later by the dispatcher. */
   userAgent?: string;
   batch: Batch;
+}
+
+/** What the collector appends to the server-log spool for each accepted `POST /v1/logs`. */
+export interface ServerLogEnvelope {
+  v: 1;
+  app: string;
+  receivedAt: number;
+  /** Every line has an `id` here: the collector fills in missing ones. */
+  logs: Array<ServerLog & { id: string }>;
 }

@@ -10,6 +10,7 @@ export {
   LogEventSchema,
   EventSchema,
   BatchSchema,
+  ServerLogSchema,
   EVENT_KINDS,
 } from './schema.js';
 export type {
@@ -24,7 +25,8 @@ export type {
   TelltaleEvent,
   EventKind,
   Batch,
+  ServerLog,
 } from './schema.js';
 export { validateBatch, type ValidationResult } from './validate.js';
-export type { SpoolEnvelope } from './envelope.js';
+export type { SpoolEnvelope, ServerLogEnvelope } from './envelope.js';
 export { ERROR_CODES, errorBody, TelltaleError, type ErrorCode, type ErrorBody } from './errors.js';

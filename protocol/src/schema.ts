@@ -127,3 +127,28 @@ export type EventKind = TelltaleEvent['kind'];
 export type Batch = Static<typeof BatchSchema>;
 
 export const EVENT_KINDS: readonly EventKind[] = ['error', 'assert', 'feature', 'blocked', 'log'];
+
+/**
+ * One server log line (`POST /v1/logs`, secret key): written by the app's own servers, shipped
+ * like client events, and correlated with them on one timeline by trace, session, user and release.
+ */
+export const ServerLogSchema = Type.Object({
+  /** Stable id for dedupe; the collector derives one from the line's content when it is missing. */
+  id: Type.Optional(Id),
+  ts: EpochMs,
+  level: Type.Union([LogLevelSchema, Type.Literal('fatal')]),
+  message: Text,
+  /** The service that wrote the line, e.g. `api`. */
+  service: Id,
+  /** W3C trace id (32 lowercase hex digits), from the `traceparent` the SDK adds to API calls. */
+  trace: Type.Optional(Type.String({ pattern: '^[0-9a-f]{32}$' })),
+  span: Type.Optional(Type.String({ pattern: '^[0-9a-f]{16}$' })),
+  session: Type.Optional(Id),
+  user: Type.Optional(Id),
+  account: Type.Optional(Id),
+  release: Type.Optional(Id),
+  environment: Type.Optional(Id),
+  attrs: Type.Optional(AttributesSchema),
+});
+
+export type ServerLog = Static<typeof ServerLogSchema>;
