@@ -12,10 +12,7 @@ describe('html``', () => {
 
   it('keeps nested templates and trusted markup, escapes array items, and drops null / false', () => {
     const items = ['<a>', 'b'];
-    const out = html`<ul>
-        ${items.map((i) => html`<li>${i}</li>`)}
-      </ul>
-      ${null}${undefined}${false}${trustedHtml('<hr>')}${0}`;
+    const out = html`<ul>${items.map((i) => html`<li>${i}</li>`)}</ul>${null}${undefined}${false}${trustedHtml('<hr>')}${0}`;
     expect(out.value).toBe('<ul><li>&lt;a&gt;</li><li>b</li></ul><hr>0');
     expect(html`${['<x>']}`.value).toBe('&lt;x&gt;');
   });

@@ -32,59 +32,35 @@ export function eventsPage(
   const total = EVENT_KINDS.reduce((sum, kind) => sum + counts[kind], 0);
   // Totals are store-wide, so they are shown only when no session narrows the list.
   const link = (kind: EventKind | undefined, label: string, n: number): SafeHtml =>
-    html`<a
-      href="${hrefWith('/events', { kind, session: filter.session })}"
-      ${filter.kind === kind ? html` class="active"` : ''}
-      >${label}${filter.session === undefined && html` <span class="muted">${formatCount(n)}</span>`}</a
-    >`;
+    html`<a href="${hrefWith('/events', { kind, session: filter.session })}"${filter.kind === kind ? html` class="active"` : ''}>${label}${filter.session === undefined && html` <span class="muted">${formatCount(n)}</span>`}</a>`;
   const body = html`${heading('Events', 'Everything received, newest first.')}
-    <nav class="filters">
-      ${link(undefined, 'all', total)}${EVENT_KINDS.map((k) => link(k, k, counts[k]))}
-    </nav>
-    ${
-      filter.session !== undefined &&
-      html`<p class="filter-note">
-        Session <code>${filter.session}</code> only: client events of one visit, in order.
-        <a href="${hrefWith('/events', { kind: filter.kind })}">Show all sessions</a>
-      </p>`
-    }
-    ${
-      events.length === 0
-        ? emptyState('No events match. Events appear here seconds after an app sends them.')
-        : html`<table>
-            <thead>
-              <tr>
-                <th>Time</th>
-                <th>Kind</th>
-                <th>App</th>
-                <th>What</th>
-                <th>Release</th>
-                <th>Session</th>
-                <th>User</th>
-                <th>Platform</th>
-              </tr>
-            </thead>
-            <tbody>
-              ${events.map((e) => eventRow(e, now))}
-            </tbody>
-          </table>`
-    }`;
+<nav class="filters">${link(undefined, 'all', total)}${EVENT_KINDS.map((k) => link(k, k, counts[k]))}</nav>
+${
+  filter.session !== undefined &&
+  html`<p class="filter-note">Session <code>${filter.session}</code> only: client events of one visit, in order. <a href="${hrefWith('/events', { kind: filter.kind })}">Show all sessions</a></p>`
+}
+${
+  events.length === 0
+    ? emptyState('No events match. Events appear here seconds after an app sends them.')
+    : html`<table>
+<thead><tr><th>Time</th><th>Kind</th><th>App</th><th>What</th><th>Release</th><th>Session</th><th>User</th><th>Platform</th></tr></thead>
+<tbody>${events.map((e) => eventRow(e, now))}</tbody>
+</table>`
+}`;
   return page({ site, title: 'Events', section: 'events', refresh: true, body });
 }
 
 function eventRow(e: EventSummary, now: number): SafeHtml {
   return html`<tr>
-    <td class="nowrap"><a href="${eventHref(e.app, e.id)}">${timeCell(e.ts, now)}</a></td>
-    <td>${kindBadge(e.kind)}</td>
-    <td>${e.app}</td>
-    <td class="main">${truncate(eventSummaryText(e), 140)}</td>
-    <td><code>${e.release}</code></td>
-    <td>
-      <a href="${hrefWith('/events', { session: e.session })}"><code>${truncate(e.session, 12)}</code></a>
-    </td>
-    <td>${e.user ?? html`<span class="muted">—</span>`}</td>
-    <td>${[e.browser, e.os].filter(Boolean).join(' · ')}</td>
-  </tr>`;
+<td class="nowrap"><a href="${eventHref(e.app, e.id)}">${timeCell(e.ts, now)}</a></td>
+<td>${kindBadge(e.kind)}</td>
+<td>${e.app}</td>
+<td class="main">${truncate(eventSummaryText(e), 140)}</td>
+<td><code>${e.release}</code></td>
+<td><a href="${hrefWith('/events', { session: e.session })}"><code>${truncate(e.session, 12)}</code></a></td>
+<td>${e.user ?? html`<span class="muted">—</span>`}</td>
+<td>${[e.browser, e.os].filter(Boolean).join(' · ')}</td>
+</tr>`;
 }
 
 export function eventPage(site: string, e: EventDetail, now: number): SafeHtml {
@@ -119,41 +95,14 @@ export function eventPage(site: string, e: EventDetail, now: number): SafeHtml {
     ['Partition', e.day],
   ];
   const body = html`<p class="crumbs"><a href="/events">Events</a> /</p>
-    <h1>${kindBadge(e.kind)} ${truncate(eventSummaryText(e), 120)}</h1>
-    <dl class="fields">
-      ${rows
-        .filter(([, value]) => value !== null && value !== undefined && value !== false && value !== '')
-        .map(
-          ([label, value]) =>
-            html`<dt>${label}</dt>
-              <dd>${value}</dd>`,
-        )}
-    </dl>
-    ${
-      e.message !== null &&
-      html`<h2>Message</h2>
-        <pre>${e.message}</pre>`
-    }
-    ${
-      e.stack !== null &&
-      html`<h2>Stack</h2>
-        <pre class="stack">${e.stack}</pre>`
-    }
-    ${
-      e.attrs !== null &&
-      html`<h2>${e.kind === 'assert' ? 'Diagnostics' : 'Props'}</h2>
-        <pre>${prettyJson(e.attrs)}</pre>`
-    }
-    ${
-      e.breadcrumbs !== null &&
-      e.breadcrumbs.length > 0 &&
-      html`<h2>Breadcrumbs</h2>
-        ${breadcrumbTable(e)}
-        <details>
-          <summary>As JSON</summary>
-          <pre>${prettyJson(e.breadcrumbs)}</pre>
-        </details>`
-    }`;
+<h1>${kindBadge(e.kind)} ${truncate(eventSummaryText(e), 120)}</h1>
+<dl class="fields">${rows
+    .filter(([, value]) => value !== null && value !== undefined && value !== false && value !== '')
+    .map(([label, value]) => html`<dt>${label}</dt><dd>${value}</dd>`)}</dl>
+${e.message !== null && html`<h2>Message</h2><pre>${e.message}</pre>`}
+${e.stack !== null && html`<h2>Stack</h2><pre class="stack">${e.stack}</pre>`}
+${e.attrs !== null && html`<h2>${e.kind === 'assert' ? 'Diagnostics' : 'Props'}</h2><pre>${prettyJson(e.attrs)}</pre>`}
+${e.breadcrumbs !== null && e.breadcrumbs.length > 0 && html`<h2>Breadcrumbs</h2>${breadcrumbTable(e)}<details><summary>As JSON</summary><pre>${prettyJson(e.breadcrumbs)}</pre></details>`}`;
   return page({ site, title: `${e.kind} ${e.id}`, section: 'events', body });
 }
 

@@ -26,36 +26,34 @@ export const STYLESHEET_PATH = '/assets/dashboard.css';
 export function page(options: PageOptions): SafeHtml {
   const { site, title, section, refresh, body } = options;
   return html`<!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        ${refresh === true && html`<meta http-equiv="refresh" content="5" />`}
-        <title>${title} · ${site}</title>
-        <link rel="stylesheet" href="${STYLESHEET_PATH}" />
-      </head>
-      <body>
-        <header class="topbar">
-          <a class="brand" href="/">${site}</a>
-          <nav>
-            ${NAV.map(
-              ([key, label, href]) =>
-                html`<a href="${href}" ${key === section ? html` class="active" aria-current="page"` : ''}
-                  >${label}</a
-                >`,
-            )}
-          </nav>
-          ${refresh === true && html`<span class="live" title="This page refreshes every 5 seconds">live</span>`}
-        </header>
-        <main>${body}</main>
-      </body>
-    </html> `;
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+${refresh === true && html`<meta http-equiv="refresh" content="5">`}
+<title>${title} · ${site}</title>
+<link rel="stylesheet" href="${STYLESHEET_PATH}">
+</head>
+<body>
+<header class="topbar">
+<a class="brand" href="/">${site}</a>
+<nav>${NAV.map(
+    ([key, label, href]) =>
+      html`<a href="${href}"${key === section ? html` class="active" aria-current="page"` : ''}>${label}</a>`,
+  )}</nav>
+${refresh === true && html`<span class="live" title="This page refreshes every 5 seconds">live</span>`}
+</header>
+<main>
+${body}
+</main>
+</body>
+</html>
+`;
 }
 
 /** A page heading with an optional one-line explanation for newcomers. */
 export function heading(title: string, lead?: string | SafeHtml): SafeHtml {
-  return html`<h1>${title}</h1>
-    ${lead !== undefined && html`<p class="lead">${lead}</p>`}`;
+  return html`<h1>${title}</h1>${lead !== undefined && html`<p class="lead">${lead}</p>`}`;
 }
 
 export function emptyState(message: string | SafeHtml): SafeHtml {
