@@ -41,7 +41,3 @@ export async function main(argv: string[], io: CommandIO): Promise<number> {
     return 1;
   }
 }
-
-main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env }).then(
-  (code) => process.exit(code),
-);
