@@ -9,6 +9,8 @@ export interface ServerConfig {
   readonly port: number;
   /** Where the spool, checkpoints, DuckDB file, alert log and outbox live (`TELLTALE_DATA_DIR`, default ./.telltale). */
   readonly dataDir: string;
+  /** pino level (`TELLTALE_LOG_LEVEL`, default `warn`: no line per request; `info` adds access logs without query strings). */
+  readonly logLevel: LogLevel;
   /** Fixed ingest key for the demo app (`TELLTALE_DEMO_KEY`); otherwise one is generated once and kept in the data dir. */
   readonly demoKey: string | undefined;
   /** Fixed secret key for the demo app (`TELLTALE_DEMO_SECRET`); otherwise generated once like the ingest key. */
@@ -16,6 +18,9 @@ export interface ServerConfig {
 }
 
 export type ServerOptions = Partial<ServerConfig>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const KEY_PATTERN = /^[A-Za-z0-9_-]{16,128}$/;
 
@@ -40,6 +45,11 @@ export function resolveServerConfig(
 
   const dataDir = path.resolve(options.dataDir ?? env.TELLTALE_DATA_DIR ?? '.telltale');
 
+  const logLevel = options.logLevel ?? env.TELLTALE_LOG_LEVEL ?? 'warn';
+  if (!LOG_LEVELS.includes(logLevel as LogLevel)) {
+    invalid('TELLTALE_LOG_LEVEL', `"${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+  }
+
   const demoKey = options.demoKey ?? (env.TELLTALE_DEMO_KEY || undefined);
   if (demoKey !== undefined && !KEY_PATTERN.test(demoKey)) {
     invalid('TELLTALE_DEMO_KEY', 'must be 16-128 characters of A-Z, a-z, 0-9, "_" or "-"');
@@ -53,5 +63,5 @@ export function resolveServerConfig(
     invalid('TELLTALE_DEMO_SECRET', 'must differ from TELLTALE_DEMO_KEY: the ingest key is public');
   }
 
-  return Object.freeze({ host, port, dataDir, demoKey, demoSecret });
+  return Object.freeze({ host, port, dataDir, logLevel: logLevel as LogLevel, demoKey, demoSecret });
 }

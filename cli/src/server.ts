@@ -58,7 +58,7 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
       options.logger === false
         ? false
         : {
-            level: 'info',
+            level: config.logLevel,
             serializers: {
               req: (request: { method: string; url: string }) => ({
                 method: request.method,
@@ -66,8 +66,6 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
               }),
             },
           },
-    // Access logs stay off: they would add a line per beacon and nothing a user needs.
-    disableRequestLogging: true,
     bodyLimit: collectorConfig.limits.maxCompressedBytes,
     trustProxy: collectorConfig.trustProxy,
   });
