@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { appsFilePath } from '@telltale/collector';
 import { TelltaleError } from '@telltale/protocol';
 
 /** Settings of the one-process server (`telltale start`). Collector and dispatcher settings live in their packages. */
@@ -15,9 +16,16 @@ export interface ServerConfig {
   readonly demoKey: string | undefined;
   /** Fixed secret key for the demo app (`TELLTALE_DEMO_SECRET`); otherwise generated once like the ingest key. */
   readonly demoSecret: string | undefined;
+  /**
+   * The apps file (`TELLTALE_CONFIG`, default ./telltale.config.json): apps besides the demo app,
+   * written by `telltale apps …` and re-read while running. Optional unless it was named.
+   */
+  readonly configFile: string;
+  /** True when the file was named (option or TELLTALE_CONFIG): then it must exist. */
+  readonly configFileRequired: boolean;
 }
 
-export type ServerOptions = Partial<ServerConfig>;
+export type ServerOptions = Partial<Omit<ServerConfig, 'configFileRequired'>>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -63,5 +71,18 @@ export function resolveServerConfig(
     invalid('TELLTALE_DEMO_SECRET', 'must differ from TELLTALE_DEMO_KEY: the ingest key is public');
   }
 
-  return Object.freeze({ host, port, dataDir, logLevel: logLevel as LogLevel, demoKey, demoSecret });
+  const named =
+    options.configFile === undefined ? undefined : { file: path.resolve(options.configFile), explicit: true };
+  const { file: configFile, explicit: configFileRequired } = named ?? appsFilePath(env);
+
+  return Object.freeze({
+    host,
+    port,
+    dataDir,
+    logLevel: logLevel as LogLevel,
+    demoKey,
+    demoSecret,
+    configFile,
+    configFileRequired,
+  });
 }

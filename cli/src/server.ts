@@ -1,10 +1,16 @@
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { collectorRoutes, resolveCollectorConfig } from '@telltale/collector';
+import {
+  collectorRoutes,
+  createKeyRegistry,
+  loadAppsFile,
+  openCollectorStores,
+  resolveCollectorConfig,
+  watchAppsFile,
+} from '@telltale/collector';
 import { dashboardsPlugin, createDuckDbStore } from '@telltale/dashboards';
 import { resolveDispatcherConfig, startDispatchers, type DispatcherOptions } from '@telltale/dispatchers';
-import { openSpoolWriter } from '@telltale/spool';
 import { resolveServerConfig, type ServerOptions } from './config.js';
 import { ensureDemoApp } from './demo-app.js';
 import { registerDemoRoutes } from './demo-routes.js';
@@ -23,6 +29,8 @@ export interface RunningTelltale {
   demoKey: string;
   demoSecret: string;
   dataDir: string;
+  /** The apps file this server reads and watches (`TELLTALE_CONFIG`, default ./telltale.config.json). */
+  configFile: string;
   app: FastifyInstance;
   close(): Promise<void>;
 }
@@ -41,12 +49,24 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
     ingestKey: config.demoKey,
     secretKey: config.demoSecret,
   });
-  const collectorConfig = resolveCollectorConfig(
-    { apps: [{ id: demo.id, name: demo.name, ingestKeys: [demo.ingestKey], secretKeys: [demo.secretKey] }] },
-    env,
-  );
+  const demoApp = {
+    id: demo.id,
+    name: demo.name,
+    ingestKeys: [demo.ingestKey],
+    secretKeys: [demo.secretKey],
+  };
+  const fileApps = await loadAppsFile({
+    file: config.configFile,
+    required: config.configFileRequired,
+    reservedIds: [demo.id],
+  });
+  const collectorConfig = resolveCollectorConfig({ apps: [demoApp, ...fileApps.apps] }, env);
+  // Rotated and revoked keys in the apps file take effect while running.
+  const keys = createKeyRegistry(collectorConfig.apps);
 
-  const spool = await openSpoolWriter({ dir: path.join(config.dataDir, 'spool', 'client') });
+  // Client spool, server-log spool and attachment store under the data dir, each with its disk cap.
+  const stores = await openCollectorStores(config.dataDir, collectorConfig);
+  const spool = stores.spool;
   const duckdb = await DuckDBInstance.create(path.join(config.dataDir, 'telltale.duckdb'));
   const dashboardUrl = env.TELLTALE_DASHBOARD_URL || `http://${config.host}:${config.port}`;
   const dispatcherConfig = resolveDispatcherConfig(
@@ -79,13 +99,39 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
         .removeSegmentsBefore(segment)
         .catch((error: unknown) => app.log.warn({ err: error }, 'spool clean-up failed'));
     },
+    // The server-log spool: same hooks, so its segments go once every server-log consumer passed them.
+    serverLogs: {
+      spoolDir: stores.serverLogSpool.dir,
+      notify: (listener) => stores.serverLogSpool.onAppend(listener),
+      onRemovableSegment: (segment) => {
+        stores.serverLogSpool
+          .removeSegmentsBefore(segment)
+          .catch((error: unknown) => app.log.warn({ err: error }, 'server-log spool clean-up failed'));
+      },
+    },
   });
 
-  await app.register(collectorRoutes, { config: collectorConfig, spool });
+  const appsWatch = watchAppsFile({
+    file: config.configFile,
+    keys,
+    fixedApps: [collectorConfig.apps[0]!],
+    initialVersion: fileApps.version,
+    onReload: (apps) => app.log.info({ apps: apps.map((a) => a.id) }, 'apps file reloaded'),
+    onError: (error) =>
+      app.log.error({ err: error }, 'apps file not reloaded; the apps in service stay as they were'),
+  });
+  await app.register(collectorRoutes, {
+    config: collectorConfig,
+    spool,
+    serverLogSpool: stores.serverLogSpool,
+    attachments: stores.attachments,
+    keys,
+  });
   await app.register(dashboardsPlugin, {
     store: await createDuckDbStore(duckdb),
     listAlerts: () => dispatchers.listAlerts(),
     readAlert: (key: string) => dispatchers.readAlert(key),
+    issues: dispatchers.issues,
   });
   await registerDemoRoutes(app, { ingestKey: demo.ingestKey });
 
@@ -96,12 +142,21 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
   const close = (): Promise<void> => {
     // Stop accepting first, then drain the consumers, then make the spool durable and release DuckDB.
     closing ??= (async () => {
+      appsWatch.stop();
       await app.close();
       await dispatchers.close();
-      await spool.close();
+      await stores.close();
       duckdb.closeSync();
     })();
     return closing;
   };
-  return { url, demoKey: demo.ingestKey, demoSecret: demo.secretKey, dataDir: config.dataDir, app, close };
+  return {
+    url,
+    demoKey: demo.ingestKey,
+    demoSecret: demo.secretKey,
+    dataDir: config.dataDir,
+    configFile: config.configFile,
+    app,
+    close,
+  };
 }

@@ -124,10 +124,12 @@ describe('Telltale end to end on one machine', () => {
     const home = await (await fetch(`${telltale.url}/`)).text();
     expect(home).toContain('TypeError');
 
-    // One email per new error group and one for the first use of the feature, to the configured recipient.
-    await waitFor('three alert emails', async () => (smtp.messages.length >= 3 ? true : undefined));
+    // One email per new error group, one for the first use of the feature and (since issue #6) one per
+    // new failing assert, hard and soft, to the configured recipient.
+    await waitFor('five alert emails', async () => (smtp.messages.length >= 5 ? true : undefined));
     expect(mailsAbout('New error')).toHaveLength(2);
     expect(mailsAbout('export-csv')).toHaveLength(1);
+    expect(mailsAbout('failing assert')).toHaveLength(2);
     expect(smtp.messages.every((m) => m.to.includes('founders@example.test'))).toBe(true);
     await page.close();
   });

@@ -1,9 +1,11 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { errorBody } from '@telltale/protocol';
 import type { SpoolWriter } from '@telltale/spool';
+import type { KeyRegistry } from './apps.js';
+import type { AttachmentStore } from './attachment-store.js';
 import type { CollectorConfig } from './config.js';
 import type { CollectorMetrics } from './metrics.js';
-import { collectorRoutes } from './routes.js';
+import { collectorRoutes, type CollectorRoutesOptions } from './routes.js';
 
 export { collectorRoutes, type CollectorRoutesOptions } from './routes.js';
 
@@ -12,6 +14,14 @@ export type CollectorLogger = boolean | Exclude<FastifyServerOptions['logger'], 
 
 export interface CollectorDeps {
   spool: SpoolWriter;
+  /** The server-log spool; without it `POST /v1/logs` is not served. */
+  serverLogSpool?: SpoolWriter;
+  /** The attachment store; without it `POST /v1/attachments` is not served. */
+  attachments?: AttachmentStore;
+  /** Apps and keys, replaceable while running; default: config.apps. */
+  keys?: KeyRegistry;
+  /** Journal file and window of remembered batch ids (see CollectorRoutesOptions.idempotency). */
+  idempotency?: CollectorRoutesOptions['idempotency'];
   /** Fastify (pino) logger; default off. URLs are logged without their query (`?key=`). */
   logger?: CollectorLogger;
   metrics?: CollectorMetrics;
@@ -40,6 +50,10 @@ export async function build(config: CollectorConfig, deps: CollectorDeps): Promi
   await app.register(collectorRoutes, {
     config,
     spool: deps.spool,
+    ...(deps.serverLogSpool ? { serverLogSpool: deps.serverLogSpool } : {}),
+    ...(deps.attachments ? { attachments: deps.attachments } : {}),
+    ...(deps.keys ? { keys: deps.keys } : {}),
+    ...(deps.idempotency ? { idempotency: deps.idempotency } : {}),
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
   });
   return app;

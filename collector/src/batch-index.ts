@@ -15,13 +15,32 @@ export interface BatchIndexOptions {
 export interface BatchIndex {
   /** Events stored under this batch id, or undefined when it is new (or older than the window). */
   lookup(app: string, batchId: string): number | undefined;
-  remember(app: string, batchId: string, accepted: number, receivedAt: number): void;
+  /** Returns false when the entry is already outside the window (nothing remembered). */
+  remember(
+    app: string,
+    batchId: string,
+    accepted: number,
+    receivedAt: number,
+    position?: SpoolPosition,
+  ): boolean;
+  /** Every remembered batch, oldest first (to rewrite the journal). */
+  entries(): IterableIterator<BatchIndexEntry>;
   readonly size: number;
+}
+
+export interface BatchIndexEntry {
+  app: string;
+  batchId: string;
+  accepted: number;
+  receivedAt: number;
+  /** Where the batch's envelope is in the spool, when known. */
+  position?: SpoolPosition;
 }
 
 interface Entry {
   accepted: number;
   receivedAt: number;
+  position?: SpoolPosition;
 }
 
 // App ids cannot contain a newline (config validation), so this key is unambiguous.
@@ -48,12 +67,22 @@ export function createBatchIndex(options: BatchIndexOptions = {}): BatchIndex {
       if (entry === undefined || entry.receivedAt < now() - windowMs) return undefined;
       return entry.accepted;
     },
-    remember(app, batchId, accepted, receivedAt) {
-      if (receivedAt < now() - windowMs) return;
+    remember(app, batchId, accepted, receivedAt, position) {
+      if (receivedAt < now() - windowMs) return false;
       const key = keyOf(app, batchId);
       entries.delete(key); // re-insert at the end to keep insertion order = time order
-      entries.set(key, { accepted, receivedAt });
+      entries.set(
+        key,
+        position === undefined ? { accepted, receivedAt } : { accepted, receivedAt, position },
+      );
       evict();
+      return true;
+    },
+    *entries() {
+      for (const [key, entry] of entries) {
+        const cut = key.indexOf('\n');
+        yield { app: key.slice(0, cut), batchId: key.slice(cut + 1), ...entry };
+      }
     },
     get size() {
       return entries.size;
@@ -77,9 +106,15 @@ const READ_PAGE = 500;
  */
 export async function buildBatchIndex(
   reader: SpoolReader,
-  options: BatchIndexOptions & { from?: SpoolPosition } = {},
+  options: BatchIndexOptions & {
+    from?: SpoolPosition;
+    /** Start from this index (e.g. loaded from the journal) instead of an empty one. */
+    index?: BatchIndex;
+    /** Called for each batch found in the spool that the index did not know yet. */
+    onFound?: (entry: BatchIndexEntry) => void;
+  } = {},
 ): Promise<BatchIndexBuild> {
-  const index = createBatchIndex(options);
+  const index = options.index ?? createBatchIndex(options);
   let position = options.from ?? { segment: 0, offset: 0 };
   let scanned = 0;
   let unreadable = 0;
@@ -90,7 +125,11 @@ export async function buildBatchIndex(
       scanned += 1;
       const envelope = readEnvelopeKey(record.payload);
       if (envelope === undefined) unreadable += 1;
-      else index.remember(envelope.app, envelope.batchId, envelope.accepted, envelope.receivedAt);
+      else if (index.lookup(envelope.app, envelope.batchId) === undefined) {
+        const { app, batchId, accepted, receivedAt } = envelope;
+        if (index.remember(app, batchId, accepted, receivedAt, record.position))
+          options.onFound?.({ app, batchId, accepted, receivedAt, position: record.position });
+      }
     }
     position = records.at(-1)!.next;
   }
@@ -124,14 +163,14 @@ function readEnvelopeKey(
  * Stores each batch id at most once. A second upload of a batch still being stored waits for the
  * first's outcome: duplicate if it was stored, a fresh attempt of its own if it failed.
  */
-export function createIdempotentStore(index: BatchIndex) {
+export function createIdempotentStore(index: BatchIndex, onStored?: (entry: BatchIndexEntry) => void) {
   const inFlight = new Map<string, Promise<void>>();
 
   return async function storeOnce(
     app: string,
     batchId: string,
     accepted: number,
-    store: () => Promise<number>,
+    store: () => Promise<StoredAt>,
   ): Promise<{ duplicate: boolean; accepted: number }> {
     const key = keyOf(app, batchId);
     for (;;) {
@@ -141,7 +180,10 @@ export function createIdempotentStore(index: BatchIndex) {
       if (pending === undefined) break;
       await pending.catch(() => undefined);
     }
-    const attempt = store().then((receivedAt) => index.remember(app, batchId, accepted, receivedAt));
+    const attempt = store().then(({ receivedAt, position }) => {
+      if (index.remember(app, batchId, accepted, receivedAt, position))
+        onStored?.({ app, batchId, accepted, receivedAt, position });
+    });
     inFlight.set(key, attempt);
     try {
       await attempt;
@@ -154,3 +196,9 @@ export function createIdempotentStore(index: BatchIndex) {
 }
 
 export type IdempotentStore = ReturnType<typeof createIdempotentStore>;
+
+/** What a store step reports: when the batch was received and where its envelope landed. */
+export interface StoredAt {
+  receivedAt: number;
+  position: SpoolPosition;
+}

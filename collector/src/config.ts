@@ -1,47 +1,82 @@
 import { LIMITS, TelltaleError } from '@telltale/protocol';
+import { resolveApps, type CollectorApp, type CollectorAppOptions } from './apps.js';
 
-/** An app allowed to send batches. */
-export interface CollectorApp {
-  /** Stable id stored with every event (`app`): 1-64 of a-z, A-Z, 0-9, `_`, `-`, starting with a letter or digit. */
-  readonly id: string;
-  /** Human name shown on dashboards. */
-  readonly name: string;
-  /** Public, write-only keys (16-128 of A-Z, a-z, 0-9, `_`, `-`); several allow rotation without downtime. */
-  readonly ingestKeys: readonly string[];
-  /** Secret server keys (same shape): server logs, source maps, attachments. Never shipped in an app. */
-  readonly secretKeys: readonly string[];
-}
+export type { CollectorApp, CollectorAppOptions } from './apps.js';
 
 export interface CollectorLimits {
   /** Largest request body as sent, in bytes (`TELLTALE_MAX_COMPRESSED_BYTES`, default LIMITS.maxCompressedBytes = 1 MiB). */
   readonly maxCompressedBytes: number;
   /** Largest body after gunzip, in bytes: beyond it is a zip bomb (`TELLTALE_MAX_DECOMPRESSED_BYTES`, default 10 MiB). */
   readonly maxDecompressedBytes: number;
+  /** Largest attachment upload as sent, in bytes (`TELLTALE_MAX_ATTACHMENT_BYTES`, default 2 MiB). */
+  readonly maxAttachmentBytes: number;
+}
+
+/** A token bucket: `perSecond` requests on average, `burst` at once. 0 turns the limit off. */
+export interface RateLimit {
+  readonly perSecond: number;
+  readonly burst: number;
+}
+
+export interface CollectorRateLimits {
+  /** Per key (`TELLTALE_RATE_LIMIT_PER_KEY` / `_BURST`, default 1000/s, burst 2000): one app cannot crowd out the others. */
+  readonly perKey: RateLimit;
+  /** Per client IP (`TELLTALE_RATE_LIMIT_PER_IP` / `_BURST`, default 100/s, burst 200). Behind a proxy, needs trustProxy. */
+  readonly perIp: RateLimit;
+}
+
+export interface CollectorTimeouts {
+  /** Whole request headers must arrive within this (`TELLTALE_HEADERS_TIMEOUT_MS`, default 10 s): slowloris. */
+  readonly headersMs: number;
+  /** Whole request, body included, within this (`TELLTALE_REQUEST_TIMEOUT_MS`, default 30 s). */
+  readonly requestMs: number;
+  /** Idle keep-alive connections close after this (`TELLTALE_KEEP_ALIVE_TIMEOUT_MS`, default 65 s, above common proxies' 60 s). */
+  readonly keepAliveMs: number;
+}
+
+export interface CollectorConnections {
+  /** Open connections at most (`TELLTALE_MAX_CONNECTIONS`, default 10000). */
+  readonly max: number;
+  /** Open connections per client address (`TELLTALE_MAX_CONNECTIONS_PER_IP`, default 256; 0 = off; off with trustProxy). */
+  readonly perIp: number;
+}
+
+export interface CollectorStorage {
+  /** Disk cap of each spool (client, server logs) in bytes (`TELLTALE_SPOOL_DISK_CAP_BYTES`, default 1 GiB). */
+  readonly spoolMaxBytes: number;
+  /** Disk cap of the attachment store in bytes (`TELLTALE_ATTACHMENTS_DISK_CAP_BYTES`, default 1 GiB). */
+  readonly attachmentsMaxBytes: number;
 }
 
 export interface CollectorConfig {
-  /** Apps and their ingest keys (`TELLTALE_APPS` as a JSON array; no default: at least one app is required). */
+  /** Apps and their keys (options, `TELLTALE_APPS`, or `telltale.config.json`; at least one app is required). */
   readonly apps: readonly CollectorApp[];
   readonly limits: CollectorLimits;
+  readonly rateLimits: CollectorRateLimits;
+  readonly timeouts: CollectorTimeouts;
+  readonly connections: CollectorConnections;
+  readonly storage: CollectorStorage;
   /** Trust X-Forwarded-* headers from a reverse proxy (`TELLTALE_TRUST_PROXY`, default false). */
   readonly trustProxy: boolean;
 }
 
 export interface CollectorOptions {
-  apps?: ReadonlyArray<{
-    id: string;
-    name: string;
-    ingestKeys: readonly string[];
-    secretKeys?: readonly string[];
-  }>;
+  apps?: readonly CollectorAppOptions[];
   limits?: Partial<CollectorLimits>;
+  rateLimits?: { perKey?: Partial<RateLimit>; perIp?: Partial<RateLimit> };
+  timeouts?: Partial<CollectorTimeouts>;
+  connections?: Partial<CollectorConnections>;
+  storage?: Partial<CollectorStorage>;
   trustProxy?: boolean;
 }
 
-const APP_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
-const INGEST_KEY = /^[A-Za-z0-9_-]{16,128}$/;
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
 // Far above any sane upload, far below what would let one request exhaust memory.
-const MAX_LIMIT_BYTES = 1024 * 1024 * 1024;
+const MAX_LIMIT_BYTES = GiB;
+const MAX_DISK_CAP_BYTES = 2 ** 50;
+export const DEFAULT_MAX_ATTACHMENT_BYTES = 2 * MiB;
+export const DEFAULT_DISK_CAP_BYTES = GiB;
 
 function invalid(field: string, problem: string): never {
   throw new TelltaleError('TELLTALE_ERR_INVALID_CONFIG', `${field}: ${problem}`);
@@ -51,70 +86,37 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function rejectUnknownKeys(value: Record<string, unknown>, known: readonly string[], field: string): void {
-  for (const key of Object.keys(value)) {
+function section(value: unknown, field: string, known: readonly string[]): Record<string, unknown> {
+  const raw = value ?? {};
+  if (!isRecord(raw)) invalid(field, `must be an object { ${known.join(', ')} }`);
+  for (const key of Object.keys(raw)) {
     if (!known.includes(key))
-      invalid(`${field}${key}`, `unknown setting; expected one of ${known.join(', ')}`);
+      invalid(`${field}.${key}`, `unknown setting; expected one of ${known.join(', ')}`);
   }
+  return raw;
 }
 
-function resolveApps(raw: unknown, source: string): CollectorApp[] {
-  const howToFix = `pass apps: [{ id, name, ingestKeys: [key] }] or set TELLTALE_APPS to that JSON array`;
-  if (!Array.isArray(raw) || raw.length === 0) invalid(source, `at least one app is required; ${howToFix}`);
-  const ids = new Set<string>();
-  const keyOwners = new Map<string, string>();
-  return raw.map((entry: unknown, i) => {
-    const field = `${source}[${i}]`;
-    if (!isRecord(entry)) invalid(field, `must be an object { id, name, ingestKeys }`);
-    rejectUnknownKeys(entry, ['id', 'name', 'ingestKeys', 'secretKeys'], `${field}.`);
-    const { id, name, ingestKeys, secretKeys = [] } = entry;
-    if (typeof id !== 'string' || !APP_ID.test(id)) {
-      invalid(
-        `${field}.id`,
-        'must be 1-64 characters of A-Z, a-z, 0-9, "_" or "-", starting with a letter or digit',
-      );
-    }
-    if (ids.has(id)) invalid(`${field}.id`, `"${id}" is used by two apps; give each app its own id`);
-    ids.add(id);
-    if (typeof name !== 'string' || name.trim() === '' || name.length > LIMITS.maxIdLength) {
-      invalid(`${field}.name`, `must be a non-empty string of at most ${LIMITS.maxIdLength} characters`);
-    }
-    if (!Array.isArray(ingestKeys) || ingestKeys.length === 0) {
-      invalid(`${field}.ingestKeys`, 'must list at least one key, e.g. ["tt_live_0123456789abcdef"]');
-    }
-    if (!Array.isArray(secretKeys)) invalid(`${field}.secretKeys`, 'must be a list of keys');
-    const checkKeys = (list: unknown[], kind: 'ingestKeys' | 'secretKeys'): string[] =>
-      list.map((key: unknown, k) => {
-        // Never echo the key itself: config errors end up in logs.
-        if (typeof key !== 'string' || !INGEST_KEY.test(key)) {
-          invalid(`${field}.${kind}[${k}]`, 'must be 16-128 characters of A-Z, a-z, 0-9, "_" or "-"');
-        }
-        const owner = keyOwners.get(key);
-        if (owner !== undefined)
-          invalid(`${field}.${kind}[${k}]`, `the same key is already given to ${owner}; keys must be unique`);
-        keyOwners.set(key, `app "${id}"`);
-        return key;
-      });
-    const keys = checkKeys(ingestKeys, 'ingestKeys');
-    const secrets = checkKeys(secretKeys, 'secretKeys');
-    return Object.freeze({ id, name, ingestKeys: Object.freeze(keys), secretKeys: Object.freeze(secrets) });
-  });
+interface IntSpec {
+  option: unknown;
+  field: string;
+  envName: string;
+  fallback: number;
+  min: number;
+  max: number;
+  unit: string;
 }
 
-function resolveBytes(
-  option: unknown,
-  env: string | undefined,
-  envName: string,
-  fallback: number,
-  field: string,
-): number {
-  const raw: unknown = option ?? (env === undefined || env === '' ? undefined : Number(env));
-  if (raw === undefined) return fallback;
-  const name = option === undefined ? envName : field;
-  if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 1 || raw > MAX_LIMIT_BYTES) {
+/** An explicit option, else the environment variable, else the default; whole numbers in [min, max]. */
+function resolveInt(env: NodeJS.ProcessEnv, spec: IntSpec): number {
+  const fromEnv = env[spec.envName];
+  const raw: unknown =
+    spec.option ?? (fromEnv === undefined || fromEnv === '' ? undefined : Number(fromEnv.trim()));
+  if (raw === undefined) return spec.fallback;
+  const name = spec.option === undefined ? spec.envName : spec.field;
+  if (typeof raw !== 'number' || !Number.isSafeInteger(raw) || raw < spec.min || raw > spec.max) {
     return invalid(
       name,
-      `must be a whole number of bytes from 1 to ${MAX_LIMIT_BYTES}, got ${String(option ?? env)}`,
+      `must be a whole number of ${spec.unit} from ${spec.min} to ${spec.max}, got ${String(spec.option ?? fromEnv)}`,
     );
   }
   return raw;
@@ -131,6 +133,53 @@ function resolveBoolean(option: unknown, env: string | undefined, envName: strin
   return invalid(envName, `must be true or false, got "${env}"`);
 }
 
+function resolveAppsFrom(options: CollectorOptions, env: NodeJS.ProcessEnv): CollectorApp[] {
+  const howToFix =
+    'pass apps: [{ id, name, ingestKeys: [key] }], set TELLTALE_APPS to that JSON array, ' +
+    'or add one with "telltale apps add <id>"';
+  if (options.apps !== undefined) return resolveApps(options.apps, 'apps', howToFix);
+  let parsed: unknown;
+  try {
+    parsed = env.TELLTALE_APPS === undefined ? undefined : JSON.parse(env.TELLTALE_APPS);
+  } catch {
+    invalid(
+      'TELLTALE_APPS',
+      'is not valid JSON; expected [{"id":"web","name":"Web app","ingestKeys":["..."]}]',
+    );
+  }
+  return resolveApps(parsed, env.TELLTALE_APPS === undefined ? 'apps' : 'TELLTALE_APPS', howToFix);
+}
+
+function resolveRateLimit(
+  value: unknown,
+  field: string,
+  envName: string,
+  env: NodeJS.ProcessEnv,
+  defaultPerSecond: number,
+): RateLimit {
+  const raw = section(value, field, ['perSecond', 'burst']);
+  const perSecond = resolveInt(env, {
+    option: raw.perSecond,
+    field: `${field}.perSecond`,
+    envName,
+    fallback: defaultPerSecond,
+    min: 0,
+    max: 1_000_000,
+    unit: 'requests per second (0 = off)',
+  });
+  const burst = resolveInt(env, {
+    option: raw.burst,
+    field: `${field}.burst`,
+    envName: `${envName}_BURST`,
+    fallback: perSecond * 2,
+    min: 0,
+    max: 10_000_000,
+    unit: 'requests',
+  });
+  if (perSecond > 0 && burst < 1) invalid(`${field}.burst`, 'must be at least 1 when the rate limit is on');
+  return Object.freeze({ perSecond, burst });
+}
+
 /**
  * Explicit options win over the environment (`TELLTALE_*`), the environment over defaults.
  * Validated once at start-up and frozen; a bad field stops start-up naming the field and the fix.
@@ -140,41 +189,35 @@ export function resolveCollectorConfig(
   env: NodeJS.ProcessEnv = process.env,
 ): CollectorConfig {
   if (!isRecord(options)) invalid('options', 'must be an object');
-  rejectUnknownKeys(options, ['apps', 'limits', 'trustProxy'], '');
+  section(options, 'options', [
+    'apps',
+    'limits',
+    'rateLimits',
+    'timeouts',
+    'connections',
+    'storage',
+    'trustProxy',
+  ]);
+  const apps = resolveAppsFrom(options, env);
 
-  let apps: CollectorApp[];
-  if (options.apps !== undefined) {
-    apps = resolveApps(options.apps, 'apps');
-  } else {
-    let parsed: unknown;
-    try {
-      parsed = env.TELLTALE_APPS === undefined ? undefined : JSON.parse(env.TELLTALE_APPS);
-    } catch {
-      invalid(
-        'TELLTALE_APPS',
-        'is not valid JSON; expected [{"id":"web","name":"Web app","ingestKeys":["..."]}]',
-      );
-    }
-    apps = resolveApps(parsed, env.TELLTALE_APPS === undefined ? 'apps' : 'TELLTALE_APPS');
-  }
-
-  const limitOptions = options.limits ?? {};
-  if (!isRecord(limitOptions))
-    invalid('limits', 'must be an object { maxCompressedBytes, maxDecompressedBytes }');
-  rejectUnknownKeys(limitOptions, ['maxCompressedBytes', 'maxDecompressedBytes'], 'limits.');
-  const maxCompressedBytes = resolveBytes(
+  const limitOptions = section(options.limits, 'limits', [
+    'maxCompressedBytes',
+    'maxDecompressedBytes',
+    'maxAttachmentBytes',
+  ]);
+  const bytes = (option: unknown, field: string, envName: string, fallback: number, max = MAX_LIMIT_BYTES) =>
+    resolveInt(env, { option, field, envName, fallback, min: 1, max, unit: 'bytes' });
+  const maxCompressedBytes = bytes(
     limitOptions.maxCompressedBytes,
-    env.TELLTALE_MAX_COMPRESSED_BYTES,
+    'limits.maxCompressedBytes',
     'TELLTALE_MAX_COMPRESSED_BYTES',
     LIMITS.maxCompressedBytes,
-    'limits.maxCompressedBytes',
   );
-  const maxDecompressedBytes = resolveBytes(
+  const maxDecompressedBytes = bytes(
     limitOptions.maxDecompressedBytes,
-    env.TELLTALE_MAX_DECOMPRESSED_BYTES,
+    'limits.maxDecompressedBytes',
     'TELLTALE_MAX_DECOMPRESSED_BYTES',
     LIMITS.maxDecompressedBytes,
-    'limits.maxDecompressedBytes',
   );
   // A plain (identity) body is its own decompressed form, so it must fit both limits.
   if (maxDecompressedBytes < maxCompressedBytes) {
@@ -183,6 +226,69 @@ export function resolveCollectorConfig(
       `must be at least limits.maxCompressedBytes (${maxCompressedBytes})`,
     );
   }
+  const maxAttachmentBytes = bytes(
+    limitOptions.maxAttachmentBytes,
+    'limits.maxAttachmentBytes',
+    'TELLTALE_MAX_ATTACHMENT_BYTES',
+    DEFAULT_MAX_ATTACHMENT_BYTES,
+  );
+
+  const rateOptions = section(options.rateLimits, 'rateLimits', ['perKey', 'perIp']);
+  const rateLimits = Object.freeze({
+    perKey: resolveRateLimit(
+      rateOptions.perKey,
+      'rateLimits.perKey',
+      'TELLTALE_RATE_LIMIT_PER_KEY',
+      env,
+      1000,
+    ),
+    perIp: resolveRateLimit(rateOptions.perIp, 'rateLimits.perIp', 'TELLTALE_RATE_LIMIT_PER_IP', env, 100),
+  });
+
+  const timeoutOptions = section(options.timeouts, 'timeouts', ['headersMs', 'requestMs', 'keepAliveMs']);
+  const ms = (option: unknown, field: string, envName: string, fallback: number) =>
+    resolveInt(env, { option, field, envName, fallback, min: 100, max: 3_600_000, unit: 'milliseconds' });
+  const headersMs = ms(timeoutOptions.headersMs, 'timeouts.headersMs', 'TELLTALE_HEADERS_TIMEOUT_MS', 10_000);
+  const requestMs = ms(timeoutOptions.requestMs, 'timeouts.requestMs', 'TELLTALE_REQUEST_TIMEOUT_MS', 30_000);
+  const keepAliveMs = ms(
+    timeoutOptions.keepAliveMs,
+    'timeouts.keepAliveMs',
+    'TELLTALE_KEEP_ALIVE_TIMEOUT_MS',
+    65_000,
+  );
+  // Node refuses a headers timeout longer than the request timeout.
+  if (headersMs > requestMs)
+    invalid('timeouts.headersMs', `must not exceed timeouts.requestMs (${requestMs})`);
+
+  const connectionOptions = section(options.connections, 'connections', ['max', 'perIp']);
+  const count = (option: unknown, field: string, envName: string, fallback: number, min: number) =>
+    resolveInt(env, { option, field, envName, fallback, min, max: 1_000_000, unit: 'connections' });
+  const connections = Object.freeze({
+    max: count(connectionOptions.max, 'connections.max', 'TELLTALE_MAX_CONNECTIONS', 10_000, 1),
+    perIp: count(connectionOptions.perIp, 'connections.perIp', 'TELLTALE_MAX_CONNECTIONS_PER_IP', 256, 0),
+  });
+
+  const storageOptions = section(options.storage, 'storage', ['spoolMaxBytes', 'attachmentsMaxBytes']);
+  const storage = Object.freeze({
+    spoolMaxBytes: resolveInt(env, {
+      option: storageOptions.spoolMaxBytes,
+      field: 'storage.spoolMaxBytes',
+      envName: 'TELLTALE_SPOOL_DISK_CAP_BYTES',
+      fallback: DEFAULT_DISK_CAP_BYTES,
+      min: 64 * 1024,
+      max: MAX_DISK_CAP_BYTES,
+      unit: 'bytes',
+    }),
+    attachmentsMaxBytes: resolveInt(env, {
+      option: storageOptions.attachmentsMaxBytes,
+      field: 'storage.attachmentsMaxBytes',
+      envName: 'TELLTALE_ATTACHMENTS_DISK_CAP_BYTES',
+      fallback: DEFAULT_DISK_CAP_BYTES,
+      min: 64 * 1024,
+      max: MAX_DISK_CAP_BYTES,
+      unit: 'bytes',
+    }),
+  });
 
   const trustProxy = resolveBoolean(
     options.trustProxy,
@@ -193,7 +299,11 @@ export function resolveCollectorConfig(
 
   return Object.freeze({
     apps: Object.freeze(apps),
-    limits: Object.freeze({ maxCompressedBytes, maxDecompressedBytes }),
+    limits: Object.freeze({ maxCompressedBytes, maxDecompressedBytes, maxAttachmentBytes }),
+    rateLimits,
+    timeouts: Object.freeze({ headersMs, requestMs, keepAliveMs }),
+    connections,
+    storage,
     trustProxy,
   });
 }

@@ -1,23 +1,25 @@
 import { promisify } from 'node:util';
-import { gunzip as gunzipCallback, type InputType, type ZlibOptions } from 'node:zlib';
+import { createGunzip, gunzip as gunzipCallback, type InputType, type ZlibOptions } from 'node:zlib';
 import type { ErrorCode } from '@telltale/protocol';
-import secureJson from 'secure-json-parse';
-import type { CollectorLimits } from './config.js';
+import { checkJsonShape } from './json-guard.js';
 
 const gunzip = promisify<InputType, ZlibOptions, Buffer>(gunzipCallback);
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export type BodyEncoding = 'gzip' | 'identity';
 
-/** A refusal, ready for errorBody(). */
+/** A refusal, ready for errorBody(); `reason` is the finer label of the rejection counter. */
 export interface DecodeFailure {
   ok: false;
   code: ErrorCode;
+  reason: string;
   message?: string;
   limit?: number;
+  field?: string;
 }
 
-export type DecodeResult = { ok: true; value: unknown } | DecodeFailure;
+export type DecodeResult<T = unknown> = { ok: true; value: T; bytes: number } | DecodeFailure;
+export type TextResult = { ok: true; value: string; bytes: number; raw: Buffer } | DecodeFailure;
 
 /** The Content-Encoding we accept, or undefined for anything else (415). */
 export function parseContentEncoding(header: string | string[] | undefined): BodyEncoding | undefined {
@@ -29,57 +31,130 @@ export function parseContentEncoding(header: string | string[] | undefined): Bod
   return undefined;
 }
 
-const isGzip = (body: Buffer): boolean => body.length >= 2 && body[0] === 0x1f && body[1] === 0x8b;
+export const isGzip = (body: Buffer): boolean => body.length >= 2 && body[0] === 0x1f && body[1] === 0x8b;
 
 /**
- * Request bytes to a parsed JSON value: gunzip (declared, or sniffed by magic bytes for the SDK's
- * no-preflight text/plain form) under the decompressed limit, strict UTF-8, prototype-safe JSON.
+ * Request bytes to text: gunzip (declared, or sniffed by magic bytes for the SDK's no-preflight
+ * text/plain form) under the decompressed limit, then strict UTF-8.
  */
-export async function decodeBody(
+export async function decodeText(
   body: Buffer | undefined,
   encoding: BodyEncoding,
-  limits: CollectorLimits,
-): Promise<DecodeResult> {
+  maxDecompressedBytes: number,
+): Promise<TextResult> {
   if (body === undefined || body.length === 0)
-    return { ok: false, code: 'TELLTALE_ERR_INVALID_JSON', message: 'body is empty' };
+    return { ok: false, code: 'TELLTALE_ERR_INVALID_JSON', reason: 'empty_body', message: 'body is empty' };
 
-  let json = body;
+  let raw = body;
   if (encoding === 'gzip' || isGzip(body)) {
     try {
-      // maxOutputLength stops inflating at the limit: a 1 MB → 1 GB bomb costs 10 MB, not 1 GB.
-      json = await gunzip(body, { maxOutputLength: limits.maxDecompressedBytes });
+      // A streaming inflate that stops at the limit: a 1 MB → 1 GB bomb costs 10 MB, not 1 GB.
+      raw = await gunzip(body, { maxOutputLength: maxDecompressedBytes });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-        return { ok: false, code: 'TELLTALE_ERR_DECOMPRESSED_TOO_LARGE', limit: limits.maxDecompressedBytes };
+        return {
+          ok: false,
+          code: 'TELLTALE_ERR_DECOMPRESSED_TOO_LARGE',
+          reason: 'decompressed_too_large',
+          limit: maxDecompressedBytes,
+        };
       }
-      return { ok: false, code: 'TELLTALE_ERR_BAD_GZIP' };
+      return { ok: false, code: 'TELLTALE_ERR_BAD_GZIP', reason: 'bad_gzip' };
     }
-  } else if (body.length > limits.maxDecompressedBytes) {
-    return { ok: false, code: 'TELLTALE_ERR_DECOMPRESSED_TOO_LARGE', limit: limits.maxDecompressedBytes };
-  }
-
-  let text: string;
-  try {
-    text = utf8.decode(json);
-  } catch {
-    return { ok: false, code: 'TELLTALE_ERR_INVALID_JSON', message: 'body is not valid UTF-8' };
-  }
-
-  try {
+  } else if (body.length > maxDecompressedBytes) {
     return {
-      ok: true,
-      value: secureJson.parse(text, null, { protoAction: 'error', constructorAction: 'error' }) as unknown,
+      ok: false,
+      code: 'TELLTALE_ERR_DECOMPRESSED_TOO_LARGE',
+      reason: 'decompressed_too_large',
+      limit: maxDecompressedBytes,
     };
-  } catch (error) {
-    // secure-json-parse throws with this wording for __proto__ / constructor.prototype keys.
-    const forbidden = error instanceof Error && /forbidden prototype property/i.test(error.message);
+  }
+
+  try {
+    return { ok: true, value: utf8.decode(raw), bytes: raw.length, raw };
+  } catch {
     return {
       ok: false,
       code: 'TELLTALE_ERR_INVALID_JSON',
-      // The parser's own message may quote the body: keep customer data out of answers and logs.
-      message: forbidden
-        ? 'body contains a forbidden "__proto__" or "constructor.prototype" key'
-        : 'body is not valid JSON',
+      reason: 'invalid_utf8',
+      message: 'body is not valid UTF-8',
     };
   }
+}
+
+/**
+ * JSON text to a value whose shape cannot hurt us (depth, string sizes, prototype keys); with
+ * `shape: false` the caller checks the shape itself (batches: a compiled schema check first).
+ */
+export function parseJson(
+  text: string,
+  lineNumber?: number,
+  options: { shape?: boolean } = {},
+): DecodeResult {
+  const where = lineNumber === undefined ? 'body' : `line ${lineNumber}`;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    // The parser's own message may quote the body: keep customer data out of answers and logs.
+    return {
+      ok: false,
+      code: 'TELLTALE_ERR_INVALID_JSON',
+      reason: 'invalid_json',
+      message: `${where} is not valid JSON`,
+    };
+  }
+  const problem = options.shape === false ? undefined : checkJsonShape(value);
+  if (problem === undefined) return { ok: true, value, bytes: text.length };
+  const field =
+    lineNumber === undefined
+      ? problem.field
+      : `/${lineNumber - 1}${problem.field === '/' ? '' : problem.field}`;
+  return {
+    ok: false,
+    code: problem.reason === 'forbidden_key' ? 'TELLTALE_ERR_INVALID_JSON' : 'TELLTALE_ERR_INVALID_BATCH',
+    reason: problem.reason,
+    field,
+    message: lineNumber === undefined ? problem.message : `${where}: ${problem.message}`,
+  };
+}
+
+/** decodeText then parseJson: the whole body is one JSON document. */
+export async function decodeBody(
+  body: Buffer | undefined,
+  encoding: BodyEncoding,
+  maxDecompressedBytes: number,
+): Promise<DecodeResult> {
+  const text = await decodeText(body, encoding, maxDecompressedBytes);
+  if (!text.ok) return text;
+  const parsed = parseJson(text.value);
+  return parsed.ok ? { ...parsed, bytes: text.bytes } : parsed;
+}
+
+/**
+ * Inflates a gzip body only to count it, keeping nothing: true when it is whole and no larger than
+ * `limit` once inflated, 'too_large' as soon as it passes the limit, 'bad' when it is not gzip.
+ */
+export function measureGzip(
+  body: Buffer,
+  limit: number,
+): Promise<{ ok: true; bytes: number } | { ok: false; reason: 'too_large' | 'bad' }> {
+  return new Promise((resolve) => {
+    const inflate = createGunzip();
+    let bytes = 0;
+    let settled = false;
+    const finish = (result: { ok: true; bytes: number } | { ok: false; reason: 'too_large' | 'bad' }) => {
+      if (settled) return;
+      settled = true;
+      inflate.destroy();
+      resolve(result);
+    };
+    inflate.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > limit) finish({ ok: false, reason: 'too_large' });
+    });
+    inflate.on('end', () => finish({ ok: true, bytes }));
+    inflate.on('error', () => finish({ ok: false, reason: 'bad' }));
+    inflate.end(body);
+  });
 }

@@ -5,19 +5,55 @@ export {
   type CollectorLogger,
   type CollectorRoutesOptions,
 } from './app.js';
-export { STORAGE_RETRY_AFTER_SECONDS, MAX_USER_AGENT_LENGTH } from './routes.js';
+export {
+  STORAGE_RETRY_AFTER_SECONDS,
+  FULL_RETRY_AFTER_SECONDS,
+  MAX_USER_AGENT_LENGTH,
+  BATCH_JOURNAL_FILE,
+} from './routes.js';
 export {
   resolveCollectorConfig,
+  DEFAULT_DISK_CAP_BYTES,
+  DEFAULT_MAX_ATTACHMENT_BYTES,
   type CollectorConfig,
   type CollectorOptions,
   type CollectorApp,
+  type CollectorAppOptions,
   type CollectorLimits,
+  type CollectorRateLimits,
+  type CollectorTimeouts,
+  type CollectorConnections,
+  type CollectorStorage,
+  type RateLimit,
 } from './config.js';
+export {
+  resolveApps,
+  createKeyRegistry,
+  fingerprintKey,
+  normalizeOrigin,
+  KEY_PATTERN,
+  type KeyRegistry,
+  type KeyLookup,
+  type KeyKind,
+} from './apps.js';
+export {
+  appsFilePath,
+  readAppsFile,
+  writeAppsFile,
+  parseAppsFile,
+  appsFileVersion,
+  loadAppsFile,
+  DEFAULT_CONFIG_FILE,
+  type AppsFile,
+} from './apps-file.js';
+export { watchAppsFile, APPS_FILE_POLL_MS, type AppsWatch } from './apps-watch.js';
 export {
   createCollectorMetrics,
   renderPrometheus,
   type CollectorMetrics,
   type CollectorMetricsSnapshot,
+  type CollectorGauges,
+  type IngestRoute,
 } from './metrics.js';
 export {
   buildBatchIndex,
@@ -26,8 +62,37 @@ export {
   IDEMPOTENCY_WINDOW_MS,
   IDEMPOTENCY_MAX_ENTRIES,
   type BatchIndex,
+  type BatchIndexEntry,
   type BatchIndexOptions,
   type BatchIndexBuild,
 } from './batch-index.js';
-export { decodeBody, parseContentEncoding, type DecodeResult, type BodyEncoding } from './decode.js';
+export { loadBatchJournal, openBatchJournal, JOURNAL_FLUSH_MS, type BatchJournal } from './batch-journal.js';
+export {
+  decodeBody,
+  decodeText,
+  parseJson,
+  parseContentEncoding,
+  measureGzip,
+  type DecodeResult,
+  type BodyEncoding,
+} from './decode.js';
+export { checkJsonShape, MAX_NESTING, FORBIDDEN_KEYS, type ShapeProblem } from './json-guard.js';
+export {
+  normalizeBatchTimes,
+  normalizeLogTime,
+  MAX_FUTURE_MS,
+  MAX_PAST_MS,
+  CLOCK_DRIFT_THRESHOLD_MS,
+} from './timestamps.js';
+export { parseServerLogs, contentId, MAX_LOG_LINES } from './server-logs.js';
+export { createRateLimiter, RATE_LIMITER_MAX_BUCKETS, type RateLimiter } from './rate-limit.js';
+export {
+  openAttachmentStore,
+  ATTACHMENT_ID,
+  type AttachmentStore,
+  type AttachmentMeta,
+} from './attachment-store.js';
+export { hardenHttpServer, openConnections } from './http-hardening.js';
+export { openCollectorStores, collectorPaths, segmentBytesFor, type CollectorStores } from './storage.js';
+export { notReadyReasons } from './ops-routes.js';
 export { startCollectorServer, type CollectorServerOptions, type RunningCollector } from './server.js';

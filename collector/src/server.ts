@@ -2,16 +2,19 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { TelltaleError } from '@telltale/protocol';
-import { openSpoolWriter } from '@telltale/spool';
 import { build, type CollectorLogger } from './app.js';
+import { appsFilePath, appsFileVersion, readAppsFile } from './apps-file.js';
+import { watchAppsFile, type AppsWatch } from './apps-watch.js';
+import { createKeyRegistry } from './apps.js';
 import { resolveCollectorConfig, type CollectorOptions } from './config.js';
+import { openCollectorStores } from './storage.js';
 
 export interface CollectorServerOptions {
   /** Interface to listen on (`TELLTALE_HOST`, default 127.0.0.1: nothing is exposed unless asked for). */
   host?: string;
   /** TCP port (`TELLTALE_PORT`, default 8080; 0 picks a free one). */
   port?: number;
-  /** Data directory; the spool is `<dataDir>/spool/client` (`TELLTALE_DATA_DIR`, default ./.telltale). */
+  /** Data directory: `<dataDir>/spool/client`, `spool/server`, `attachments` (`TELLTALE_DATA_DIR`, default ./.telltale). */
   dataDir?: string;
   config?: CollectorOptions;
   logger?: CollectorLogger;
@@ -21,6 +24,7 @@ export interface CollectorServerOptions {
 export interface RunningCollector {
   url: string;
   app: FastifyInstance;
+  /** Graceful shutdown: stop accepting, finish in-flight requests (each fsync'd), close the spools. */
   close(): Promise<void>;
 }
 
@@ -28,7 +32,11 @@ function invalid(field: string, problem: string): never {
   throw new TelltaleError('TELLTALE_ERR_INVALID_CONFIG', `${field}: ${problem}`);
 }
 
-/** Runs the collector alone (collectors behind a load balancer, each with its own spool). */
+/**
+ * Runs the collector alone (collectors behind a load balancer, each with its own spool). Apps come
+ * from options, `TELLTALE_APPS`, or the apps file (`TELLTALE_CONFIG`, default ./telltale.config.json),
+ * which is watched for key rotations.
+ */
 export async function startCollectorServer(options: CollectorServerOptions = {}): Promise<RunningCollector> {
   const env = options.env ?? process.env;
   const host = options.host ?? (env.TELLTALE_HOST || '127.0.0.1');
@@ -37,20 +45,53 @@ export async function startCollectorServer(options: CollectorServerOptions = {})
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     invalid('TELLTALE_PORT', `"${String(rawPort)}" is not a port number (0-65535)`);
   const dataDir = path.resolve(options.dataDir ?? (env.TELLTALE_DATA_DIR || '.telltale'));
-  const config = resolveCollectorConfig(options.config ?? {}, env);
 
-  const spool = await openSpoolWriter({ dir: path.join(dataDir, 'spool', 'client') });
+  const appsFromElsewhere = options.config?.apps !== undefined || env.TELLTALE_APPS !== undefined;
+  const { file, explicit } = appsFilePath(env);
+  const fileVersion = appsFromElsewhere ? undefined : await appsFileVersion(file);
+  const fromFile = appsFromElsewhere ? undefined : await readAppsFile(file);
+  if (explicit && !appsFromElsewhere && fromFile === undefined)
+    invalid('TELLTALE_CONFIG', `${file} does not exist; create it with "telltale apps add <id>"`);
+  const config = resolveCollectorConfig(
+    fromFile ? { ...options.config, apps: fromFile.file.apps } : (options.config ?? {}),
+    env,
+  );
+
+  const stores = await openCollectorStores(dataDir, config);
+  const keys = createKeyRegistry(config.apps);
   let app: FastifyInstance | undefined;
+  let watch: AppsWatch | undefined;
   try {
-    app = await build(config, { spool, logger: options.logger ?? false });
+    app = await build(config, {
+      spool: stores.spool,
+      serverLogSpool: stores.serverLogSpool,
+      attachments: stores.attachments,
+      keys,
+      logger: options.logger ?? false,
+    });
+    const log = app.log;
+    if (fromFile)
+      watch = watchAppsFile({
+        file,
+        keys,
+        initialVersion: fileVersion,
+        onReload: (apps) => log.info({ apps: apps.map((a) => a.id) }, 'collector: apps reloaded'),
+        onError: (error) => log.error({ err: error }, 'collector: apps file not reloaded'),
+      });
     const address = await app.listen({ host, port });
     let closing: Promise<void> | undefined;
     // Stop taking requests first, then let in-flight appends finish their fsync.
-    const close = (): Promise<void> => (closing ??= app!.close().then(() => spool.close()));
+    const close = (): Promise<void> =>
+      (closing ??= (async () => {
+        watch?.stop();
+        await app!.close();
+        await stores.close();
+      })());
     return { url: address, app, close };
   } catch (error) {
+    watch?.stop();
     await app?.close();
-    await spool.close();
+    await stores.close();
     throw error;
   }
 }

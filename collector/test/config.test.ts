@@ -21,7 +21,16 @@ describe('collector config', () => {
     expect(config.limits).toEqual({
       maxCompressedBytes: LIMITS.maxCompressedBytes,
       maxDecompressedBytes: LIMITS.maxDecompressedBytes,
+      maxAttachmentBytes: 2 * 1024 * 1024,
     });
+    expect(config.rateLimits).toEqual({
+      perKey: { perSecond: 1000, burst: 2000 },
+      perIp: { perSecond: 100, burst: 200 },
+    });
+    expect(config.timeouts).toEqual({ headersMs: 10_000, requestMs: 30_000, keepAliveMs: 65_000 });
+    expect(config.connections).toEqual({ max: 10_000, perIp: 256 });
+    expect(config.storage).toEqual({ spoolMaxBytes: 1024 ** 3, attachmentsMaxBytes: 1024 ** 3 });
+    expect(config.apps[1]).toMatchObject({ secretKeys: [], allowedOrigins: [], revokedKeys: [] });
     expect(config.trustProxy).toBe(false);
     expect(
       Object.isFrozen(config) && Object.isFrozen(config.apps) && Object.isFrozen(config.apps[0]!.ingestKeys),
@@ -36,7 +45,7 @@ describe('collector config', () => {
       TELLTALE_TRUST_PROXY: 'true',
     };
     expect(resolveCollectorConfig({}, env)).toMatchObject({
-      apps: APPS,
+      apps: APPS.map((app) => expect.objectContaining(app)),
       limits: { maxCompressedBytes: 2048, maxDecompressedBytes: 8192 },
       trustProxy: true,
     });
@@ -45,7 +54,7 @@ describe('collector config', () => {
       env,
     );
     expect(explicit).toMatchObject({
-      apps: [APPS[0]],
+      apps: [expect.objectContaining(APPS[0])],
       limits: { maxCompressedBytes: 1024, maxDecompressedBytes: 8192 },
       trustProxy: false,
     });
@@ -97,5 +106,66 @@ describe('collector config', () => {
       'TELLTALE_TRUST_PROXY',
     );
     fails(() => resolveCollectorConfig({ apps: APPS, trustproxy: true } as never, {}), 'trustproxy');
+  });
+
+  it('reads the rate limits, timeouts, connection caps and disk caps, and refuses bad ones by name', () => {
+    const config = resolveCollectorConfig(
+      { apps: APPS },
+      {
+        TELLTALE_RATE_LIMIT_PER_KEY: '10',
+        TELLTALE_RATE_LIMIT_PER_IP: '0',
+        TELLTALE_HEADERS_TIMEOUT_MS: '2000',
+        TELLTALE_MAX_CONNECTIONS_PER_IP: '0',
+        TELLTALE_SPOOL_DISK_CAP_BYTES: '1048576',
+        TELLTALE_MAX_ATTACHMENT_BYTES: '4096',
+      },
+    );
+    expect(config.rateLimits).toEqual({
+      perKey: { perSecond: 10, burst: 20 },
+      perIp: { perSecond: 0, burst: 0 },
+    });
+    expect(config.timeouts.headersMs).toBe(2000);
+    expect(config.connections.perIp).toBe(0);
+    expect(config.storage.spoolMaxBytes).toBe(1048576);
+    expect(config.limits.maxAttachmentBytes).toBe(4096);
+
+    fails(
+      () => resolveCollectorConfig({ apps: APPS }, { TELLTALE_RATE_LIMIT_PER_IP: 'lots' }),
+      'TELLTALE_RATE_LIMIT_PER_IP',
+    );
+    fails(
+      () => resolveCollectorConfig({ apps: APPS, rateLimits: { perKey: { perSecond: 5, burst: 0 } } }, {}),
+      'rateLimits.perKey.burst',
+    );
+    fails(
+      () => resolveCollectorConfig({ apps: APPS, timeouts: { headersMs: 60_000, requestMs: 1000 } }, {}),
+      'timeouts.headersMs',
+    );
+    fails(
+      () => resolveCollectorConfig({ apps: APPS }, { TELLTALE_SPOOL_DISK_CAP_BYTES: '10' }),
+      'TELLTALE_SPOOL_DISK_CAP_BYTES',
+    );
+    fails(() => resolveCollectorConfig({ apps: APPS, storage: { spool: 1 } } as never, {}), 'storage.spool');
+  });
+
+  it('validates origins and revoked keys of each app, naming the field', () => {
+    const app = { ...APPS[0]!, allowedOrigins: ['https://App.Example.com', 'http://localhost:5173'] };
+    expect(resolveCollectorConfig({ apps: [app] }, {}).apps[0]!.allowedOrigins).toEqual([
+      'https://app.example.com',
+      'http://localhost:5173',
+    ]);
+    for (const origin of ['https://app.example.com/path', 'app.example.com', 'ftp://x.example', '*'])
+      fails(
+        () => resolveCollectorConfig({ apps: [{ ...APPS[0]!, allowedOrigins: [origin] }] }, {}),
+        'apps[0].allowedOrigins[0]',
+      );
+    fails(
+      () => resolveCollectorConfig({ apps: [{ ...APPS[0]!, revokedKeys: ['tt_old_key_0123456789'] }] }, {}),
+      'apps[0].revokedKeys[0]',
+    );
+    fails(
+      () => resolveCollectorConfig({ apps: [{ ...APPS[0]!, secretKeys: [WEB_KEY] }] }, {}),
+      'apps[0].secretKeys[0]',
+    );
   });
 });

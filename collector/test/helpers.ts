@@ -2,14 +2,23 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { Batch, SpoolEnvelope } from '@telltale/protocol';
-import { openSpoolReader, openSpoolWriter, type SpoolWriter } from '@telltale/spool';
-import { build, resolveCollectorConfig, type CollectorOptions } from '../src/index.js';
+import type { Batch, ServerLogEnvelope, SpoolEnvelope } from '@telltale/protocol';
+import { openSpoolReader, type SpoolWriter } from '@telltale/spool';
+import {
+  build,
+  openCollectorStores,
+  resolveCollectorConfig,
+  type CollectorMetrics,
+  type CollectorOptions,
+  type CollectorStores,
+  type KeyRegistry,
+} from '../src/index.js';
 
 export const WEB_KEY = 'tt_web_0123456789abcdef';
 export const API_KEY = 'tt_api_0123456789abcdef';
+export const WEB_SECRET = 'tt_secret_web_0123456789abcdef';
 export const APPS = [
-  { id: 'web', name: 'Web app', ingestKeys: [WEB_KEY] },
+  { id: 'web', name: 'Web app', ingestKeys: [WEB_KEY], secretKeys: [WEB_SECRET] },
   { id: 'api', name: 'API', ingestKeys: [API_KEY] },
 ];
 
@@ -19,20 +28,22 @@ export async function tempDir(): Promise<{ dir: string; remove(): Promise<void> 
 }
 
 let counter = 0;
+/** A valid batch of two events, timed now (so the collector keeps its timestamps as they are). */
 export function makeBatch(overrides: Partial<Batch> = {}): Batch {
   counter += 1;
+  const now = Date.now();
   return {
     v: 1,
     batchId: `batch-${process.pid}-${counter}`,
-    sentAt: 1_700_000_000_000,
+    sentAt: now,
     release: '1.2.3',
     environment: 'production',
     session: 'session-1',
     events: [
-      { id: `e-${counter}-1`, ts: 1_700_000_000_000, kind: 'feature', name: 'export-csv' },
+      { id: `e-${counter}-1`, ts: now - 1000, kind: 'feature', name: 'export-csv' },
       {
         id: `e-${counter}-2`,
-        ts: 1_700_000_000_001,
+        ts: now - 999,
         kind: 'error',
         type: 'TypeError',
         message: 'x is undefined',
@@ -45,24 +56,43 @@ export function makeBatch(overrides: Partial<Batch> = {}): Batch {
 export interface Harness {
   app: FastifyInstance;
   spool: SpoolWriter;
+  stores: CollectorStores;
   spoolDir: string;
+  dataDir: string;
+  metrics: CollectorMetrics | undefined;
   /** Closes app and spool and builds both again on the same directory, like a process restart. */
   restart(): Promise<void>;
   envelopes(): Promise<SpoolEnvelope[]>;
+  serverLogEnvelopes(): Promise<ServerLogEnvelope[]>;
   close(): Promise<void>;
 }
 
-/** A collector on a real spool in a temp dir; `wrap` lets a test put a faulty spool in front. */
+/** Rate limits off unless a test asks: inject() sends everything from one address at full speed. */
+const NO_RATE_LIMITS = { perKey: { perSecond: 0 }, perIp: { perSecond: 0 } };
+
+/**
+ * A collector on real stores (client and server-log spools, attachments) in a temp dir, built like
+ * the standalone server; `wrap` lets a test put a faulty spool in front of the client spool.
+ */
 export async function startHarness(
   options: CollectorOptions = {},
   wrap: (spool: SpoolWriter) => SpoolWriter = (s) => s,
+  extra: { metrics?: CollectorMetrics; journalFlushMs?: number; keys?: KeyRegistry } = {},
 ): Promise<Harness> {
   const tmp = await tempDir();
   const spoolDir = path.join(tmp.dir, 'spool', 'client');
-  const config = resolveCollectorConfig({ apps: APPS, ...options }, {});
+  const config = resolveCollectorConfig({ apps: APPS, rateLimits: NO_RATE_LIMITS, ...options }, {});
   const open = async () => {
-    const spool = await openSpoolWriter({ dir: spoolDir });
-    return { spool, app: await build(config, { spool: wrap(spool) }) };
+    const stores = await openCollectorStores(tmp.dir, config);
+    const app = await build(config, {
+      spool: wrap(stores.spool),
+      serverLogSpool: stores.serverLogSpool,
+      attachments: stores.attachments,
+      ...(extra.metrics ? { metrics: extra.metrics } : {}),
+      ...(extra.keys ? { keys: extra.keys } : {}),
+      ...(extra.journalFlushMs ? { idempotency: { journalFlushMs: extra.journalFlushMs } } : {}),
+    });
+    return { stores, app };
   };
   let current = await open();
   const harness: Harness = {
@@ -70,32 +100,38 @@ export async function startHarness(
       return current.app;
     },
     get spool() {
-      return current.spool;
+      return current.stores.spool;
+    },
+    get stores() {
+      return current.stores;
     },
     spoolDir,
+    dataDir: tmp.dir,
+    metrics: extra.metrics,
     async restart() {
       await current.app.close();
-      await current.spool.close();
+      await current.stores.close();
       current = await open();
     },
     envelopes: () => readEnvelopes(spoolDir),
+    serverLogEnvelopes: () => readEnvelopes(path.join(tmp.dir, 'spool', 'server')),
     async close() {
       await current.app.close();
-      await current.spool.close();
+      await current.stores.close();
       await tmp.remove();
     },
   };
   return harness;
 }
 
-export async function readEnvelopes(dir: string): Promise<SpoolEnvelope[]> {
+export async function readEnvelopes<T = SpoolEnvelope>(dir: string): Promise<T[]> {
   const reader = openSpoolReader({ dir });
-  const out: SpoolEnvelope[] = [];
+  const out: T[] = [];
   let position = { segment: 0, offset: 0 };
   for (;;) {
     const records = await reader.read(position, 100);
     if (records.length === 0) return out;
-    for (const record of records) out.push(JSON.parse(record.payload.toString('utf8')) as SpoolEnvelope);
+    for (const record of records) out.push(JSON.parse(record.payload.toString('utf8')) as T);
     position = records.at(-1)!.next;
   }
 }
@@ -113,6 +149,7 @@ export function failingSpool(real: SpoolWriter, failures: number, delayMs = 0): 
       }
       return real.append(payload);
     },
+    isFull: (bytes) => real.isFull(bytes),
     onAppend: (listener) => real.onAppend(listener),
     removeSegmentsBefore: (segment) => real.removeSegmentsBefore(segment),
     stats: () => real.stats(),

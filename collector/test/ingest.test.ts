@@ -233,7 +233,10 @@ describe('service routes', () => {
     expect(text).toContain('telltale_collector_batches_total{outcome="stored"} 1');
     expect(text).toContain('telltale_collector_batches_total{outcome="duplicate"} 1');
     expect(text).toContain('telltale_collector_events_stored_total 2');
-    expect(text).toContain('telltale_collector_rejected_total{code="TELLTALE_ERR_UNAUTHORIZED"} 1');
-    expect(text).toContain('telltale_spool_records_total 1');
+    expect(text).toContain('telltale_collector_accepted_total{route="batch",app="web"} 2');
+    expect(text).toContain(
+      'telltale_collector_rejected_total{route="batch",code="TELLTALE_ERR_UNAUTHORIZED",reason="unknown_key"} 1',
+    );
+    expect(text).toContain('telltale_spool_records_total{spool="client"} 1');
   });
 });

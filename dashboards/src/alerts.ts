@@ -2,12 +2,20 @@
 export interface AlertSummary {
   /** Stable dedupe key (one alert per new fingerprint / first use); also the id in `/alerts/:key`. */
   key: string;
-  kind: 'new-error' | 'first-feature' | (string & {});
+  kind:
+    | 'new-error'
+    | 'regression'
+    | 'first-feature'
+    | 'first-feature-account'
+    | 'new-assert'
+    | 'digest'
+    | (string & {});
   app: string;
   subject: string;
   /** Epoch ms, or an ISO 8601 string. */
   createdAt: number | string;
-  status: 'pending' | 'sent' | (string & {});
+  /** `muted` (a rule matched: no email), `deferred` / `digested` (over the hourly cap: in a digest email). */
+  status: 'pending' | 'sent' | 'muted' | 'deferred' | 'digested' | (string & {});
   transport: 'smtp' | 'outbox' | (string & {});
   /** Path of the .eml file under outbox/, when there is one. */
   file?: string;
@@ -15,6 +23,10 @@ export interface AlertSummary {
   sentAt?: number | string;
   /** Dashboard page of the error group or feature. */
   link?: string;
+  /** The mute rule that silenced it. */
+  mutedBy?: string;
+  /** The digest that lists it. */
+  digest?: string;
 }
 
 /** Lists the alert log; injected so the dashboards never read the dispatchers' files themselves. */

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ListAlerts, ReadAlert } from './alerts.js';
+import type { IssueServices } from './issues.js';
 import { apiRoutes } from './http/api.js';
 import { pageRoutes } from './http/pages.js';
 import type { DashboardStore } from './store.js';
@@ -11,14 +12,17 @@ export interface DashboardsPluginOptions {
   listAlerts: ListAlerts;
   /** Raw .eml text of an alert by key; without it the alerts page has no "view" links. */
   readAlert?: ReadAlert;
+  /** Group lifecycle, mute rules and source-map symbolication (the dispatchers' `issues`); without it
+   *  stacks show as reported and the resolve / ignore / mute controls are hidden. */
+  issues?: IssueServices;
   /** Product name in the nav bar and page titles; default "Telltale". */
   title?: string;
 }
 
 /**
  * The dashboards: HTML pages at `/`, `/errors/:id`, `/features`, `/asserts`, `/blocked`, `/events`,
- * `/events/:app/:id`, `/alerts`, `/alerts/:key`, the stylesheet at `/assets/dashboard.css`, and the
- * JSON API under `/api`. Links are absolute, so register it at the root prefix.
+ * `/events/:app/:id`, `/alerts`, `/alerts/rules`, `/alerts/:key`, the stylesheet at
+ * `/assets/dashboard.css`, and the JSON API under `/api`. Links are absolute, so register it at the root prefix.
  */
 export const dashboardsPlugin: FastifyPluginAsync<DashboardsPluginOptions> = async (app, options) => {
   // Two child scopes so each answers errors in its own format (JSON body vs. HTML page).

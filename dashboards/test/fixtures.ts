@@ -2,6 +2,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { ensureDuckDbSchema } from '@telltale/dispatchers';
 import type { AlertSummary } from '../src/alerts.js';
+import type { IssueServices } from '../src/issues.js';
 import { dashboardsPlugin } from '../src/plugin.js';
 import type { DashboardStore } from '../src/store.js';
 import { createDuckDbStore } from '../src/stores/duckdb.js';
@@ -207,7 +208,10 @@ export interface Harness {
 }
 
 /** A real in-memory DuckDB with the sink's schema, the store on its own connection, and the plugin. */
-export async function createHarness(rows: Row[] = SAMPLE_ROWS): Promise<Harness> {
+export async function createHarness(
+  rows: Row[] = SAMPLE_ROWS,
+  options: { issues?: IssueServices } = {},
+): Promise<Harness> {
   const instance = await DuckDBInstance.create(':memory:');
   const db = await instance.connect();
   await ensureDuckDbSchema(db);
@@ -221,6 +225,7 @@ export async function createHarness(rows: Row[] = SAMPLE_ROWS): Promise<Harness>
       key === 'new-error:shop:aaaa'
         ? 'Subject: New error\r\nContent-Type: text/html\r\n\r\n<script>x()</script>'
         : undefined,
+    ...(options.issues === undefined ? {} : { issues: options.issues }),
   });
   await app.ready();
   return {

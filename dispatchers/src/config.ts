@@ -1,8 +1,14 @@
 import path from 'node:path';
 import { TelltaleError } from '@telltale/protocol';
+import { resolveSinkSettings, type SinkOptions, type SinkSettings } from './sinks/settings.js';
+import { resolveAlertSettings, type AlertSettings } from './alerts/settings.js';
 
-/** Settings of the dispatchers (spool consumers, sinks, alert emails). Validated once, then frozen. */
-export interface DispatcherConfig {
+/**
+ * Settings of the dispatchers (spool consumers, sinks, alert emails). Validated once, then frozen.
+ * The sink fields (`sinks`, `clickhouse`, `logAnalytics`, `blobArchive`, `blobSource`, `retention`)
+ * are documented in sinks/settings.ts.
+ */
+export interface DispatcherConfig extends SinkSettings, AlertSettings {
   /** Holds checkpoints/, dead-letter/, alerts/ and outbox/ (`TELLTALE_DATA_DIR`, default ./.telltale). */
   readonly dataDir: string;
   /** SMTP server for alert emails, e.g. smtp://user:pass@mail.example.com:587 (`TELLTALE_SMTP_URL`).
@@ -20,7 +26,7 @@ export interface DispatcherConfig {
   readonly batchSize: number;
 }
 
-export type DispatcherOptions = Partial<DispatcherConfig>;
+export type DispatcherOptions = Partial<Omit<DispatcherConfig, keyof SinkSettings>> & SinkOptions;
 
 export const DISPATCHER_DEFAULTS = Object.freeze({
   dataDir: '.telltale',
@@ -113,5 +119,19 @@ export function resolveDispatcherConfig(
   const pollMs = checkInteger('pollMs', options.pollMs ?? DISPATCHER_DEFAULTS.pollMs, 10, 60_000);
   const batchSize = checkInteger('batchSize', options.batchSize ?? DISPATCHER_DEFAULTS.batchSize, 1, 10_000);
 
-  return Object.freeze({ dataDir, smtpUrl, alertTo, alertFrom, dashboardUrl, pollMs, batchSize });
+  const sinks = resolveSinkSettings(options, env);
+  // Alert throttling and source-map cache: alerts/settings.ts.
+  const alerts = resolveAlertSettings(options, env);
+
+  return Object.freeze({
+    dataDir,
+    smtpUrl,
+    alertTo,
+    alertFrom,
+    dashboardUrl,
+    pollMs,
+    batchSize,
+    ...sinks,
+    ...alerts,
+  });
 }

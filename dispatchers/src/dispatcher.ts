@@ -1,46 +1,84 @@
 import path from 'node:path';
 import type { DuckDBInstance } from '@duckdb/node-api';
-import type { SpoolPosition } from '@telltale/spool';
+import { openSpoolWriter, type SpoolPosition, type SpoolWriter } from '@telltale/spool';
 import { openAlertLog, type AlertLog, type AlertSummary } from './alerts/alert-log.js';
 import { createAlerter, type Alerter, type AlerterStats } from './alerts/alerter.js';
+import { openErrorIntelligence, type ErrorIntelligence, type IssueServices } from './alerts/issues.js';
 import { createMailer, type Mailer } from './alerts/mailer.js';
 import type { DispatcherConfig } from './config.js';
 import { createDeadLetterWriter, type DeadLetterWriter } from './dead-letter.js';
-import { createAlertHandler, createSinkHandler, type HandlerCounters } from './handlers.js';
-import { createDuckDbSink } from './sinks/duckdb/sink.js';
+import type { BreakerStats } from './retry.js';
+import { containerFromConnectionString } from './sinks/blob-archive/container.js';
+import { guardSink, type GuardedSink } from './sinks/guard.js';
+import {
+  createDecodeCache,
+  createSinkHandler,
+  type DecodeCache,
+  type SinkCounters,
+  type SpoolContent,
+} from './sinks/handler.js';
+import { createSink, retentionDays, type SinkFactoryDeps } from './sinks/registry.js';
+import { applyRetention, type RetentionReport } from './sinks/retention.js';
 import type { Sink } from './sinks/types.js';
+import { startBlobIngester, type BlobIngester, type BlobIngesterStats } from './sources/blob/ingester.js';
+import { openBlobLedger, type BlobLedger } from './sources/blob/ledger.js';
 import { createSpoolConsumer, type SpoolConsumer } from './sources/spool/source.js';
-import type { ConsumerStats } from './sources/types.js';
+import type { ConsumerStats, RecordHandler } from './sources/types.js';
 
-export interface DispatcherDeps {
-  /** The process's one DuckDB instance (the dashboards read through it too). */
-  duckdb: DuckDBInstance;
+/** A spool the dispatchers read, and the writer's hooks on it (the collector owns client and server spools). */
+export interface SpoolHooks {
+  /** The spool writer's onAppend: consumers wake on each fsync'd batch instead of waiting for the poll. */
+  notify?: ((listener: () => void) => () => void) | undefined;
+  /** Every consumer of this spool has passed the segments below this one: the writer may delete them. */
+  onRemovableSegment?: ((segment: number) => void) | undefined;
+}
+
+export interface DispatcherDeps extends SinkFactoryDeps, SpoolHooks {
+  /** The process's one DuckDB instance (the dashboards read through it too); needed when `sinks` has duckdb. */
+  duckdb?: DuckDBInstance;
   /** The client spool the collector appends to (<data>/spool/client). */
   spoolDir: string;
-  /** The spool writer's onAppend: consumers wake on each fsync'd batch instead of waiting for the poll. */
-  notify?: (listener: () => void) => () => void;
-  /** Every consumer has passed the segments below this one: the spool may delete them. */
-  onRemovableSegment?: (segment: number) => void;
-  /** Sinks beside DuckDB (ClickHouse, Log Analytics, …), each with its own consumer and checkpoint; closed on close(). */
+  /** The server-log spool (default <data>/spool/server) and its writer's hooks; polled when none are given. */
+  serverLogs?: SpoolHooks & { spoolDir?: string };
+  /** Sinks beyond the configured ones, each with its own consumers and checkpoints; closed on close(). */
   sinks?: Sink[];
 }
 
 export interface ConsumerReport extends ConsumerStats<SpoolPosition> {
-  /** Events handed to the sink and accepted (sink consumers only). */
+  /** Client events handed to the sink and accepted (sink consumers only). */
   events?: number;
+  /** Server log lines accepted (sink consumers only). */
+  logs?: number;
   /** Records parked in dead-letter/<consumer>/ since start, by reason. */
   deadLettered: Record<string, number>;
 }
 
+export interface SinkReport {
+  name: string;
+  breaker: BreakerStats;
+  retention: RetentionReport;
+}
+
 export interface DispatcherStats {
+  /** Consumers of the client spool: one per sink, and `alerts`. */
   consumers: ConsumerReport[];
+  /** Consumers of the server-log spool: `<sink>.server`. */
+  serverLogConsumers: ConsumerReport[];
+  /** Consumers of the Blob intake spool (`<sink>.blob`, `alerts.blob`); empty without a Blob source. */
+  blobConsumers: ConsumerReport[];
+  blobSource: BlobIngesterStats | undefined;
+  sinks: SinkReport[];
   alerts: AlerterStats;
 }
 
 export interface Dispatchers {
   listAlerts(): Promise<AlertSummary[]>;
   readAlert(key: string): Promise<string | null>;
+  /** Error groups' lifecycle, mute rules and symbolication, for the dashboards. */
+  issues: IssueServices;
   stats(): DispatcherStats;
+  /** Runs retention on every sink now (it also runs at start and every `retention.intervalMs`). */
+  runRetention(): Promise<RetentionReport[]>;
   /** Lets every consumer finish its in-flight step, then closes sinks, the alert log and the mailer. */
   close(): Promise<void>;
 }
@@ -48,105 +86,270 @@ export interface Dispatchers {
 interface Running {
   consumer: SpoolConsumer;
   deadLetter: DeadLetterWriter;
-  counters?: HandlerCounters;
+  counters?: SinkCounters;
+}
+
+interface SpoolGroup extends SpoolHooks {
+  dir: string;
+  content: SpoolContent;
+  running: Running[];
+  lastRemovable: number;
+  /** Records decoded once for all the sink consumers of this spool. */
+  cache?: DecodeCache;
 }
 
 export function checkpointFile(dataDir: string, consumer: string): string {
   return path.join(dataDir, 'checkpoints', `${consumer}.json`);
 }
 
-/** Starts one spool consumer per sink plus the alerts consumer, each with its own checkpoint. */
+/** Consumer names per spool: `<sink>` on the client spool, `<sink>.server`, `<sink>.blob`. */
+const SUFFIX = { client: '', server: '.server', mixed: '.blob' } as const;
+
+function report(r: Running): ConsumerReport {
+  const out: ConsumerReport = { ...r.consumer.stats(), deadLettered: r.deadLetter.counts() };
+  if (r.counters !== undefined) {
+    out.events = r.counters.events;
+    out.logs = r.counters.logs;
+    out.lastError = r.counters.lastError ?? out.lastError;
+  }
+  return out;
+}
+
+/**
+ * Starts, per spool (client, server logs, Blob intake), one consumer per sink plus the alerts
+ * consumer, each with its own checkpoint; the Blob source; and retention.
+ */
 export async function startDispatchers(config: DispatcherConfig, deps: DispatcherDeps): Promise<Dispatchers> {
-  const running: Running[] = [];
-  const sinks: Sink[] = [];
-  let lastRemovable = 0;
-
-  // Segments below the slowest consumer's position are done for everyone.
-  function reportRemovable(): void {
-    if (deps.onRemovableSegment === undefined || running.length === 0) return;
-    const lowest = Math.min(...running.map((r) => r.consumer.stats().position?.segment ?? 0));
-    if (lowest > lastRemovable) {
-      lastRemovable = lowest;
-      deps.onRemovableSegment(lowest);
-    }
-  }
-
-  function consumerFor(
-    name: string,
-    handle: Parameters<typeof createSpoolConsumer>[0]['handle'],
-  ): SpoolConsumer {
-    return createSpoolConsumer({
-      name,
-      spoolDir: deps.spoolDir,
-      checkpointFile: checkpointFile(config.dataDir, name),
-      handle,
-      batchSize: config.batchSize,
-      pollMs: config.pollMs,
-      notify: deps.notify,
-      onCommit: reportRemovable,
-    });
-  }
-
+  const sinks: GuardedSink[] = [];
+  const retention = new Map<string, RetentionReport>();
+  const groups: SpoolGroup[] = [];
   let log: AlertLog | undefined;
   let mailer: Mailer | undefined;
   let alerter: Alerter | undefined;
+  let intelligence: ErrorIntelligence | undefined;
+  let blobSpool: SpoolWriter | undefined;
+  let ledger: BlobLedger | undefined;
+  let ingester: BlobIngester | undefined;
+  let retentionTimer: NodeJS.Timeout | undefined;
+  let retentionRun: Promise<RetentionReport[]> | undefined;
+
+  // Segments below the slowest consumer of a spool are done for everyone.
+  function reportRemovable(group: SpoolGroup): void {
+    if (group.onRemovableSegment === undefined || group.running.length === 0) return;
+    const lowest = Math.min(...group.running.map((r) => r.consumer.stats().position?.segment ?? 0));
+    if (lowest > group.lastRemovable) {
+      group.lastRemovable = lowest;
+      group.onRemovableSegment(lowest);
+    }
+  }
+
+  function addConsumer(
+    group: SpoolGroup,
+    name: string,
+    handle: (deadLetter: DeadLetterWriter) => RecordHandler<SpoolPosition>,
+    sink?: Sink,
+  ): Running {
+    const deadLetter = createDeadLetterWriter(config.dataDir, name);
+    const running: Running = {
+      deadLetter,
+      consumer: createSpoolConsumer({
+        name,
+        spoolDir: group.dir,
+        checkpointFile: checkpointFile(config.dataDir, name),
+        handle: handle(deadLetter),
+        batchSize: config.batchSize,
+        pollMs: config.pollMs,
+        notify: group.notify,
+        onCommit: () => reportRemovable(group),
+        linger: sink?.batching,
+      }),
+    };
+    group.running.push(running);
+    return running;
+  }
+
+  function addSinkConsumer(group: SpoolGroup, sink: Sink): void {
+    if (group.content === 'server' && sink.exportServerLogs === undefined) return;
+    const name = `${sink.name}${SUFFIX[group.content]}`;
+    const counters: SinkCounters = { events: 0, logs: 0, skipped: 0, lastError: undefined };
+    const cache = (group.cache ??= createDecodeCache());
+    const running = addConsumer(
+      group,
+      name,
+      (deadLetter) => createSinkHandler(sink, deadLetter, counters, group.content, cache),
+      sink,
+    );
+    running.counters = counters;
+  }
+
+  const runRetention = (): Promise<RetentionReport[]> => {
+    retentionRun ??= (async () => {
+      await Promise.all(sinks.map((sink) => applyRetention(sink, retention.get(sink.name)!)));
+      return [...retention.values()].map((r) => ({ ...r, dropped: [...r.dropped] }));
+    })().finally(() => {
+      retentionRun = undefined;
+    });
+    return retentionRun;
+  };
+
+  const allRunning = (): Running[] => groups.flatMap((g) => g.running);
   const close = async (): Promise<void> => {
-    await Promise.all(running.map((r) => r.consumer.stop()));
+    clearInterval(retentionTimer);
+    await ingester?.stop();
+    await Promise.all(allRunning().map((r) => r.consumer.stop()));
+    await retentionRun?.catch(() => undefined);
     await alerter?.close();
     await mailer?.close();
     await log?.close();
+    await intelligence?.close();
+    await ledger?.close();
+    await blobSpool?.close();
     for (const sink of sinks) await sink.close();
   };
 
   try {
-    // Every sink gets its own checkpoint: a slow ClickHouse never holds back DuckDB.
-    sinks.push(await createDuckDbSink(deps.duckdb), ...(deps.sinks ?? []));
+    // Source maps, group lifecycle, mute rules; every sink stores rows grouped on symbolicated frames.
+    const intel = (intelligence = await openErrorIntelligence(config));
+    for (const kind of config.sinks)
+      sinks.push(guardSink(intel.wrapSink(await createSink(kind, config, deps))));
+    for (const extra of deps.sinks ?? []) sinks.push(guardSink(intel.wrapSink(extra)));
     const names = new Set<string>(['alerts']);
     for (const sink of sinks) {
-      // The name becomes a checkpoint file and a dead-letter folder.
+      // The name becomes checkpoint files and dead-letter folders.
       if (!/^[a-z0-9][a-z0-9-]*$/.test(sink.name) || names.has(sink.name))
         throw new Error(`sink name "${sink.name}" must be unique, lowercase letters, digits and "-"`);
       names.add(sink.name);
-      const deadLetter = createDeadLetterWriter(config.dataDir, sink.name);
-      const counters: HandlerCounters = { events: 0, lastError: undefined };
-      running.push({
-        consumer: consumerFor(sink.name, createSinkHandler(sink, deadLetter, counters)),
-        deadLetter,
-        counters,
+      retention.set(sink.name, {
+        sink: sink.name,
+        days: retentionDays(sink.name, config),
+        lastRun: undefined,
+        dropped: [],
+        lastError: undefined,
       });
     }
 
     log = await openAlertLog(config.dataDir);
     mailer = createMailer(config);
-    alerter = createAlerter({ dataDir: config.dataDir, dashboardUrl: config.dashboardUrl, log, mailer });
-    const alertsDeadLetter = createDeadLetterWriter(config.dataDir, 'alerts');
-    running.push({
-      consumer: consumerFor('alerts', createAlertHandler(alerter, alertsDeadLetter)),
-      deadLetter: alertsDeadLetter,
+    alerter = createAlerter({
+      dataDir: config.dataDir,
+      dashboardUrl: config.dashboardUrl,
+      log,
+      mailer,
+      ...intel.alerterOptions,
     });
+    // The alerter reads through the same decode cache as the sinks: a record is decoded and enriched
+    // once per spool, not once per consumer (that work is most of the dispatchers' CPU).
+    const activeAlerts = alerter;
+    const alerterTarget: Sink = {
+      name: 'alerts',
+      export: async (events) => {
+        await activeAlerts.process(events);
+        return { status: 'ok' };
+      },
+      close: async () => undefined,
+    };
+    const alertHandler =
+      (group: SpoolGroup) =>
+      (deadLetter: DeadLetterWriter): RecordHandler<SpoolPosition> =>
+        // Client batches only: server-log envelopes raise no alerts (no exportServerLogs).
+        createSinkHandler(
+          alerterTarget,
+          deadLetter,
+          { events: 0, logs: 0, skipped: 0, lastError: undefined },
+          group.content,
+          (group.cache ??= createDecodeCache()),
+        );
 
-    for (const r of running) await r.consumer.start();
-    reportRemovable();
+    const client: SpoolGroup = {
+      dir: deps.spoolDir,
+      content: 'client',
+      running: [],
+      lastRemovable: 0,
+      ...pick(deps),
+    };
+    const server: SpoolGroup = {
+      dir: deps.serverLogs?.spoolDir ?? path.join(config.dataDir, 'spool', 'server'),
+      content: 'server',
+      running: [],
+      lastRemovable: 0,
+      ...pick(deps.serverLogs ?? {}),
+    };
+    groups.push(client, server);
+    for (const sink of sinks) addSinkConsumer(client, sink);
+    addConsumer(client, 'alerts', alertHandler(client));
+    for (const sink of sinks) addSinkConsumer(server, sink);
+
+    if (config.blobSource !== undefined) {
+      // Blobs are copied into a local intake spool first, so every sink and the alerter read them with their own checkpoints.
+      const spool = await openSpoolWriter({ dir: path.join(config.dataDir, 'spool', 'blob') });
+      blobSpool = spool;
+      const blob: SpoolGroup = {
+        dir: spool.dir,
+        content: 'mixed',
+        running: [],
+        lastRemovable: 0,
+        notify: (listener) => spool.onAppend(listener),
+        onRemovableSegment: (segment) => void spool.removeSegmentsBefore(segment).catch(() => undefined),
+      };
+      groups.push(blob);
+      for (const sink of sinks) addSinkConsumer(blob, sink);
+      addConsumer(blob, 'alerts.blob', alertHandler(blob));
+      ledger = await openBlobLedger(
+        path.join(config.dataDir, 'sources', `blob-${config.blobSource.container}.jsonl`),
+      );
+    }
+
+    // DuckDB retention finishes before anything is written; remote stores are trimmed in the background.
+    const local = sinks.find((s) => s.name === 'duckdb');
+    if (local !== undefined) await applyRetention(local, retention.get('duckdb')!);
+    for (const r of allRunning()) await r.consumer.start();
+    for (const group of groups) reportRemovable(group);
+    void runRetention();
+    retentionTimer = setInterval(() => void runRetention(), config.retention.intervalMs);
+    retentionTimer.unref();
+
+    if (config.blobSource !== undefined && blobSpool !== undefined && ledger !== undefined) {
+      ingester = startBlobIngester({
+        container: containerFromConnectionString(
+          config.blobSource.connectionString,
+          config.blobSource.container,
+          deps.blobPipelineOptions,
+        ),
+        prefix: config.blobSource.prefix,
+        spool: blobSpool,
+        ledger,
+        deadLetter: createDeadLetterWriter(config.dataDir, 'blob-source'),
+        pollMs: config.blobSource.pollMs,
+      });
+    }
   } catch (error) {
     await close().catch(() => undefined);
     throw error;
   }
 
   const activeAlerter = alerter;
+  const reports = (group: SpoolGroup | undefined): ConsumerReport[] => (group?.running ?? []).map(report);
   return {
     listAlerts: () => activeAlerter.listAlerts(),
+    issues: intelligence.issues,
     readAlert: (key) => activeAlerter.readAlert(key),
     stats: () => ({
-      consumers: running.map((r) => {
-        const report: ConsumerReport = { ...r.consumer.stats(), deadLettered: r.deadLetter.counts() };
-        if (r.counters !== undefined) {
-          report.events = r.counters.events;
-          report.lastError = r.counters.lastError ?? report.lastError;
-        }
-        return report;
-      }),
+      consumers: reports(groups[0]),
+      serverLogConsumers: reports(groups[1]),
+      blobConsumers: reports(groups[2]),
+      blobSource: ingester?.stats(),
+      sinks: sinks.map((sink) => ({
+        name: sink.name,
+        breaker: sink.breaker.stats(),
+        retention: { ...retention.get(sink.name)!, dropped: [...retention.get(sink.name)!.dropped] },
+      })),
       alerts: activeAlerter.stats(),
     }),
+    runRetention,
     close,
   };
+}
+
+function pick(hooks: SpoolHooks): SpoolHooks {
+  return { notify: hooks.notify, onRemovableSegment: hooks.onRemovableSegment };
 }

@@ -70,3 +70,129 @@ export function createSleeper(): Sleeper {
     },
   };
 }
+
+/**
+ * Circuit breaker: after `failureThreshold` failed exports in a row the sink is left alone for
+ * `openMs` (doubling up to `maxOpenMs` while it stays dead), then one probe is let through.
+ */
+export interface BreakerPolicy {
+  readonly failureThreshold: number;
+  readonly openMs: number;
+  readonly maxOpenMs: number;
+}
+
+export const SINK_BREAKER: BreakerPolicy = Object.freeze({
+  failureThreshold: 5,
+  openMs: 5_000,
+  maxOpenMs: 60_000,
+});
+
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+export interface BreakerStats {
+  state: BreakerState;
+  /** Failed exports in a row. */
+  failures: number;
+  /** Times the breaker opened since start. */
+  opened: number;
+  /** Exports answered "retry later" without calling the sink, since start. */
+  shortCircuited: number;
+}
+
+export interface CircuitBreaker {
+  /** Undefined: go ahead (closed, or this call is the probe). A number: wait that long, do not call. */
+  check(): number | undefined;
+  /** The outcome of a call that `check` let through. */
+  record(success: boolean): void;
+  stats(): BreakerStats;
+}
+
+export function createCircuitBreaker(
+  policy: BreakerPolicy = SINK_BREAKER,
+  now: () => number = Date.now,
+): CircuitBreaker {
+  let failures = 0;
+  let opened = 0;
+  let shortCircuited = 0;
+  let openUntil = 0;
+  let openFor = policy.openMs;
+  let probing = false;
+  const state = (): BreakerState =>
+    failures < policy.failureThreshold ? 'closed' : now() < openUntil || probing ? 'open' : 'half-open';
+  return {
+    check() {
+      if (failures < policy.failureThreshold) return undefined;
+      const wait = openUntil - now();
+      if (wait <= 0 && !probing) {
+        probing = true; // exactly one probe at a time; the sink's other consumers keep waiting
+        return undefined;
+      }
+      shortCircuited += 1;
+      // While the probe is out, look again shortly: it decides for everyone.
+      return wait > 0 ? wait : Math.min(policy.openMs, 1_000);
+    },
+    record(success) {
+      const wasProbe = probing;
+      probing = false;
+      if (success) {
+        failures = 0;
+        openFor = policy.openMs;
+        return;
+      }
+      failures += 1;
+      if (failures === policy.failureThreshold || wasProbe) {
+        if (wasProbe) openFor = Math.min(policy.maxOpenMs, openFor * 2);
+        openUntil = now() + openFor;
+        opened += 1;
+      }
+    },
+    stats: () => ({ state: state(), failures, opened, shortCircuited }),
+  };
+}
+
+/** What `retryUntil` needs from one attempt: done, or try again (after at least `retryAfterMs`). */
+export type AttemptResult<T> =
+  { done: true; value: T } | { done: false; retryAfterMs?: number; reason: string };
+
+/**
+ * The retry loop for callers outside the consumer loop (the CLI's replay): backoff with jitter,
+ * Retry-After honoured, given up at `deadlineMs` with the last reason.
+ */
+export async function retryUntil<T>(
+  attempt: () => Promise<AttemptResult<T>>,
+  options: {
+    policy?: BackoffPolicy;
+    deadlineMs: number;
+    onRetry?: (reason: string, delayMs: number) => void;
+  },
+): Promise<T> {
+  const policy = options.policy ?? SINK_BACKOFF;
+  const deadline = Date.now() + options.deadlineMs;
+  for (let n = 1; ; n += 1) {
+    const result = await attempt();
+    if (result.done) return result.value;
+    const delay = backoffDelay(n, policy, result.retryAfterMs);
+    if (Date.now() + delay > deadline) throw new Error(`gave up after ${n} attempts: ${result.reason}`);
+    options.onRetry?.(result.reason, delay);
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+}
+
+/**
+ * A server's wait hint in ms: `retry-after-ms` / `x-ms-retry-after-ms`, or `Retry-After` as seconds or
+ * an HTTP date. Undefined when absent or unreadable.
+ */
+export function parseRetryAfter(
+  header: (name: string) => string | null | undefined,
+  now: number = Date.now(),
+): number | undefined {
+  for (const name of ['retry-after-ms', 'x-ms-retry-after-ms']) {
+    const ms = Number(header(name));
+    if (header(name) && Number.isFinite(ms) && ms >= 0) return ms;
+  }
+  const value = header('retry-after')?.trim();
+  if (!value) return undefined;
+  if (/^\d+(?:\.\d+)?$/.test(value)) return Number(value) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}

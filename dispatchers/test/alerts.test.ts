@@ -101,7 +101,7 @@ describe('alerts', () => {
     let d = await start(options);
 
     await append(firstBatch);
-    await waitFor('two emails', () => smtp.messages.length >= 2);
+    await waitFor('three emails', () => smtp.messages.length >= 3);
     await append(firstBatch); // the SDK uploaded the same batch again
     await append(
       envelope('b-2', [
@@ -118,11 +118,12 @@ describe('alerts', () => {
     await drained(d);
     // A genuinely new error after all that: its email is the only one that may follow.
     await append(envelope('b-3', [errorEvent('e-4', { stack: OTHER_BUG })]));
-    await waitFor('the email of the new bug', () => smtp.messages.length >= 3);
+    await waitFor('the email of the new bug', () => smtp.messages.length >= 4);
     await drained(d);
     await waitFor('all sent', async () => (await d.listAlerts()).every((a) => a.status === 'sent'));
 
-    expect(smtp.messages).toHaveLength(3);
+    // Since issue #6 a new failing assert (the soft one in the first batch) emails too.
+    expect(smtp.messages).toHaveLength(4);
     expect(
       smtp.messages.every(
         (m) => m.to.length === 1 && m.to[0] === 'founder@example.com' && m.from === 'alerts@shop.example.com',
@@ -134,6 +135,7 @@ describe('alerts', () => {
         "[Telltale] New error in shop: TypeError: Cannot read properties of undefined (reading 'items')",
         "[Telltale] New error in shop: TypeError: Cannot read properties of undefined (reading 'items')",
         '[Telltale] First use of feature "export-csv" in shop',
+        '[Telltale] New soft failing assert in shop: cart-total-positive',
       ].sort(),
     );
 
@@ -149,6 +151,7 @@ describe('alerts', () => {
     const alerts = await d.listAlerts();
     expect(alerts.map((a) => [a.kind, a.status, a.transport]).sort()).toEqual([
       ['first-feature', 'sent', 'smtp'],
+      ['new-assert', 'sent', 'smtp'],
       ['new-error', 'sent', 'smtp'],
       ['new-error', 'sent', 'smtp'],
     ]);
@@ -190,12 +193,13 @@ describe('alerts', () => {
   it('writes an .eml to the outbox when no SMTP server is configured', async () => {
     const d = await start({});
     await append(firstBatch);
-    await waitFor('two alerts sent', async () => {
+    // New error, first use of the feature, new failing (soft) assert.
+    await waitFor('three alerts sent', async () => {
       const alerts = await d.listAlerts();
-      return alerts.length === 2 && alerts.every((a) => a.status === 'sent');
+      return alerts.length === 3 && alerts.every((a) => a.status === 'sent');
     });
     const files = (await readdir(path.join(dir, 'outbox'))).filter((f) => f.endsWith('.eml'));
-    expect(files).toHaveLength(2);
+    expect(files).toHaveLength(3);
 
     const alerts = await d.listAlerts();
     const error = alerts.find((a) => a.kind === 'new-error');
@@ -214,6 +218,6 @@ describe('alerts', () => {
     const again = await start({});
     await append(firstBatch);
     await drained(again);
-    expect((await readdir(path.join(dir, 'outbox'))).filter((f) => f.endsWith('.eml'))).toHaveLength(2);
+    expect((await readdir(path.join(dir, 'outbox'))).filter((f) => f.endsWith('.eml'))).toHaveLength(3);
   });
 });

@@ -18,6 +18,17 @@ export const ERROR_CODES = {
   TELLTALE_ERR_NOT_FOUND: { status: 404, message: 'no such resource' },
   TELLTALE_ERR_STORAGE: { status: 503, message: 'the batch could not be stored; retry later' },
   TELLTALE_ERR_INVALID_CONFIG: { status: 0, message: 'configuration is invalid' },
+  TELLTALE_ERR_ORIGIN_NOT_ALLOWED: {
+    status: 403,
+    message: "this app does not accept requests from this page's origin",
+  },
+  TELLTALE_ERR_RATE_LIMITED: { status: 429, message: 'too many requests; retry after the Retry-After delay' },
+  TELLTALE_ERR_SPOOL_FULL: { status: 503, message: 'the collector is at its disk cap; retry later' },
+  TELLTALE_ERR_INVALID_LOGS: { status: 400, message: 'server log lines do not match protocol v1' },
+  TELLTALE_ERR_INVALID_ATTACHMENT: { status: 400, message: 'attachment upload is invalid' },
+  TELLTALE_ERR_INVALID_SOURCEMAP: { status: 400, message: 'source map upload is invalid' },
+  TELLTALE_ERR_INVALID_RULE: { status: 400, message: 'mute rule is invalid' },
+  TELLTALE_ERR_CROSS_SITE: { status: 403, message: 'cross-site request refused' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -41,6 +41,8 @@ const common = {
   url: Type.Optional(Text),
   online: Type.Optional(Type.Boolean()),
   breadcrumbs: Type.Optional(Type.Array(BreadcrumbSchema, { maxItems: LIMITS.maxBreadcrumbs })),
+  /** Set by the collector only, never by clients: the client's `ts` when the collector corrected it. */
+  clientTs: Type.Optional(EpochMs),
 };
 
 export const ErrorEventSchema = Type.Object({
@@ -149,6 +151,8 @@ export const ServerLogSchema = Type.Object({
   release: Type.Optional(Id),
   environment: Type.Optional(Id),
   attrs: Type.Optional(AttributesSchema),
+  /** Set by the collector only: the sender's `ts` when the collector clamped it. */
+  clientTs: Type.Optional(EpochMs),
 });
 
 export type ServerLog = Static<typeof ServerLogSchema>;

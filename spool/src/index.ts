@@ -8,7 +8,13 @@ export type {
   SpoolReaderStats,
   Checkpoint,
 } from './types.js';
-export { openSpoolWriter, DEFAULT_SEGMENT_MAX_BYTES, DEFAULT_SEGMENT_MAX_AGE_MS } from './writer.js';
+export {
+  openSpoolWriter,
+  SpoolFullError,
+  DEFAULT_SEGMENT_MAX_BYTES,
+  DEFAULT_SEGMENT_MAX_AGE_MS,
+} from './writer.js';
+export { FSYNC_BUCKETS_SECONDS, type LatencyHistogram } from './histogram.js';
 export { openSpoolReader } from './reader.js';
 export { openCheckpoint } from './checkpoint.js';
 export { listSegments, type SegmentInfo } from './fs-util.js';

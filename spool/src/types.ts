@@ -1,3 +1,5 @@
+import type { LatencyHistogram } from './histogram.js';
+
 /** A place in the spool: segment sequence number and byte offset within that segment's file. */
 export interface SpoolPosition {
   segment: number;
@@ -16,8 +18,13 @@ export interface SpoolWriterOptions {
   dir: string;
   /** Seal the active segment once it would grow past this many bytes. Default 64 MiB. */
   segmentMaxBytes?: number;
-  /** Seal the active segment at the next append once it is this old. Default 1 h. */
+  /** Seal the active segment once it is this old: at the next append, or by a timer when idle. Default 1 h. */
   segmentMaxAgeMs?: number;
+  /**
+   * Disk cap: an append that would take the segment files past this many bytes is refused with a
+   * SpoolFullError (nothing acknowledged is ever dropped to make room). Default: no cap.
+   */
+  maxTotalBytes?: number;
 }
 
 export interface SpoolWriterStats {
@@ -31,13 +38,29 @@ export interface SpoolWriterStats {
   fsyncs: number;
   /** Bytes of torn tail cut from the newest segment when this writer opened. */
   truncatedBytes: number;
+  /** The disk cap (`maxTotalBytes`), or null without one. */
+  maxTotalBytes: number | null;
+  /** Appends refused because the spool was at its disk cap, since open. */
+  refusedFull: number;
+  /** False after a failed write or fsync, until the next group is written and fsync'd. */
+  writable: boolean;
+  /** fdatasync latency of append groups since open. */
+  fsyncLatency: LatencyHistogram;
 }
 
 export interface SpoolWriter {
   /** The spool directory, so a reader can be opened on the same spool. */
   readonly dir: string;
-  /** Resolves only after the record is fsync'd; concurrent appends share one fsync (group commit). */
+  /**
+   * Resolves only after the record is fsync'd; concurrent appends share one fsync (group commit).
+   * Rejects with SpoolFullError, before writing anything, when the record would pass the disk cap.
+   */
   append(payload: Buffer): Promise<SpoolPosition>;
+  /**
+   * True when an append of `payloadBytes` would be refused by the disk cap right now. Once an append
+   * was refused, true for any size until removeSegmentsBefore frees space.
+   */
+  isFull(payloadBytes?: number): boolean;
   /** Called after each fsync'd group; returns an unsubscribe function. */
   onAppend(listener: () => void): () => void;
   /** Deletes whole sealed segments whose sequence number is below `segment`. */

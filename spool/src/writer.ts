@@ -2,11 +2,27 @@ import { open, readFile, stat, unlink, writeFile, type FileHandle } from 'node:f
 import path from 'node:path';
 import { encodeHeader, MAX_RECORD_BYTES, RECORD_HEADER_BYTES, scanRecords } from './format.js';
 import { fsyncDir, isErrno, listSegmentNumbers, mkdirDurable, segmentPath, writeAllAt } from './fs-util.js';
+import { createLatencyRecorder } from './histogram.js';
 import type { SpoolPosition, SpoolWriter, SpoolWriterOptions, SpoolWriterStats } from './types.js';
 
 export const DEFAULT_SEGMENT_MAX_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_SEGMENT_MAX_AGE_MS = 60 * 60 * 1000;
 const LOCK_FILE = 'writer.lock';
+// How often an idle writer looks at its active segment (age, or a failed write to recover from).
+const ageCheckInterval = (maxAgeMs: number): number =>
+  Math.min(5_000, Math.max(50, Math.floor(maxAgeMs / 4)));
+
+/** An append refused because the spool is at its disk cap; nothing was written. */
+export class SpoolFullError extends Error {
+  readonly code = 'SPOOL_FULL';
+  constructor(
+    readonly dir: string,
+    readonly maxTotalBytes: number,
+  ) {
+    super(`spool ${dir} is at its disk cap of ${maxTotalBytes} bytes`);
+    this.name = 'SpoolFullError';
+  }
+}
 
 interface PendingAppend {
   payload: Buffer;
@@ -25,12 +41,16 @@ export async function openSpoolWriter(options: SpoolWriterOptions): Promise<Spoo
     throw new RangeError(`segmentMaxBytes must be a positive number, got ${maxBytes}`);
   if (!Number.isFinite(maxAgeMs) || maxAgeMs <= 0)
     throw new RangeError(`segmentMaxAgeMs must be a positive number, got ${maxAgeMs}`);
+  const maxTotalBytes = options.maxTotalBytes ?? null;
+  if (maxTotalBytes !== null && (!Number.isFinite(maxTotalBytes) || maxTotalBytes <= 0))
+    throw new RangeError(`maxTotalBytes must be a positive number, got ${maxTotalBytes}`);
   const dir = path.resolve(options.dir);
   await mkdirDurable(dir);
   await acquireLock(dir);
   try {
-    const writer = new SegmentedSpoolWriter(dir, maxBytes, maxAgeMs);
+    const writer = new SegmentedSpoolWriter(dir, maxBytes, maxAgeMs, maxTotalBytes);
     await writer.recover();
+    writer.startAgeTimer();
     return writer;
   } catch (error) {
     await releaseLock(dir);
@@ -53,12 +73,48 @@ class SegmentedSpoolWriter implements SpoolWriter {
   private records = 0;
   private fsyncs = 0;
   private truncatedBytes = 0;
+  private refusedFull = 0;
+  // Set by a refusal, cleared when segments are deleted: once full, the spool stays full until consumers
+  // free space, so small batches do not squeeze past a large one that waits for room.
+  private capReached = false;
+  // Bytes of records queued but not yet written: they count against the disk cap already.
+  private queuedBytes = 0;
+  private ageTimer: NodeJS.Timeout | undefined;
+  private readonly fsyncLatency = createLatencyRecorder();
 
   constructor(
     readonly dir: string,
     private readonly maxBytes: number,
     private readonly maxAgeMs: number,
+    private readonly maxTotalBytes: number | null,
   ) {}
+
+  /**
+   * Seals an old active segment even when no append comes, so it can be shipped and deleted whole;
+   * after a failed write, starts a fresh segment so the writer reports itself writable again.
+   */
+  startAgeTimer(): void {
+    this.ageTimer = setInterval(() => this.sealIfOld(), ageCheckInterval(this.maxAgeMs));
+    this.ageTimer.unref();
+  }
+
+  private sealIfOld(): void {
+    if (this.flushing || this.closing) return;
+    const old =
+      this.file !== null && this.activeSize > 0 && Date.now() - this.activeCreatedAt >= this.maxAgeMs;
+    if (!old && !this.broken && this.file !== null) return;
+    // Runs in the append lane, so no group is written while the segment changes.
+    this.flushing = (async () => {
+      try {
+        await this.rotate();
+      } catch {
+        this.broken = true; // the next append retries the rotation
+      } finally {
+        this.flushing = null;
+      }
+      if (this.queue.length > 0) this.flushing ??= this.drain();
+    })();
+  }
 
   async recover(): Promise<void> {
     const segments = await listSegmentNumbers(this.dir);
@@ -97,10 +153,28 @@ class SegmentedSpoolWriter implements SpoolWriter {
         new RangeError(`spool payload must be a Buffer of 1 to ${MAX_RECORD_BYTES} bytes`),
       );
     }
+    if (this.isFull(payload.length)) {
+      this.refusedFull += 1;
+      this.capReached = true;
+      return Promise.reject(new SpoolFullError(this.dir, this.maxTotalBytes!));
+    }
+    this.queuedBytes += RECORD_HEADER_BYTES + payload.length;
     return new Promise<SpoolPosition>((resolve, reject) => {
       this.queue.push({ payload, resolve, reject });
       this.flushing ??= this.drain();
     });
+  }
+
+  isFull(payloadBytes = 0): boolean {
+    if (this.maxTotalBytes === null) return false;
+    if (this.capReached) return true;
+    return this.totalBytes() + this.queuedBytes + RECORD_HEADER_BYTES + payloadBytes > this.maxTotalBytes;
+  }
+
+  private totalBytes(): number {
+    let bytes = 0;
+    for (const size of this.sizes.values()) bytes += size;
+    return bytes;
   }
 
   onAppend(listener: () => void): () => void {
@@ -123,23 +197,29 @@ class SegmentedSpoolWriter implements SpoolWriter {
       }
       this.sizes.delete(victim);
     }
-    if (removed > 0) await fsyncDir(this.dir);
+    if (removed > 0) {
+      await fsyncDir(this.dir);
+      this.capReached = false;
+    }
     return removed;
   }
 
   stats(): SpoolWriterStats {
-    let bytes = 0;
-    for (const size of this.sizes.values()) bytes += size;
     return {
       segments: this.sizes.size,
-      bytes,
+      bytes: this.totalBytes(),
       records: this.records,
       fsyncs: this.fsyncs,
       truncatedBytes: this.truncatedBytes,
+      maxTotalBytes: this.maxTotalBytes,
+      refusedFull: this.refusedFull,
+      writable: !this.broken,
+      fsyncLatency: this.fsyncLatency.snapshot(),
     };
   }
 
   close(): Promise<void> {
+    clearInterval(this.ageTimer);
     this.closing ??= (async () => {
       while (this.flushing) await this.flushing;
       try {
@@ -180,7 +260,10 @@ class SegmentedSpoolWriter implements SpoolWriter {
       }
     } catch (error) {
       this.broken = true;
-      for (const item of group.slice(done)) item.reject(error);
+      for (const item of group.slice(done)) {
+        this.queuedBytes -= RECORD_HEADER_BYTES + item.payload.length;
+        item.reject(error);
+      }
     }
   }
 
@@ -212,9 +295,13 @@ class SegmentedSpoolWriter implements SpoolWriter {
     }
     await writeAllAt(file, buffers, this.activeSize);
     // fsync before ack: a 2xx from the collector promises the batch is on disk.
+    const started = process.hrtime.bigint();
     await file.datasync();
+    this.fsyncLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
     this.fsyncs += 1;
     this.records += items.length;
+    // The written bytes now count in `sizes`, no longer as queued (same tick: the cap never double counts).
+    this.queuedBytes -= offset - this.activeSize;
     this.activeSize = offset;
     this.sizes.set(this.activeSegment, offset);
     items.forEach((item, i) => item.resolve(positions[i]!));

@@ -1,9 +1,19 @@
 import { startCommand } from './start.js';
+import { sourcemapsCommand } from './sourcemaps.js';
+import { muteCommand } from './mute.js';
+import { dlqCommand } from './dlq.js';
+import { replayCommand } from './replay.js';
+import { appsCommand } from './apps.js';
 import type { Command } from './types.js';
 
 /** Every `telltale` command. A new command is a new file in this folder and one line here. */
 export const COMMANDS: Record<string, Command> = {
   start: startCommand,
+  apps: appsCommand,
+  sourcemaps: sourcemapsCommand,
+  mute: muteCommand,
+  dlq: dlqCommand,
+  replay: replayCommand,
 };
 
 export type { Command, CommandIO } from './types.js';

@@ -1,7 +1,9 @@
 import { errorBody } from '@telltale/protocol';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { newestFirst } from '../alerts.js';
+import { loadErrorDetail, loadErrorGroups } from '../error-detail.js';
 import type { DashboardsPluginOptions } from '../plugin.js';
+import { issueApiRoutes } from './issue-actions.js';
 import {
   blankToUndefined,
   errorParamsSchema,
@@ -16,7 +18,7 @@ import {
 
 /** The JSON API under /api: the same data as the pages, for scripts and other tools. */
 export async function apiRoutes(app: FastifyInstance, options: DashboardsPluginOptions): Promise<void> {
-  const { store, listAlerts } = options;
+  const { store, listAlerts, issues } = options;
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.validation !== undefined) return reply.code(400).send(invalidQueryBody(error));
@@ -32,11 +34,17 @@ export async function apiRoutes(app: FastifyInstance, options: DashboardsPluginO
     '/api/errors',
     { schema: { querystring: errorsQuerySchema } },
     async (request) => {
-      const groups = await store.errorGroups({
-        app: blankToUndefined(request.query.app),
-        limit: request.query.limit,
-      });
-      return { groups: groups.map((g) => ({ id: g.fingerprint, ...g })) };
+      const groups = await loadErrorGroups(
+        store,
+        issues,
+        {
+          app: blankToUndefined(request.query.app),
+          limit: request.query.limit,
+          status: blankToUndefined(request.query.status),
+        },
+        Date.now(),
+      );
+      return { groups };
     },
   );
 
@@ -44,7 +52,13 @@ export async function apiRoutes(app: FastifyInstance, options: DashboardsPluginO
     '/api/errors/:id',
     { schema: { params: errorParamsSchema, querystring: errorQuerySchema } },
     async (request, reply) => {
-      const detail = await store.errorGroup(request.params.id, blankToUndefined(request.query.app));
+      const detail = await loadErrorDetail(
+        store,
+        issues,
+        request.params.id,
+        blankToUndefined(request.query.app),
+        Date.now(),
+      );
       if (detail === undefined) {
         return reply
           .code(404)
@@ -52,7 +66,7 @@ export async function apiRoutes(app: FastifyInstance, options: DashboardsPluginO
             errorBody('TELLTALE_ERR_NOT_FOUND', { message: `no error group with id ${request.params.id}` }),
           );
       }
-      return { group: { id: detail.group.fingerprint, ...detail.group }, samples: detail.samples };
+      return detail;
     },
   );
 
@@ -91,4 +105,6 @@ export async function apiRoutes(app: FastifyInstance, options: DashboardsPluginO
   app.get('/api/stats', async () => ({ events: await store.eventCounts() }));
 
   app.get('/api/alerts', async () => ({ alerts: newestFirst(await listAlerts()) }));
+
+  if (issues !== undefined) await issueApiRoutes(app, { store, issues });
 }

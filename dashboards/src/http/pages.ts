@@ -1,21 +1,30 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { newestFirst } from '../alerts.js';
+import { loadErrorDetail, loadErrorGroups } from '../error-detail.js';
 import type { SafeHtml } from '../html.js';
 import type { DashboardsPluginOptions } from '../plugin.js';
 import { alertEmlPage, alertsPage } from '../views/alerts.js';
 import { errorGroupPage, errorsPage } from '../views/errors.js';
 import { eventPage, eventsPage } from '../views/events.js';
 import { messagePage, STYLESHEET_PATH } from '../views/layout.js';
+import { RULES_PATH, rulesPage } from '../views/rules.js';
 import { DASHBOARD_CSS } from '../views/stylesheet.js';
 import { assertsPage, blockedPage, featuresPage } from '../views/usage.js';
+import { applyGroupAction } from './issue-actions.js';
+import { acceptForms, crossSiteReason } from './same-site.js';
 import {
   blankToUndefined,
   errorParamsSchema,
   errorQuerySchema,
+  errorsQuerySchema,
   eventParamsSchema,
   eventsQuerySchema,
+  GROUP_ACTIONS,
   invalidQueryBody,
+  ruleParamsSchema,
+  type ErrorsQuery,
   type EventsQuery,
+  type GroupAction,
 } from './schemas.js';
 
 /** No inline script or style anywhere, so the strictest useful policy holds. */
@@ -35,7 +44,7 @@ export function sendPage(reply: FastifyReply, body: SafeHtml, status = 200): Fas
 
 /** The server-rendered UI: one route per page, each a store call and a view. */
 export async function pageRoutes(app: FastifyInstance, options: DashboardsPluginOptions): Promise<void> {
-  const { store, listAlerts, readAlert } = options;
+  const { store, listAlerts, readAlert, issues } = options;
   const site = options.title ?? 'Telltale';
   const notFound = (reply: FastifyReply, what: string): FastifyReply =>
     sendPage(reply, messagePage(site, 'Not found', what), 404);
@@ -64,17 +73,30 @@ export async function pageRoutes(app: FastifyInstance, options: DashboardsPlugin
       .send(DASHBOARD_CSS),
   );
 
-  app.get('/', async (_request, reply) =>
-    sendPage(reply, errorsPage(site, await store.errorGroups(), Date.now())),
+  app.get<{ Querystring: ErrorsQuery }>(
+    '/',
+    { schema: { querystring: errorsQuerySchema } },
+    async (request, reply) => {
+      const status = blankToUndefined(request.query.status);
+      const query = { app: blankToUndefined(request.query.app), limit: request.query.limit, status };
+      const groups = await loadErrorGroups(store, issues, query, Date.now());
+      return sendPage(reply, errorsPage(site, groups, Date.now(), { status }));
+    },
   );
 
   app.get<{ Params: { id: string }; Querystring: { app?: string } }>(
     '/errors/:id',
     { schema: { params: errorParamsSchema, querystring: errorQuerySchema } },
     async (request, reply) => {
-      const detail = await store.errorGroup(request.params.id, blankToUndefined(request.query.app));
+      const detail = await loadErrorDetail(
+        store,
+        issues,
+        request.params.id,
+        blankToUndefined(request.query.app),
+        Date.now(),
+      );
       if (detail === undefined) return notFound(reply, 'No error group has this id. It may have expired.');
-      return sendPage(reply, errorGroupPage(site, detail, Date.now()));
+      return sendPage(reply, errorGroupPage(site, detail, Date.now(), issues !== undefined));
     },
   );
 
@@ -113,8 +135,86 @@ export async function pageRoutes(app: FastifyInstance, options: DashboardsPlugin
   );
 
   app.get('/alerts', async (_request, reply) =>
-    sendPage(reply, alertsPage(site, newestFirst(await listAlerts()), readAlert !== undefined, Date.now())),
+    sendPage(
+      reply,
+      alertsPage(
+        site,
+        newestFirst(await listAlerts()),
+        readAlert !== undefined,
+        Date.now(),
+        issues !== undefined,
+      ),
+    ),
   );
+
+  if (issues !== undefined) {
+    // Changes come from this site's own forms only (no script anywhere: plain POST, then a redirect).
+    acceptForms(app);
+    const refused = (reply: FastifyReply, reason: string): FastifyReply =>
+      sendPage(reply, messagePage(site, 'Refused', `This change was refused: ${reason}.`), 403);
+
+    app.post<{
+      Params: { id: string };
+      Querystring: { app?: string };
+      Body: Record<string, string> | undefined;
+    }>(
+      '/errors/:id/status',
+      { schema: { params: errorParamsSchema, querystring: errorQuerySchema } },
+      async (request, reply) => {
+        const reason = crossSiteReason(request);
+        if (reason !== undefined) return refused(reply, reason);
+        const action = request.body?.action;
+        if (!GROUP_ACTIONS.includes(action as GroupAction))
+          return sendPage(
+            reply,
+            messagePage(site, 'Bad request', 'action must be resolve, ignore or reopen'),
+            400,
+          );
+        const app = blankToUndefined(request.query.app);
+        const done = await applyGroupAction(store, issues, request.params.id, action as GroupAction, {
+          ...(app === undefined ? {} : { app }),
+          ...(request.body?.release === undefined ? {} : { release: request.body.release }),
+        });
+        if (done === undefined) return notFound(reply, 'No error group has this id. It may have expired.');
+        return reply.redirect(
+          `/errors/${encodeURIComponent(request.params.id)}${app === undefined ? '' : `?app=${encodeURIComponent(app)}`}`,
+          303,
+        );
+      },
+    );
+
+    app.get(RULES_PATH, async (_request, reply) =>
+      sendPage(reply, rulesPage(site, await issues.muteRules(), Date.now())),
+    );
+
+    app.post<{ Body: Record<string, string> | undefined }>(RULES_PATH, async (request, reply) => {
+      const reason = crossSiteReason(request);
+      if (reason !== undefined) return refused(reply, reason);
+      const values = request.body ?? {};
+      // Empty form fields mean "any".
+      const input = Object.fromEntries(Object.entries(values).filter(([, v]) => v.trim() !== ''));
+      const result = await issues.addMuteRule(input);
+      if (!result.ok)
+        return sendPage(
+          reply,
+          rulesPage(site, await issues.muteRules(), Date.now(), { ...result, values }),
+          400,
+        );
+      return reply.redirect(RULES_PATH, 303);
+    });
+
+    app.post<{ Params: { id: string } }>(
+      `${RULES_PATH}/:id/delete`,
+      { schema: { params: ruleParamsSchema } },
+      async (request, reply) => {
+        const reason = crossSiteReason(request);
+        if (reason !== undefined) return refused(reply, reason);
+        if (!(await issues.removeMuteRule(request.params.id)))
+          return notFound(reply, 'No mute rule has this id.');
+        return reply.redirect(RULES_PATH, 303);
+      },
+    );
+  }
 
   app.get<{ Params: { key: string } }>('/alerts/:key', async (request, reply) => {
     const { key } = request.params;

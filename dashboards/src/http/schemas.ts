@@ -19,15 +19,44 @@ export interface EventsQuery {
   limit?: number;
 }
 
+/** `unresolved` = new, ongoing and regression. */
+export const STATUS_FILTERS = ['new', 'ongoing', 'regression', 'resolved', 'ignored', 'unresolved'] as const;
+export type StatusFilter = (typeof STATUS_FILTERS)[number];
+
 export const errorsQuerySchema = {
   type: 'object',
-  properties: { app: shortId, limit },
+  properties: { app: shortId, limit, status: { type: 'string', enum: [...STATUS_FILTERS, ''] } },
 } as const;
 
 export interface ErrorsQuery {
   app?: string;
   limit?: number;
+  status?: StatusFilter | '';
 }
+
+/** Resolve, ignore or reopen a group; `release` only with resolve ("fixed in"). */
+export interface GroupActionBody {
+  app?: string;
+  release?: string;
+}
+
+export const GROUP_ACTIONS = ['resolve', 'ignore', 'reopen'] as const;
+export type GroupAction = (typeof GROUP_ACTIONS)[number];
+
+export const groupActionParamsSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string', minLength: 1, maxLength: LIMITS.maxIdLength },
+    action: { type: 'string', enum: [...GROUP_ACTIONS] },
+  },
+  required: ['id', 'action'],
+} as const;
+
+export const ruleParamsSchema = {
+  type: 'object',
+  properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
+  required: ['id'],
+} as const;
 
 export const errorParamsSchema = {
   type: 'object',

@@ -7,9 +7,35 @@ export function alertHref(key: string): string {
   return `/alerts/${encodeURIComponent(key)}`;
 }
 
-/** `canRead`: whether a readAlert function was given, so the .eml links can work. */
-export function alertsPage(site: string, alerts: AlertSummary[], canRead: boolean, now: number): SafeHtml {
-  const body = html`${heading('Alerts', 'Emails sent (or written to the outbox) for new errors and first uses of features.')}
+const KIND_BADGE: Record<string, string> = {
+  'new-error': 'error',
+  regression: 'error',
+  'new-assert': 'assert',
+  'first-feature': 'feature',
+  'first-feature-account': 'feature',
+};
+const STATUS_BADGE: Record<string, string> = { sent: 'ok', digested: 'ok', muted: 'other' };
+
+function statusCell(a: AlertSummary): SafeHtml {
+  const badge = html`<span class="badge badge-${STATUS_BADGE[a.status] ?? 'pending'}">${a.status}</span>`;
+  if (a.status === 'muted') return html`${badge} <span class="muted">rule ${a.mutedBy ?? '?'}</span>`;
+  if (a.status === 'deferred' || a.status === 'digested')
+    return html`${badge} <span class="muted">in the digest</span>`;
+  return badge;
+}
+
+/** `canRead`: whether a readAlert function was given, so the .eml links can work; `canMute`: rules can be managed. */
+export function alertsPage(
+  site: string,
+  alerts: AlertSummary[],
+  canRead: boolean,
+  now: number,
+  canMute = false,
+): SafeHtml {
+  const body = html`${heading(
+    'Alerts',
+    html`Emails for new errors, regressions, first uses of features and new failing asserts: at most a few per hour per kind, the rest in one digest.${canMute && html` <a href="/alerts/rules">Mute rules</a>`}`,
+  )}
 ${
   alerts.length === 0
     ? emptyState('No alerts yet. The first new error or first use of a feature sends one.')
@@ -18,10 +44,10 @@ ${
 <tbody>${alerts.map(
         (a) => html`<tr>
 <td class="nowrap">${timeCell(alertTime(a), now)}</td>
-<td><span class="badge badge-${a.kind === 'new-error' ? 'error' : 'feature'}">${a.kind}</span></td>
+<td><span class="badge badge-${KIND_BADGE[a.kind] ?? 'other'}">${a.kind}</span></td>
 <td>${a.app}</td>
 <td class="main">${a.subject}</td>
-<td><span class="badge badge-${a.status === 'sent' ? 'ok' : 'pending'}">${a.status}</span></td>
+<td class="nowrap">${statusCell(a)}</td>
 <td>${a.transport}</td>
 <td>${canRead && a.file !== undefined && html`<a href="${alertHref(a.key)}">view .eml</a>`}</td>
 </tr>`,

@@ -81,4 +81,26 @@ pre { background: var(--panel); border: 1px solid var(--line); border-radius: 6p
 pre.stack { max-height: 360px; overflow-y: auto; }
 details summary { cursor: pointer; color: var(--muted); margin: 6px 0; }
 .empty { padding: 40px 24px; text-align: center; color: var(--muted); border: 1px dashed var(--line); border-radius: 6px; }
+
+.badge-status-new { color: var(--accent); }
+.badge-status-ongoing { color: var(--log); }
+.badge-status-regression { color: var(--error); }
+.badge-status-resolved { color: var(--feature); }
+.badge-status-ignored { color: var(--muted); }
+h1 .badge { vertical-align: middle; font-size: 12px; }
+table.frames td { padding: 5px 10px; }
+table.frames tr.library td { color: var(--muted); }
+table.frames .context { margin-top: 3px; color: var(--muted); white-space: pre-wrap; word-break: break-word; }
+.notice { border: 1px solid var(--line); border-left-width: 4px; border-radius: 6px; padding: 8px 14px; margin: 12px 0; background: var(--panel); }
+.notice ul { margin: 6px 0; padding-left: 20px; }
+.notice li { margin: 4px 0; }
+.notice-info { border-left-color: var(--accent); }
+.notice-warn { border-left-color: var(--assert); }
+form.actions { display: flex; flex-wrap: wrap; align-items: center; gap: 8px; margin: 8px 0 4px; }
+form.actions p { flex-basis: 100%; margin: 0; }
+form.rule-form { display: grid; grid-template-columns: repeat(auto-fill, minmax(220px, 1fr)); gap: 10px; align-items: end; }
+form.rule-form label { display: flex; flex-direction: column; gap: 3px; font-size: 12px; color: var(--muted); }
+input[type=text], select { font: inherit; padding: 4px 8px; border: 1px solid var(--line); border-radius: 6px; }
+button { font: inherit; padding: 4px 12px; border: 1px solid var(--line); border-radius: 6px; background: var(--bg); cursor: pointer; }
+button:hover { background: var(--panel); }
 `;

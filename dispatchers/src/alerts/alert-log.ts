@@ -1,13 +1,19 @@
 import { mkdir, open, readFile, truncate, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 
-export type AlertKind = 'new-error' | 'first-feature';
-export type AlertStatus = 'pending' | 'sent';
+export type AlertKind =
+  'new-error' | 'regression' | 'first-feature' | 'first-feature-account' | 'new-assert' | 'digest';
+/**
+ * `pending` → `sent`: an email of its own. `muted`: a mute rule matched, no email ever.
+ * `deferred` → `digested`: over the hourly cap, listed in the window's digest email instead.
+ */
+export type AlertStatus = 'pending' | 'sent' | 'muted' | 'deferred' | 'digested';
+const STATUSES: readonly string[] = ['pending', 'sent', 'muted', 'deferred', 'digested'];
 export type AlertTransport = 'smtp' | 'outbox';
 
 /** What the dashboards list. */
 export interface AlertSummary {
-  /** `new-error:<app>:<fingerprint>` or `first-feature:<app>:<name>`: one alert per key, ever. */
+  /** `new-error:<app>:<fingerprint>`, `regression:<app>:<fingerprint>:<n>`, `first-feature:<app>:<name>`, …: one alert per key, ever. */
   key: string;
   kind: AlertKind;
   app: string;
@@ -22,6 +28,12 @@ export interface AlertSummary {
   sentAt?: string;
   /** Dashboard page of the error group or feature. */
   link?: string;
+  /** Muted alerts: the id of the rule that matched. */
+  mutedBy?: string;
+  /** Deferred and digested alerts: the key of the digest that lists them. */
+  digest?: string;
+  /** Digests: how many alerts they list. */
+  count?: number;
 }
 
 /** A log line. Pending lines also carry the rendered message, so a restart can send it without the event. */
@@ -37,6 +49,8 @@ export interface AlertLog {
   get(key: string): AlertRecord | undefined;
   /** Alerts decided but not confirmed sent (e.g. the process died mid-send). */
   pending(): AlertRecord[];
+  /** Every alert with this status (bodies only for pending ones). */
+  withStatus(status: AlertStatus): AlertRecord[];
   /** Newest first. */
   list(): AlertSummary[];
   /** Appends the lines with one write and one fsync; the map changes only once they are durable. */
@@ -55,15 +69,18 @@ function summary(record: AlertRecord): AlertSummary {
 
 function merge(map: Map<string, AlertRecord>, record: AlertRecord): void {
   const merged: AlertRecord = { ...map.get(record.key), ...record };
-  // A sent alert no longer needs its body in memory.
-  map.set(record.key, merged.status === 'sent' ? summary(merged) : merged);
+  // Only a pending alert still needs its body in memory.
+  map.set(record.key, merged.status === 'pending' ? merged : summary(merged));
 }
 
 function isAlertRecord(value: unknown): value is AlertRecord {
   if (typeof value !== 'object' || value === null) return false;
   const r = value as Record<string, unknown>;
   return (
-    typeof r.key === 'string' && (r.status === 'pending' || r.status === 'sent') && typeof r.kind === 'string'
+    typeof r.key === 'string' &&
+    typeof r.status === 'string' &&
+    STATUSES.includes(r.status) &&
+    typeof r.kind === 'string'
   );
 }
 
@@ -98,6 +115,7 @@ export async function openAlertLog(dataDir: string): Promise<AlertLog> {
     has: (key) => map.has(key),
     get: (key) => map.get(key),
     pending: () => [...map.values()].filter((record) => record.status === 'pending'),
+    withStatus: (status) => [...map.values()].filter((record) => record.status === status),
     list: () =>
       [...map.values()]
         .map(summary)

@@ -2,10 +2,15 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { EnrichedEvent } from '../enrich/enrich.js';
+import { parseStack } from '../enrich/stack.js';
 import { backoffDelay, MAIL_BACKOFF, type BackoffPolicy } from '../retry.js';
-import type { AlertLog, AlertRecord, AlertSummary } from './alert-log.js';
+import type { Regroup } from '../symbolicate/regroup.js';
+import type { Symbolicator } from '../symbolicate/symbolicator.js';
+import type { AlertKind, AlertLog, AlertRecord, AlertSummary } from './alert-log.js';
+import { isRegression, type GroupState, type GroupStates } from './group-state.js';
 import { outboxDir, outboxFileName, type Mailer } from './mailer.js';
-import { alertKey, composeAlert } from './message.js';
+import { alertKeys, composeAlert, composeDigest, type AlertContext } from './message.js';
+import type { MuteRules } from './mute-rules.js';
 
 export interface AlerterStats {
   transport: Mailer['transport'];
@@ -16,6 +21,9 @@ export interface AlerterStats {
   /** Failed send attempts since start; each is retried after a backoff. */
   failures: number;
   lastError: string | undefined;
+  /** Alerts a mute rule silenced, and alerts held for a digest, since start. */
+  muted: number;
+  deferred: number;
 }
 
 export interface Alerter {
@@ -35,27 +43,86 @@ export interface AlerterOptions {
   log: AlertLog;
   mailer: Mailer;
   backoff?: BackoffPolicy;
+  /** Frames in error emails are shown in original source when maps were uploaded. */
+  symbolicator?: Symbolicator;
+  /** Fingerprints on symbolicated frames, exactly as the sinks store them (see symbolicate/regroup.ts). */
+  regroup?: Regroup;
+  /** Group lifecycle: ignored groups never alert; resolved ones alert again on regression. */
+  groups?: GroupStates;
+  rules?: MuteRules;
+  /** At most this many emails per kind per window (default 10); the rest go into one digest per window. */
+  maxPerWindow?: number;
+  /** The throttling window, ms (default one hour). */
+  windowMs?: number;
+  /** Also alert the first use of a feature by each account (default false). */
+  firstUsePerAccount?: boolean;
+  now?: () => number;
 }
+
+export const ALERT_THROTTLE_DEFAULTS = Object.freeze({ maxPerWindow: 10, windowMs: 3_600_000 });
 
 function messageId(key: string): string {
   return `<${createHash('sha256').update(key).digest('hex').slice(0, 32)}@telltale>`;
 }
 
+function summaryOf(record: AlertRecord): AlertSummary {
+  const { messageId: _id, text: _text, html: _html, ...rest } = record;
+  return rest;
+}
+
+interface Candidate {
+  key: string;
+  kind: AlertKind;
+  event: EnrichedEvent;
+  occurrences: number;
+  users: Set<string>;
+  group?: GroupState;
+}
+
 /**
- * Exactly one email per new error fingerprint and per first use of a feature: the decision is
- * logged as `pending` (fsync'd) before sending and as `sent` after, and the log survives restarts.
- * Sending runs in the background with backoff, so a dead SMTP server only delays the emails.
+ * Exactly one email per new error group, regression, first feature use and new failing assert: the
+ * decision is logged (fsync'd) before sending and as `sent` after, and the log survives restarts.
+ * Mute rules and the hourly cap are decided at the same moment and logged the same way, so a replay
+ * can neither resend a muted alert nor lift a deferred one out of its digest. Sending runs in the
+ * background with backoff, so a dead SMTP server only delays the emails.
  */
 export function createAlerter(options: AlerterOptions): Alerter {
   const { log, mailer } = options;
   const backoff = options.backoff ?? MAIL_BACKOFF;
+  const now = options.now ?? Date.now;
+  const windowMs = options.windowMs ?? ALERT_THROTTLE_DEFAULTS.windowMs;
+  const maxPerWindow = options.maxPerWindow ?? ALERT_THROTTLE_DEFAULTS.maxPerWindow;
   const timers = new Map<string, NodeJS.Timeout>();
   const attempts = new Map<string, number>();
   // Sent but the `sent` line could not be written yet: retry the line, never the email.
   const sentUnlogged = new Set<string>();
   let chain: Promise<void> = Promise.resolve();
+  // Decisions (process, digests) run one at a time: a digest never misses a deferral made beside it.
+  let decisions: Promise<void> = Promise.resolve();
   let closed = false;
-  const stats = { sent: 0, failures: 0, lastError: undefined as string | undefined };
+  const stats = { sent: 0, failures: 0, lastError: undefined as string | undefined, muted: 0, deferred: 0 };
+
+  const windowOf = (time: number): number => Math.floor(time / windowMs);
+  const digestKey = (window: number): string => `digest:${new Date(window * windowMs).toISOString()}`;
+  const capKey = (window: number, kind: AlertKind): string => `${window}:${kind}`;
+  // Emails sent on their own per window and kind, rebuilt from the log so a restart keeps counting.
+  const emailed = new Map<string, number>();
+  for (const status of ['pending', 'sent'] as const) {
+    for (const record of log.withStatus(status)) {
+      if (record.kind === 'digest') continue;
+      const key = capKey(windowOf(Date.parse(record.createdAt)), record.kind);
+      emailed.set(key, (emailed.get(key) ?? 0) + 1);
+    }
+  }
+
+  function decide<T>(step: () => Promise<T>): Promise<T> {
+    const result = decisions.then(step);
+    decisions = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
 
   function schedule(key: string, delayMs: number): void {
     if (closed || timers.has(key)) return;
@@ -69,7 +136,7 @@ export function createAlerter(options: AlerterOptions): Alerter {
 
   async function sendOne(key: string): Promise<void> {
     const record = log.get(key);
-    if (closed || record === undefined || record.status === 'sent') return;
+    if (closed || record === undefined || record.status !== 'pending') return;
     const sentAt = new Date().toISOString();
     const file =
       mailer.transport === 'outbox'
@@ -103,45 +170,171 @@ export function createAlerter(options: AlerterOptions): Alerter {
     }
   }
 
-  function summaryOf(record: AlertRecord): AlertSummary {
-    const { messageId: _id, text: _text, html: _html, ...rest } = record;
-    return rest;
+  /** At the end of a window, the alerts it deferred become one digest email (decided once, like any alert). */
+  function flushDigest(key: string): Promise<void> {
+    return decide(async () => {
+      if (closed || log.has(key)) return;
+      const deferred = log.withStatus('deferred').filter((r) => r.digest === key);
+      if (deferred.length === 0) return;
+      const start = Date.parse(key.slice('digest:'.length));
+      const message = composeDigest(key, start, windowMs, deferred, options.dashboardUrl);
+      const createdAt = new Date(now()).toISOString();
+      const record: AlertRecord = {
+        key,
+        kind: 'digest',
+        app: message.app,
+        subject: message.subject,
+        createdAt,
+        status: 'pending',
+        transport: mailer.transport,
+        link: message.link,
+        count: deferred.length,
+        messageId: messageId(key),
+        text: message.text,
+        html: message.html,
+      };
+      if (mailer.transport === 'outbox')
+        record.file = path.posix.join('outbox', outboxFileName(createdAt, key));
+      await log.append([
+        record,
+        ...deferred.map((r): AlertRecord => ({ ...summaryOf(r), status: 'digested' })),
+      ]);
+      schedule(key, 0);
+    });
   }
 
-  // Alerts decided before a crash or shutdown and never confirmed sent.
-  for (const record of log.pending()) schedule(record.key, 0);
+  function scheduleDigest(key: string): void {
+    const timerKey = `timer:${key}`;
+    if (closed || timers.has(timerKey)) return;
+    const end = Date.parse(key.slice('digest:'.length)) + windowMs;
+    const timer = setTimeout(
+      () => {
+        timers.delete(timerKey);
+        flushDigest(key).catch((error: unknown) => {
+          stats.lastError = error instanceof Error ? error.message : String(error);
+          scheduleDigest(key);
+        });
+      },
+      Math.max(0, end - now()),
+    );
+    timers.set(timerKey, timer);
+  }
 
-  return {
-    async process(events) {
-      const fresh = new Map<string, AlertRecord>();
-      for (const event of events) {
-        const key = alertKey(event)?.key;
+  async function compose(candidate: Candidate) {
+    const context: AlertContext = {
+      dashboardUrl: options.dashboardUrl,
+      occurrences: candidate.occurrences,
+      users: candidate.users.size,
+    };
+    if (candidate.group !== undefined) context.group = candidate.group;
+    const { event } = candidate;
+    if (event.kind === 'error' && event.stack !== null && options.symbolicator !== undefined) {
+      const result = await options.symbolicator.symbolicate({
+        app: event.app,
+        release: event.release,
+        frames: parseStack(event.stack),
+      });
+      context.frames = result.frames;
+    }
+    return composeAlert(event, candidate, context);
+  }
+
+  async function decideAlerts(events: readonly EnrichedEvent[]): Promise<void> {
+    const fresh = new Map<string, Candidate>();
+    const regressions: EnrichedEvent[] = [];
+    for (const event of events) {
+      let resolution: number | undefined;
+      let group: GroupState | undefined;
+      if (event.kind === 'error' && event.fingerprint !== null && options.groups !== undefined) {
+        group = options.groups.get(event.app, event.fingerprint);
+        // Ignored means "never tell me about this one again".
+        if (group?.status === 'ignored') continue;
+        if (isRegression(group, event)) {
+          resolution = group?.resolution;
+          regressions.push(event);
+        }
+      }
+      for (const alert of alertKeys(event, { firstUsePerAccount: options.firstUsePerAccount, resolution })) {
         // Most events repeat a known key: decide before rendering any email.
-        if (key === undefined || log.has(key) || fresh.has(key)) continue;
-        const message = composeAlert(event, options.dashboardUrl);
-        if (message === undefined) continue;
-        const createdAt = new Date().toISOString();
-        const record: AlertRecord = {
-          key: message.key,
-          kind: message.kind,
-          app: message.app,
-          subject: message.subject,
-          createdAt,
-          status: 'pending',
-          transport: mailer.transport,
-          link: message.link,
-          messageId: messageId(message.key),
-          text: message.text,
-          html: message.html,
-        };
+        if (log.has(alert.key)) continue;
+        if (alert.kind === 'regression' && fresh.has(`new-error:${event.app}:${event.fingerprint ?? ''}`))
+          continue;
+        let candidate = fresh.get(alert.key);
+        if (candidate === undefined) {
+          candidate = { ...alert, event, occurrences: 0, users: new Set() };
+          if (group !== undefined) candidate.group = group;
+          fresh.set(alert.key, candidate);
+        }
+        candidate.occurrences += event.count;
+        candidate.users.add(event.userId === null ? `s:${event.session}` : `u:${event.userId}`);
+      }
+    }
+    if (fresh.size === 0 && regressions.length === 0) return;
+
+    const time = now();
+    const createdAt = new Date(time).toISOString();
+    const window = windowOf(time);
+    const records: AlertRecord[] = [];
+    const toSend: string[] = [];
+    let digest: string | undefined;
+    for (const candidate of fresh.values()) {
+      const message = await compose(candidate);
+      if (message === undefined) continue;
+      const record: AlertRecord = {
+        key: message.key,
+        kind: message.kind,
+        app: message.app,
+        subject: message.subject,
+        createdAt,
+        status: 'pending',
+        transport: mailer.transport,
+        link: message.link,
+      };
+      const rule = options.rules?.match(candidate.event);
+      const cap = capKey(window, message.kind);
+      if (rule !== undefined) {
+        record.status = 'muted';
+        record.mutedBy = rule.id;
+        stats.muted += 1;
+      } else if ((emailed.get(cap) ?? 0) >= maxPerWindow) {
+        record.status = 'deferred';
+        record.digest = digest = digestKey(window);
+        stats.deferred += 1;
+      } else {
+        emailed.set(cap, (emailed.get(cap) ?? 0) + 1);
+        record.messageId = messageId(message.key);
+        record.text = message.text;
+        record.html = message.html;
         if (mailer.transport === 'outbox')
           record.file = path.posix.join('outbox', outboxFileName(createdAt, message.key));
-        fresh.set(message.key, record);
+        toSend.push(message.key);
       }
-      if (fresh.size === 0) return;
-      await log.append([...fresh.values()]);
-      for (const key of fresh.keys()) schedule(key, 0);
-    },
+      records.push(record);
+    }
+    await log.append(records);
+    // The lifecycle follows the alert decision: a crash between the two re-decides on replay (isRegression is pure).
+    for (const event of regressions)
+      await options.groups?.markRegressed(
+        event.app,
+        event.fingerprint ?? '',
+        event.receivedAt,
+        event.release,
+      );
+    for (const key of toSend) schedule(key, 0);
+    if (digest !== undefined) scheduleDigest(digest);
+    for (const key of emailed.keys()) if (Number(key.split(':')[0]) < window) emailed.delete(key);
+  }
+
+  // Alerts decided before a crash or shutdown and never confirmed sent; digests of past windows.
+  for (const record of log.pending()) schedule(record.key, 0);
+  for (const key of new Set(log.withStatus('deferred').map((r) => r.digest ?? '')))
+    if (key !== '') scheduleDigest(key);
+
+  return {
+    process: (events) =>
+      decide(async () =>
+        decideAlerts(options.regroup === undefined ? events : await options.regroup([...events])),
+      ),
     async listAlerts() {
       return log.list();
     },
@@ -158,6 +351,7 @@ export function createAlerter(options: AlerterOptions): Alerter {
       closed = true;
       for (const timer of timers.values()) clearTimeout(timer);
       timers.clear();
+      await decisions;
       await chain;
     },
   };

@@ -1,7 +1,8 @@
 import type { EnrichedEvent } from '../enrich/enrich.js';
 import { groupingFrames } from '../enrich/fingerprint.js';
-import { formatFrame, parseStack } from '../enrich/stack.js';
+import { formatFrame, parseStack, type StackFrame } from '../enrich/stack.js';
 import type { AlertKind } from './alert-log.js';
+import type { GroupState } from './group-state.js';
 
 /** Frames shown in an email: enough to know where to look, short enough to read on a phone. */
 const EMAIL_FRAMES = 5;
@@ -17,13 +18,57 @@ export interface AlertMessage {
   html: string;
 }
 
-/** The alert an event would raise, or undefined for events that never alert (logs, asserts, blocked). */
+/** What the alerter knows about an alert's event beyond the event itself. */
+export interface AlertContext {
+  dashboardUrl: string;
+  /** Frames after symbolication (else parsed from the raw stack). */
+  frames?: ReadonlyArray<StackFrame & { context?: string }>;
+  /** Occurrences and distinct users of this alert's key in the batch that raised it. */
+  occurrences?: number;
+  users?: number;
+  /** Regressions: the group's state when it was resolved. */
+  group?: GroupState;
+}
+
+/**
+ * The alerts an event can raise, in the order they are considered. A key is decided once, ever:
+ * new-error:<app>:<fp>, regression:<app>:<fp>:<resolution>, first-feature:<app>:<name>,
+ * first-feature-account:<app>:<name>:<account>, new-assert:<app>:<name>.
+ */
+export function alertKeys(
+  event: EnrichedEvent,
+  options: { firstUsePerAccount?: boolean; resolution?: number } = {},
+): Array<{ key: string; kind: AlertKind }> {
+  if (event.kind === 'error' && event.fingerprint !== null) {
+    const keys: Array<{ key: string; kind: AlertKind }> = [
+      { key: `new-error:${event.app}:${event.fingerprint}`, kind: 'new-error' },
+    ];
+    if (options.resolution !== undefined)
+      keys.push({
+        key: `regression:${event.app}:${event.fingerprint}:${options.resolution}`,
+        kind: 'regression',
+      });
+    return keys;
+  }
+  if (event.kind === 'feature' && event.name !== null) {
+    const keys: Array<{ key: string; kind: AlertKind }> = [
+      { key: `first-feature:${event.app}:${event.name}`, kind: 'first-feature' },
+    ];
+    if (options.firstUsePerAccount === true && event.accountId !== null)
+      keys.push({
+        key: `first-feature-account:${event.app}:${event.name}:${event.accountId}`,
+        kind: 'first-feature-account',
+      });
+    return keys;
+  }
+  if (event.kind === 'assert' && event.name !== null)
+    return [{ key: `new-assert:${event.app}:${event.name}`, kind: 'new-assert' }];
+  return [];
+}
+
+/** The first alert an event would raise (kept for callers of the first slice). */
 export function alertKey(event: EnrichedEvent): { key: string; kind: AlertKind } | undefined {
-  if (event.kind === 'error' && event.fingerprint !== null)
-    return { key: `new-error:${event.app}:${event.fingerprint}`, kind: 'new-error' };
-  if (event.kind === 'feature' && event.name !== null)
-    return { key: `first-feature:${event.app}:${event.name}`, kind: 'first-feature' };
-  return undefined;
+  return alertKeys(event)[0];
 }
 
 function oneLine(text: string): string {
@@ -33,7 +78,7 @@ function oneLine(text: string): string {
     .trim();
 }
 
-function escapeHtml(text: string): string {
+export function escapeHtml(text: string): string {
   return text
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
@@ -52,11 +97,21 @@ function browserLine(e: EnrichedEvent): string {
 }
 
 /** Frames for the email: the in-app ones that define the group first, then whatever follows them. */
-function topFrames(stack: string | null): string[] {
-  const frames = parseStack(stack ?? undefined);
+function topFrames(context: AlertContext, stack: string | null): string[] {
+  const frames = context.frames ?? parseStack(stack ?? undefined);
   const grouping = groupingFrames(frames);
   const rest = frames.filter((f) => !grouping.includes(f));
-  return [...grouping, ...rest].slice(0, EMAIL_FRAMES).map(formatFrame);
+  return [...grouping, ...rest]
+    .slice(0, EMAIL_FRAMES)
+    .map((f) => `${formatFrame(f)}${f.inApp ? '' : ' [library]'}`);
+}
+
+function usersLine(context: AlertContext): string {
+  const users = context.users ?? 1;
+  const occurrences = context.occurrences ?? 1;
+  return occurrences > 1
+    ? `${users} so far (${occurrences} occurrences in the first batch)`
+    : `${users} so far`;
 }
 
 function render(
@@ -64,10 +119,19 @@ function render(
   intro: string,
   link: string,
   frames: string[],
+  codeLine: string | undefined,
 ): { text: string; html: string } {
   const width = Math.max(...rows.map(([label]) => label.length)) + 2;
   const textRows = rows.map(([label, value]) => `${`${label}:`.padEnd(width)}${value}`);
-  const where = frames.length === 0 ? [] : ['', 'Where (top frames):', ...frames.map((f) => `  at ${f}`)];
+  const where =
+    frames.length === 0
+      ? []
+      : [
+          '',
+          'Where (top frames):',
+          ...frames.map((f) => `  at ${f}`),
+          ...(codeLine === undefined ? [] : ['', `  > ${codeLine}`]),
+        ];
   const text = [intro, '', ...textRows, ...where, '', `Open in Telltale: ${link}`, ''].join('\n');
   const htmlRows = rows.map(
     ([label, value]) =>
@@ -76,16 +140,15 @@ function render(
   const htmlFrames =
     frames.length === 0
       ? ''
-      : `<p><b>Where (top frames)</b></p><pre>${frames.map((f) => `at ${escapeHtml(f)}`).join('\n')}</pre>`;
+      : `<p><b>Where (top frames)</b></p><pre>${frames.map((f) => `at ${escapeHtml(f)}`).join('\n')}${
+          codeLine === undefined ? '' : `\n\n&gt; ${escapeHtml(codeLine)}`
+        }</pre>`;
   const html = `<!doctype html><html><body style="font-family:sans-serif"><p>${escapeHtml(intro)}</p><table>${htmlRows.join('')}</table>${htmlFrames}<p><a href="${escapeHtml(link)}">Open in Telltale</a></p></body></html>`;
   return { text, html };
 }
 
-/** Subject and bodies of the alert for an event; undefined when the event never alerts. */
-export function composeAlert(event: EnrichedEvent, dashboardUrl: string): AlertMessage | undefined {
-  const key = alertKey(event);
-  if (key === undefined) return undefined;
-  const common: Array<[string, string]> = [
+function commonRows(event: EnrichedEvent): Array<[string, string]> {
+  return [
     ['App', event.app],
     ['Release', event.release],
     ['Environment', event.environment],
@@ -93,35 +156,163 @@ export function composeAlert(event: EnrichedEvent, dashboardUrl: string): AlertM
     ['Page', event.url ?? 'unknown'],
     ['First seen', new Date(event.receivedAt).toISOString()],
   ];
-  if (key.kind === 'new-error') {
-    const type = event.errorType ?? 'Error';
-    const message = oneLine(event.message ?? '');
-    const link = `${dashboardUrl}/errors/${event.fingerprint ?? ''}`;
-    const subject = oneLine(
-      `[Telltale] New error in ${event.app}: ${type}: ${message.slice(0, SUBJECT_MESSAGE_CHARS)}`,
-    );
-    const rows: Array<[string, string]> = [
-      ['What', `${type}: ${message}`],
-      ...common,
-      ['Fingerprint', event.fingerprint ?? ''],
-    ];
-    return {
-      ...key,
-      app: event.app,
-      subject,
-      link,
-      ...render(rows, `A new error appeared in ${event.app}.`, link, topFrames(event.stack)),
-    };
-  }
-  const name = event.name ?? '';
-  const link = `${dashboardUrl}/features`;
-  const subject = oneLine(`[Telltale] First use of feature "${name}" in ${event.app}`);
-  const rows: Array<[string, string]> = [['Feature', name], ...common];
+}
+
+function errorAlert(
+  kind: 'new-error' | 'regression',
+  key: string,
+  event: EnrichedEvent,
+  context: AlertContext,
+): AlertMessage {
+  const type = event.errorType ?? 'Error';
+  const message = oneLine(event.message ?? '');
+  const link = `${context.dashboardUrl}/errors/${event.fingerprint ?? ''}?app=${encodeURIComponent(event.app)}`;
+  const short = message.slice(0, SUBJECT_MESSAGE_CHARS);
+  const subject = oneLine(
+    kind === 'new-error'
+      ? `[Telltale] New error in ${event.app}: ${type}: ${short}`
+      : `[Telltale] Regression in ${event.app}: ${type}: ${short}`,
+  );
+  const group = context.group;
+  const resolvedRows: Array<[string, string]> =
+    kind === 'regression' && group?.resolvedAt !== undefined
+      ? [
+          [
+            'Resolved',
+            `${new Date(group.resolvedAt).toISOString()}${group.resolvedInRelease === undefined ? '' : ` in release ${group.resolvedInRelease}`}`,
+          ],
+          ['Seen again in', event.release],
+        ]
+      : [];
+  const rows: Array<[string, string]> = [
+    ['What', `${type}: ${message}`],
+    ...resolvedRows,
+    ['Users', usersLine(context)],
+    ...commonRows(event),
+    ['Fingerprint', event.fingerprint ?? ''],
+  ];
+  const intro =
+    kind === 'new-error'
+      ? `A new error appeared in ${event.app}.`
+      : `An error marked resolved in ${event.app} happened again.`;
+  const codeLine = context.frames?.find((f) => f.inApp && f.context !== undefined)?.context;
   return {
-    ...key,
+    key,
+    kind,
     app: event.app,
     subject,
     link,
-    ...render(rows, `Someone used the feature "${name}" in ${event.app} for the first time.`, link, []),
+    ...render(rows, intro, link, topFrames(context, event.stack), codeLine),
   };
+}
+
+/** Subject and bodies of one alert; undefined for kinds an event cannot raise. */
+export function composeAlert(
+  event: EnrichedEvent,
+  alert: { key: string; kind: AlertKind },
+  context: AlertContext,
+): AlertMessage | undefined {
+  const { key, kind } = alert;
+  const name = event.name ?? '';
+  switch (kind) {
+    case 'new-error':
+    case 'regression':
+      return errorAlert(kind, key, event, context);
+    case 'first-feature': {
+      const link = `${context.dashboardUrl}/features`;
+      const rows: Array<[string, string]> = [['Feature', name], ...commonRows(event)];
+      return {
+        key,
+        kind,
+        app: event.app,
+        subject: oneLine(`[Telltale] First use of feature "${name}" in ${event.app}`),
+        link,
+        ...render(
+          rows,
+          `Someone used the feature "${name}" in ${event.app} for the first time.`,
+          link,
+          [],
+          undefined,
+        ),
+      };
+    }
+    case 'first-feature-account': {
+      const account = event.accountId ?? '';
+      const link = `${context.dashboardUrl}/features`;
+      const rows: Array<[string, string]> = [['Feature', name], ['Account', account], ...commonRows(event)];
+      return {
+        key,
+        kind,
+        app: event.app,
+        subject: oneLine(`[Telltale] Account ${account} used "${name}" for the first time (${event.app})`),
+        link,
+        ...render(
+          rows,
+          `Account ${account} used the feature "${name}" for the first time.`,
+          link,
+          [],
+          undefined,
+        ),
+      };
+    }
+    case 'new-assert': {
+      const soft = event.soft === true;
+      const link = `${context.dashboardUrl}/asserts`;
+      const rows: Array<[string, string]> = [
+        ['Assert', `${name}${soft ? ' (soft: the user went on)' : ''}`],
+        ['Diagnostics', event.attrs ?? '—'],
+        ['Users', usersLine(context)],
+        ...commonRows(event),
+      ];
+      return {
+        key,
+        kind,
+        app: event.app,
+        subject: oneLine(`[Telltale] New ${soft ? 'soft ' : ''}failing assert in ${event.app}: ${name}`),
+        link,
+        ...render(
+          rows,
+          `The assert "${name}" failed in ${event.app} for the first time.`,
+          link,
+          [],
+          undefined,
+        ),
+      };
+    }
+    case 'digest':
+      return undefined;
+  }
+}
+
+/** One email for the alerts held back by the hourly cap: one line each, with its link. */
+export function composeDigest(
+  key: string,
+  windowStart: number,
+  windowMs: number,
+  alerts: ReadonlyArray<{ kind: AlertKind; subject: string; link?: string | undefined; app: string }>,
+  dashboardUrl: string,
+): AlertMessage {
+  const byKind = new Map<string, number>();
+  for (const a of alerts) byKind.set(a.kind, (byKind.get(a.kind) ?? 0) + 1);
+  const kinds = [...byKind.entries()].map(([kind, n]) => `${n} ${kind}`).join(', ');
+  const apps = [...new Set(alerts.map((a) => a.app))];
+  const from = new Date(windowStart).toISOString();
+  const to = new Date(windowStart + windowMs).toISOString();
+  const subject = `[Telltale] Digest: ${alerts.length} more alert${alerts.length === 1 ? '' : 's'} (${kinds})`;
+  const link = `${dashboardUrl}/alerts`;
+  const lines = alerts.map(
+    (a) => `- ${a.subject.replace(/^\[Telltale\] /, '')}${a.link === undefined ? '' : `\n  ${a.link}`}`,
+  );
+  const intro = `More alerts than the hourly limit allows arrived between ${from} and ${to}; here they are in one email.`;
+  const text = [intro, '', `Apps: ${apps.join(', ')}`, '', ...lines, '', `All alerts: ${link}`, ''].join(
+    '\n',
+  );
+  const items = alerts
+    .map(
+      (a) =>
+        `<li>${escapeHtml(a.subject.replace(/^\[Telltale\] /, ''))}${a.link === undefined ? '' : ` — <a href="${escapeHtml(a.link)}">open</a>`}</li>`,
+    )
+    .join('');
+  const html = `<!doctype html><html><body style="font-family:sans-serif"><p>${escapeHtml(intro)}</p><ul>${items}</ul><p><a href="${escapeHtml(link)}">All alerts</a></p></body></html>`;
+  return { key, kind: 'digest', app: apps.length === 1 ? (apps[0] ?? '') : '*', subject, link, text, html };
 }

@@ -10,6 +10,8 @@ export interface FingerprintInput {
   stack?: string | undefined;
   /** Chosen by the app: overrides grouping. */
   fingerprint?: string | undefined;
+  /** The stack's frames after symbolication (original functions and files); used instead of parsing `stack`. */
+  frames?: readonly StackFrame[] | undefined;
 }
 
 function sha256Hex32(text: string): string {
@@ -57,6 +59,11 @@ export function normaliseMessage(message: string): string {
     .replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, '<url>')
     .replace(/[\w.+-]+@[\w-]+(?:\.[\w-]+)+/g, '<email>')
     .replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '<uuid>')
+    .replace(
+      /\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b/g,
+      '<date>',
+    )
+    .replace(/\b(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?\b/g, '<ip>')
     .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`/g, '<str>')
     .replace(/\b0x[0-9a-f]+\b/gi, '<hex>')
     .replace(/\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b/gi, '<hex>')
@@ -81,7 +88,7 @@ export function fingerprintError(input: FingerprintInput): string {
   // The app's own fingerprint is hashed too, so every fingerprint is URL-safe and of one shape.
   if (input.fingerprint !== undefined && input.fingerprint !== '')
     return sha256Hex32(`custom\n${input.fingerprint}`);
-  const frames = groupingFrames(parseStack(input.stack));
+  const frames = groupingFrames(input.frames ?? parseStack(input.stack));
   if (frames.length > 0) {
     const lines = frames.map((f) => `${f.function ?? '?'}|${normaliseFilePath(f.file ?? '')}`);
     return sha256Hex32(`frames\n${input.type}\n${lines.join('\n')}`);

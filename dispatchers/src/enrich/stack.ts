@@ -1,4 +1,7 @@
-/** One frame of a JavaScript stack trace, as V8 (Chrome, Edge, Node) or SpiderMonkey/JSC (Firefox, Safari) print it. */
+/**
+ * One frame of a JavaScript stack trace, as V8 (Chrome, Edge, Node, React Native), SpiderMonkey
+ * (Firefox), JavaScriptCore (Safari, React Native on iOS) or Hermes (React Native) print it.
+ */
 export interface StackFrame {
   /** Function name without `async ` / `new ` prefixes and Firefox's `/<` suffixes; undefined when anonymous. */
   function: string | undefined;
@@ -8,6 +11,8 @@ export interface StackFrame {
   column: number | undefined;
   /** False for library code (node_modules, vendor chunks), browser extensions and native frames. */
   inApp: boolean;
+  /** Hermes bytecode frames (`address at …`): `column` is a 0-based bytecode offset, not a 1-based column. */
+  bytecode?: true;
 }
 
 const CHROME_FRAME = /^\s*at\s+(\S.*?)\s*$/;
@@ -20,18 +25,33 @@ const LIBRARY_PATTERNS: readonly RegExp[] = [
   /[/\\]node_modules[/\\]/,
   /[/\\]bower_components[/\\]/,
   /(?:^|[/\\.~_-])vendors?(?:[/\\.~_-]|$)/i,
+  /(?:^|[/\\.~_-])(?:polyfills?|zone)(?:[/\\.~_-]|$)/i, // Angular's zone.js chunk wraps every call
   /^(?:chrome|moz|safari|safari-web|ms-browser)-extension:/,
   /^(?:node|internal)[:/]/,
   /^webpack\/(?:bootstrap|runtime)/,
+  /^InternalBytecode\.js$/, // Hermes' own built-ins
 ];
 
 const NATIVE_FILES = new Set(['native', '<anonymous>', '[native code]', 'eval', 'unknown location']);
+// Safari and old Chrome print anonymous frames as a bare `url:line:col`.
+const BARE_LOCATION = /^(?:[a-z][a-z0-9+.-]*:\/\/|\/)\S*:\d+(?::\d+)?$/i;
+const HERMES_BYTECODE = 'address at ';
 
 /** True for code the app's own developers wrote and can fix. */
 export function isInAppFile(file: string | undefined): boolean {
   if (file === undefined || NATIVE_FILES.has(file) || file.startsWith('index ')) return false;
   return !LIBRARY_PATTERNS.some((pattern) => pattern.test(file));
 }
+
+// How engines spell "no name": V8, JSC (`global code`), old Edge, Hermes.
+const ANONYMOUS_NAMES = new Set([
+  '',
+  '<anonymous>',
+  'global code',
+  'module code',
+  'Anonymous function',
+  'anonymous',
+]);
 
 function cleanFunction(name: string | undefined): string | undefined {
   if (name === undefined) return undefined;
@@ -42,8 +62,7 @@ function cleanFunction(name: string | undefined): string | undefined {
     .replace(/(?:\/<)+$/, '')
     .replace(/<$/, '')
     .trim();
-  if (cleaned === '' || cleaned === '<anonymous>' || cleaned === 'global code' || cleaned === 'module code')
-    cleaned = '';
+  if (ANONYMOUS_NAMES.has(cleaned)) cleaned = '';
   return cleaned === '' ? undefined : cleaned;
 }
 
@@ -59,6 +78,10 @@ function frame(fn: string | undefined, file: string | undefined, line?: string, 
 }
 
 function parseLocation(fn: string | undefined, location: string): StackFrame {
+  if (location.startsWith(HERMES_BYTECODE)) {
+    const parsed = parseLocation(fn, location.slice(HERMES_BYTECODE.length));
+    return parsed.line === undefined ? parsed : { ...parsed, bytecode: true };
+  }
   if (location.startsWith('eval at ')) {
     // V8 eval frames: the script that called eval is the one a developer can open.
     const inner = CHROME_EVAL.exec(location);
@@ -68,12 +91,17 @@ function parseLocation(fn: string | undefined, location: string): StackFrame {
   return frame(fn, match?.[1] ?? location, match?.[2], match?.[3]);
 }
 
-function parseChromeLine(rest: string): StackFrame {
+function parseChromeLine(line: string): StackFrame {
+  // `at async <anonymous>:381:23`: an async frame with a location and no name.
+  const rest = line.endsWith(')') ? line : line.replace(/^async\s+/, '');
   // `fn (location)` or a bare `location` for anonymous functions.
   if (rest.endsWith(')')) {
     const open = rest.indexOf(' (');
     if (open > 0) return parseLocation(rest.slice(0, open), rest.slice(open + 2, -1));
     if (rest.startsWith('(')) return parseLocation(undefined, rest.slice(1, -1));
+    // React Native's V8 build prints `at Object.onPress(index.android.bundle:2342:3773)`, without the space.
+    const tight = /^([^\s(]+)\((.+)\)$/.exec(rest);
+    if (tight?.[1] !== undefined && tight[2] !== undefined) return parseLocation(tight[1], tight[2]);
   }
   return parseLocation(undefined, rest);
 }
@@ -81,7 +109,12 @@ function parseChromeLine(rest: string): StackFrame {
 function parseFirefoxLine(line: string): StackFrame | undefined {
   // The first "@" separates name from location: URLs may contain "@" (unpkg.com/@scope/pkg@1), names do not.
   const at = line.indexOf('@');
-  if (at < 0) return undefined;
+  if (at < 0) {
+    const bare = line.trim();
+    if (!BARE_LOCATION.test(bare)) return undefined;
+    const match = /^(.*?):(\d+)(?::(\d+))?$/.exec(bare);
+    return match === null ? undefined : frame(undefined, match[1], match[2], match[3]);
+  }
   const fn = line.slice(0, at).trim();
   const location = line.slice(at + 1).trim();
   if (location === '[native code]') return frame(fn, location);

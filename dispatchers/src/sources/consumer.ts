@@ -1,5 +1,13 @@
 import { backoffDelay, createSleeper, SINK_BACKOFF, type BackoffPolicy } from '../retry.js';
-import type { Consumer, ConsumerStats, HandleResult, RecordHandler, RecordSource } from './types.js';
+import type {
+  Consumer,
+  ConsumerStats,
+  HandleResult,
+  LingerOptions,
+  RecordHandler,
+  RecordSource,
+  SourceRecord,
+} from './types.js';
 
 export interface ConsumerOptions<P> {
   name: string;
@@ -14,6 +22,8 @@ export interface ConsumerOptions<P> {
   /** Called after each durable commit. */
   onCommit?: ((next: P) => void) | undefined;
   backoff?: BackoffPolicy | undefined;
+  /** Gather records up to these limits before each hand-over (bulk sinks); default: hand over what one read returns. */
+  linger?: LingerOptions | undefined;
 }
 
 function describe(error: unknown): string {
@@ -71,13 +81,43 @@ export function createConsumer<P>(options: ConsumerOptions<P>): Consumer<P> {
     return false;
   }
 
+  const bytesOf = (records: readonly SourceRecord<P>[]): number =>
+    records.reduce((sum, r) => sum + r.payload.length, 0);
+
+  /** More records after the first read, until a linger limit is reached; a failed read just ends the wait. */
+  async function gather(
+    src: RecordSource<P>,
+    records: SourceRecord<P>[],
+    linger: LingerOptions,
+  ): Promise<void> {
+    const deadline = Date.now() + linger.maxWaitMs;
+    let bytes = bytesOf(records);
+    while (!stopping && records.length < linger.maxRecords && bytes < linger.maxBytes) {
+      notified = false;
+      let more: SourceRecord<P>[];
+      try {
+        more = await src.read(linger.maxRecords - records.length);
+      } catch (error) {
+        stats.sourceErrors += 1;
+        stats.lastError = `read failed: ${describe(error)}`;
+        return;
+      }
+      records.push(...more);
+      bytes += bytesOf(more);
+      const left = deadline - Date.now();
+      if (left <= 0) return;
+      if (more.length === 0 && !notified) await pause(Math.min(left, options.pollMs));
+    }
+  }
+
   async function run(src: RecordSource<P>): Promise<void> {
     let readFailures = 0;
+    const readSize = options.linger?.maxRecords ?? options.batchSize;
     while (!stopping) {
       notified = false; // a notification from now on means "read again before sleeping"
-      let records: Awaited<ReturnType<RecordSource<P>['read']>>;
+      let records: SourceRecord<P>[];
       try {
-        records = await src.read(options.batchSize);
+        records = await src.read(readSize);
         readFailures = 0;
       } catch (error) {
         readFailures += 1;
@@ -86,11 +126,13 @@ export function createConsumer<P>(options: ConsumerOptions<P>): Consumer<P> {
         await pause(backoffDelay(readFailures, backoff));
         continue;
       }
-      const last = records[records.length - 1];
-      if (last === undefined) {
+      if (records.length === 0) {
         if (!notified) await pause(options.pollMs);
         continue;
       }
+      if (options.linger !== undefined) await gather(src, records, options.linger);
+      const last = records[records.length - 1];
+      if (last === undefined) continue;
       if (!(await handleUntilDone(records))) return;
       if (!(await commitUntilDone(src, last.next))) return;
       stats.records += records.length;

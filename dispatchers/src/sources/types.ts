@@ -1,7 +1,8 @@
 /**
  * The source seam: anything that yields records in order and can remember how far a consumer got.
- * The local spool is the first; a Kafka consumer group (offsets) or a Blob container (a listing
- * cursor) implement the same two calls, and the consumer loop does not change.
+ * The local spools (client, server logs, Blob intake) implement it today. The Kafka seam: a consumer
+ * group member implements the same calls (read = poll from its fetch position, commit = commit
+ * offsets), and the consumer loop, handlers and sinks do not change.
  */
 export interface SourceRecord<P> {
   position: P;
@@ -13,7 +14,11 @@ export interface SourceRecord<P> {
 export interface RecordSource<P> {
   /** Where the consumer resumes: the position after the last committed record. */
   committed(): P;
-  /** Up to `max` records from the committed position; [] when there is nothing new. */
+  /**
+   * Up to `max` records after the last one read (right after open: from the committed position);
+   * [] when there is nothing new. The consumer keeps what it read until it commits, so a retry
+   * never needs to read the same records again.
+   */
   read(max: number): Promise<SourceRecord<P>[]>;
   /** Durably records that everything before `next` was handled. */
   commit(next: P): Promise<void>;
@@ -47,4 +52,17 @@ export interface Consumer<P> {
   stop(): Promise<void>;
   position(): P;
   stats(): ConsumerStats<P>;
+}
+
+/**
+ * Bulk-insert sinks (ClickHouse, Log Analytics) want thousands of rows per call, not one client
+ * batch: the consumer keeps reading until one of these limits is reached, then hands over.
+ */
+export interface LingerOptions {
+  /** Most records per hand-over (also the read size). */
+  maxRecords: number;
+  /** Hand over once the payloads add up to this many bytes. */
+  maxBytes: number;
+  /** Longest wait for more records after the first one arrived, ms. */
+  maxWaitMs: number;
 }

@@ -43,6 +43,26 @@ const DDL = [
     adblock BOOLEAN,
     PRIMARY KEY (app, id)
   )`,
+  // Server logs (POST /v1/logs): on the same timeline as client events through trace, session, user, release.
+  `CREATE TABLE IF NOT EXISTS server_logs (
+    app VARCHAR NOT NULL,
+    id VARCHAR NOT NULL,
+    ts TIMESTAMP NOT NULL,
+    received_at TIMESTAMP NOT NULL,
+    day DATE NOT NULL,
+    service VARCHAR NOT NULL,
+    level VARCHAR NOT NULL,
+    message VARCHAR NOT NULL,
+    trace VARCHAR,
+    span VARCHAR,
+    session VARCHAR,
+    user_id VARCHAR,
+    account_id VARCHAR,
+    release VARCHAR,
+    environment VARCHAR,
+    attrs VARCHAR,
+    PRIMARY KEY (app, id)
+  )`,
   `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMP NOT NULL)`,
   `INSERT OR IGNORE INTO schema_migrations VALUES (${DUCKDB_SCHEMA_VERSION}, now())`,
 ];

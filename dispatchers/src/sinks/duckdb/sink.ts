@@ -8,6 +8,7 @@ import {
 import type { EnrichedEvent } from '../../enrich/enrich.js';
 import type { ExportResult, Sink } from '../types.js';
 import { ensureDuckDbSchema } from './schema.js';
+import { createServerLogStaging, deleteDaysBefore, insertServerLogs } from './server-logs.js';
 
 /** Column order of the staging table and of appendRow; every column of schema.ts. */
 const COLUMNS = [
@@ -121,27 +122,41 @@ export function classifyDuckDbError(error: unknown): ExportResult {
   return { status: 'retryable', reason: message };
 }
 
-/** The embedded default sink: writes `events` through its own connection to the shared instance. */
+/** The embedded default sink: writes `events` and `server_logs` through its own connection to the shared instance. */
 export async function createDuckDbSink(instance: DuckDBInstance): Promise<Sink> {
   const connection = await instance.connect();
   await ensureDuckDbSchema(connection);
   await createStagingTable(connection);
+  await createServerLogStaging(connection);
   let closed = false;
-  return {
-    name: 'duckdb',
-    async export(events) {
+  // One connection runs one transaction at a time: the client, server-log and Blob consumers take turns.
+  let tail: Promise<unknown> = Promise.resolve();
+  const serial = <T>(run: () => Promise<T>): Promise<T> => {
+    const result = tail.then(run, run);
+    tail = result.catch(() => undefined);
+    return result;
+  };
+  const store = (write: () => Promise<void>): Promise<ExportResult> =>
+    serial(async () => {
       if (closed) return { status: 'retryable', reason: 'sink is closed' };
-      if (events.length === 0) return { status: 'ok' };
       try {
-        await insertEvents(connection, events);
+        await write();
         return { status: 'ok' };
       } catch (error) {
         return classifyDuckDbError(error);
       }
-    },
-    async close() {
-      closed = true;
-      connection.closeSync();
-    },
+    });
+  return {
+    name: 'duckdb',
+    export: (events) =>
+      events.length === 0 ? Promise.resolve({ status: 'ok' }) : store(() => insertEvents(connection, events)),
+    exportServerLogs: (logs) =>
+      logs.length === 0 ? Promise.resolve({ status: 'ok' }) : store(() => insertServerLogs(connection, logs)),
+    dropDaysBefore: (day) => serial(() => deleteDaysBefore(connection, day)),
+    close: () =>
+      serial(async () => {
+        closed = true;
+        connection.closeSync();
+      }),
   };
 }

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { openCheckpoint, openSpoolReader, type SpoolPosition } from '@telltale/spool';
 import { createConsumer } from '../consumer.js';
-import type { Consumer, RecordHandler, RecordSource } from '../types.js';
+import type { Consumer, LingerOptions, RecordHandler, RecordSource } from '../types.js';
 
 /** The local spool as a source: the collector's fsync'd segments plus this consumer's checkpoint file. */
 export async function openSpoolSource(options: {
@@ -12,9 +12,15 @@ export async function openSpoolSource(options: {
   const reader = openSpoolReader({ dir: options.spoolDir });
   await mkdir(path.dirname(options.checkpointFile), { recursive: true });
   const checkpoint = await openCheckpoint(options.checkpointFile);
+  let cursor = checkpoint.position;
   return {
     committed: () => checkpoint.position,
-    read: (max) => reader.read(checkpoint.position, max),
+    async read(max) {
+      const records = await reader.read(cursor, max);
+      const last = records[records.length - 1];
+      if (last !== undefined) cursor = last.next;
+      return records;
+    },
     commit: (next) => checkpoint.commit(next),
     close: async () => undefined,
   };
@@ -33,6 +39,8 @@ export interface SpoolConsumerOptions {
   /** The spool writer's onAppend, so a consumer wakes as soon as a batch is fsync'd. */
   notify?: ((listener: () => void) => () => void) | undefined;
   onCommit?: ((next: SpoolPosition) => void) | undefined;
+  /** Collect records for up to this long before handing them over (bulk-insert sinks). */
+  linger?: LingerOptions | undefined;
 }
 
 export type SpoolConsumer = Consumer<SpoolPosition>;
@@ -46,5 +54,6 @@ export function createSpoolConsumer(options: SpoolConsumerOptions): SpoolConsume
     pollMs: options.pollMs ?? 250,
     notify: options.notify,
     onCommit: options.onCommit,
+    linger: options.linger,
   });
 }

@@ -1,0 +1,185 @@
+/**
+ * npm run bench:dispatch — a fixed corpus from the local spool into ClickHouse through the real
+ * dispatchers (decode, enrich, batch, insert), against `clickhouse-client … FORMAT JSONEachRow` of the
+ * same rows as the baseline, on one ClickHouse server started here. Then a steady load, measuring the
+ * lag from the spool's ack (fsync) to the row being visible in ClickHouse.
+ *
+ * Last stdout line: {"bench":"dispatch","rows_per_s":…,"baseline_rows_per_s":…,"ratio":…,"lag_p95_ms":…}
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { openSpoolWriter } from '@telltale/spool';
+import {
+  clickHouseEventRow,
+  enrichEnvelope,
+  migrateClickHouse,
+  createClickHouseClient,
+  resolveDispatcherConfig,
+  startDispatchers,
+} from '@telltale/dispatchers';
+import { clientBatch } from '../dispatchers/test/corpus.js';
+import { CLICKHOUSE_CLIENT, startClickHouse } from '../dispatchers/test/services.js';
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
+const BATCH = 100; // events per client batch, as the SDK sends them at most
+const LAG_SECONDS = 15;
+// A steady load below what one 2-core machine drains (see README): lag, not backlog, is measured.
+const LAG_EVENTS_PER_S = Number(process.env.BENCH_LAG_EVENTS_PER_S ?? 2_000);
+
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(CLICKHOUSE_CLIENT))
+    throw new Error(`${CLICKHOUSE_CLIENT} is missing: apt-get install -y clickhouse-client`);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'telltale-bench-dispatch-'));
+  const clickhouse = await startClickHouse();
+  const client = createClickHouseClient({ url: clickhouse.url, database: 'bench' });
+  const count = async (sql: string): Promise<number> => Number((await clickhouse.query(sql)).trim());
+  try {
+    const now = Date.now();
+    const batches = Array.from({ length: Math.ceil(EVENTS / BATCH) }, (_, n) =>
+      clientBatch(n, BATCH, now - 60_000 + n),
+    );
+    const total = batches.length * BATCH;
+    log(`corpus: ${total} events in ${batches.length} batches of ${BATCH}`);
+
+    // Baseline: the very rows the sink would write, as a JSONEachRow file, through clickhouse-client.
+    await migrateClickHouse(client, 'baseline');
+    const rowsFile = path.join(dir, 'rows.jsonl');
+    await writeFile(
+      rowsFile,
+      batches.flatMap((b) => enrichEnvelope(b).map((e) => JSON.stringify(clickHouseEventRow(e)))).join('\n'),
+    );
+    const baselineStart = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(
+        'sh',
+        [
+          '-c',
+          `${CLICKHOUSE_CLIENT} --host 127.0.0.1 --port ${clickhouse.tcpPort} --query "INSERT INTO baseline.events FORMAT JSONEachRow" < "${rowsFile}"`,
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('exit', (code) =>
+        code === 0 ? resolve() : reject(new Error(`clickhouse-client failed: ${stderr}`)),
+      );
+    });
+    const baselineSeconds = (performance.now() - baselineStart) / 1000;
+    if ((await count('SELECT count() FROM baseline.events')) !== total) throw new Error('baseline lost rows');
+    const baselineRate = total / baselineSeconds;
+    log(
+      `baseline: clickhouse-client JSONEachRow ${total} rows in ${baselineSeconds.toFixed(2)} s = ${Math.round(baselineRate)} rows/s`,
+    );
+
+    // Telltale: the spool filled first (as after a backlog), then the dispatchers drain it into ClickHouse.
+    const spool = await openSpoolWriter({ dir: path.join(dir, 'spool', 'client') });
+    for (let i = 0; i < batches.length; i += 50)
+      await Promise.all(batches.slice(i, i + 50).map((b) => spool.append(Buffer.from(JSON.stringify(b)))));
+    const config = resolveDispatcherConfig(
+      {
+        dataDir: dir,
+        sinks: ['clickhouse'],
+        clickhouse: { url: clickhouse.url, database: 'bench' },
+        retention: { clickhouse: 0 },
+      },
+      {},
+    );
+    const start = performance.now();
+    const dispatchers = await startDispatchers(config, {
+      spoolDir: spool.dir,
+      notify: (listener) => spool.onAppend(listener),
+    });
+    try {
+      let stored = 0;
+      while (stored < total) {
+        await sleep(100);
+        stored = await count('SELECT count() FROM bench.events').catch(() => 0); // created by the sink's first insert
+        if (performance.now() - start > 600_000)
+          throw new Error(`only ${stored} of ${total} rows after 10 min`);
+      }
+      const seconds = (performance.now() - start) / 1000;
+      if (process.env.BENCH_DEBUG) log(JSON.stringify(dispatchers.stats(), null, 1));
+      const rate = total / seconds;
+      log(
+        `telltale: spool → dispatchers → ClickHouse ${total} rows in ${seconds.toFixed(2)} s = ${Math.round(rate)} rows/s`,
+      );
+      if ((await count('SELECT uniqExact(id) FROM bench.events')) !== total)
+        throw new Error('rows lost or duplicated');
+
+      // The alerts consumer reads the same spool: let it catch up, so the steady load starts from quiet.
+      while (!dispatchers.stats().consumers.every((c) => c.records === batches.length)) await sleep(100);
+
+      // Steady load: batches acked by the spool at a fixed rate; lag = ack → row visible.
+      const acked = new Map<string, number>();
+      const visible = new Map<string, number>();
+      const lagBatches = (LAG_SECONDS * LAG_EVENTS_PER_S) / BATCH;
+      const interval = (1000 * BATCH) / LAG_EVENTS_PER_S;
+      log(`steady load: ${LAG_EVENTS_PER_S} events/s for ${LAG_SECONDS} s`);
+      let polling = true;
+      const poller = (async () => {
+        while (polling || visible.size < acked.size) {
+          const ids = (
+            await clickhouse.query(`SELECT DISTINCT batch_id FROM bench.events WHERE batch_id LIKE 'lag-%'`)
+          )
+            .split('\n')
+            .filter((id) => id !== '');
+          const at = performance.now();
+          for (const id of ids) if (!visible.has(id)) visible.set(id, at);
+          await sleep(50);
+        }
+      })();
+      const loadStart = performance.now();
+      for (let n = 0; n < lagBatches; n += 1) {
+        const due = loadStart + n * interval;
+        if (due > performance.now()) await sleep(due - performance.now());
+        const batch = clientBatch(1_000_000 + n, BATCH, Date.now());
+        batch.batch.batchId = `lag-${n}`;
+        void spool
+          .append(Buffer.from(JSON.stringify(batch)))
+          .then(() => acked.set(`lag-${n}`, performance.now()));
+      }
+      await sleep(200);
+      polling = false;
+      await Promise.race([poller, sleep(60_000)]);
+      const lags = [...acked].map(([id, at]) => (visible.get(id) ?? Number.POSITIVE_INFINITY) - at);
+      const lagP95 = Math.round(percentile(lags, 95));
+      log(
+        `lag ack → visible: p50 ${Math.round(percentile(lags, 50))} ms, p95 ${lagP95} ms, max ${Math.round(Math.max(...lags))} ms`,
+      );
+
+      process.stdout.write(
+        `${JSON.stringify({
+          bench: 'dispatch',
+          rows_per_s: Math.round(rate),
+          baseline_rows_per_s: Math.round(baselineRate),
+          ratio: Number((rate / baselineRate).toFixed(3)),
+          lag_p95_ms: lagP95,
+          events: total,
+        })}\n`,
+      );
+    } finally {
+      await dispatchers.close();
+      await spool.close();
+    }
+  } finally {
+    await client.close();
+    await clickhouse.destroy();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${String((error as Error)?.stack ?? error)}\n`);
+  process.exit(1);
+});

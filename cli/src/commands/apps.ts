@@ -1,0 +1,220 @@
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import {
+  appsFilePath,
+  fingerprintKey,
+  normalizeOrigin,
+  readAppsFile,
+  writeAppsFile,
+  type AppsFile,
+  type CollectorAppOptions,
+} from '@telltale/collector';
+import { TelltaleError } from '@telltale/protocol';
+import type { Command, CommandIO } from './types.js';
+
+const USAGE = `Usage: telltale apps <command> [options]
+
+Apps live in the apps file (TELLTALE_CONFIG, default ./telltale.config.json); a running server
+picks up changes within 2 seconds.
+
+  telltale apps list [--json]
+  telltale apps add <id> [--name "Web app"] [--origin https://app.example.com]...
+  telltale apps add-origin <id> <origin>
+  telltale apps rotate-key <id> [--secret]           add a new key; the old one keeps working
+  telltale apps rotate-key <id> [--secret] --finish  revoke every key but the newest (401 "revoked")
+
+  --config <file>   the apps file (overrides TELLTALE_CONFIG)
+  --secret          the secret server key (server logs, source maps) instead of the public ingest key
+`;
+
+/** At most this many keys of one kind are active: the new one and the one being replaced. */
+const ACTIVE_KEYS = 2;
+
+const newKey = (kind: 'ingest' | 'secret'): string =>
+  kind === 'ingest'
+    ? `tt_live_${randomBytes(18).toString('base64url')}`
+    : `tt_secret_${randomBytes(24).toString('base64url')}`;
+
+/** Secret keys are shown in full once, when made; afterwards only their start. */
+const mask = (key: string): string => `${key.slice(0, 14)}…`;
+
+class UsageError extends Error {}
+
+function fail(message: string): never {
+  throw new UsageError(message);
+}
+
+async function load(file: string): Promise<AppsFile> {
+  return (await readAppsFile(file))?.file ?? { apps: [] };
+}
+
+function findApp(contents: AppsFile, id: string | undefined, file: string): CollectorAppOptions {
+  if (id === undefined) fail('name the app: telltale apps <command> <id>');
+  const app = contents.apps.find((a) => a.id === id);
+  if (app === undefined) fail(`no app "${id}" in ${file}; see "telltale apps list"`);
+  return app;
+}
+
+function listApps(contents: AppsFile, json: boolean, io: CommandIO, file: string): void {
+  const view = contents.apps.map((app) => ({
+    id: app.id,
+    name: app.name,
+    ingestKeys: [...app.ingestKeys],
+    secretKeys: (app.secretKeys ?? []).map(mask),
+    allowedOrigins: app.allowedOrigins?.length ? [...app.allowedOrigins] : ['*'],
+    revokedKeys: app.revokedKeys?.length ?? 0,
+  }));
+  if (json) {
+    io.stdout.write(JSON.stringify({ file, apps: view }, null, 2) + '\n');
+    return;
+  }
+  if (view.length === 0) {
+    io.stdout.write(`No apps in ${file} yet. Add one: telltale apps add <id> --name "Web app"\n`);
+    return;
+  }
+  io.stdout.write(`Apps in ${file}:\n`);
+  for (const app of view) {
+    io.stdout.write(
+      [
+        '',
+        `${app.id}  (${app.name})`,
+        `  ingest keys   ${app.ingestKeys.join(', ')}`,
+        `  secret keys   ${app.secretKeys.join(', ') || '—'}`,
+        `  origins       ${app.allowedOrigins.join(', ')}${app.allowedOrigins[0] === '*' ? '  (any page may send)' : ''}`,
+        `  revoked keys  ${app.revokedKeys}`,
+      ].join('\n') + '\n',
+    );
+  }
+}
+
+function checkOrigins(origins: string[]): string[] {
+  return origins.map(
+    (origin) =>
+      normalizeOrigin(origin) ??
+      fail(`"${origin}" is not an origin: give scheme and host, e.g. https://app.example.com (no path)`),
+  );
+}
+
+async function run(argv: string[], io: CommandIO): Promise<number> {
+  const [sub, ...rest] = argv;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string' },
+      name: { type: 'string' },
+      origin: { type: 'string', multiple: true },
+      secret: { type: 'boolean', default: false },
+      finish: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const file = values.config ?? appsFilePath(io.env).file;
+  const contents = await load(file);
+  const [id, extra] = positionals;
+
+  switch (sub) {
+    case 'list':
+      listApps(contents, values.json, io, file);
+      return 0;
+
+    case 'add': {
+      if (id === undefined) fail('name the app: telltale apps add <id> [--name "Web app"]');
+      if (contents.apps.some((a) => a.id === id)) fail(`app "${id}" already exists in ${file}`);
+      const app: CollectorAppOptions = {
+        id,
+        name: values.name ?? id,
+        ingestKeys: [newKey('ingest')],
+        secretKeys: [newKey('secret')],
+        ...(values.origin?.length ? { allowedOrigins: checkOrigins(values.origin) } : {}),
+      };
+      await writeAppsFile(file, { ...contents, apps: [...contents.apps, app] });
+      io.stdout.write(
+        [
+          `Added app "${id}" to ${file}.`,
+          `  ingest key (public, goes in the SDK):     ${app.ingestKeys[0]}`,
+          `  secret key (servers only, shown once):    ${app.secretKeys![0]}`,
+          `  origins: ${app.allowedOrigins?.join(', ') ?? 'any (add some with "telltale apps add-origin")'}`,
+          '',
+        ].join('\n'),
+      );
+      return 0;
+    }
+
+    case 'add-origin': {
+      const app = findApp(contents, id, file);
+      if (extra === undefined) fail('give the origin: telltale apps add-origin <id> https://app.example.com');
+      const [origin] = checkOrigins([extra]);
+      const origins = [...new Set([...(app.allowedOrigins ?? []), origin!])];
+      const next = contents.apps.map((a) => (a === app ? { ...a, allowedOrigins: origins } : a));
+      await writeAppsFile(file, { ...contents, apps: next });
+      io.stdout.write(`App "${app.id}" now takes pages from: ${origins.join(', ')}\n`);
+      return 0;
+    }
+
+    case 'rotate-key': {
+      const app = findApp(contents, id, file);
+      const kind = values.secret ? 'secret' : 'ingest';
+      const field = kind === 'secret' ? 'secretKeys' : 'ingestKeys';
+      const current = [...(app[field] ?? [])];
+      let active: string[];
+      let made: string | undefined;
+      if (values.finish) {
+        if (current.length <= 1) fail(`app "${app.id}" has one ${kind} key already; nothing to finish`);
+        active = current.slice(0, 1);
+      } else {
+        made = newKey(kind);
+        active = [made, ...current].slice(0, ACTIVE_KEYS);
+      }
+      const revoked = current.filter((key) => !active.includes(key));
+      const next = contents.apps.map((a) =>
+        a === app
+          ? {
+              ...a,
+              [field]: active,
+              revokedKeys: [...new Set([...(a.revokedKeys ?? []), ...revoked.map(fingerprintKey)])],
+            }
+          : a,
+      );
+      await writeAppsFile(file, { ...contents, apps: next });
+      const lines: string[] = [];
+      if (made !== undefined) {
+        lines.push(`New ${kind} key for "${app.id}": ${made}`);
+        if (active.length > 1)
+          lines.push(
+            `Both ${kind} keys work now. Once every ${kind === 'ingest' ? 'app' : 'server'} has the new one:`,
+            `  telltale apps rotate-key ${app.id}${kind === 'secret' ? ' --secret' : ''} --finish`,
+          );
+      }
+      for (const key of revoked)
+        lines.push(`Revoked ${kind} key ${kind === 'secret' ? mask(key) : key}: it is now answered 401.`);
+      io.stdout.write(lines.join('\n') + '\n');
+      return 0;
+    }
+
+    default:
+      io.stderr.write(
+        sub === undefined || sub === 'help' ? USAGE : `telltale apps: unknown command "${sub}"\n\n${USAGE}`,
+      );
+      return sub === 'help' ? 0 : 2;
+  }
+}
+
+export const appsCommand: Command = {
+  summary: 'add, list and rotate the keys of the apps that send data (the apps file)',
+  async run(argv, io) {
+    try {
+      return await run(argv, io);
+    } catch (error) {
+      if (error instanceof UsageError || (error instanceof TypeError && 'code' in error)) {
+        io.stderr.write(`telltale apps: ${error.message}\n\n${USAGE}`);
+        return 2;
+      }
+      if (error instanceof TelltaleError) {
+        io.stderr.write(`telltale apps: ${error.message}\n`);
+        return 1;
+      }
+      throw error;
+    }
+  },
+};

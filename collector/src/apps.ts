@@ -1,0 +1,180 @@
+import { createHash } from 'node:crypto';
+import { LIMITS, TelltaleError } from '@telltale/protocol';
+
+/** An app allowed to send data. */
+export interface CollectorApp {
+  /** Stable id stored with every event (`app`): 1-64 of a-z, A-Z, 0-9, `_`, `-`, starting with a letter or digit. */
+  readonly id: string;
+  /** Human name shown on dashboards. */
+  readonly name: string;
+  /** Public, write-only keys (16-128 of A-Z, a-z, 0-9, `_`, `-`); two at once allow rotation without downtime. */
+  readonly ingestKeys: readonly string[];
+  /** Secret server keys (same shape): server logs, source maps, attachments. Never shipped in an app. */
+  readonly secretKeys: readonly string[];
+  /**
+   * Origins (`https://app.example.com`) whose pages may send with the ingest keys; a request from any
+   * other page is refused (403). Empty: any origin. Requests without an Origin header (servers,
+   * React Native) are not browser pages and are never refused for it.
+   */
+  readonly allowedOrigins: readonly string[];
+  /** SHA-256 (hex) of keys taken out of service: answered 401 "revoked" instead of "unknown". */
+  readonly revokedKeys: readonly string[];
+}
+
+/** An app as written in options, `TELLTALE_APPS` or `telltale.config.json`. */
+export interface CollectorAppOptions {
+  id: string;
+  name: string;
+  ingestKeys: readonly string[];
+  secretKeys?: readonly string[];
+  allowedOrigins?: readonly string[];
+  revokedKeys?: readonly string[];
+}
+
+const APP_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+export const KEY_PATTERN = /^[A-Za-z0-9_-]{16,128}$/;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+const APP_FIELDS = ['id', 'name', 'ingestKeys', 'secretKeys', 'allowedOrigins', 'revokedKeys'] as const;
+
+/** How revoked keys are remembered: never the key itself. */
+export const fingerprintKey = (key: string): string => createHash('sha256').update(key).digest('hex');
+
+function invalid(field: string, problem: string): never {
+  throw new TelltaleError('TELLTALE_ERR_INVALID_CONFIG', `${field}: ${problem}`);
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** `https://app.example.com` (scheme, host, optional port; no path), or undefined when it is not one. */
+export function normalizeOrigin(value: string): string | undefined {
+  try {
+    const url = new URL(value);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+    return url.origin === value.replace(/\/$/, '').toLowerCase() ? url.origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Validates a list of apps (ids unique, keys well-formed and unique across all apps) and freezes it.
+ * `source` prefixes field names in messages, e.g. `telltale.config.json apps`.
+ */
+export function resolveApps(raw: unknown, source: string, howToFix: string): CollectorApp[] {
+  if (!Array.isArray(raw) || raw.length === 0) invalid(source, `at least one app is required; ${howToFix}`);
+  const ids = new Set<string>();
+  const keyOwners = new Map<string, string>();
+  return raw.map((entry: unknown, i) => {
+    const field = `${source}[${i}]`;
+    if (!isRecord(entry)) invalid(field, 'must be an object { id, name, ingestKeys }');
+    for (const key of Object.keys(entry)) {
+      if (!(APP_FIELDS as readonly string[]).includes(key))
+        invalid(`${field}.${key}`, `unknown setting; expected one of ${APP_FIELDS.join(', ')}`);
+    }
+    const { id, name, ingestKeys, secretKeys = [], allowedOrigins = [], revokedKeys = [] } = entry;
+    if (typeof id !== 'string' || !APP_ID.test(id)) {
+      invalid(
+        `${field}.id`,
+        'must be 1-64 characters of A-Z, a-z, 0-9, "_" or "-", starting with a letter or digit',
+      );
+    }
+    if (ids.has(id)) invalid(`${field}.id`, `"${id}" is used by two apps; give each app its own id`);
+    ids.add(id);
+    if (typeof name !== 'string' || name.trim() === '' || name.length > LIMITS.maxIdLength)
+      invalid(`${field}.name`, `must be a non-empty string of at most ${LIMITS.maxIdLength} characters`);
+    if (!Array.isArray(ingestKeys) || ingestKeys.length === 0)
+      invalid(`${field}.ingestKeys`, 'must list at least one key, e.g. ["tt_live_0123456789abcdef"]');
+    for (const [list, kind] of [
+      [secretKeys, 'secretKeys'],
+      [allowedOrigins, 'allowedOrigins'],
+      [revokedKeys, 'revokedKeys'],
+    ] as const) {
+      if (!Array.isArray(list)) invalid(`${field}.${kind}`, 'must be a list');
+    }
+    const checkKeys = (list: unknown[], kind: 'ingestKeys' | 'secretKeys'): string[] =>
+      list.map((key: unknown, k) => {
+        // Never echo the key itself: config errors end up in logs.
+        if (typeof key !== 'string' || !KEY_PATTERN.test(key))
+          invalid(`${field}.${kind}[${k}]`, 'must be 16-128 characters of A-Z, a-z, 0-9, "_" or "-"');
+        const owner = keyOwners.get(key);
+        if (owner !== undefined)
+          invalid(`${field}.${kind}[${k}]`, `the same key is already given to ${owner}; keys must be unique`);
+        keyOwners.set(key, `app "${id}"`);
+        return key;
+      });
+    const keys = checkKeys(ingestKeys, 'ingestKeys');
+    const secrets = checkKeys(secretKeys as unknown[], 'secretKeys');
+    const origins = (allowedOrigins as unknown[]).map((origin, k) => {
+      const normalized = typeof origin === 'string' ? normalizeOrigin(origin) : undefined;
+      if (normalized === undefined)
+        invalid(
+          `${field}.allowedOrigins[${k}]`,
+          'must be an origin like "https://app.example.com" (scheme, host, optional port; no path)',
+        );
+      return normalized;
+    });
+    const revoked = (revokedKeys as unknown[]).map((hash, k) => {
+      if (typeof hash !== 'string' || !SHA256_HEX.test(hash))
+        invalid(`${field}.revokedKeys[${k}]`, 'must be the SHA-256 of a key, 64 lowercase hex digits');
+      return hash;
+    });
+    return Object.freeze({
+      id,
+      name,
+      ingestKeys: Object.freeze(keys),
+      secretKeys: Object.freeze(secrets),
+      allowedOrigins: Object.freeze([...new Set(origins)]),
+      revokedKeys: Object.freeze(revoked),
+    });
+  });
+}
+
+export type KeyKind = 'ingest' | 'secret';
+
+export type KeyLookup =
+  | { status: 'active'; app: CollectorApp; kind: KeyKind }
+  | { status: 'revoked'; app: CollectorApp }
+  | { status: 'unknown' };
+
+/** The keys of every app, replaceable while running (a reloaded config file). */
+export interface KeyRegistry {
+  lookup(key: string): KeyLookup;
+  app(id: string): CollectorApp | undefined;
+  apps(): readonly CollectorApp[];
+  /** Swaps in a new, already validated, list of apps. */
+  replace(apps: readonly CollectorApp[]): void;
+}
+
+export function createKeyRegistry(initial: readonly CollectorApp[]): KeyRegistry {
+  let apps = initial;
+  let active = new Map<string, { app: CollectorApp; kind: KeyKind }>();
+  let revoked = new Map<string, CollectorApp>();
+  let byId = new Map<string, CollectorApp>();
+  const index = (list: readonly CollectorApp[]): void => {
+    const nextActive = new Map<string, { app: CollectorApp; kind: KeyKind }>();
+    const nextRevoked = new Map<string, CollectorApp>();
+    for (const app of list) {
+      for (const key of app.ingestKeys) nextActive.set(key, { app, kind: 'ingest' });
+      for (const key of app.secretKeys) nextActive.set(key, { app, kind: 'secret' });
+      for (const hash of app.revokedKeys) nextRevoked.set(hash, app);
+    }
+    apps = list;
+    active = nextActive;
+    revoked = nextRevoked;
+    byId = new Map(list.map((app) => [app.id, app]));
+  };
+  index(initial);
+  return {
+    lookup(key) {
+      const hit = active.get(key);
+      if (hit !== undefined) return { status: 'active', ...hit };
+      // Hashing only on the refusal path: a valid key costs one Map lookup.
+      const owner = revoked.size > 0 && KEY_PATTERN.test(key) ? revoked.get(fingerprintKey(key)) : undefined;
+      return owner === undefined ? { status: 'unknown' } : { status: 'revoked', app: owner };
+    },
+    app: (id) => byId.get(id),
+    apps: () => apps,
+    replace: index,
+  };
+}

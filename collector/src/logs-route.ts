@@ -1,0 +1,67 @@
+import type { FastifyInstance } from 'fastify';
+import type { ServerLogEnvelope } from '@telltale/protocol';
+import type { SpoolWriter } from '@telltale/spool';
+import { isFullError, type IngestRouteDeps } from './batch-route.js';
+import { decodeText } from './decode.js';
+import { createGuard } from './guard.js';
+import { parseServerLogs } from './server-logs.js';
+import { normalizeLogTime } from './timestamps.js';
+
+export const LOGS_URL = '/v1/logs';
+
+/**
+ * POST /v1/logs (secret key): a JSON array or NDJSON of server log lines, gzip or not, appended as
+ * one ServerLogEnvelope to the server-log spool and fsync'd before the 202.
+ */
+export function registerLogsRoute(
+  app: FastifyInstance,
+  deps: IngestRouteDeps & { spool: SpoolWriter },
+): void {
+  const { config, metrics, spool } = deps;
+  const refuse = deps.guard.refuse;
+  app.route({
+    method: 'POST',
+    url: LOGS_URL,
+    bodyLimit: config.limits.maxCompressedBytes,
+    onRequest: createGuard(deps.guard, {
+      route: 'logs',
+      kinds: ['secret'],
+      checkOrigin: false,
+      isFull: () => spool.isFull(),
+    }),
+    handler: async (request, reply) => {
+      const auth = deps.guard.auth.get(request);
+      if (auth === undefined) return refuse(reply, 'logs', 'TELLTALE_ERR_UNAUTHORIZED', 'missing_key'); // unreachable
+      const body = Buffer.isBuffer(request.body) ? request.body : undefined;
+      const text = await decodeText(body, auth.encoding, config.limits.maxDecompressedBytes);
+      if (!text.ok) return refuse(reply, 'logs', text.code, text.reason, text);
+      const parsed = parseServerLogs(text.value);
+      if (!parsed.ok) return refuse(reply, 'logs', parsed.code, parsed.reason, parsed);
+
+      const receivedAt = Date.now();
+      for (const line of parsed.lines) {
+        const fix = normalizeLogTime(line, receivedAt);
+        if (fix !== undefined) metrics.timestampsFixed(fix, 1);
+      }
+      const envelope: ServerLogEnvelope = { v: 1, app: auth.app.id, receivedAt, logs: parsed.lines };
+      try {
+        // fsync before ack, as for client batches.
+        await spool.append(Buffer.from(JSON.stringify(envelope), 'utf8'));
+      } catch (error) {
+        if (isFullError(error))
+          return refuse(reply, 'logs', 'TELLTALE_ERR_SPOOL_FULL', 'disk_cap', {
+            message: 'the collector is at its disk cap; keep the lines and retry later',
+          });
+        const { code, message } = error as NodeJS.ErrnoException;
+        request.log.error(
+          { err: { code, message } },
+          'collector: server-log spool append failed, answering 503',
+        );
+        return refuse(reply, 'logs', 'TELLTALE_ERR_STORAGE', 'storage');
+      }
+      metrics.bytes('logs', body?.length ?? 0, text.bytes);
+      metrics.accepted('logs', auth.app.id, parsed.lines.length);
+      return reply.code(202).send({ accepted: parsed.lines.length, ids: parsed.lines.map((l) => l.id) });
+    },
+  });
+}

@@ -1,0 +1,300 @@
+import { createHash } from 'node:crypto';
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { gunzip as gunzipCallback, type InputType, type ZlibOptions } from 'node:zlib';
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { ERROR_CODES, errorBody, LIMITS, type ErrorCode } from '@telltale/protocol';
+import { createKeyRegistry, type CollectorApp, type KeyRegistry } from './apps.js';
+
+const gunzip = promisify<InputType, ZlibOptions, Buffer>(gunzipCallback);
+
+/**
+ * `POST /v1/releases/:release/sourcemaps` with the app's SECRET key (`Authorization: Bearer …`):
+ * stores the source maps of one release in the local artifact store, where the dispatchers read
+ * them to symbolicate stacks. The body is JSON, gzip allowed:
+ *
+ *   { "files": [ { "name": "https://app.example.com/assets/app.3f9a2c1b.js", "map": "<the .map file's text>" } ] }
+ *
+ * `name` is the minified file's URL as browsers load it (`~/assets/app.js` for any host); frames are
+ * matched on its path. Re-uploading a file replaces it. Layout (reader: dispatchers/src/symbolicate/
+ * artifact-store.ts; ARCHITECTURE.md):
+ *
+ *   <data>/artifacts/<app>/<release dir>/release.json, <id>.map, <id>.json
+ */
+export const SOURCEMAPS_URL = '/v1/releases/:release/sourcemaps';
+
+export interface SourceMapLimits {
+  /** Largest request as sent, bytes (default 64 MiB; the CLI sends one file per request). */
+  maxRequestBytes: number;
+  /** Largest request after gunzip, bytes (default 256 MiB). */
+  maxDecompressedBytes: number;
+  /** Most files in one request (default 100). */
+  maxFiles: number;
+}
+
+export const SOURCEMAP_LIMITS: Readonly<SourceMapLimits> = Object.freeze({
+  maxRequestBytes: 64 * 1024 * 1024,
+  maxDecompressedBytes: 256 * 1024 * 1024,
+  maxFiles: 100,
+});
+
+export interface SourceMapRoutesOptions {
+  /** The apps; an app's `secretKeys` may upload (`CollectorConfig.apps[].secretKeys`). */
+  config: { apps: readonly CollectorApp[] };
+  /** The collector's key registry (reloaded apps, revoked keys); default: one built from config.apps. */
+  keys?: KeyRegistry;
+  /** The client spool (`<data>/spool/client`): artifacts go to `<data>/artifacts`, beside it. */
+  spool: { dir: string };
+  /** Overrides where artifacts go. */
+  artifactsDir?: string;
+  limits?: Partial<SourceMapLimits>;
+}
+
+export interface StoredSourceMap {
+  name: string;
+  path: string;
+  id: string;
+  sources: number;
+  bytes: number;
+}
+
+const PLAIN_RELEASE = /^[A-Za-z0-9_][A-Za-z0-9._+-]{0,99}$/;
+const MAX_NAME_LENGTH = 2048;
+
+/** Must stay equal to the dispatchers' copy (symbolicate/artifact-store.ts); the round-trip test holds them together. */
+export function releaseDirName(release: string): string {
+  return PLAIN_RELEASE.test(release)
+    ? release
+    : `~${createHash('sha256').update(release).digest('hex').slice(0, 32)}`;
+}
+
+/** `https://cdn.example.com/a/b.js?v=1`, `~/a/b.js`, `/a/b.js` → `/a/b.js` (same as the dispatchers' artifactPath). */
+export function artifactPath(url: string): string {
+  let result = url.trim().replace(/[?#].*$/, '');
+  result = result.replace(/^~(?=\/)/, '').replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '');
+  try {
+    result = decodeURIComponent(result);
+  } catch {
+    // a stray % stays as it is
+  }
+  return result.startsWith('/') ? result : `/${result}`;
+}
+
+async function writeDurably(file: string, data: string): Promise<void> {
+  const tmp = `${file}.tmp`;
+  const handle = await open(tmp, 'w');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(tmp, file);
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+type Checked =
+  { ok: true; name: string; text: string; sources: number } | { ok: false; field: string; message: string };
+
+/** A map must be a source map v3, plain or indexed; anything else is refused with the file it came from. */
+function checkFile(entry: unknown, i: number): Checked {
+  const field = `files[${i}]`;
+  if (typeof entry !== 'object' || entry === null)
+    return { ok: false, field, message: `${field} must be { name, map }` };
+  const { name, map } = entry as { name?: unknown; map?: unknown };
+  if (
+    typeof name !== 'string' ||
+    name.trim() === '' ||
+    name.length > MAX_NAME_LENGTH ||
+    /\s/.test(name.trim())
+  )
+    return {
+      ok: false,
+      field: `${field}.name`,
+      message: `${field}.name must be the minified file's URL (no spaces, at most ${MAX_NAME_LENGTH} characters), e.g. https://app.example.com/assets/app.js or ~/assets/app.js`,
+    };
+  let text: string;
+  let parsed: unknown;
+  try {
+    text = typeof map === 'string' ? map : JSON.stringify(map);
+    parsed = typeof map === 'string' ? JSON.parse(map) : map;
+  } catch {
+    return { ok: false, field: `${field}.map`, message: `the map for ${name} is not valid JSON` };
+  }
+  const m = parsed as { version?: unknown; mappings?: unknown; sources?: unknown; sections?: unknown } | null;
+  const basic = typeof m?.mappings === 'string' && Array.isArray(m.sources);
+  const indexed = Array.isArray(m?.sections);
+  if (m === null || typeof m !== 'object' || m.version !== 3 || (!basic && !indexed))
+    return {
+      ok: false,
+      field: `${field}.map`,
+      message: `the map for ${name} is not a source map v3 (needs "version": 3 and "mappings" + "sources", or "sections")`,
+    };
+  return {
+    ok: true,
+    name: name.trim(),
+    text,
+    sources: basic ? (m.sources as unknown[]).length : (m.sections as unknown[]).length,
+  };
+}
+
+function refuse(
+  reply: FastifyReply,
+  code: ErrorCode,
+  detail?: { message?: string; field?: string; limit?: number },
+): FastifyReply {
+  return reply.code(ERROR_CODES[code].status).send(errorBody(code, detail));
+}
+
+function keyOf(request: FastifyRequest): { key: string; inUrl: boolean } | undefined {
+  const header = request.headers['x-telltale-key'];
+  if (typeof header === 'string' && header !== '') return { key: header, inUrl: false };
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+  if (match?.[1] !== undefined) return { key: match[1], inUrl: false };
+  const query = (request.query as Record<string, unknown> | undefined)?.key;
+  return typeof query === 'string' && query !== '' ? { key: query, inUrl: true } : undefined;
+}
+
+const passBuffer = (
+  _request: FastifyRequest,
+  body: Buffer,
+  done: (error: null, body: Buffer) => void,
+): void => done(null, body);
+
+/** The upload route as an encapsulated plugin with its own body limit, parsers and error shape. */
+export const sourcemapRoutes: FastifyPluginAsync<SourceMapRoutesOptions> = async (app, options) => {
+  const limits = { ...SOURCEMAP_LIMITS, ...options.limits };
+  const keys = options.keys ?? createKeyRegistry(options.config.apps);
+  const root = options.artifactsDir ?? path.resolve(options.spool.dir, '..', '..', 'artifacts');
+  const appOf = new WeakMap<FastifyRequest, string>();
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limits.maxRequestBytes }, passBuffer);
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      return refuse(reply, 'TELLTALE_ERR_BODY_TOO_LARGE', { limit: limits.maxRequestBytes });
+    if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500)
+      return refuse(reply, 'TELLTALE_ERR_INVALID_SOURCEMAP', {
+        message: `request could not be read (${error.code ?? error.statusCode})`,
+      });
+    request.log.error({ err: error }, 'collector: source map upload failed');
+    return refuse(reply, 'TELLTALE_ERR_STORAGE', {
+      message: 'the source maps could not be stored; retry later',
+    });
+  });
+
+  app.route<{ Params: { release: string } }>({
+    method: 'POST',
+    url: SOURCEMAPS_URL,
+    bodyLimit: limits.maxRequestBytes,
+    // The key is checked from the headers, before a (possibly large) body is read.
+    onRequest: async (request, reply) => {
+      const found = keyOf(request);
+      if (found === undefined)
+        return refuse(reply, 'TELLTALE_ERR_UNAUTHORIZED', {
+          message: "missing secret key: send Authorization: Bearer <the app's secret key>",
+        });
+      if (found.inUrl)
+        return refuse(reply, 'TELLTALE_ERR_UNAUTHORIZED', {
+          message: 'secret keys never go in a URL: send Authorization: Bearer <key>, and rotate this key',
+        });
+      const lookup = keys.lookup(found.key);
+      if (lookup.status !== 'active')
+        return refuse(reply, 'TELLTALE_ERR_UNAUTHORIZED', {
+          message: lookup.status === 'revoked' ? 'this secret key was revoked' : 'unknown secret key',
+        });
+      if (lookup.kind !== 'secret')
+        return refuse(reply, 'TELLTALE_ERR_UNAUTHORIZED', {
+          message: "source maps need the app's secret key, not its public ingest key",
+        });
+      appOf.set(request, lookup.app.id);
+    },
+    handler: async (request, reply) => {
+      const appId = appOf.get(request);
+      if (appId === undefined) return refuse(reply, 'TELLTALE_ERR_UNAUTHORIZED'); // unreachable: onRequest set it
+      const { release } = request.params;
+      // eslint-disable-next-line no-control-regex
+      if (release === '' || release.length > LIMITS.maxIdLength || /[\u0000-\u001f\u007f]/.test(release))
+        return refuse(reply, 'TELLTALE_ERR_INVALID_SOURCEMAP', {
+          field: 'release',
+          message: `the release must be 1-${LIMITS.maxIdLength} printable characters, the same as the SDK's release`,
+        });
+
+      let body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      const encoding = String(request.headers['content-encoding'] ?? '').toLowerCase();
+      if (encoding === 'gzip' || (body[0] === 0x1f && body[1] === 0x8b)) {
+        try {
+          body = await gunzip(body, { maxOutputLength: limits.maxDecompressedBytes });
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
+            return refuse(reply, 'TELLTALE_ERR_DECOMPRESSED_TOO_LARGE', {
+              limit: limits.maxDecompressedBytes,
+            });
+          return refuse(reply, 'TELLTALE_ERR_BAD_GZIP');
+        }
+      } else if (encoding !== '' && encoding !== 'identity') {
+        return refuse(reply, 'TELLTALE_ERR_UNSUPPORTED_ENCODING', { message: 'send gzip or no encoding' });
+      }
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+      } catch {
+        return refuse(reply, 'TELLTALE_ERR_INVALID_SOURCEMAP', {
+          message: 'the body is not JSON: send {"files": [{"name", "map"}]}',
+        });
+      }
+      const files = (parsed as { files?: unknown } | null)?.files;
+      if (!Array.isArray(files) || files.length === 0 || files.length > limits.maxFiles)
+        return refuse(reply, 'TELLTALE_ERR_INVALID_SOURCEMAP', {
+          field: 'files',
+          message: `send {"files": [{"name", "map"}]} with 1-${limits.maxFiles} files`,
+        });
+      const checked = files.map(checkFile);
+      const bad = checked.find((c) => !c.ok);
+      if (bad !== undefined && !bad.ok)
+        return refuse(reply, 'TELLTALE_ERR_INVALID_SOURCEMAP', { field: bad.field, message: bad.message });
+
+      const dir = path.join(root, appId, releaseDirName(release));
+      await mkdir(dir, { recursive: true });
+      await writeDurably(path.join(dir, 'release.json'), `${JSON.stringify({ app: appId, release })}\n`);
+      const stored: StoredSourceMap[] = [];
+      for (const file of checked) {
+        if (!file.ok) continue;
+        const urlPath = artifactPath(file.name);
+        const id = createHash('sha256').update(urlPath).digest('hex').slice(0, 32);
+        const sha256 = createHash('sha256').update(file.text).digest('hex');
+        const before = await readFile(path.join(dir, `${id}.json`), 'utf8')
+          .then((text) => JSON.parse(text) as { sha256?: unknown; uploadedAt?: unknown })
+          .catch(() => undefined);
+        // The same map uploaded again keeps its first upload time: events grouped with it before group the same on replay.
+        const unchanged = before?.sha256 === sha256 && typeof before.uploadedAt === 'number';
+        const uploadedAt =
+          unchanged && typeof before?.uploadedAt === 'number' ? before.uploadedAt : Date.now();
+        const meta = {
+          id,
+          name: file.name,
+          path: urlPath,
+          uploadedAt,
+          mapBytes: Buffer.byteLength(file.text),
+          sha256,
+        };
+        // The map first, its meta last: a meta the reader sees always has its map.
+        if (!unchanged) await writeDurably(path.join(dir, `${id}.map`), file.text);
+        await writeDurably(path.join(dir, `${id}.json`), `${JSON.stringify(meta)}\n`);
+        stored.push({ name: file.name, path: urlPath, id, sources: file.sources, bytes: meta.mapBytes });
+      }
+      // fsync the folder so the renames themselves survive a crash: a 201 means the maps are on disk.
+      await syncDir(dir);
+      return reply.code(201).send({ app: appId, release, files: stored });
+    },
+  });
+};

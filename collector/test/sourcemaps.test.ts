@@ -1,0 +1,182 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { openSpoolWriter, type SpoolWriter } from '@telltale/spool';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { build, resolveCollectorConfig } from '../src/index.js';
+import { sourcemapRoutes } from '../src/sourcemaps.js';
+
+const SECRET = 'tt_secret_web_0123456789abcdef';
+const INGEST = 'tt_ingest_web_0123456789abcdef';
+const MAP = JSON.stringify({
+  version: 3,
+  sources: ['../src/app.ts'],
+  sourcesContent: ['export function boom() { throw new Error("x"); }\n'],
+  names: ['boom'],
+  mappings: 'AAAO,SAASA',
+});
+
+describe('POST /v1/releases/:release/sourcemaps', () => {
+  let dir: string;
+  let spool: SpoolWriter;
+  let app: FastifyInstance;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'telltale-sourcemaps-'));
+    spool = await openSpoolWriter({ dir: path.join(dir, 'spool', 'client') });
+    const config = resolveCollectorConfig(
+      { apps: [{ id: 'web', name: 'Web', ingestKeys: [INGEST], secretKeys: [SECRET] }] },
+      {},
+    );
+    app = await build(config, { spool });
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await spool?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const post = (release: string, body: unknown, headers: Record<string, string> = {}) =>
+    app.inject({
+      method: 'POST',
+      url: `/v1/releases/${encodeURIComponent(release)}/sourcemaps`,
+      headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json', ...headers },
+      payload: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body),
+    });
+
+  it('stores the maps of a release under <data>/artifacts, durably, and answers what it stored', async () => {
+    const res = await post(
+      '1.4.2',
+      gzipSync(
+        JSON.stringify({ files: [{ name: 'https://app.example.com/assets/app.3f9a2c1b.js?v=1', map: MAP }] }),
+      ),
+      { 'content-encoding': 'gzip' },
+    );
+    expect(res.statusCode, res.body).toBe(201);
+    const body = res.json() as { files: Array<{ path: string; id: string; sources: number }> };
+    expect(body).toMatchObject({ app: 'web', release: '1.4.2' });
+    expect(body.files).toEqual([
+      expect.objectContaining({
+        path: '/assets/app.3f9a2c1b.js',
+        sources: 1,
+        id: expect.stringMatching(/^[0-9a-f]{32}$/),
+      }),
+    ]);
+    const releaseDir = path.join(dir, 'artifacts', 'web', '1.4.2');
+    const id = body.files[0]!.id;
+    expect((await readdir(releaseDir)).sort()).toEqual([`${id}.json`, `${id}.map`, 'release.json']);
+    expect(await readFile(path.join(releaseDir, `${id}.map`), 'utf8')).toBe(MAP);
+    expect(JSON.parse(await readFile(path.join(releaseDir, `${id}.json`), 'utf8'))).toMatchObject({
+      name: 'https://app.example.com/assets/app.3f9a2c1b.js?v=1',
+      path: '/assets/app.3f9a2c1b.js',
+    });
+    expect(JSON.parse(await readFile(path.join(releaseDir, 'release.json'), 'utf8'))).toEqual({
+      app: 'web',
+      release: '1.4.2',
+    });
+
+    // The same map again (a duplicate upload) keeps its first upload time, so grouping on replay does not change;
+    // a different map for the same file replaces it. A release that is not a plain file name gets a hashed folder.
+    const metaOf = async () =>
+      JSON.parse(await readFile(path.join(releaseDir, `${id}.json`), 'utf8')) as { uploadedAt: number };
+    const first = (await metaOf()).uploadedAt;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(
+      (await post('1.4.2', { files: [{ name: '~/assets/app.3f9a2c1b.js', map: MAP }] })).statusCode,
+    ).toBe(201);
+    expect((await metaOf()).uploadedAt).toBe(first);
+    const changed = MAP.replace('AAAO,SAASA', 'AAAA,SAASA');
+    expect(
+      (await post('1.4.2', { files: [{ name: '~/assets/app.3f9a2c1b.js', map: JSON.parse(changed) }] }))
+        .statusCode,
+    ).toBe(201);
+    expect((await metaOf()).uploadedAt).toBeGreaterThan(first);
+    expect(await readdir(releaseDir)).toHaveLength(3);
+    expect((await post('../../etc', { files: [{ name: '~/a.js', map: MAP }] })).statusCode).toBe(201);
+    const folders = await readdir(path.join(dir, 'artifacts', 'web'));
+    expect(folders.filter((f) => f.startsWith('~'))).toHaveLength(1);
+    expect(await readdir(dir)).not.toContain('etc');
+  });
+
+  it('takes only the app secret key, from a header', async () => {
+    const cases: Array<[Record<string, string>, string, string]> = [
+      [{ authorization: '' }, '', 'missing secret key'],
+      [{ authorization: `Bearer ${INGEST}` }, '', "need the app's secret key, not its public ingest key"],
+      [{ authorization: 'Bearer tt_unknown_0123456789abcdef' }, '', 'unknown secret key'],
+      [{ authorization: '' }, `?key=${SECRET}`, 'never go in a URL'],
+    ];
+    for (const [headers, query, message] of cases) {
+      const res = await app.inject({
+        method: 'POST',
+        url: `/v1/releases/1.0/sourcemaps${query}`,
+        headers: { 'content-type': 'application/json', ...headers },
+        payload: JSON.stringify({ files: [{ name: '~/a.js', map: MAP }] }),
+      });
+      expect(res.statusCode).toBe(401);
+      expect(res.json()).toMatchObject({
+        error: { code: 'TELLTALE_ERR_UNAUTHORIZED', message: expect.stringContaining(message) },
+      });
+    }
+  });
+
+  it('refuses what is not a source map, naming the file', async () => {
+    const bad = await post('1.0', {
+      files: [
+        { name: '~/a.js', map: MAP },
+        { name: '~/b.js', map: '{"version": 2}' },
+      ],
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({
+      error: {
+        code: 'TELLTALE_ERR_INVALID_SOURCEMAP',
+        field: 'files[1].map',
+        message: expect.stringContaining('~/b.js'),
+      },
+    });
+    expect((await post('1.0', 'not json')).json()).toMatchObject({
+      error: { code: 'TELLTALE_ERR_INVALID_SOURCEMAP' },
+    });
+    expect((await post('1.0', { files: [] })).json()).toMatchObject({ error: { field: 'files' } });
+    expect((await post('1.0', { files: [{ name: 'has space.js', map: MAP }] })).json()).toMatchObject({
+      error: { field: 'files[0].name' },
+    });
+  });
+
+  it('refuses bodies over its limits with 413, as sent and once inflated', async () => {
+    const small = Fastify();
+    const config = resolveCollectorConfig(
+      { apps: [{ id: 'web', name: 'Web', ingestKeys: [INGEST], secretKeys: [SECRET] }] },
+      {},
+    );
+    await small.register(sourcemapRoutes, {
+      config,
+      spool,
+      limits: { maxRequestBytes: 4096, maxDecompressedBytes: 65_536 },
+    });
+    const send = (payload: Buffer, gzip: boolean) =>
+      small.inject({
+        method: 'POST',
+        url: '/v1/releases/1.0/sourcemaps',
+        headers: {
+          authorization: `Bearer ${SECRET}`,
+          'content-type': 'application/json',
+          ...(gzip ? { 'content-encoding': 'gzip' } : {}),
+        },
+        payload,
+      });
+    const big = Buffer.from(JSON.stringify({ files: [{ name: '~/a.js', map: MAP + ' '.repeat(100_000) }] }));
+    expect((await send(big, false)).json()).toMatchObject({
+      error: { code: 'TELLTALE_ERR_BODY_TOO_LARGE', limit: 4096 },
+    });
+    const bomb = await send(gzipSync(big), true);
+    expect(bomb.statusCode).toBe(413);
+    expect(bomb.json()).toMatchObject({
+      error: { code: 'TELLTALE_ERR_DECOMPRESSED_TOO_LARGE', limit: 65_536 },
+    });
+    await small.close();
+  });
+});

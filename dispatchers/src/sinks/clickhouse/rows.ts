@@ -1,0 +1,75 @@
+import type { EnrichedEvent } from '../../enrich/enrich.js';
+import type { ServerLogRow } from '../types.js';
+
+/** YYYY-MM-DD (UTC) of an epoch-ms time: the day partition. */
+export function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+// DateTime is UInt32 seconds (1970..2106): a client clock outside keeps its exact value in ts_ms only.
+const seconds = (ms: number): number => Math.min(4_294_967_295, Math.max(0, Math.floor(ms / 1000)));
+const flag = (v: boolean | null): number | null => (v === null ? null : v ? 1 : 0);
+
+/** An enriched event as a JSONEachRow row of `events` (schema.ts). */
+export function eventRow(e: EnrichedEvent): Record<string, unknown> {
+  return {
+    app: e.app,
+    id: e.id,
+    kind: e.kind,
+    ts: seconds(e.ts),
+    ts_ms: e.ts,
+    received_at: seconds(e.receivedAt),
+    received_ms: e.receivedAt,
+    day: utcDay(e.receivedAt),
+    batch_id: e.batchId,
+    release: e.release,
+    environment: e.environment,
+    session: e.session,
+    user_id: e.userId,
+    account_id: e.accountId,
+    url: e.url,
+    trace: e.trace,
+    online: flag(e.online),
+    fingerprint: e.fingerprint,
+    name: e.name,
+    error_type: e.errorType,
+    message: e.message,
+    stack: e.stack,
+    level: e.level,
+    count: e.count,
+    soft: flag(e.soft),
+    attrs: e.attrs,
+    breadcrumbs: e.breadcrumbs,
+    browser: e.browser,
+    browser_version: e.browserVersion,
+    os: e.os,
+    os_version: e.osVersion,
+    device: e.device,
+    load_ms: e.loadMs,
+    adblock: flag(e.adblock),
+  };
+}
+
+/** A server log line as a JSONEachRow row of `server_logs`. */
+export function serverLogRow(l: ServerLogRow): Record<string, unknown> {
+  return {
+    app: l.app,
+    id: l.id,
+    ts: seconds(l.ts),
+    ts_ms: l.ts,
+    received_at: seconds(l.receivedAt),
+    received_ms: l.receivedAt,
+    day: utcDay(l.receivedAt),
+    service: l.service,
+    level: l.level,
+    message: l.message,
+    trace: l.trace,
+    span: l.span,
+    session: l.session,
+    user_id: l.userId,
+    account_id: l.accountId,
+    release: l.release,
+    environment: l.environment,
+    attrs: l.attrs,
+  };
+}

@@ -1,0 +1,220 @@
+import type { SpoolPosition } from '@telltale/spool';
+import type { DeadLetterWriter } from '../dead-letter.js';
+import { decodeEnvelope } from '../decode.js';
+import { enrichEnvelope, type EnrichedEvent } from '../enrich/enrich.js';
+import { decodeServerLogEnvelope, serverLogBatchId, serverLogRows } from '../sources/server-log/decode.js';
+import type { HandleResult, RecordHandler, SourceRecord } from '../sources/types.js';
+import type { ExportResult, RawBatch, ServerLogRow, Sink } from './types.js';
+
+type Rec = SourceRecord<SpoolPosition>;
+
+const YIELD_EVERY = 16;
+
+/** What a spool holds: client batches, server-log envelopes, or either (the Blob intake spool). */
+export type SpoolContent = 'client' | 'server' | 'mixed';
+
+export type DecodedRecord =
+  | { kind: 'client'; events: EnrichedEvent[]; raw: RawBatch }
+  | { kind: 'server'; logs: ServerLogRow[]; raw: RawBatch };
+
+export type RecordDecodeResult =
+  { ok: true; value: DecodedRecord } | { ok: false; code: string; reason: string };
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export function looksLikeServerLogs(payload: Buffer): boolean {
+  try {
+    const parsed = JSON.parse(payload.toString('utf8')) as unknown;
+    return typeof parsed === 'object' && parsed !== null && 'logs' in parsed && !('batch' in parsed);
+  } catch {
+    return false;
+  }
+}
+
+/** One spool payload → enriched client events or scrubbed server-log rows, plus the raw batch. Pure. */
+export function decodeRecord(payload: Buffer, content: SpoolContent): RecordDecodeResult {
+  const kind = content === 'mixed' ? (looksLikeServerLogs(payload) ? 'server' : 'client') : content;
+  if (kind === 'server') {
+    const result = decodeServerLogEnvelope(payload);
+    if (!result.ok) return result;
+    const { envelope } = result;
+    const raw: RawBatch = {
+      app: envelope.app,
+      receivedAt: envelope.receivedAt,
+      batchId: serverLogBatchId(envelope),
+      kind,
+      payload,
+    };
+    return { ok: true, value: { kind, logs: serverLogRows(envelope), raw } };
+  }
+  const result = decodeEnvelope(payload);
+  if (!result.ok) return result;
+  const { envelope } = result;
+  try {
+    const raw: RawBatch = {
+      app: envelope.app,
+      receivedAt: envelope.receivedAt,
+      batchId: envelope.batch.batchId,
+      kind,
+      payload,
+    };
+    return { ok: true, value: { kind, events: enrichEnvelope(envelope), raw } };
+  } catch (error) {
+    return { ok: false, code: 'enrich_failed', reason: describe(error) };
+  }
+}
+
+/**
+ * Decoded records shared by the sink consumers of one spool: they read the same records at about
+ * the same time, and decoding + enrichment is most of their CPU. Bounded by events held; the oldest go first.
+ */
+export interface DecodeCache {
+  get(key: string): RecordDecodeResult | undefined;
+  set(key: string, value: RecordDecodeResult): void;
+}
+
+export function createDecodeCache(maxEvents = 20_000): DecodeCache {
+  const entries = new Map<string, { value: RecordDecodeResult; weight: number }>();
+  let held = 0;
+  return {
+    get: (key) => entries.get(key)?.value,
+    set(key, value) {
+      if (entries.has(key)) return;
+      const weight = value.ok
+        ? Math.max(1, value.value.kind === 'client' ? value.value.events.length : value.value.logs.length)
+        : 1;
+      entries.set(key, { value, weight });
+      held += weight;
+      for (const [oldest, entry] of entries) {
+        if (held <= maxEvents || entries.size === 1) break;
+        entries.delete(oldest);
+        held -= entry.weight;
+      }
+    },
+  };
+}
+
+export interface SinkCounters {
+  /** Client events the sink accepted (duplicates included: the store drops them). */
+  events: number;
+  /** Server log lines the sink accepted. */
+  logs: number;
+  /** Server-log records passed over because the sink does not take server logs. */
+  skipped: number;
+  lastError: string | undefined;
+}
+
+interface Entry {
+  record: Rec;
+  value: DecodedRecord;
+}
+
+/**
+ * Spool records → one sink. Poison is dead-lettered (durably) and left out; retryable answers keep the
+ * records for a later attempt, which skips those already accepted (so Log Analytics never gets a batch
+ * twice in one run); a rejected export is retried record by record so one bad batch does not take its
+ * neighbours down.
+ */
+export function createSinkHandler(
+  sink: Sink,
+  deadLetter: DeadLetterWriter,
+  counters: SinkCounters,
+  content: SpoolContent,
+  cache?: DecodeCache,
+): RecordHandler<SpoolPosition> {
+  // Per record object: decoded (or null for poison), and whether the sink has it already.
+  const decodedOf = new WeakMap<Rec, DecodedRecord | null>();
+  const accepted = new WeakSet<Rec>();
+
+  async function decode(records: readonly Rec[]): Promise<Entry[]> {
+    const out: Entry[] = [];
+    for (const [index, record] of records.entries()) {
+      // Decoding thousands of records is CPU work: let the collector answer requests in between.
+      if (index % YIELD_EVERY === YIELD_EVERY - 1) await new Promise((resolve) => setImmediate(resolve));
+      let value = decodedOf.get(record);
+      if (value === undefined) {
+        const key = `${record.position.segment}:${record.position.offset}`;
+        let result = cache?.get(key);
+        if (result === undefined) {
+          result = decodeRecord(record.payload, content);
+          cache?.set(key, result);
+        }
+        if (result.ok) value = result.value;
+        else {
+          // Poison never blocks the stream: park it with its reason and go on.
+          await deadLetter.write(record.position, record.payload, result.code, result.reason);
+          value = null;
+        }
+        decodedOf.set(record, value);
+      }
+      if (value !== null && !accepted.has(record)) out.push({ record, value });
+    }
+    return out;
+  }
+
+  function exportEntries(entries: readonly Entry[]): Promise<ExportResult> {
+    const raws = entries.map((e) => e.value.raw);
+    const first = entries[0]?.value;
+    if (first?.kind === 'server')
+      return sink.exportServerLogs!(
+        entries.flatMap((e) => (e.value.kind === 'server' ? e.value.logs : [])),
+        raws,
+      );
+    return sink.export(
+      entries.flatMap((e) => (e.value.kind === 'client' ? e.value.events : [])),
+      raws,
+    );
+  }
+
+  function count(entries: readonly Entry[]): void {
+    for (const { record, value } of entries) {
+      accepted.add(record);
+      if (value.kind === 'client') counters.events += value.events.length;
+      else counters.logs += value.logs.length;
+    }
+  }
+
+  /** Exports one kind; undefined when everything was stored or dead-lettered, else the retry answer. */
+  async function ship(entries: Entry[]): Promise<HandleResult | undefined> {
+    if (entries.length === 0) return undefined;
+    const result = await exportEntries(entries);
+    if (result.status === 'ok') {
+      count(entries);
+      return undefined;
+    }
+    counters.lastError = `${sink.name}: ${result.reason}`;
+    if (result.status === 'retryable')
+      return result.retryAfterMs === undefined ? 'retry' : { retryAfterMs: result.retryAfterMs };
+    for (const entry of entries) {
+      const single = entries.length === 1 ? result : await exportEntries([entry]);
+      if (single.status === 'ok') count([entry]);
+      else if (single.status === 'retryable')
+        return single.retryAfterMs === undefined ? 'retry' : { retryAfterMs: single.retryAfterMs };
+      else {
+        await deadLetter.write(
+          entry.record.position,
+          entry.record.payload,
+          'sink_rejected',
+          `${sink.name}: ${single.reason}`,
+        );
+        accepted.add(entry.record);
+      }
+    }
+    return undefined;
+  }
+
+  return async (records) => {
+    const entries = await decode(records);
+    const client = entries.filter((e) => e.value.kind === 'client');
+    let server = entries.filter((e) => e.value.kind === 'server');
+    if (sink.exportServerLogs === undefined && server.length > 0) {
+      counters.skipped += server.length;
+      for (const e of server) accepted.add(e.record);
+      server = [];
+    }
+    const retry = (await ship(client)) ?? (await ship(server));
+    return retry ?? 'done';
+  };
+}

@@ -1,0 +1,150 @@
+import { createHash } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+
+/**
+ * Reader of the local artifact store the collector writes on `POST /v1/releases/:release/sourcemaps`
+ * (writer: collector/src/sourcemaps.ts; layout in ARCHITECTURE.md):
+ *
+ *   <data>/artifacts/<app>/<release dir>/release.json   {"app", "release"}
+ *   <data>/artifacts/<app>/<release dir>/<id>.map       the source map, as uploaded
+ *   <data>/artifacts/<app>/<release dir>/<id>.json      ArtifactMeta; written last, so a meta implies its map
+ *
+ * `<release dir>` is the release itself when it is a plain name, else `~` + a hash of it;
+ * `<id>` is a hash of the file's URL path, so a re-upload of the same file replaces it.
+ */
+export interface ArtifactMeta {
+  id: string;
+  /** The minified file's URL as uploaded, e.g. `https://app.example.com/assets/app.3f9a2c1b.js` or `~/assets/app.js`. */
+  name: string;
+  /** What frames are matched on: the URL path without origin, query or fragment (`/assets/app.3f9a2c1b.js`). */
+  path: string;
+  /** Epoch ms when this map was first stored (an identical re-upload keeps it). */
+  uploadedAt: number;
+  mapBytes: number;
+  /** SHA-256 (hex) of the map text. */
+  sha256?: string;
+}
+
+export function artifactsRoot(dataDir: string): string {
+  return path.join(dataDir, 'artifacts');
+}
+
+const PLAIN_RELEASE = /^[A-Za-z0-9_][A-Za-z0-9._+-]{0,99}$/;
+
+/** Must stay equal to the collector's copy (collector/src/sourcemaps.ts); the round-trip test holds them together. */
+export function releaseDirName(release: string): string {
+  return PLAIN_RELEASE.test(release)
+    ? release
+    : `~${createHash('sha256').update(release).digest('hex').slice(0, 32)}`;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * The part of a script URL that names the file on every host: `https://cdn.example.com/a/b.js?v=1`,
+ * `~/a/b.js` and `/a/b.js` all become `/a/b.js`; a bare `index.android.bundle` becomes `/index.android.bundle`.
+ */
+export function artifactPath(url: string): string {
+  let result = url.trim().replace(/[?#].*$/, '');
+  result = result.replace(/^~(?=\/)/, '').replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '');
+  result = safeDecode(result);
+  return result.startsWith('/') ? result : `/${result}`;
+}
+
+export function artifactId(urlPath: string): string {
+  return createHash('sha256').update(urlPath).digest('hex').slice(0, 32);
+}
+
+function isMeta(value: unknown): value is ArtifactMeta {
+  if (typeof value !== 'object' || value === null) return false;
+  const m = value as Record<string, unknown>;
+  return (
+    typeof m.id === 'string' &&
+    /^[0-9a-f]{32}$/.test(m.id) &&
+    typeof m.name === 'string' &&
+    typeof m.path === 'string' &&
+    typeof m.uploadedAt === 'number' &&
+    typeof m.mapBytes === 'number'
+  );
+}
+
+export interface ArtifactStore {
+  /** The artifacts of one release, oldest upload first; [] when none were uploaded. */
+  list(app: string, release: string): Promise<ArtifactMeta[]>;
+  /** Releases of the app that have artifacts (for "maps exist for 1.4.1 but not for 1.4.2"). */
+  releases(app: string): Promise<string[]>;
+  readMap(app: string, release: string, meta: ArtifactMeta): Promise<string>;
+}
+
+// Listing a release reads one small file per artifact: remember it until the folder changes.
+const LISTING_CACHE = 256;
+
+export function openArtifactStore(root: string): ArtifactStore {
+  const listings = new Map<string, { mtimeMs: number; metas: ArtifactMeta[] }>();
+  const releaseDir = (app: string, release: string): string =>
+    path.join(root, path.basename(app), releaseDirName(release));
+
+  return {
+    async list(app, release) {
+      const dir = releaseDir(app, release);
+      const info = await stat(dir).catch(() => undefined);
+      if (info === undefined || !info.isDirectory()) return [];
+      const key = `${app}\u0000${release}`;
+      const cached = listings.get(key);
+      // A rename into the folder (every upload ends with one) moves its mtime.
+      if (cached !== undefined && cached.mtimeMs === info.mtimeMs) return cached.metas;
+      const names = (await readdir(dir).catch(() => [] as string[])).filter((n) =>
+        /^[0-9a-f]{32}\.json$/.test(n),
+      );
+      const metas: ArtifactMeta[] = [];
+      for (const name of names) {
+        const parsed = await readFile(path.join(dir, name), 'utf8')
+          .then((text) => JSON.parse(text) as unknown)
+          .catch(() => undefined);
+        if (isMeta(parsed)) metas.push(parsed);
+      }
+      metas.sort((a, b) => a.uploadedAt - b.uploadedAt || a.path.localeCompare(b.path));
+      if (listings.size >= LISTING_CACHE) {
+        const oldest = listings.keys().next().value;
+        if (oldest !== undefined) listings.delete(oldest);
+      }
+      listings.set(key, { mtimeMs: info.mtimeMs, metas });
+      return metas;
+    },
+    async releases(app) {
+      const appDir = path.join(root, path.basename(app));
+      const dirs = await readdir(appDir).catch(() => [] as string[]);
+      const found: string[] = [];
+      for (const dir of dirs) {
+        const parsed = await readFile(path.join(appDir, dir, 'release.json'), 'utf8')
+          .then((text) => JSON.parse(text) as { release?: unknown })
+          .catch(() => undefined);
+        if (typeof parsed?.release === 'string') found.push(parsed.release);
+      }
+      return found.sort();
+    },
+    readMap(app, release, meta) {
+      return readFile(path.join(releaseDir(app, release), `${meta.id}.map`), 'utf8');
+    },
+  };
+}
+
+/**
+ * The artifact for a frame's script: the same URL path, else the only upload with the same file
+ * name (maps uploaded under another prefix still resolve).
+ */
+export function findArtifact(metas: readonly ArtifactMeta[], file: string): ArtifactMeta | undefined {
+  const wanted = artifactPath(file);
+  const exact = metas.find((m) => m.path === wanted);
+  if (exact !== undefined) return exact;
+  const base = wanted.slice(wanted.lastIndexOf('/') + 1);
+  const sameName = metas.filter((m) => m.path.slice(m.path.lastIndexOf('/') + 1) === base);
+  return sameName.length === 1 ? sameName[0] : undefined;
+}

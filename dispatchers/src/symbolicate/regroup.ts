@@ -1,0 +1,61 @@
+import type { EnrichedEvent } from '../enrich/enrich.js';
+import { fingerprintError } from '../enrich/fingerprint.js';
+import { parseStack } from '../enrich/stack.js';
+import type { Sink } from '../sinks/types.js';
+import type { Symbolicator } from './symbolicator.js';
+
+/** Rows → rows whose error fingerprints group on original code; async because maps are read from disk. */
+export type Regroup = (events: EnrichedEvent[]) => Promise<EnrichedEvent[]>;
+
+/**
+ * Enrichment fingerprints errors on their stacks as reported; with source maps uploaded, this
+ * fingerprints them again on the symbolicated frames (original functions and files), so the same
+ * bug in two minified builds is one group. Only maps uploaded before the batch arrived count
+ * (`uploadedBefore: receivedAt`), so every consumer and every replay computes the same fingerprint
+ * for the same record. An app's own fingerprint (from the SDK) is kept as it is.
+ */
+export function createRegroup(symbolicator: Symbolicator): Regroup {
+  return async (events) => {
+    if (!events.some((e) => e.kind === 'error' && e.stack !== null)) return events;
+    const out: EnrichedEvent[] = [];
+    for (const event of events) {
+      if (event.kind !== 'error' || event.stack === null || event.fingerprint === null) {
+        out.push(event);
+        continue;
+      }
+      const input = { type: event.errorType ?? 'Error', message: event.message ?? '', stack: event.stack };
+      // The stored fingerprint differs from the stack's own one only when the app chose it.
+      if (fingerprintError(input) !== event.fingerprint) {
+        out.push(event);
+        continue;
+      }
+      const result = await symbolicator.symbolicate({
+        app: event.app,
+        release: event.release,
+        frames: parseStack(event.stack),
+        uploadedBefore: event.receivedAt,
+        explain: false,
+      });
+      out.push(
+        result.frames.some((f) => f.symbolicated)
+          ? { ...event, fingerprint: fingerprintError({ ...input, frames: result.frames }) }
+          : event,
+      );
+    }
+    return out;
+  };
+}
+
+/** A sink that stores regrouped rows: same name, batching and retention, one more step before export. */
+export function regroupingSink(sink: Sink, regroup: Regroup): Sink {
+  const exportServerLogs = sink.exportServerLogs?.bind(sink);
+  const dropDaysBefore = sink.dropDaysBefore?.bind(sink);
+  return {
+    name: sink.name,
+    ...(sink.batching === undefined ? {} : { batching: sink.batching }),
+    export: async (events, raw) => sink.export(await regroup(events), raw),
+    ...(exportServerLogs === undefined ? {} : { exportServerLogs }),
+    ...(dropDaysBefore === undefined ? {} : { dropDaysBefore }),
+    close: () => sink.close(),
+  };
+}
