@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_ATTRIBUTES, MAX_STRING, scrub, scrubAttributes, urlPath } from '../src/core/scrub.js';
+import { MAX_ATTRIBUTES, MAX_STRING, scrub, scrubAttributes, scrubJson } from '../src/core/scrub.js';
 
 describe('scrub', () => {
   it('replaces emails', () => {
-    expect(scrub('user jane.doe+test@example.co.uk not found')).toBe('user [email] not found');
+    expect(scrub('user jane.doe+test@example.co.uk not found')).toBe('user [filtered] not found');
+    expect(scrub('Jane.Doe@Example.COM')).toBe('[filtered]');
   });
 
   it('keeps Firefox/Safari stack frames (fn@url) intact', () => {
@@ -12,16 +13,16 @@ describe('scrub', () => {
   });
 
   it('replaces bearer tokens and JWTs', () => {
-    expect(scrub('Authorization: Bearer abc.DEF-123_xyz==')).toBe('Authorization: Bearer [token]');
+    expect(scrub('Authorization: Bearer abc.DEF-123_xyz==')).toBe('Authorization: [filtered]');
     const jwt =
       'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U';
-    expect(scrub(`token ${jwt} expired`)).toBe('token [jwt] expired');
+    expect(scrub(`token ${jwt} expired`)).toBe('token [filtered] expired');
   });
 
   it('replaces card numbers and other runs of 12+ digits, keeps short numbers', () => {
-    expect(scrub('card 4111 1111 1111 1111 declined')).toBe('card [number] declined');
-    expect(scrub('card 4111-1111-1111-1111')).toBe('card [number]');
-    expect(scrub('account 123456789012')).toBe('account [number]');
+    expect(scrub('card 4111 1111 1111 1111 declined')).toBe('card [filtered] declined');
+    expect(scrub('card 4111-1111-1111-1111')).toBe('card [filtered]');
+    expect(scrub('account 123456789012')).toBe('account [filtered]');
     expect(scrub('order 12345678901 of 3')).toBe('order 12345678901 of 3');
   });
 
@@ -41,10 +42,15 @@ describe('scrub', () => {
     expect(scrub('y'.repeat(500), 200)).toHaveLength(200);
   });
 
-  it('turns a URL into its path', () => {
-    expect(urlPath('https://shop.example.com/cart/checkout?coupon=SECRET#pay')).toBe('/cart/checkout');
-    expect(urlPath('/orders?id=1')).toBe('/orders');
-    expect(urlPath('https://example.com')).toBe('/');
+  it('scrubs free-form state (bug reports) at any depth', () => {
+    const state = {
+      cart: { owner: 'jane@example.com', items: [{ sku: 'A1', note: 'call 4111 1111 1111 1111' }] },
+      authToken: 'abc',
+    };
+    expect(JSON.parse(JSON.stringify(state, scrubJson))).toEqual({
+      cart: { owner: '[filtered]', items: [{ sku: 'A1', note: 'call [filtered]' }] },
+      authToken: '[filtered]',
+    });
   });
 });
 
@@ -81,7 +87,12 @@ describe('scrubAttributes', () => {
         fn: () => 1,
         inf: Infinity,
       }),
-    ).toEqual({ n: 1, ok: true, none: null, s: 'mail me: [email]', inf: null });
+    ).toEqual({ n: 1, ok: true, none: null, s: 'mail me: [filtered]', inf: Infinity });
+    // non-finite numbers become null on the wire
+    expect(JSON.parse(JSON.stringify(scrubAttributes({ inf: Infinity, nan: NaN })))).toEqual({
+      inf: null,
+      nan: null,
+    });
   });
 
   it('keeps at most 32 keys', () => {

@@ -5,11 +5,22 @@ import type { FastifyInstance } from 'fastify';
 
 const sdkRoot = path.dirname(createRequire(import.meta.url).resolve('@telltale/browser-sdk/package.json'));
 
+const script = 'text/javascript; charset=utf-8';
 const ASSETS: Record<string, { file: string; type: string }> = {
-  '/demo/demo.js': { file: 'demo/demo.js', type: 'text/javascript; charset=utf-8' },
+  '/demo/demo.js': { file: 'demo/demo.js', type: script },
   '/demo/demo.css': { file: 'demo/demo.css', type: 'text/css; charset=utf-8' },
-  '/sdk/telltale.min.js': { file: 'dist/telltale.min.js', type: 'text/javascript; charset=utf-8' },
-  '/sdk/index.js': { file: 'dist/index.js', type: 'text/javascript; charset=utf-8' },
+  // The SDK and the files it loads on demand: fflate where CompressionStream is missing, the add-ons.
+  ...Object.fromEntries(
+    [
+      'telltale.min.js',
+      'index.js',
+      'gzip.js',
+      'telltale-bug.js',
+      'telltale-trace.js',
+      'report-bug.js',
+      'traceparent.js',
+    ].map((name) => [`/sdk/${name}`, { file: `dist/${name}`, type: script }]),
+  ),
 };
 
 // The demo runs under the CSP we ask of our users: no inline script, no eval.

@@ -1,320 +1,364 @@
-import type { Batch, ErrorEvent } from '@telltale/protocol';
-import { createBreadcrumbs } from './breadcrumbs.js';
+import type { Batch, Breadcrumb, ErrorEvent } from '@telltale/protocol';
 import { newId } from './ids.js';
-import { createQueue } from './queue.js';
-import { DELIVERED, REJECTED, decide } from './retry.js';
+import { decide } from './retry.js';
 import { MAX_ID, MAX_STRING, scrub, scrubAttributes } from './scrub.js';
 import type { Answer, Attributes, LogLevel, Options, Platform, QueueItem, TelltaleEvent } from './types.js';
 
-export const SDK_NAME = 'telltale-browser/0.1.0';
+declare const TELLTALE_DEBUG: boolean | undefined;
+/** Debug builds (dist/telltale.debug.js) say what the SDK does; in production builds every such line is removed. */
+const DEBUG = typeof TELLTALE_DEBUG != 'undefined' && TELLTALE_DEBUG;
+const say = (...a: unknown[]) => console.debug('[telltale]', ...a);
+
 /** Flush this long after the first queued event, so a burst becomes one request. */
 export const DEBOUNCE_MS = 1000;
-/** A batch holds at most this many events, and a flush starts at once when that many are waiting. */
-export const BATCH_EVENTS = 50;
 /** A batch's events stay under this many JSON bytes, so any batch fits a keepalive request (64 KB). */
 export const BATCH_BYTES = 60_000;
-/** Retry delay while the platform says it is offline; its `online` event resumes sooner. */
-export const OFFLINE_RETRY_MS = 30_000;
-/** Batches in flight at once outside page hide. */
-export const MAX_PARALLEL = 2;
-/** Distinct errors per session, and events per assert / feature / blocked name: beyond, only counted as dropped. */
-export const MAX_PER_SESSION = 100;
+/** Queue caps: beyond any of them the oldest events are dropped, and counted. */
+export const MAX_ITEMS = 500;
+export const MAX_BYTES = 1 << 20;
+export const MAX_AGE_MS = 7 * 86_400_000;
+/** Breadcrumbs kept; older ones fall off the ring. */
+export const MAX_BREADCRUMBS = 20;
+/** A session ends after 30 minutes without an event (the usual web analytics rule). */
+export const SESSION_IDLE_MS = 30 * 60_000;
+/** The persisted state is read and written at most this often: 10,000 errors in a loop must stay cheap. */
+export const TOUCH_MS = 5000;
+/** Rate limit, a token bucket kept across reloads: bursts of RATE_BURST events, then one per RATE_MS. */
+export const RATE_MS = 1000;
+export const RATE_BURST = 60;
+/** Key of the persisted state, `session lastActive retryAfterUntil rateLimitClock` (kv) */
+export const STATE_KEY = 'telltale';
 
-const LEVELS = ['debug', 'info', 'warn', 'error'];
+// A value another script could have written: refuse anything that would make the collector reject batches.
+const VALID = /^[\da-f]{32}( \d+){3}$/;
+const LEVELS = /^(debug|info|warn|error)$/;
+// Fields scrubbed on every event (never left empty: '?'): ids first, capped at MAX_ID, then free text.
+const FIELDS = ['type', 'name', 'reason', 'mechanism', 'fingerprint', 'message', 'stack', 'url'];
 
 export interface CaptureExtra {
   /** Groups errors by this instead of the server's fingerprint. */
   fingerprint?: string;
-  /** How the error was caught (`onerror`, `onunhandledrejection`); `manual` by default. */
+  /** How the error was caught: `onerror`, `onunhandledrejection`; none for `captureError` calls (manual). */
   mechanism?: string;
 }
 
+type Fields = Record<string, unknown>;
 export type Client = ReturnType<typeof createClient>;
-
-/**
- * An error seen this session: its queued item (null: ignored) and the repeats not counted in it yet.
- * For an assert / feature / blocked name, `n` counts its events.
- */
-interface Seen {
-  it: QueueItem | null;
-  n: number;
-}
+/** What add-ons see of a running client. */
+export type Ctx = ReturnType<Client['ctx']>;
 
 /** type, message and stack of anything thrown or rejected; a non-Error object gives only its keys (no customer data). */
-export function describe(err: unknown): [type: string, message: string, stack?: string] {
-  const e = err as Error;
+export function describe(e: Error): [type: string, message: string, stack?: string] {
   return e && typeof e == 'object'
     ? typeof e.message == 'string'
-      ? [`${e.name || 'Error'}`, e.message, typeof e.stack == 'string' ? e.stack : undefined]
-      : ['NonError', `Object with keys: ${Object.keys(e).slice(0, 9)}`]
+      ? [e.name || 'Error', e.message, e.stack]
+      : ['NonError', `${Object.keys(e)}`]
     : ['NonError', `${e}`];
 }
 
-/** The first stack frame after the message: with type and message, it tells one error from another. */
-export function firstFrame(message: string, stack = ''): string {
-  const i = stack.indexOf(message);
-  return (i < 0 ? stack : stack.slice(i + message.length)).split('\n').find((l) => /:\d+/.test(l)) || '';
+/** The first stack frame (a line ending in `:line:col`): with type and message, it tells one error from another. */
+export function firstFrame(stack = ''): string {
+  return stack.split('\n').find((l) => /:\d+:\d+\)?$/.test(l)) || '';
 }
 
-/** Scrubs and caps every text field of an event, including what `beforeSend` may have added. */
-function clean(e: TelltaleEvent): TelltaleEvent {
-  const x = e as unknown as Record<string, unknown>;
-  // Ids (required ones must not end up empty), then free text.
-  ['type', 'name', 'reason', 'mechanism', 'fingerprint', 'message', 'stack', 'url'].forEach((k, i) => {
-    if (x[k] != null) x[k] = scrub(x[k] as string, i > 4 ? MAX_STRING : MAX_ID) || (i > 4 ? '' : '?');
-  });
-  x.vars &&= scrubAttributes(x.vars);
-  x.props &&= scrubAttributes(x.props);
-  return e;
-}
-
-/** The SDK's state and logic, host-independent: the platform brings transport, session and page context. */
+/**
+ * The SDK's state and logic, host-independent: the platform brings transport, storage and page context.
+ * The session id is 32 hex digits, a valid W3C trace id: it is the session's trace id too.
+ */
 export function createClient(o: Options, p: Platform) {
-  const url = `${(o.endpoint || '').replace(/\/+$/, '')}/v1/batch?key=${encodeURIComponent(o.key)}`;
-  const crumbs = createBreadcrumbs();
-  const q = createQueue((n) => (dropped += n), p.store);
-  /** Batch ids in flight; true when sent with keepalive. */
-  const flying = new Map<string, boolean>();
-  /** Failed attempts per batch id. */
-  const tries = new Map<string, number>();
+  const now = Date.now;
+  const done = Promise.resolve();
+  const max = Math.max;
+  const base = `${(o.endpoint || '').replace(/\/+$/, '')}/v1/`;
+  const key = `?key=${encodeURIComponent(o.key)}`;
+  const ring: Breadcrumb[] = [];
+  /** Batch ids in flight: true when sent with keepalive. */
+  const flying: Record<string, boolean> = {};
+  let items: QueueItem[] = [];
+  /** Errors of this session by type, message and first frame: their latest queued item, or null when ignored. */
+  let seen: Record<string, QueueItem | null> = {};
+  /** Persisted: session id, last activity, no upload before (Retry-After), the rate limiter's clock. */
+  let st: [string, number, number, number] = ['', 0, 0, 0];
   let dropped = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  /** No send before retryAt (backoff); page hide only waits for `hold` (a Retry-After). */
+  /** No send before retryAt (backoff, Retry-After); a page hide only waits for st[2] (Retry-After). */
   let retryAt = 0;
-  let hold = 0;
-  let fresh = 0;
-  let inside = false;
-  let session = '';
+  /** Answers in a row that asked for a retry: the backoff grows with it, a delivery resets it. */
+  let fails = 0;
+  let inside = 0;
   let user: string | undefined;
   let account: string | undefined;
-  let seen = new Map<string, Seen>();
-  let distinctErrors = 0;
 
   // Nothing the SDK does may throw into the app, or start again while it runs (that is how loops start).
   const guard =
     <A extends unknown[], R>(fn: (...a: A) => R, fallback?: R) =>
     (...a: A): R => {
-      if (inside) return fallback!;
-      inside = true;
-      try {
-        return fn(...a);
-      } catch {
-        return fallback!;
-      } finally {
-        inside = false;
+      if (!inside) {
+        inside = 1;
+        try {
+          return fn(...a);
+        } catch (x) {
+          if (DEBUG) say('internal error', x);
+        } finally {
+          inside = 0;
+        }
       }
+      return fallback!;
     };
 
-  /** Current [session, trace]; a new session forgets the errors and names counted in the old one. */
-  const sess = (): [string, string] => {
-    const s = p.session();
-    if (s[0] != session) {
-      session = s[0];
-      seen = new Map();
-      distinctErrors = 0;
+  /** Adopts the persisted state where another tab or an earlier page was active later, renews an idle session, writes it back. */
+  const sync = (force?: unknown): void => {
+    const t = now();
+    if (force || t - st[1] > TOUCH_MS) {
+      try {
+        const v = p.kv().getItem(STATE_KEY)!;
+        // The session of whoever was active last; for activity, Retry-After and the rate limit, the later time.
+        if (VALID.test(v))
+          st = v
+            .split(' ')
+            .map((x, i, a) => (i ? max(+x, st[i] as number) : +a[1]! > st[1] ? x : st[0])) as typeof st;
+      } catch {
+        // storage blocked (privacy mode, sandboxed iframe): the state lives as long as the page
+      }
+      // A new session forgets the errors counted in the old one (one adopted from another tab keeps
+      // them: their repeats are then sent as counts, not lost).
+      if (t - st[1] > SESSION_IDLE_MS) {
+        st[0] = newId(t);
+        seen = {};
+      }
+      st[1] = t;
+      try {
+        p.kv().setItem(STATE_KEY, st.join(' '));
+      } catch {
+        // as above
+      }
     }
-    return s;
   };
 
-  const schedule = (ms = DEBOUNCE_MS): void => {
-    if (timer && ms) return;
-    clearTimeout(timer);
-    timer = setTimeout(flush, Math.max(ms, retryAt - Date.now()));
-  };
-
-  const enqueue = (fields: object, withCrumbs?: boolean): QueueItem | null => {
-    let e: TelltaleEvent | null | false | undefined = {
-      id: newId(),
-      ts: Date.now(),
-      trace: sess()[1],
-      ...p.context(),
-      ...fields,
-      breadcrumbs: withCrumbs ? crumbs.list() : undefined,
-    } as TelltaleEvent;
-    try {
-      e = o.beforeSend ? o.beforeSend(e) : e;
-    } catch {
-      e = null;
+  /** Applies the caps, dropping the oldest first (counted); returns what it dropped, for the store. */
+  const trim = (): QueueItem[] => {
+    const gone: QueueItem[] = [];
+    let bytes = items.reduce((n, it) => n + it.n, 0);
+    const old = now() - MAX_AGE_MS;
+    while (items.length > MAX_ITEMS || bytes > MAX_BYTES || (items[0]?.e.ts ?? old) < old) {
+      const it = items.shift()!;
+      // marked as if in a batch, so a repeat of its error starts a new event instead of counting into it
+      it.b = '-';
+      bytes -= it.n;
       dropped++;
+      gone.push(it);
+      if (DEBUG) say('queue full: dropped', it.e);
     }
-    if (!e) return null;
-    const it = q.push(clean(e));
-    schedule(++fresh < BATCH_EVENTS ? DEBOUNCE_MS : 0);
+    return gone;
+  };
+
+  // The store writes only what changed: an event is one record, whatever the queue's length.
+  const push = (e: TelltaleEvent): QueueItem => {
+    const it = { e, n: JSON.stringify(e).length };
+    items.push(it);
+    p.store.save([it], trim());
     return it;
   };
 
-  const capture = (fields: object, key: string, withCrumbs?: boolean): void => {
-    sess();
-    const s = seen.get(key) || { it: null, n: 0 };
-    seen.set(key, s);
-    if (++s.n > MAX_PER_SESSION) dropped++;
-    else enqueue(fields, withCrumbs);
-  };
-
-  const captureError = (err: unknown, extra?: CaptureExtra): void => {
-    const [type, message, stack] = describe(err);
-    sess();
-    const key = `${type}\n${message.slice(0, 300)}\n${firstFrame(message, stack)}`;
-    const s = seen.get(key);
-    if (s?.it) {
-      // A repeat: raise the queued event's count while it may still change, else count it for the next flush.
-      if (s.it.b) {
-        s.n++;
-        schedule();
-      } else {
-        const e = s.it.e as ErrorEvent;
-        e.count = (e.count || 1) + 1;
-        q.save();
-      }
-    } else if (s) {
-      // ignored, sampled out or refused by beforeSend: its repeats are too
-    } else if (distinctErrors++ >= MAX_PER_SESSION) {
-      dropped++;
-    } else {
-      const text = `${type}: ${message}`;
-      seen.set(key, { it: null, n: 0 });
-      if (
-        Math.random() < (o.sampleRate ?? 1) &&
-        !o.ignoreErrors?.some((m) => (typeof m == 'string' ? text.includes(m) : m.test(text)))
-      ) {
-        const it = enqueue(
-          {
-            kind: 'error',
-            type,
-            message,
-            stack,
-            count: 1,
-            mechanism: extra?.mechanism || 'manual',
-            fingerprint: extra?.fingerprint,
-          },
-          true,
-        );
-        seen.set(key, { it, n: 0 });
-      }
+  const schedule = (ms = DEBOUNCE_MS): void => {
+    if (!timer || !ms) {
+      clearTimeout(timer);
+      timer = setTimeout(flush, max(ms, retryAt - now()));
     }
   };
 
-  const send = (id: string, items: QueueItem[], keepalive: boolean): Promise<void> => {
+  /** Queues an event; 0 when the rate limit refused it, null when beforeSend dropped it. */
+  const enqueue = (fields: object, withCrumbs?: unknown): QueueItem | null | 0 => {
+    const t = now();
+    sync();
+    if (st[3] - t > RATE_MS * RATE_BURST) {
+      dropped++;
+      if (DEBUG) say('rate limited: dropped', fields);
+      return 0;
+    }
+    st[3] = max(st[3], t) + RATE_MS;
+    let e: TelltaleEvent | null | false | undefined = {
+      id: newId(t),
+      ts: t,
+      trace: st[0],
+      ...p.context(),
+      ...fields,
+      breadcrumbs: withCrumbs && ring.slice(),
+    } as TelltaleEvent;
+    try {
+      if (o.beforeSend) e = o.beforeSend(e as TelltaleEvent);
+    } catch {
+      e = null;
+      dropped++;
+      if (DEBUG) say('beforeSend threw: dropped');
+    }
+    if (!e) return null;
+    // Scrubbed after beforeSend, so whatever it added is scrubbed too.
+    FIELDS.forEach((k, i) => {
+      if ((e as Fields)[k] != null)
+        (e as Fields)[k] = scrub((e as Fields)[k] as string, i > 4 ? MAX_STRING : MAX_ID) || '?';
+    });
+    (e as Fields).vars = scrubAttributes((e as Fields).vars);
+    (e as Fields).props = scrubAttributes((e as Fields).props);
+    schedule();
+    return push(e);
+  };
+
+  const captureError = (err: unknown, extra?: CaptureExtra): void => {
+    const [type, message, stack] = describe(err as Error);
+    const text = `${type}: ${message}`;
+    const k = `${text.slice(0, 300)}\n${firstFrame(stack)}`;
+    sync();
+    const s = seen[k];
+    if (s) {
+      // A repeat raises the count of its queued event; once that event is in a batch, a copy carries the next repeats.
+      if (s.b) {
+        seen[k] = push({ ...s.e, id: newId(), ts: now(), count: 1, breadcrumbs: undefined } as ErrorEvent);
+        schedule();
+      } else (s.e as ErrorEvent).count!++;
+    } else if (s === undefined) {
+      const it =
+        Math.random() < (o.sampleRate ?? 1) &&
+        !o.ignoreErrors?.some((m) => (typeof m == 'string' ? text.includes(m) : m.test(text)))
+          ? enqueue({ kind: 'error', type, message, stack, count: 1, ...extra }, 1)
+          : null;
+      // Refused by the rate limit: not remembered, so a later occurrence may still be reported.
+      if (it !== 0) seen[k] = it;
+    }
+  };
+
+  const send = (id: string, keepalive: unknown): Promise<void> => {
     // The drop count rides on one batch at a time and comes back unless that batch is delivered.
     const reported = dropped;
-    dropped = 0;
     const batch: Batch = {
       v: 1,
       batchId: id,
-      sentAt: Date.now(),
+      sentAt: now(),
       // a batch without them would be refused whole: better a visible placeholder than silent loss
-      release: o.release || 'unknown',
-      environment: o.environment || 'unknown',
-      session: sess()[0],
+      release: o.release || '?',
+      environment: o.environment || '?',
+      session: st[0],
       user,
       account,
-      loadMs: p.loadMs?.(),
+      ...p.meta(),
       dropped: reported || undefined,
-      sdk: SDK_NAME,
-      events: items.map((it) => it.e),
+      sdk: p.sdk,
+      events: items.filter((it) => it.b == id).map((it) => it.e),
     };
-    flying.set(id, keepalive);
-    return new Promise<Answer>((resolve) => resolve(p.send(url, JSON.stringify(batch), keepalive)))
+    dropped = 0;
+    flying[id] = !!keepalive;
+    return new Promise<Answer>((resolve) =>
+      resolve(p.send(base + 'batch' + key, JSON.stringify(batch), keepalive)),
+    )
       .catch((): Answer => ({ status: 0 }))
       .then(
         guard((a: Answer) => {
-          flying.delete(id);
-          const attempt = tries.get(id) || 0;
-          // Offline is not the collector's fault: wait for the `online` event without spending an attempt.
-          const offline = !a.status && p.context().online === false;
-          const r = offline ? OFFLINE_RETRY_MS : decide(a.status, a.retryAfter, attempt);
-          if (r != DELIVERED) dropped += reported;
-          const left = q.items().filter((it) => it.b == id).length;
-          if (!left) return; // another send of this batch settled it already
-          if (r == DELIVERED || r == REJECTED) {
+          const retryAfter = (a.status == 429 || a.status == 503) && a.headers?.get('retry-after');
+          const r = decide(a.status, retryAfter, fails);
+          const left = items.filter((it) => it.b == id).length;
+          if (DEBUG) say('batch', id, 'answered', a.status, r ? `retry in ${r} ms` : 'delivered');
+          delete flying[id];
+          if (r) dropped += reported;
+          if (!left) {
+            // another send of this batch settled it already
+          } else if (r < 1) {
+            // delivered (0), or refused for good (-1) and counted as dropped
             if (r) dropped += left;
-            tries.delete(id);
-            q.remove(id);
-            if (q.items().length) schedule();
+            fails = 0;
+            p.store.save(
+              [],
+              items.filter((it) => it.b == id),
+            );
+            items = items.filter((it) => it.b != id);
+            if (items.length) schedule(0);
           } else {
-            if (!offline) tries.set(id, attempt + 1);
-            retryAt = Date.now() + r;
-            if (a.retryAfter && (a.status == 429 || a.status == 503)) hold = retryAt;
+            fails++;
+            retryAt = now() + r;
+            // Remembered across reloads: a collector asking for quiet gets it from the next page too.
+            if (retryAfter) {
+              st[2] = retryAt;
+              sync(1);
+            }
             schedule(r);
           }
         }),
       );
   };
 
-  /** Sends what is queued: first the repeats counted since the last flush, then batches not in flight yet. */
-  const flush = guard((keepalive?: boolean): Promise<void> => {
+  /**
+   * Seals waiting events into batches, then sends the first batch not in flight; on page hide, the
+   * first not in flight with keepalive (a normal request may be cancelled with the page). One batch
+   * per flush: what a page hide cannot send in one keepalive request waits in the store.
+   */
+  const flush = guard((keepalive?: unknown): Promise<unknown> => {
+    const t = now();
+    const sealed: QueueItem[] = [];
+    let open = '';
+    let size = 0;
     clearTimeout(timer);
     timer = undefined;
-    const now = Date.now();
-    const sends: Promise<void>[] = [];
-    if (now < (keepalive ? hold : retryAt)) schedule(retryAt - now);
+    sync(1);
+    const wait = (keepalive ? st[2] : max(st[2], retryAt)) - t;
+    if (wait > 0) schedule(wait);
     else {
-      seen.forEach((s) => {
-        if (s.n && s.it) {
-          s.it = q.push({
-            ...s.it.e,
-            id: newId(now),
-            ts: now,
-            count: s.n,
-            breadcrumbs: undefined,
-          } as ErrorEvent);
-          s.n = 0;
-        }
-      });
-      // Seal waiting events into batches: each keeps its batch id from now on, so the collector recognises a retry.
-      const groups = new Map<string, QueueItem[]>();
-      let open = '';
-      let size = 0;
-      let count = 0;
-      for (const it of q.items()) {
+      // Each event keeps its batch id from now on, so the collector recognises a retry.
+      for (const it of items)
         if (!it.b) {
-          if (!open || count >= BATCH_EVENTS || size + it.n > BATCH_BYTES) {
-            open = newId(now);
-            size = count = 0;
+          if (!open || size + it.n > BATCH_BYTES) {
+            open = newId(t);
+            size = 0;
           }
           it.b = open;
           size += it.n;
-          count++;
+          sealed.push(it);
         }
-        groups.set(it.b, (groups.get(it.b) || []).concat(it));
-      }
-      fresh = 0;
-      q.save();
-      let budget = BATCH_BYTES;
-      for (const [id, items] of groups) {
-        const f = flying.get(id);
-        // On page hide, a batch in flight without keepalive is sent again: the page may cancel that request.
-        if (f || (f == false && !keepalive)) continue;
-        if (keepalive ? (budget -= items.reduce((n, it) => n + it.n, 0)) < 0 : sends.length >= MAX_PARALLEL)
-          break;
-        sends.push(send(id, items, !!keepalive));
-      }
+      p.store.save(sealed);
+      const id = items.find((it) => (keepalive ? !flying[it.b!] : flying[it.b!] == null))?.b;
+      if (id) return send(id, keepalive);
     }
-    return Promise.all(sends).then(() => {});
-  }, Promise.resolve());
+    return done;
+  }, done);
 
-  const report = guard(capture);
+  const report = guard(enqueue);
 
   /** assert and softAssert: never throw; a falsy condition queues an assert event. */
   const check =
     (soft: boolean) =>
     (cond: unknown, name: string, vars?: Attributes): void => {
-      if (!cond) report({ kind: 'assert', name: `${name}`, soft, vars }, `${soft}${name}`, true);
+      if (!cond) report({ kind: 'assert', name: `${name}`, soft, vars }, 1);
     };
+
+  // Items left by an earlier page go first; a store that cannot load leaves the queue in memory.
+  p.store
+    .load()
+    .then(
+      guard((old: QueueItem[]) => {
+        items = old.concat(items);
+        p.store.save([], trim());
+        sync(1);
+        if (items.length) schedule();
+      }),
+    )
+    .catch(() => {});
+  sync();
 
   return {
     captureError: guard(captureError),
     assert: check(false),
     softAssert: check(true),
-    track: guard((name: string, props?: Attributes): void =>
-      capture({ kind: 'feature', name: `${name}`, props }, `f${name}`),
-    ),
-    blocked: guard((reason: string, props?: Attributes): void =>
-      capture({ kind: 'blocked', reason: `${reason}`, props }, `b${reason}`),
-    ),
+    track: (name: string, props?: Attributes): void => {
+      report({ kind: 'feature', name: `${name}`, props });
+    },
+    blocked: (reason: string, props?: Attributes): void => {
+      report({ kind: 'blocked', reason: `${reason}`, props });
+    },
     /** A breadcrumb only: logs travel with the next error or failed assert, never alone. */
     log: guard((level: LogLevel, message: string): void => {
-      crumbs.add(message, LEVELS.includes(level) ? level : 'info');
+      if (
+        ring.push({ ts: now(), level: LEVELS.test(level) ? level : 'info', message: scrub(message) }) >
+        MAX_BREADCRUMBS
+      )
+        ring.shift();
     }),
     /** Ids only, never names or emails (scrubbed all the same). */
     setUser: guard((u?: { id?: string; account?: string } | null): void => {
@@ -324,8 +368,13 @@ export function createClient(o: Options, p: Platform) {
     flush,
     /** The network is back: end the backoff wait (not a Retry-After) and send. */
     resume: (): void => {
-      retryAt = hold;
+      retryAt = 0;
       void flush();
     },
+    /** What add-ons (bug reports, traceparent) need: routes, the session (= trace) id, breadcrumbs, options, platform. */
+    ctx: () => (
+      sync(),
+      { url: (route: string) => base + route + key, session: st[0], user, account, ring, o, p }
+    ),
   };
 }

@@ -1,8 +1,8 @@
 /** Lowercase hex of `bytes` random bytes. */
 export function randomHex(bytes: number): string {
-  let s = '';
-  for (const x of crypto.getRandomValues(new Uint8Array(bytes))) s += (x | 256).toString(16).slice(1);
-  return s;
+  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (x) =>
+    x.toString(16).padStart(2, '0'),
+  ).join('');
 }
 
 /** 32 hex digits: 12 of milliseconds first (ids sort by time, as UUIDv7 does), then 80 random bits. */

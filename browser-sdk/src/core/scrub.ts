@@ -7,48 +7,49 @@ export const MAX_ID = 200;
 /** Most keys kept in one vars / props map (the protocol's maxAttributes). */
 export const MAX_ATTRIBUTES = 32;
 
-// Order matters: tokens before digit runs, so a JWT is replaced whole.
-const RULES: Array<[RegExp, string]> = [
-  [/\bbearer\s+[\w.~+/-]+=*/gi, 'Bearer [token]'],
-  [/\beyJ[\w-]+\.[\w-]+\.[\w-]*/g, '[jwt]'],
-  [/[\w.+-]+@[a-z\d-]+(\.[a-z\d-]+)*\.[a-z]{2,}/gi, '[email]'],
-  // Query strings and fragments after a path, keeping `:line:col` of stack frames.
-  [/(\/[^\s?#'"()]*)[?#][^\s'"()]*?(?=:\d+:\d+|[\s'"()]|$)/g, '$1'],
-  [/\d(?:[ -]?\d){11,}/g, '[number]'],
-];
+/**
+ * Secrets replaced by `[filtered]`, in one pass (at each position the first alternative that matches
+ * wins, so a JWT or an email is replaced whole before its digits could be): bearer tokens, JWTs,
+ * emails, and runs of 12+ digits (card numbers).
+ */
+const SECRETS = /bearer\s+\S+|eyJ[\w.-]+|[\w.+-]+@[\w-]+\.[\w.-]+|\d(?:[ -]?\d){11,}/gi;
+/** Query strings and fragments after a path, keeping `:line:col` of stack frames. */
+const QUERY = /(\/[^\s?#'"()]*)[?#][^\s'"()]*?(?=:\d+:\d+|[\s'"()]|$)/g;
 
-const DENY = /passw|pwd|token|secret|e-?mail|authori[sz]ation|cookie|cvv|api.?key|credit.?card/i;
+// Keys whose values are secrets whatever they look like: passwords, tokens, emails, auth headers, cards.
+const DENY = /passw|pwd|token|secret|e-?mail|auth|cookie|cvv|api.?key|credit/i;
 
-/** Removes what must never leave the page (emails, tokens, card-like numbers, query strings) and caps the length. */
+/** Removes what must never leave the page (secrets, query strings) and caps the length. */
 export function scrub(value: string, max = MAX_STRING): string {
-  let s = String(value).slice(0, max * 2);
-  for (const [re, to] of RULES) s = s.replace(re, to);
-  return s.slice(0, max);
+  return String(value)
+    .slice(0, max * 2)
+    .replace(SECRETS, '[filtered]')
+    .replace(QUERY, '$1')
+    .slice(0, max);
 }
 
-/** The path of a URL: no origin, no query string, no fragment. */
-export function urlPath(url: string): string {
-  return scrub(url.replace(/^[a-z][\w+.-]*:\/\/[^/]*/i, '').split(/[?#]/)[0] || '/');
+/** A JSON.stringify replacer for free-form state (bug reports): deny-listed keys filtered, every string scrubbed. */
+export function scrubJson(key: string, value: unknown): unknown {
+  return DENY.test(key) ? '[filtered]' : typeof value == 'string' ? scrub(value) : value;
 }
 
 /** Scalars only, at most 32 keys, deny-listed keys redacted, strings scrubbed; undefined when nothing is left. */
 export function scrubAttributes(input: unknown): Attributes | undefined {
-  if (!input || typeof input != 'object') return;
-  const out: Attributes = {};
+  let out: Attributes | undefined;
   let n = 0;
-  for (const key of Object.keys(input)) {
-    const v = (input as Record<string, unknown>)[key];
-    const t = typeof v;
-    if (n >= MAX_ATTRIBUTES) break;
-    if (v !== null && t != 'string' && t != 'number' && t != 'boolean') continue;
-    out[key.slice(0, MAX_ID)] = DENY.test(key)
-      ? '[filtered]'
-      : t == 'string'
-        ? scrub(v as string)
-        : t == 'number' && !isFinite(v as number)
-          ? null
-          : (v as Attributes[string]);
-    n++;
-  }
-  return n ? out : undefined;
+  if (typeof input == 'object')
+    for (const k in input) {
+      const v = (input as Record<string, unknown>)[k];
+      const t = typeof v;
+      // `typeof` names of the scalars we keep (no nested objects: those hold content, not counts)
+      if (n < MAX_ATTRIBUTES && (v === null || 'string number boolean'.includes(t))) {
+        n++;
+        (out ||= {})[k.slice(0, MAX_ID)] = DENY.test(k)
+          ? '[filtered]'
+          : t == 'string'
+            ? scrub(v as string)
+            : (v as Attributes[string]);
+      }
+    }
+  return out;
 }

@@ -1,4 +1,4 @@
-import type { Attributes, LogLevel, TelltaleEvent } from '@telltale/protocol';
+import type { Attributes, Batch, LogLevel, TelltaleEvent } from '@telltale/protocol';
 
 export type { Attributes, LogLevel, TelltaleEvent };
 
@@ -18,12 +18,25 @@ export interface Options {
   beforeSend?: (event: TelltaleEvent) => TelltaleEvent | null | false | undefined;
   /** Errors whose `type: message` contains one of these strings, or matches one of these patterns, are ignored. */
   ignoreErrors?: Array<string | RegExp>;
+  /**
+   * Origins (e.g. `https://api.example.com`) whose fetch / XHR calls get a W3C `traceparent` header
+   * carrying the session's trace id. Needs the traceparent add-on (see the README).
+   */
+  propagateTraceparent?: string[];
 }
 
-/** The collector's answer as the core needs it: status 0 means the request never got an answer. */
+/** What `reportBug()` accepts: both optional, both scrubbed like everything else. */
+export interface BugReport {
+  /** What the user says happened (emails, tokens and card-like numbers removed; 1 KB at most). */
+  description?: string;
+  /** App state worth seeing (JSON-serialisable); deny-listed keys are filtered, strings scrubbed. */
+  state?: unknown;
+}
+
+/** The collector's answer as the core needs it (a fetch `Response` is one); status 0: no answer at all. */
 export interface Answer {
   status: number;
-  retryAfter?: string | null;
+  headers?: { get(name: string): string | null };
 }
 
 /** One queued event; `b` is the batch id once the event has been put in a batch (then it never changes). */
@@ -34,23 +47,31 @@ export interface QueueItem {
   b?: string;
 }
 
-/** Where the queue keeps its items; a durable adapter (IndexedDB, AsyncStorage) mirrors them. */
+/** Where the queue keeps its items across page loads / app runs (IndexedDB, AsyncStorage). */
 export interface QueueStore {
-  /** Items left by an earlier page or app run; they are put before anything captured since. */
+  /** Items left by earlier pages or app runs, oldest first; they go before anything captured since. */
   load(): Promise<QueueItem[]>;
-  /** Called after every change with the whole queue; durable adapters write through asynchronously. */
-  save(items: readonly QueueItem[]): void;
+  /** Writes (asynchronously) the items new or changed since the last call, and forgets `removed` ones (by event id). */
+  save(changed: readonly QueueItem[], removed?: readonly QueueItem[]): void;
+}
+
+/** The part of `Storage` the core uses for its small state (session, Retry-After, rate limit). */
+export interface KeyValue {
+  getItem(key: string): string | null | undefined;
+  setItem(key: string, value: string): void;
 }
 
 /** Everything the core needs from its host (browser, React Native, tests). */
 export interface Platform {
-  /** POSTs a JSON batch; `keepalive` marks the last send of a page that is going away. */
-  send(url: string, json: string, keepalive: boolean): Promise<Answer>;
-  /** Session id and trace id of the current session (renewing it after idle time). */
-  session(): [id: string, trace: string];
+  /** SDK name and version sent with each batch, e.g. `telltale-browser/0.1.0`. */
+  sdk: string;
+  /** POSTs a JSON body (gzip-compressed where it can); `keepalive` marks the last send of a page going away. */
+  send(url: string, json: string, keepalive?: unknown): Promise<Answer>;
   /** Per-event context: URL path and online state. */
   context(): { url?: string; online?: boolean };
-  /** Page load time in ms, once known. */
-  loadMs?(): number | undefined;
-  store?: QueueStore;
+  /** Per-batch metadata known to the host: page load time, ad blocker. */
+  meta(): Pick<Batch, 'loadMs' | 'adblock'>;
+  /** Small synchronous state (localStorage, or memory mirrored to AsyncStorage); may throw (blocked storage). */
+  kv(): KeyValue;
+  store: QueueStore;
 }

@@ -1,25 +1,33 @@
 import type { Answer } from '../../core/types.js';
+import type { gzip } from './gzip.js';
 
-/** Browsers refuse keepalive requests whose bodies add up to more than this. */
-const KEEPALIVE_LIMIT = 65536;
+// A variable, not a literal: bundlers leave the import alone, and the browser resolves it next to this script.
+const GZIP = './gzip.js';
 
 /**
- * POSTs a batch as `text/plain` (no CORS preflight), gzip-compressed when CompressionStream exists.
- * Page-hide sends go uncompressed: CompressionStream is asynchronous and a page being unloaded
- * may never get to its result (a synchronous gzip, e.g. fflate, is a later issue).
+ * POSTs without a CORS preflight, gzip-compressed: CompressionStream where the browser has
+ * it, else fflate from a separate file (dist/gzip.js) loaded on first use, so it costs nothing to the
+ * browsers that do not need it; plain JSON if that fails. Page-hide sends go uncompressed: compression
+ * is asynchronous and a page being unloaded may never get to its result.
  */
-export async function sendBatch(url: string, json: string, keepalive: boolean): Promise<Answer> {
-  let body: Blob | string = json;
-  if (!keepalive && typeof CompressionStream == 'function') {
-    body = await new Response(new Blob([json]).stream().pipeThrough(new CompressionStream('gzip'))).blob();
-  }
-  const r = await fetch(url, {
-    method: 'POST',
-    body,
-    headers: { 'content-type': 'text/plain' },
-    // The page URL with its query string must not travel in a Referer header either.
-    referrerPolicy: 'no-referrer',
-    keepalive: keepalive && new Blob([json]).size < KEEPALIVE_LIMIT,
-  });
-  return { status: r.status, retryAfter: r.headers.get('retry-after') };
-}
+export const sendBatch = (url: string, json: string, keepalive?: unknown): Promise<Answer> =>
+  Promise.resolve(
+    keepalive
+      ? json
+      : self.CompressionStream
+        ? new Response(new Response(json).body!.pipeThrough(new CompressionStream('gzip'))).blob()
+        : import(GZIP).then(
+            (m: { gzip: typeof gzip }) => m.gzip(json),
+            () => json,
+          ),
+  ).then((body) =>
+    fetch(url, {
+      method: 'POST',
+      // No Content-Type header of our own: a string goes as text/plain, a gzip blob with none; both
+      // keep the request "simple" (no preflight), and the collector reads raw bytes either way.
+      body,
+      // The page URL with its query string must not travel in a Referer header either.
+      referrerPolicy: 'no-referrer',
+      keepalive: keepalive as boolean,
+    }),
+  );

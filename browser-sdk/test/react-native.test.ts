@@ -1,0 +1,165 @@
+// The React Native entry, in Node against the real collector. React Native itself cannot run here:
+// ErrorUtils, AppState and AsyncStorage are stand-ins with their documented shapes (the only stand-ins
+// in these tests); fetch, gzip (fflate) and the collector are real.
+import type { Batch } from '@telltale/protocol';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTelltale, type RunningTelltale } from '../../cli/src/index.js';
+import { STATE_KEY } from '../src/core/client.js';
+import { QUEUE_KEY } from '../src/platform/react-native/async-storage.js';
+import { startReactNative } from '../src/platform/react-native/index.js';
+import * as rn from '../src/react-native.js';
+
+/** AsyncStorage's shape over a Map, answering asynchronously like the real one. */
+function asyncStorage(data = new Map<string, string>()) {
+  return {
+    data,
+    getItem: async (k: string) => data.get(k) ?? null,
+    setItem: async (k: string, v: string) => void data.set(k, v),
+  };
+}
+
+/** React Native's ErrorUtils global: one handler, which the SDK must chain, not replace. */
+function errorUtils() {
+  const seen: Array<[unknown, boolean | undefined]> = [];
+  let handler: ((e: unknown, fatal?: boolean) => void) | undefined = (e, fatal) => void seen.push([e, fatal]);
+  return {
+    seen,
+    getGlobalHandler: () => handler,
+    setGlobalHandler: (h: (e: unknown, fatal?: boolean) => void) => void (handler = h),
+    /** What React Native does with an uncaught JS error. */
+    throw: (e: unknown, fatal = false) => handler?.(e, fatal),
+  };
+}
+
+/** AppState: `change` listeners, and a way to move the app between states. */
+function appState() {
+  const listeners: Array<(s: string) => void> = [];
+  return {
+    addEventListener: (_type: 'change', l: (s: string) => void) => void listeners.push(l),
+    go: (s: string) => listeners.forEach((l) => l(s)),
+  };
+}
+
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  ms = 20_000,
+) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+let telltale: RunningTelltale;
+let dataDir: string;
+const stored = async (session: string) =>
+  (
+    (await (await fetch(`${telltale.url}/api/events?session=${session}&limit=1000`)).json()) as {
+      events: Array<{ id: string; kind: string; name: string | null; count: number }>;
+    }
+  ).events;
+const options = () => ({
+  endpoint: telltale.url,
+  key: telltale.demoKey,
+  release: 'rn-1.0.0',
+  environment: 'e2e',
+});
+const session = (storage: ReturnType<typeof asyncStorage>) => storage.data.get(STATE_KEY)!.split(' ')[0]!;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(path.join(os.tmpdir(), 'telltale-rn-'));
+  telltale = await startTelltale({ port: 0, dataDir, logger: false, env: {} });
+}, 120_000);
+
+afterAll(async () => {
+  await telltale?.close();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('React Native entry', () => {
+  it('captures through ErrorUtils (chained), flushes when the app goes to the background, gzip to the real collector', async () => {
+    const storage = asyncStorage();
+    const errors = errorUtils();
+    const app = appState();
+    rn.init(options(), { storage, appState: app, errorUtils: errors });
+    const render = () => new TypeError('undefined is not an object'); // one line throwing twice
+    errors.throw(render());
+    errors.throw(render());
+    rn.track('open-settings', { tab: 'privacy' });
+    rn.assert(false, 'cart-total-matches', { items: 3 });
+    expect(errors.seen).toHaveLength(2); // the app's (React Native's) own handler still ran
+    app.go('background');
+    const sid = session(storage);
+    const events = await until('the events in the store', async () => {
+      const rows = await stored(sid);
+      return rows.length >= 3 && rows;
+    });
+    expect(events.find((e) => e.kind == 'error')).toMatchObject({ count: 2 });
+    expect(events.map((e) => e.name).sort()).toEqual(['cart-total-matches', null, 'open-settings']);
+    expect(JSON.parse(storage.data.get(QUEUE_KEY)!)).toEqual([]); // confirmed, so gone from storage
+  }, 60_000);
+
+  it('keeps the queue in AsyncStorage across app runs while the collector is unreachable, then delivers once', async () => {
+    const storage = asyncStorage();
+    const down = { ...options(), endpoint: 'http://127.0.0.1:9' }; // nothing listens on the discard port
+    const first = startReactNative(down, { storage, errorUtils: errorUtils() });
+    first.track('used-while-unreachable');
+    await first.flush();
+    await until('the queue written to AsyncStorage', () => {
+      const q = storage.data.get(QUEUE_KEY);
+      return q && (JSON.parse(q) as unknown[]).length == 1;
+    });
+    // the app is killed and started again (a new client, the same storage), now with the collector up
+    const second = startReactNative(options(), { storage, errorUtils: errorUtils() });
+    const sid = second.ctx().session;
+    const rows = await until('the event in the store', async () => {
+      const r = await stored(sid);
+      return r.some((e) => e.name == 'used-while-unreachable') && r;
+    });
+    expect(rows.filter((e) => e.name == 'used-while-unreachable')).toHaveLength(1);
+  }, 60_000);
+
+  it('remembers a Retry-After across app runs', async () => {
+    const storage = asyncStorage();
+    const retryUntil = Date.now() + 60_000;
+    storage.data.set(STATE_KEY, `${'a'.repeat(32)} ${Date.now()} ${retryUntil} 0`);
+    const sent: Batch[] = [];
+    const c = startReactNative(options(), { storage, errorUtils: errorUtils() });
+    const original = globalThis.fetch;
+    globalThis.fetch = ((...a: Parameters<typeof fetch>) => {
+      sent.push({} as Batch);
+      return original(...a);
+    }) as typeof fetch;
+    try {
+      // merged once AsyncStorage answered: this run's session, the stored Retry-After
+      await until('the stored state merged', () => {
+        const v = storage.data.get(STATE_KEY)!;
+        return v.startsWith(c.ctx().session) && v.includes(` ${retryUntil} `);
+      });
+      c.track('during-retry-after');
+      await c.flush();
+      expect(sent).toHaveLength(0);
+    } finally {
+      globalThis.fetch = original;
+    }
+  }, 30_000);
+
+  it('a fatal error is sent at once, before React Native ends the app', async () => {
+    const storage = asyncStorage();
+    const errors = errorUtils();
+    const c = startReactNative(options(), { storage, errorUtils: errors });
+    errors.throw(new Error('fatal crash'), true);
+    expect(errors.seen).toEqual([[expect.any(Error), true]]);
+    const sid = c.ctx().session;
+    await until('the fatal error in the store', async () =>
+      (await stored(sid)).some((e) => e.kind == 'error'),
+    );
+  }, 30_000);
+});
