@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { fsyncDir, writeFileDurably } from '@telltale/spool';
 
 /** Client-chosen attachment ids (for retries): safe as a file name. */
 export const ATTACHMENT_ID = /^[A-Za-z0-9_-]{8,128}$/;
@@ -52,27 +53,6 @@ export class AttachmentStoreFullError extends Error {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const dayOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
-
-async function fsyncPath(target: string): Promise<void> {
-  const handle = await open(target, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function writeDurably(file: string, data: Buffer | string): Promise<void> {
-  const tmp = `${file}.tmp`;
-  const handle = await open(tmp, 'w', 0o600);
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(tmp, file);
-}
 
 const exists = (file: string): Promise<boolean> =>
   stat(file).then(
@@ -151,14 +131,14 @@ export async function openAttachmentStore(options: {
       const dayDir = path.join(dir, input.app, dayOf(receivedAt));
       const created = await mkdir(dayDir, { recursive: true });
       if (created !== undefined) {
-        await fsyncPath(path.dirname(dayDir));
-        await fsyncPath(dir);
+        await fsyncDir(path.dirname(dayDir));
+        await fsyncDir(dir);
       }
       const file = path.join(dayDir, `${id}.gz`);
       // Body first, sidecar last: a sidecar is only ever next to a complete, fsync'd body.
-      await writeDurably(file, input.body);
-      await writeDurably(path.join(dayDir, `${id}.json`), metaText);
-      await fsyncPath(dayDir);
+      await writeFileDurably(file, input.body, 0o600);
+      await writeFileDurably(path.join(dayDir, `${id}.json`), metaText, 0o600);
+      await fsyncDir(dayDir);
       bytes += size;
       files += 1;
       return { id, duplicate: false, path: file };

@@ -2,6 +2,7 @@ import { open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { SpoolPosition } from '@telltale/spool';
 import type { BatchIndex, BatchIndexEntry } from './batch-index.js';
+import { fsyncDir } from '@telltale/spool';
 
 /** How often buffered journal lines are written and fsync'd. */
 export const JOURNAL_FLUSH_MS = 1000;
@@ -84,15 +85,6 @@ export async function loadBatchJournal(file: string, index: BatchIndex): Promise
     index.remember(entry.app, entry.batchId, entry.accepted, entry.receivedAt, entry.position);
   }
   return { lines, unreadable, lastPosition };
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 export async function openBatchJournal(

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip as gunzipCallback, type InputType, type ZlibOptions } from 'node:zlib';
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_CODES, errorBody, LIMITS, type ErrorCode } from '@telltale/protocol';
 import { createKeyRegistry, type CollectorApp, type KeyRegistry } from './apps.js';
+import { writeFileDurably, fsyncDir } from '@telltale/spool';
 
 const gunzip = promisify<InputType, ZlibOptions, Buffer>(gunzipCallback);
 
@@ -79,27 +80,6 @@ export function artifactPath(url: string): string {
     // a stray % stays as it is
   }
   return result.startsWith('/') ? result : `/${result}`;
-}
-
-async function writeDurably(file: string, data: string): Promise<void> {
-  const tmp = `${file}.tmp`;
-  const handle = await open(tmp, 'w');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(tmp, file);
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 type Checked =
@@ -265,7 +245,7 @@ export const sourcemapRoutes: FastifyPluginAsync<SourceMapRoutesOptions> = async
 
       const dir = path.join(root, appId, releaseDirName(release));
       await mkdir(dir, { recursive: true });
-      await writeDurably(path.join(dir, 'release.json'), `${JSON.stringify({ app: appId, release })}\n`);
+      await writeFileDurably(path.join(dir, 'release.json'), `${JSON.stringify({ app: appId, release })}\n`);
       const stored: StoredSourceMap[] = [];
       for (const file of checked) {
         if (!file.ok) continue;
@@ -288,12 +268,12 @@ export const sourcemapRoutes: FastifyPluginAsync<SourceMapRoutesOptions> = async
           sha256,
         };
         // The map first, its meta last: a meta the reader sees always has its map.
-        if (!unchanged) await writeDurably(path.join(dir, `${id}.map`), file.text);
-        await writeDurably(path.join(dir, `${id}.json`), `${JSON.stringify(meta)}\n`);
+        if (!unchanged) await writeFileDurably(path.join(dir, `${id}.map`), file.text);
+        await writeFileDurably(path.join(dir, `${id}.json`), `${JSON.stringify(meta)}\n`);
         stored.push({ name: file.name, path: urlPath, id, sources: file.sources, bytes: meta.mapBytes });
       }
       // fsync the folder so the renames themselves survive a crash: a 201 means the maps are on disk.
-      await syncDir(dir);
+      await fsyncDir(dir);
       return reply.code(201).send({ app: appId, release, files: stored });
     },
   });

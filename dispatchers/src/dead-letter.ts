@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import type { SpoolPosition } from '@telltale/spool';
+import { writeFileDurably, fsyncDir } from '@telltale/spool';
 
 /** What `<data>/dead-letter/<consumer>/<name>.reason.json` holds next to the raw payload. */
 export interface DeadLetterReason {
@@ -25,27 +26,6 @@ export interface DeadLetterWriter {
   write(origin: DeadLetterOrigin, payload: Buffer, code: string, reason: string): Promise<void>;
   /** Dead-lettered records by code since start. */
   counts(): Record<string, number>;
-}
-
-async function writeDurably(file: string, data: Buffer | string): Promise<void> {
-  const tmp = `${file}.tmp`;
-  const handle = await open(tmp, 'w');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(tmp, file);
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 /** File name from the spool position: a replayed poison record overwrites its own entry instead of piling up. */
@@ -74,9 +54,9 @@ export function createDeadLetterWriter(dataDir: string, consumer: string): DeadL
         ...('blob' in origin ? { blob: origin.blob } : { position: origin }),
         time: new Date().toISOString(),
       };
-      await writeDurably(`${base}.payload`, payload);
-      await writeDurably(`${base}.reason.json`, `${JSON.stringify(record, null, 2)}\n`);
-      await syncDir(dir);
+      await writeFileDurably(`${base}.payload`, payload);
+      await writeFileDurably(`${base}.reason.json`, `${JSON.stringify(record, null, 2)}\n`);
+      await fsyncDir(dir);
       counts[code] = (counts[code] ?? 0) + 1;
     },
     counts: () => ({ ...counts }),
@@ -132,5 +112,5 @@ export async function markReplayed(entry: DeadLetterEntry): Promise<void> {
   await mkdir(dir, { recursive: true });
   await rename(entry.payloadFile, path.join(dir, path.basename(entry.payloadFile)));
   await rename(entry.reasonFile, path.join(dir, path.basename(entry.reasonFile)));
-  await syncDir(dir);
+  await fsyncDir(dir);
 }

@@ -1,4 +1,4 @@
-import { mkdir, open, readdir, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { parseSegmentFileName, segmentFileName } from './format.js';
 
@@ -14,6 +14,22 @@ export async function fsyncDir(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Replaces `file` atomically and durably: write a sibling `.tmp`, fsync it, rename over `file`.
+ * Callers fsync the directory (fsyncDir) when the new name itself must survive a power cut.
+ */
+export async function writeFileDurably(file: string, data: Buffer | string, mode?: number): Promise<void> {
+  const tmp = `${file}.tmp`;
+  const handle = await open(tmp, 'w', mode);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(tmp, file);
 }
 
 /** mkdir -p, then fsync each parent that gained an entry, so a fresh spool's directory survives a power cut. */

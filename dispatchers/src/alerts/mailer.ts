@@ -1,8 +1,9 @@
-import { mkdir, open, rename } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import type { DispatcherConfig } from '../config.js';
 import type { AlertTransport } from './alert-log.js';
+import { writeFileDurably } from '@telltale/spool';
 
 export interface OutgoingAlert {
   subject: string;
@@ -37,18 +38,6 @@ export function outboxFileName(createdAt: string, key: string): string {
     .replace(/^-+|-+$/g, '')
     .slice(0, 100);
   return `${createdAt.replace(/[:.]/g, '-')}-${slug}.eml`;
-}
-
-async function writeFileDurably(file: string, data: Buffer): Promise<void> {
-  const tmp = `${file}.tmp`;
-  const handle = await open(tmp, 'w');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(tmp, file);
 }
 
 /** SMTP when configured; otherwise raw .eml files in <data>/outbox/, so `npm start` alerts with no setup. */

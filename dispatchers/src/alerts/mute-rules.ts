@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { EnrichedEvent } from '../enrich/enrich.js';
+import { writeFileDurably } from '@telltale/spool';
 
 /**
  * Everything alerts by default; a mute rule silences the alerts a team can do nothing about
@@ -152,18 +153,6 @@ export function muteRulesFile(dataDir: string): string {
   return path.join(dataDir, 'alerts', 'mute-rules.json');
 }
 
-async function writeDurably(file: string, text: string): Promise<void> {
-  const tmp = `${file}.tmp`;
-  const handle = await open(tmp, 'w');
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(tmp, file);
-}
-
 /** The rules live in one small JSON file, rewritten whole (tmp + fsync + rename) on every change. */
 export async function openMuteRules(dataDir: string, now: () => number = Date.now): Promise<MuteRules> {
   const file = muteRulesFile(dataDir);
@@ -186,7 +175,7 @@ export async function openMuteRules(dataDir: string, now: () => number = Date.no
   let chain: Promise<unknown> = Promise.resolve();
   const save = (next: MuteRule[]): Promise<void> => {
     const step = chain.then(async () => {
-      await writeDurably(file, `${JSON.stringify(next, null, 2)}\n`);
+      await writeFileDurably(file, `${JSON.stringify(next, null, 2)}\n`);
       rules = next;
     });
     chain = step.catch(() => undefined);
