@@ -17,9 +17,25 @@ export type Regroup = (events: EnrichedEvent[]) => Promise<EnrichedEvent[]>;
 export function createRegroup(symbolicator: Symbolicator): Regroup {
   return async (events) => {
     if (!events.some((e) => e.kind === 'error' && e.stack !== null)) return events;
+    // Most releases have no maps: ask once per release and export, not once per error.
+    const releasesWithMaps = new Map<string, Promise<boolean>>();
+    const releaseHasMaps = (event: EnrichedEvent): Promise<boolean> => {
+      const key = `${event.app}\u0000${event.release}`;
+      let answer = releasesWithMaps.get(key);
+      if (answer === undefined) {
+        answer = symbolicator.hasMaps(event.app, event.release);
+        releasesWithMaps.set(key, answer);
+      }
+      return answer;
+    };
     const out: EnrichedEvent[] = [];
     for (const event of events) {
-      if (event.kind !== 'error' || event.stack === null || event.fingerprint === null) {
+      if (
+        event.kind !== 'error' ||
+        event.stack === null ||
+        event.fingerprint === null ||
+        !(await releaseHasMaps(event))
+      ) {
         out.push(event);
         continue;
       }

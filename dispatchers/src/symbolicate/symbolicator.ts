@@ -47,6 +47,8 @@ export interface SymbolicateInput {
 export interface Symbolicator {
   /** Never throws: a broken map becomes a problem, and the frame stays as reported. */
   symbolicate(input: SymbolicateInput): Promise<SymbolicationResult>;
+  /** Whether any map of this release was uploaded (at or before `uploadedBefore`): the cheap question first. */
+  hasMaps(app: string, release: string, uploadedBefore?: number): Promise<boolean>;
   stats(): { cachedMaps: number; cachedBytes: number; loads: number; evictions: number };
   /** Frees every parsed map (they hold WebAssembly memory). */
   close(): void;
@@ -215,6 +217,10 @@ export function createSymbolicator(options: SymbolicatorOptions): Symbolicator {
   }
 
   return {
+    async hasMaps(app, release, uploadedBefore) {
+      const metas = await store.list(app, release).catch(() => []);
+      return metas.some((m) => uploadedBefore === undefined || m.uploadedAt <= uploadedBefore);
+    },
     async symbolicate(input) {
       const frames: SymbolicatedFrame[] = input.frames.map(unsymbolicated);
       const problems = new Map<string, SourceMapProblem>();
