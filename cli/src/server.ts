@@ -11,6 +11,7 @@ import {
 } from '@telltale/collector';
 import { dashboardsPlugin, createDuckDbStore } from '@telltale/dashboards';
 import { resolveDispatcherConfig, startDispatchers, type DispatcherOptions } from '@telltale/dispatchers';
+import type { SpoolWriter } from '@telltale/spool';
 import { resolveServerConfig, type ServerOptions } from './config.js';
 import { ensureDemoApp } from './demo-app.js';
 import { registerDemoRoutes } from './demo-routes.js';
@@ -89,25 +90,22 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
     bodyLimit: collectorConfig.limits.maxCompressedBytes,
     trustProxy: collectorConfig.trustProxy,
   });
+  // A failed unlink only delays clean-up; the next checkpoint retries it.
+  const removeSegments = (writer: SpoolWriter, what: string) => (segment: number) => {
+    writer
+      .removeSegmentsBefore(segment)
+      .catch((error: unknown) => app.log.warn({ err: error }, `${what} clean-up failed`));
+  };
   const dispatchers = await startDispatchers(dispatcherConfig, {
     duckdb,
-    spoolDir: path.join(config.dataDir, 'spool', 'client'),
+    spoolDir: spool.dir,
     notify: (listener) => spool.onAppend(listener),
-    // A failed unlink only delays clean-up; the next checkpoint retries it.
-    onRemovableSegment: (segment) => {
-      spool
-        .removeSegmentsBefore(segment)
-        .catch((error: unknown) => app.log.warn({ err: error }, 'spool clean-up failed'));
-    },
+    onRemovableSegment: removeSegments(spool, 'client spool'),
     // The server-log spool: same hooks, so its segments go once every server-log consumer passed them.
     serverLogs: {
       spoolDir: stores.serverLogSpool.dir,
       notify: (listener) => stores.serverLogSpool.onAppend(listener),
-      onRemovableSegment: (segment) => {
-        stores.serverLogSpool
-          .removeSegmentsBefore(segment)
-          .catch((error: unknown) => app.log.warn({ err: error }, 'server-log spool clean-up failed'));
-      },
+      onRemovableSegment: removeSegments(stores.serverLogSpool, 'server-log spool'),
     },
   });
 
