@@ -1,5 +1,5 @@
-import { mkdir, open, readFile, truncate, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { openJsonLinesLog } from './jsonl-log.js';
 
 export type AlertKind =
   'new-error' | 'regression' | 'first-feature' | 'first-feature-account' | 'new-assert' | 'digest';
@@ -87,28 +87,9 @@ function isAlertRecord(value: unknown): value is AlertRecord {
 /** Loads the log (cutting a line torn by a crash) and opens it for appending. */
 export async function openAlertLog(dataDir: string): Promise<AlertLog> {
   const file = alertLogFile(dataDir);
-  await mkdir(path.dirname(file), { recursive: true });
+  const { records: stored, log } = await openJsonLinesLog(file, isAlertRecord);
   const map = new Map<string, AlertRecord>();
-  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return '';
-    throw error;
-  });
-  const end = text.lastIndexOf('\n') + 1;
-  // Only whole lines count: a line without its newline was never fsync'd as a whole.
-  if (end < text.length) await truncate(file, Buffer.byteLength(text.slice(0, end)));
-  for (const line of text.slice(0, end).split('\n')) {
-    if (line.trim() === '') continue;
-    try {
-      const parsed: unknown = JSON.parse(line);
-      if (isAlertRecord(parsed)) merge(map, parsed);
-    } catch {
-      // A corrupt line in the middle (disk trouble) must not stop alerts: skip it.
-    }
-  }
-
-  const handle: FileHandle = await open(file, 'a');
-  let chain: Promise<void> = Promise.resolve();
-  let torn = false;
+  for (const record of stored) merge(map, record);
 
   return {
     file,
@@ -120,23 +101,11 @@ export async function openAlertLog(dataDir: string): Promise<AlertLog> {
       [...map.values()]
         .map(summary)
         .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0)),
-    append(records) {
-      if (records.length === 0) return Promise.resolve();
-      const step = chain.then(async () => {
-        // After a failed write the file may end mid-line; start on a fresh one.
-        const lines = (torn ? '\n' : '') + records.map((record) => `${JSON.stringify(record)}\n`).join('');
-        torn = true;
-        await handle.write(lines);
-        await handle.sync();
-        torn = false;
-        for (const record of records) merge(map, record);
-      });
-      chain = step.catch(() => undefined);
-      return step;
+    async append(records) {
+      await log.append(records);
+      // The map changes only once the lines are durable.
+      for (const record of records) merge(map, record);
     },
-    async close() {
-      await chain;
-      await handle.close();
-    },
+    close: () => log.close(),
   };
 }

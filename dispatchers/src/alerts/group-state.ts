@@ -1,5 +1,5 @@
-import { mkdir, open, readFile, truncate, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { openJsonLinesLog } from './jsonl-log.js';
 
 /**
  * What people decided about an error group, and what happened since: the lifecycle the counts in
@@ -93,40 +93,16 @@ function isGroupState(value: unknown): value is GroupState {
 /** A JSON-lines log of whole states (the last line of a group wins), fsync'd before the change counts. */
 export async function openGroupStates(dataDir: string, now: () => number = Date.now): Promise<GroupStates> {
   const file = groupStatesFile(dataDir);
-  await mkdir(path.dirname(file), { recursive: true });
-  const states = new Map<string, GroupState>();
-  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return '';
-    throw error;
-  });
-  const end = text.lastIndexOf('\n') + 1;
-  if (end < text.length) await truncate(file, Buffer.byteLength(text.slice(0, end)));
-  for (const line of text.slice(0, end).split('\n')) {
-    if (line.trim() === '') continue;
-    try {
-      const parsed: unknown = JSON.parse(line);
-      if (isGroupState(parsed)) states.set(key(parsed.app, parsed.fingerprint), parsed);
-    } catch {
-      // A damaged line loses one decision, not the whole history.
-    }
-  }
+  const { records, log } = await openJsonLinesLog(file, isGroupState);
+  // The last line of a group wins.
+  const states = new Map<string, GroupState>(
+    records.map((state) => [key(state.app, state.fingerprint), state]),
+  );
 
-  const handle: FileHandle = await open(file, 'a');
-  let chain: Promise<unknown> = Promise.resolve();
-  let torn = false;
-
-  function write(next: GroupState): Promise<GroupState> {
-    const step = chain.then(async () => {
-      const line = `${torn ? '\n' : ''}${JSON.stringify(next)}\n`;
-      torn = true;
-      await handle.write(line);
-      await handle.sync();
-      torn = false;
-      states.set(key(next.app, next.fingerprint), next);
-      return next;
-    });
-    chain = step.catch(() => undefined);
-    return step;
+  async function write(next: GroupState): Promise<GroupState> {
+    await log.append([next]);
+    states.set(key(next.app, next.fingerprint), next);
+    return next;
   }
 
   function current(app: string, fingerprint: string): GroupState {
@@ -172,9 +148,6 @@ export async function openGroupStates(dataDir: string, now: () => number = Date.
         updatedAt: now(),
       });
     },
-    async close() {
-      await chain;
-      await handle.close();
-    },
+    close: () => log.close(),
   };
 }
