@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { LIMITS, type ServerLogEnvelope } from '@telltale/protocol';
+import { decodeEnvelopeHeader, isRecord } from '../../decode.js';
 import { scrubAttributes, scrubText } from '../../enrich/scrub.js';
 import type { ServerLogRow } from '../../sinks/types.js';
 
@@ -12,10 +13,6 @@ const TRACE = /^[0-9a-f]{32}$/;
 const SPAN = /^[0-9a-f]{16}$/;
 // TIMESTAMP / DateTime hold years 1..9999; a broken server clock falls back to the collector time.
 const MAX_TIMESTAMP_MS = 253_402_300_799_999;
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 const isId = (v: unknown): v is string =>
   typeof v === 'string' && v.length > 0 && v.length <= LIMITS.maxIdLength;
@@ -48,25 +45,10 @@ function lineProblem(line: unknown): string | undefined {
 
 /** Server-log spool payload → envelope; the collector validated it already, this keeps a hand-written record out. */
 export function decodeServerLogEnvelope(payload: Buffer | Record<string, unknown>): ServerLogDecodeResult {
-  let parsed: unknown = payload;
-  if (Buffer.isBuffer(payload)) {
-    try {
-      parsed = JSON.parse(payload.toString('utf8'));
-    } catch (error) {
-      return { ok: false, code: 'invalid_json', reason: `payload is not JSON: ${(error as Error).message}` };
-    }
-  }
-  if (!isRecord(parsed))
-    return { ok: false, code: 'invalid_envelope', reason: 'payload is not a JSON object' };
-  if (parsed.v !== 1)
-    return {
-      ok: false,
-      code: 'invalid_envelope',
-      reason: `unsupported envelope version ${JSON.stringify(parsed.v)}`,
-    };
+  const header = decodeEnvelopeHeader(payload);
+  if (!header.ok) return header;
+  const { parsed } = header;
   if (!isId(parsed.app)) return { ok: false, code: 'invalid_envelope', reason: 'envelope has no app' };
-  if (typeof parsed.receivedAt !== 'number' || !Number.isFinite(parsed.receivedAt) || parsed.receivedAt < 0)
-    return { ok: false, code: 'invalid_envelope', reason: 'envelope has no valid receivedAt' };
   if (!Array.isArray(parsed.logs) || parsed.logs.length === 0)
     return { ok: false, code: 'invalid_logs', reason: 'envelope has no logs array' };
   for (const [index, line] of parsed.logs.entries()) {
