@@ -29,6 +29,11 @@ export const ERROR_CODES = {
   TELLTALE_ERR_INVALID_SOURCEMAP: { status: 400, message: 'source map upload is invalid' },
   TELLTALE_ERR_INVALID_RULE: { status: 400, message: 'mute rule is invalid' },
   TELLTALE_ERR_CROSS_SITE: { status: 403, message: 'cross-site request refused' },
+  TELLTALE_ERR_QUOTA_EXCEEDED: {
+    status: 429,
+    message: 'this app is over one of its quotas; retry after the Retry-After delay',
+  },
+  TELLTALE_ERR_INTERNAL: { status: 500, message: 'unexpected server error; this is a bug, not your data' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
