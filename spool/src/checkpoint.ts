@@ -1,6 +1,6 @@
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { fsyncDir, isErrno, mkdirDurable } from './fs-util.js';
+import { fsyncDir, isErrno, mkdirDurable, PRIVATE_FILE_MODE, tightenMode } from './fs-util.js';
 import type { Checkpoint, SpoolPosition } from './types.js';
 
 const START: SpoolPosition = Object.freeze({ segment: 0, offset: 0 });
@@ -22,6 +22,7 @@ export async function openCheckpoint(file: string): Promise<Checkpoint> {
   const tmp = `${file}.tmp`;
   await mkdirDurable(dir);
   await rm(tmp, { force: true }); // left by a crash between write and rename; the old file is intact
+  await tightenMode(file, PRIVATE_FILE_MODE); // written world-readable by older versions
 
   let position = START;
   try {
@@ -41,7 +42,7 @@ export async function openCheckpoint(file: string): Promise<Checkpoint> {
   let queue: Promise<void> = Promise.resolve();
 
   async function write(next: SpoolPosition): Promise<void> {
-    const handle = await open(tmp, 'w');
+    const handle = await open(tmp, 'w', PRIVATE_FILE_MODE);
     try {
       await handle.writeFile(JSON.stringify({ segment: next.segment, offset: next.offset }));
       await handle.sync();

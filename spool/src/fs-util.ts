@@ -1,4 +1,4 @@
-import { mkdir, open, readdir, rename, stat, type FileHandle } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, rename, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { parseSegmentFileName, segmentFileName } from './format.js';
 
@@ -16,14 +16,25 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/** Files under the data dir hold customer-adjacent data: this user only (the umask can only remove more bits). */
+export const PRIVATE_FILE_MODE = 0o600;
+export const PRIVATE_DIR_MODE = 0o700;
+
 /**
- * Replaces `file` atomically and durably: write a sibling `.tmp`, fsync it, rename over `file`.
- * Callers fsync the directory (fsyncDir) when the new name itself must survive a power cut.
+ * Replaces `file` atomically and durably: write a sibling `.tmp` (created `mode`, default 0600),
+ * fsync it, rename over `file`. Callers fsync the directory (fsyncDir) when the new name itself
+ * must survive a power cut.
  */
-export async function writeFileDurably(file: string, data: Buffer | string, mode?: number): Promise<void> {
+export async function writeFileDurably(
+  file: string,
+  data: Buffer | string,
+  mode: number = PRIVATE_FILE_MODE,
+): Promise<void> {
   const tmp = `${file}.tmp`;
   const handle = await open(tmp, 'w', mode);
   try {
+    // A tmp left by a crash (maybe of an older version) keeps its mode: `mode` applies only on create.
+    if (((await handle.stat()).mode & 0o777 & ~mode) !== 0) await handle.chmod(mode);
     await handle.writeFile(data);
     await handle.sync();
   } finally {
@@ -32,10 +43,30 @@ export async function writeFileDurably(file: string, data: Buffer | string, mode
   await rename(tmp, file);
 }
 
-/** mkdir -p, then fsync each parent that gained an entry, so a fresh spool's directory survives a power cut. */
-export async function mkdirDurable(dir: string): Promise<void> {
-  const firstCreated = await mkdir(dir, { recursive: true });
-  if (firstCreated === undefined) return;
+/**
+ * Removes group and other bits from a file or folder an older version created (world-readable);
+ * one stat when it is already private. Missing paths are ignored.
+ */
+export async function tightenMode(file: string, mode: number): Promise<void> {
+  try {
+    const info = await stat(file);
+    if ((info.mode & 0o777 & ~mode) !== 0) await chmod(file, mode);
+  } catch (error) {
+    if (!isErrno(error, 'ENOENT')) throw error;
+  }
+}
+
+/**
+ * mkdir -p with `mode` (default 0700) for every folder it creates, then fsync each parent that
+ * gained an entry, so a fresh spool's directory survives a power cut. An existing `dir` (from an
+ * older version) is tightened to `mode`; its parents are left alone (they may not be ours).
+ */
+export async function mkdirDurable(dir: string, mode: number = PRIVATE_DIR_MODE): Promise<void> {
+  const firstCreated = await mkdir(dir, { recursive: true, mode });
+  if (firstCreated === undefined) {
+    await tightenMode(dir, mode);
+    return;
+  }
   for (let current = path.resolve(dir); ; current = path.dirname(current)) {
     await fsyncDir(path.dirname(current));
     if (current === path.resolve(firstCreated) || path.dirname(current) === current) return;

@@ -17,5 +17,14 @@ export {
 export { FSYNC_BUCKETS_SECONDS, type LatencyHistogram } from './histogram.js';
 export { openSpoolReader } from './reader.js';
 export { openCheckpoint } from './checkpoint.js';
-export { listSegments, fsyncDir, mkdirDurable, writeFileDurably, type SegmentInfo } from './fs-util.js';
+export {
+  listSegments,
+  fsyncDir,
+  mkdirDurable,
+  writeFileDurably,
+  tightenMode,
+  PRIVATE_FILE_MODE,
+  PRIVATE_DIR_MODE,
+  type SegmentInfo,
+} from './fs-util.js';
 export { MAX_RECORD_BYTES, segmentFileName } from './format.js';

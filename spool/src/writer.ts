@@ -1,7 +1,16 @@
 import { open, readFile, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { encodeHeader, MAX_RECORD_BYTES, RECORD_HEADER_BYTES, scanRecords } from './format.js';
-import { fsyncDir, isErrno, listSegmentNumbers, mkdirDurable, segmentPath, writeAllAt } from './fs-util.js';
+import {
+  fsyncDir,
+  isErrno,
+  listSegmentNumbers,
+  mkdirDurable,
+  PRIVATE_FILE_MODE,
+  segmentPath,
+  tightenMode,
+  writeAllAt,
+} from './fs-util.js';
 import { createLatencyRecorder } from './histogram.js';
 import type { SpoolPosition, SpoolWriter, SpoolWriterOptions, SpoolWriterStats } from './types.js';
 
@@ -61,6 +70,7 @@ export async function openSpoolWriter(options: SpoolWriterOptions): Promise<Spoo
 class SegmentedSpoolWriter implements SpoolWriter {
   private readonly sizes = new Map<number, number>();
   private readonly listeners = new Set<() => void>();
+  private readonly removeListeners = new Set<(segments: number[]) => void>();
   private queue: PendingAppend[] = [];
   private flushing: Promise<void> | null = null;
   private file: FileHandle | null = null;
@@ -118,8 +128,11 @@ class SegmentedSpoolWriter implements SpoolWriter {
 
   async recover(): Promise<void> {
     const segments = await listSegmentNumbers(this.dir);
-    for (const segment of segments)
+    for (const segment of segments) {
+      // Segments an older version wrote world-readable: tightened once, here, at open.
+      await tightenMode(segmentPath(this.dir, segment), PRIVATE_FILE_MODE);
       this.sizes.set(segment, (await stat(segmentPath(this.dir, segment))).size);
+    }
     const newest = segments.at(-1);
     if (newest === undefined) {
       await this.createSegment(1);
@@ -184,6 +197,13 @@ class SegmentedSpoolWriter implements SpoolWriter {
     };
   }
 
+  onRemove(listener: (segments: number[]) => void): () => void {
+    this.removeListeners.add(listener);
+    return () => {
+      this.removeListeners.delete(listener);
+    };
+  }
+
   async removeSegmentsBefore(segment: number): Promise<number> {
     // The active segment is never removed, whatever the caller asks: appends are still landing in it.
     const victims = [...this.sizes.keys()].filter((s) => s < segment && s !== this.activeSegment);
@@ -201,6 +221,14 @@ class SegmentedSpoolWriter implements SpoolWriter {
       await fsyncDir(this.dir);
       this.capReached = false;
     }
+    if (victims.length > 0)
+      for (const listener of this.removeListeners) {
+        try {
+          listener(victims);
+        } catch {
+          // A tally's bug must not fail the clean-up.
+        }
+      }
     return removed;
   }
 
@@ -340,7 +368,7 @@ class SegmentedSpoolWriter implements SpoolWriter {
   }
 
   private async createSegment(segment: number): Promise<void> {
-    const file = await open(segmentPath(this.dir, segment), 'wx');
+    const file = await open(segmentPath(this.dir, segment), 'wx', PRIVATE_FILE_MODE);
     this.file = file;
     this.activeSegment = segment;
     this.activeSize = 0;
@@ -357,7 +385,7 @@ async function acquireLock(dir: string): Promise<void> {
     throw new Error(`spool ${dir} is already open for writing in this process; close that writer first`);
   const file = path.join(dir, LOCK_FILE);
   try {
-    await writeFile(file, String(process.pid), { flag: 'wx' });
+    await writeFile(file, String(process.pid), { flag: 'wx', mode: PRIVATE_FILE_MODE });
   } catch (error) {
     if (!isErrno(error, 'EEXIST')) throw error;
     const holder = Number((await readFile(file, 'utf8').catch(() => '')).trim());
@@ -366,7 +394,7 @@ async function acquireLock(dir: string): Promise<void> {
         `spool ${dir} is locked by process ${holder}; stop it, or delete ${file} if that process is not a Telltale writer`,
       );
     }
-    await writeFile(file, String(process.pid)); // stale lock from a crashed process
+    await writeFile(file, String(process.pid), { mode: PRIVATE_FILE_MODE }); // stale lock from a crashed process
   }
   dirsOpenInThisProcess.add(dir);
 }
