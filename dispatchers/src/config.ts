@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { TelltaleError } from '@telltale/protocol';
 import { resolveSinkSettings, type SinkOptions, type SinkSettings } from './sinks/settings.js';
@@ -24,6 +25,12 @@ export interface DispatcherConfig extends SinkSettings, AlertSettings {
   readonly pollMs: number;
   /** Most spool records (client batches) handed to a sink at once (default 100). */
   readonly batchSize: number;
+  /**
+   * Worker threads that decode and enrich spool records, so that work never holds the HTTP event
+   * loop (`TELLTALE_DISPATCH_THREADS`, default one less than the CPUs, at least 1; 0 decodes on the
+   * main thread, for debugging).
+   */
+  readonly dispatchThreads: number;
 }
 
 export type DispatcherOptions = Partial<Omit<DispatcherConfig, keyof SinkSettings>> & SinkOptions;
@@ -35,6 +42,13 @@ export const DISPATCHER_DEFAULTS = Object.freeze({
   pollMs: 250,
   batchSize: 100,
 });
+
+/** Leaves a CPU for the HTTP event loop (collector, dashboards) and the sinks' own work. */
+export function defaultDispatchThreads(): number {
+  return Math.max(1, availableParallelism() - 1);
+}
+
+const MAX_DISPATCH_THREADS = 64;
 
 // Deliberately loose: nodemailer and the SMTP server are the real judges; this catches typos early.
 const ADDRESS = /^(?:[^<>@\s,]+@[^<>@\s,]+|[^<>,]*<[^<>@\s,]+@[^<>@\s,]+>)$/;
@@ -119,6 +133,19 @@ export function resolveDispatcherConfig(
   const pollMs = checkInteger('pollMs', options.pollMs ?? DISPATCHER_DEFAULTS.pollMs, 10, 60_000);
   const batchSize = checkInteger('batchSize', options.batchSize ?? DISPATCHER_DEFAULTS.batchSize, 1, 10_000);
 
+  const rawThreads = nonEmpty(env.TELLTALE_DISPATCH_THREADS);
+  if (options.dispatchThreads === undefined && rawThreads !== undefined && !/^\d{1,3}$/.test(rawThreads))
+    invalid(
+      'TELLTALE_DISPATCH_THREADS',
+      `"${rawThreads}" must be a whole number of threads from 0 (decode on the main thread) to ${MAX_DISPATCH_THREADS}`,
+    );
+  const dispatchThreads = checkInteger(
+    options.dispatchThreads === undefined ? 'TELLTALE_DISPATCH_THREADS' : 'dispatchThreads',
+    options.dispatchThreads ?? (rawThreads === undefined ? defaultDispatchThreads() : Number(rawThreads)),
+    0,
+    MAX_DISPATCH_THREADS,
+  );
+
   const sinks = resolveSinkSettings(options, env);
   // Alert throttling and source-map cache: alerts/settings.ts.
   const alerts = resolveAlertSettings(options, env);
@@ -131,6 +158,7 @@ export function resolveDispatcherConfig(
     dashboardUrl,
     pollMs,
     batchSize,
+    dispatchThreads,
     ...sinks,
     ...alerts,
   });

@@ -7,6 +7,7 @@ import { openErrorIntelligence, type ErrorIntelligence, type IssueServices } fro
 import { createMailer, type Mailer } from './alerts/mailer.js';
 import type { DispatcherConfig } from './config.js';
 import { createDeadLetterWriter, type DeadLetterWriter } from './dead-letter.js';
+import { createDecodePool, type DecodePool, type DecodePoolStats } from './decode-pool.js';
 import type { BreakerStats } from './retry.js';
 import { containerFromConnectionString } from './sinks/blob-archive/container.js';
 import { guardSink, type GuardedSink } from './sinks/guard.js';
@@ -69,6 +70,8 @@ export interface DispatcherStats {
   blobSource: BlobIngesterStats | undefined;
   sinks: SinkReport[];
   alerts: AlerterStats;
+  /** The worker threads decoding and enriching records for every consumer. */
+  decodePool: DecodePoolStats;
 }
 
 export interface Dispatchers {
@@ -132,6 +135,7 @@ export async function startDispatchers(config: DispatcherConfig, deps: Dispatche
   let ingester: BlobIngester | undefined;
   let retentionTimer: NodeJS.Timeout | undefined;
   let retentionRun: Promise<RetentionReport[]> | undefined;
+  let pool: DecodePool | undefined;
 
   // Segments below the slowest consumer of a spool are done for everyone.
   function reportRemovable(group: SpoolGroup): void {
@@ -176,7 +180,7 @@ export async function startDispatchers(config: DispatcherConfig, deps: Dispatche
     const running = addConsumer(
       group,
       name,
-      (deadLetter) => createSinkHandler(sink, deadLetter, counters, group.content, cache),
+      (deadLetter) => createSinkHandler(sink, deadLetter, counters, group.content, cache, { pool }),
       sink,
     );
     running.counters = counters;
@@ -205,9 +209,13 @@ export async function startDispatchers(config: DispatcherConfig, deps: Dispatche
     await ledger?.close();
     await blobSpool?.close();
     for (const sink of sinks) await sink.close();
+    // Last: the consumers above finished their steps, so no decode is in flight any more.
+    await pool?.close();
   };
 
   try {
+    // One pool for every consumer of every spool: records are decoded off the HTTP event loop.
+    pool = await createDecodePool({ threads: config.dispatchThreads });
     // Source maps, group lifecycle, mute rules; every sink stores rows grouped on symbolicated frames.
     const intel = (intelligence = await openErrorIntelligence(config));
     for (const kind of config.sinks)
@@ -258,6 +266,7 @@ export async function startDispatchers(config: DispatcherConfig, deps: Dispatche
           { events: 0, logs: 0, skipped: 0, lastError: undefined },
           group.content,
           (group.cache ??= createDecodeCache()),
+          { pool },
         );
 
     const client: SpoolGroup = {
@@ -328,6 +337,7 @@ export async function startDispatchers(config: DispatcherConfig, deps: Dispatche
   }
 
   const activeAlerter = alerter;
+  const activePool = pool;
   const reports = (group: SpoolGroup | undefined): ConsumerReport[] => (group?.running ?? []).map(report);
   return {
     listAlerts: () => activeAlerter.listAlerts(),
@@ -344,6 +354,7 @@ export async function startDispatchers(config: DispatcherConfig, deps: Dispatche
         retention: { ...retention.get(sink.name)!, dropped: [...retention.get(sink.name)!.dropped] },
       })),
       alerts: activeAlerter.stats(),
+      decodePool: activePool.stats(),
     }),
     runRetention,
     close,

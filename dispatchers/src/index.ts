@@ -11,6 +11,7 @@ export {
 export {
   resolveDispatcherConfig,
   DISPATCHER_DEFAULTS,
+  defaultDispatchThreads,
   type DispatcherConfig,
   type DispatcherOptions,
 } from './config.js';
@@ -37,8 +38,15 @@ export {
   type DecodedRecord,
   type RecordDecodeResult,
   type SinkCounters,
+  type SinkHandlerOptions,
   type DecodeCache,
 } from './sinks/handler.js';
+export {
+  createDecodePool,
+  type DecodePool,
+  type DecodePoolOptions,
+  type DecodePoolStats,
+} from './decode-pool.js';
 export { applyRetention, retentionCutoff, type RetentionReport } from './sinks/retention.js';
 export {
   createClickHouseSink,

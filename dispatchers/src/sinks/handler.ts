@@ -1,5 +1,6 @@
 import type { SpoolPosition } from '@telltale/spool';
 import type { DeadLetterWriter } from '../dead-letter.js';
+import type { DecodePool } from '../decode-pool.js';
 import { decodeEnvelope } from '../decode.js';
 import { enrichEnvelope, type EnrichedEvent } from '../enrich/enrich.js';
 import { decodeServerLogEnvelope, serverLogBatchId, serverLogRows } from '../sources/server-log/decode.js';
@@ -67,31 +68,67 @@ export function decodeRecord(payload: Buffer, content: SpoolContent): RecordDeco
 }
 
 /**
+ * Payloads decoded on this thread in order, letting the collector answer requests in between: the
+ * inline path (TELLTALE_DISPATCH_THREADS=0, no pool) and the pool's fallback when a worker fails.
+ */
+export async function decodeRecordsInline(
+  payloads: readonly Buffer[],
+  content: SpoolContent,
+): Promise<RecordDecodeResult[]> {
+  const out: RecordDecodeResult[] = [];
+  for (const [index, payload] of payloads.entries()) {
+    if (index % YIELD_EVERY === YIELD_EVERY - 1) await new Promise((resolve) => setImmediate(resolve));
+    out.push(decodeRecord(payload, content));
+  }
+  return out;
+}
+
+/**
  * Decoded records shared by the sink consumers of one spool: they read the same records at about
- * the same time, and decoding + enrichment is most of their CPU. Bounded by events held; the oldest go first.
+ * the same time, and decoding + enrichment is most of their CPU. It holds the decode in flight, so a
+ * second consumer asking for a record being decoded waits for that result instead of decoding it again.
+ * Bounded by events held; the oldest go first. A failed decode is forgotten (the next attempt runs it again).
  */
 export interface DecodeCache {
-  get(key: string): RecordDecodeResult | undefined;
-  set(key: string, value: RecordDecodeResult): void;
+  get(key: string): Promise<RecordDecodeResult> | undefined;
+  set(key: string, value: Promise<RecordDecodeResult>): void;
 }
 
 export function createDecodeCache(maxEvents = 20_000): DecodeCache {
-  const entries = new Map<string, { value: RecordDecodeResult; weight: number }>();
+  const entries = new Map<string, { value: Promise<RecordDecodeResult>; weight: number }>();
   let held = 0;
+  function evict(): void {
+    for (const [oldest, entry] of entries) {
+      if (held <= maxEvents || entries.size === 1) break;
+      entries.delete(oldest);
+      held -= entry.weight;
+    }
+  }
   return {
     get: (key) => entries.get(key)?.value,
     set(key, value) {
       if (entries.has(key)) return;
-      const weight = value.ok
-        ? Math.max(1, value.value.kind === 'client' ? value.value.events.length : value.value.logs.length)
-        : 1;
-      entries.set(key, { value, weight });
-      held += weight;
-      for (const [oldest, entry] of entries) {
-        if (held <= maxEvents || entries.size === 1) break;
-        entries.delete(oldest);
-        held -= entry.weight;
-      }
+      const entry = { value, weight: 1 };
+      entries.set(key, entry);
+      held += 1;
+      evict();
+      value.then(
+        (result) => {
+          if (entries.get(key) !== entry || !result.ok) return;
+          const weight = Math.max(
+            1,
+            result.value.kind === 'client' ? result.value.events.length : result.value.logs.length,
+          );
+          held += weight - entry.weight;
+          entry.weight = weight;
+          evict();
+        },
+        () => {
+          if (entries.get(key) !== entry) return;
+          entries.delete(key);
+          held -= entry.weight;
+        },
+      );
     },
   };
 }
@@ -104,6 +141,11 @@ export interface SinkCounters {
   /** Server-log records passed over because the sink does not take server logs. */
   skipped: number;
   lastError: string | undefined;
+}
+
+export interface SinkHandlerOptions {
+  /** The process's decode pool (startDispatchers'): decoding runs in its worker threads. Without it, inline. */
+  pool?: Pick<DecodePool, 'decode'>;
 }
 
 interface Entry {
@@ -123,24 +165,47 @@ export function createSinkHandler(
   counters: SinkCounters,
   content: SpoolContent,
   cache?: DecodeCache,
+  options: SinkHandlerOptions = {},
 ): RecordHandler<SpoolPosition> {
+  const { pool } = options;
+  const decodeMany = pool === undefined ? decodeRecordsInline : pool.decode.bind(pool);
   // Per record object: decoded (or null for poison), and whether the sink has it already.
   const decodedOf = new WeakMap<Rec, DecodedRecord | null>();
   const accepted = new WeakSet<Rec>();
 
+  /** Starts one decode for the records neither this handler nor the spool's other consumers have. */
+  function start(records: readonly Rec[]): Map<Rec, Promise<RecordDecodeResult>> {
+    const pending = new Map<Rec, Promise<RecordDecodeResult>>();
+    const missing: { record: Rec; key: string }[] = [];
+    for (const record of records) {
+      if (decodedOf.has(record)) continue;
+      const key = `${record.position.segment}:${record.position.offset}`;
+      const shared = cache?.get(key);
+      if (shared !== undefined) pending.set(record, shared);
+      else missing.push({ record, key });
+    }
+    if (missing.length === 0) return pending;
+    const all = decodeMany(
+      missing.map((m) => m.record.payload),
+      content,
+    );
+    for (const [index, { record, key }] of missing.entries()) {
+      const one = all.then((results) => results[index]!);
+      // A failed decode surfaces once, at the await below; the others must not become unhandled.
+      one.catch(() => undefined);
+      cache?.set(key, one);
+      pending.set(record, one);
+    }
+    return pending;
+  }
+
   async function decode(records: readonly Rec[]): Promise<Entry[]> {
+    const pending = start(records);
     const out: Entry[] = [];
-    for (const [index, record] of records.entries()) {
-      // Decoding thousands of records is CPU work: let the collector answer requests in between.
-      if (index % YIELD_EVERY === YIELD_EVERY - 1) await new Promise((resolve) => setImmediate(resolve));
+    for (const record of records) {
       let value = decodedOf.get(record);
       if (value === undefined) {
-        const key = `${record.position.segment}:${record.position.offset}`;
-        let result = cache?.get(key);
-        if (result === undefined) {
-          result = decodeRecord(record.payload, content);
-          cache?.set(key, result);
-        }
+        const result = await pending.get(record)!;
         if (result.ok) value = result.value;
         else {
           // Poison never blocks the stream: park it with its reason and go on.

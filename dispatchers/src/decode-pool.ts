@@ -1,0 +1,193 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Piscina } from 'piscina';
+import type { DecodeTask, DecodeTaskResult } from './decode-worker.js';
+import {
+  decodeRecordsInline,
+  type DecodedRecord,
+  type RecordDecodeResult,
+  type SpoolContent,
+} from './sinks/handler.js';
+
+/** Most records per task, and most payload bytes: enough to amortise messaging, small enough to spread over threads. */
+export const CHUNK_RECORDS = 128;
+export const CHUNK_BYTES = 8 * 1024 * 1024;
+
+export interface DecodePoolStats {
+  /** Worker threads; 0 when records are decoded on the main thread. */
+  threads: number;
+  /** Chunks and records decoded by a worker. */
+  tasks: number;
+  records: number;
+  /** Chunks decoded on the main thread after a worker failed them (crash, error): never lost, never dead-lettered for it. */
+  inlineFallbacks: number;
+  /** Threads that decoded something (never the main thread's id 0): proof the pool does the work. */
+  workerThreadIds: number[];
+  lastError: string | undefined;
+}
+
+/** Decodes spool payloads (decodeRecord) in worker threads, so a heavy batch never holds the HTTP event loop. */
+export interface DecodePool {
+  readonly threads: number;
+  /** Results in payload order. Never rejects for a worker's failure: that chunk is decoded inline. */
+  decode(payloads: readonly Buffer[], content: SpoolContent): Promise<RecordDecodeResult[]>;
+  stats(): DecodePoolStats;
+  /** Waits for the tasks in flight, then stops the threads; later calls decode inline. */
+  close(): Promise<void>;
+}
+
+export interface DecodePoolOptions {
+  /** Worker threads; 0 decodes on the main thread (debugging). */
+  threads: number;
+  /** Per-worker heap limits (tests use them to make a worker die). */
+  resourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number };
+}
+
+const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** Consecutive payloads cut into tasks by CHUNK_RECORDS and CHUNK_BYTES (at least one record each). */
+export function chunkPayloads(payloads: readonly Buffer[]): Buffer[][] {
+  const chunks: Buffer[][] = [];
+  let current: Buffer[] = [];
+  let bytes = 0;
+  for (const payload of payloads) {
+    if (current.length > 0 && (current.length >= CHUNK_RECORDS || bytes + payload.length > CHUNK_BYTES)) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(payload);
+    bytes += payload.length;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+/**
+ * The worker file beside this one: `decode-worker.js` when compiled; `decode-worker.ts` when run from
+ * source (vitest, tsx), loaded through tsx with the workspace's source paths for `@telltale/*`.
+ */
+function workerOptions(): { filename: string; execArgv: string[]; env?: NodeJS.ProcessEnv } {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const filename = new URL(fromSource ? './decode-worker.ts' : './decode-worker.js', import.meta.url).href;
+  if (!fromSource) return { filename, execArgv: [] };
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  return {
+    filename,
+    execArgv: ['--import', tsx],
+    env: { ...process.env, TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.tests.json') },
+  };
+}
+
+/**
+ * One pool per process (startDispatchers). In flight at most two tasks per thread — one running, one
+ * queued so a thread never waits on messaging; more wait here, and the consumers' one step each bounds that.
+ */
+export async function createDecodePool(options: DecodePoolOptions): Promise<DecodePool> {
+  const stats: DecodePoolStats = {
+    threads: options.threads,
+    tasks: 0,
+    records: 0,
+    inlineFallbacks: 0,
+    workerThreadIds: [],
+    lastError: undefined,
+  };
+  if (options.threads === 0) {
+    return {
+      threads: 0,
+      decode: decodeRecordsInline,
+      stats: () => ({ ...stats, workerThreadIds: [] }),
+      close: async () => undefined,
+    };
+  }
+
+  const maxInFlight = options.threads * 2;
+  const piscina = new Piscina<DecodeTask, DecodeTaskResult>({
+    ...workerOptions(),
+    minThreads: options.threads,
+    maxThreads: options.threads,
+    maxQueue: maxInFlight,
+    idleTimeout: Number.POSITIVE_INFINITY,
+    ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
+  });
+  const threadIds = new Set<number>();
+  const waiting: (() => void)[] = [];
+  let inFlight = 0;
+  let closed = false;
+
+  async function slot(): Promise<void> {
+    if (inFlight < maxInFlight) {
+      inFlight += 1;
+      return;
+    }
+    // The finishing task hands its slot straight over, so inFlight stays put.
+    await new Promise<void>((resolve) => waiting.push(resolve));
+  }
+  function release(): void {
+    const next = waiting.shift();
+    if (next === undefined) inFlight -= 1;
+    else next();
+  }
+
+  async function runChunk(payloads: Buffer[], content: SpoolContent): Promise<RecordDecodeResult[]> {
+    await slot();
+    try {
+      if (closed) return await decodeRecordsInline(payloads, content);
+      // One copy into a buffer the worker then owns: the spool's buffers stay usable here (raw batches, dead letters).
+      const bytes = new Uint8Array(payloads.reduce((sum, p) => sum + p.length, 0));
+      const ends: number[] = [];
+      let offset = 0;
+      for (const payload of payloads) {
+        bytes.set(payload, offset);
+        offset += payload.length;
+        ends.push(offset);
+      }
+      let answer: DecodeTaskResult;
+      try {
+        answer = await piscina.run({ content, bytes, ends }, { transferList: [bytes.buffer] });
+      } catch (error) {
+        // A worker that died (or a task that threw) must not cost records: decode them here instead.
+        stats.inlineFallbacks += 1;
+        stats.lastError = `decode worker: ${describe(error)}`;
+        return await decodeRecordsInline(payloads, content);
+      }
+      stats.tasks += 1;
+      stats.records += payloads.length;
+      threadIds.add(answer.threadId);
+      return answer.results.map((result, index): RecordDecodeResult => {
+        if (!result.ok) return result;
+        const raw = { ...result.value.raw, payload: payloads[index]! };
+        return { ok: true, value: { ...result.value, raw } as DecodedRecord };
+      });
+    } finally {
+      release();
+    }
+  }
+
+  try {
+    // Prove at start that the worker file loads, instead of falling back inline on every chunk later.
+    await piscina.run({ content: 'client', bytes: new Uint8Array(0), ends: [] });
+  } catch (error) {
+    await piscina.destroy();
+    throw new Error(
+      `the decode worker did not start (${describe(error)}); TELLTALE_DISPATCH_THREADS=0 decodes on the main thread`,
+    );
+  }
+
+  return {
+    threads: options.threads,
+    async decode(payloads, content) {
+      const chunks = chunkPayloads(payloads);
+      const results = await Promise.all(chunks.map((chunk) => runChunk(chunk, content)));
+      return results.flat();
+    },
+    stats: () => ({ ...stats, workerThreadIds: [...threadIds] }),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await piscina.close();
+    },
+  };
+}
