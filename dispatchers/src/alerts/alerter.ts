@@ -6,8 +6,16 @@ import { parseStack } from '../enrich/stack.js';
 import { backoffDelay, MAIL_BACKOFF, type BackoffPolicy } from '../retry.js';
 import type { Regroup } from '../symbolicate/regroup.js';
 import type { Symbolicator } from '../symbolicate/symbolicator.js';
-import type { AlertKind, AlertLog, AlertRecord, AlertSummary } from './alert-log.js';
+import {
+  OVERFLOW_PREFIX,
+  type AlertKind,
+  type AlertListQuery,
+  type AlertLog,
+  type AlertRecord,
+  type AlertSummary,
+} from './alert-log.js';
 import { isRegression, type GroupState, type GroupStates } from './group-state.js';
+import { createNewKeyCap, type NewKeyCapStats } from './key-cap.js';
 import { outboxDir, outboxFileName, type Mailer } from './mailer.js';
 import { alertKeys, composeAlert, composeDigest, type AlertContext } from './message.js';
 import type { MuteRules } from './mute-rules.js';
@@ -24,12 +32,18 @@ export interface AlerterStats {
   /** Alerts a mute rule silenced, and alerts held for a digest, since start. */
   muted: number;
   deferred: number;
+  /** New keys over the per-app cap since start (`notRecorded`, and per app and kind): counted, never logged one by one. */
+  notRecorded: NewKeyCapStats['notRecorded'];
+  notRecordedByApp: NewKeyCapStats['notRecordedByApp'];
+  /** The alert log: lines in the file, alerts kept whole, expired keys kept as markers, rewrites since start. */
+  log: { lines: number; records: number; seen: number; compactions: number; expired: number };
 }
 
 export interface Alerter {
   /** Records the alerts these events raise (fsync'd) and queues their emails; never waits for SMTP. */
   process(events: readonly EnrichedEvent[]): Promise<void>;
-  listAlerts(): Promise<AlertSummary[]>;
+  /** Newest first; a limit reads only as far as the page needs. */
+  listAlerts(query?: AlertListQuery): Promise<AlertSummary[]>;
   /** The raw .eml text of an outbox alert; null for SMTP alerts and unknown keys. */
   readAlert(key: string): Promise<string | null>;
   stats(): AlerterStats;
@@ -54,12 +68,23 @@ export interface AlerterOptions {
   maxPerWindow?: number;
   /** The throttling window, ms (default one hour). */
   windowMs?: number;
+  /** New alert keys recorded per app per window (default 100); the rest are counted into the window's digest. */
+  maxNewKeysPerApp?: number;
+  /** Finished alerts older than this leave the log at compaction, keeping a key-only marker (default 90). */
+  retentionDays?: number;
   /** Also alert the first use of a feature by each account (default false). */
   firstUsePerAccount?: boolean;
   now?: () => number;
 }
 
-export const ALERT_THROTTLE_DEFAULTS = Object.freeze({ maxPerWindow: 10, windowMs: 3_600_000 });
+export const ALERT_THROTTLE_DEFAULTS = Object.freeze({
+  maxPerWindow: 10,
+  windowMs: 3_600_000,
+  maxNewKeysPerApp: 100,
+  retentionDays: 90,
+});
+/** Retention is checked at most this often (the log only shrinks by whole days anyway). */
+const RETENTION_CHECK_MS = 3_600_000;
 
 function messageId(key: string): string {
   return `<${createHash('sha256').update(key).digest('hex').slice(0, 32)}@telltale>`;
@@ -101,10 +126,22 @@ export function createAlerter(options: AlerterOptions): Alerter {
   let decisions: Promise<void> = Promise.resolve();
   let closed = false;
   const stats = { sent: 0, failures: 0, lastError: undefined as string | undefined, muted: 0, deferred: 0 };
+  const logStats = { compactions: 0, expired: 0 };
+  const retentionMs = (options.retentionDays ?? ALERT_THROTTLE_DEFAULTS.retentionDays) * 86_400_000;
+  let retentionCheckedAt = Number.NEGATIVE_INFINITY;
 
   const windowOf = (time: number): number => Math.floor(time / windowMs);
   const digestKey = (window: number): string => `digest:${new Date(window * windowMs).toISOString()}`;
   const capKey = (window: number, kind: AlertKind): string => `${window}:${kind}`;
+  const newKeys = createNewKeyCap({
+    max: options.maxNewKeysPerApp ?? ALERT_THROTTLE_DEFAULTS.maxNewKeysPerApp,
+    log,
+    windowOf,
+    windowStart: (window) => new Date(window * windowMs).toISOString(),
+    dashboardUrl: options.dashboardUrl,
+    transport: mailer.transport,
+    now,
+  });
   // Emails sent on their own per window and kind, rebuilt from the log so a restart keeps counting.
   const emailed = new Map<string, number>();
   for (const status of ['pending', 'sent'] as const) {
@@ -122,6 +159,31 @@ export function createAlerter(options: AlerterOptions): Alerter {
       () => undefined,
     );
     return result;
+  }
+
+  /** Rewrites the log when it holds mostly superseded lines, or when finished alerts passed retention. */
+  async function maintain(): Promise<void> {
+    const time = now();
+    let due = log.needsCompaction();
+    if (!due && time - retentionCheckedAt >= RETENTION_CHECK_MS) {
+      retentionCheckedAt = time;
+      due = log.hasExpired(time - retentionMs);
+    }
+    if (!due) return;
+    const { expired } = await log.compact({ retainSince: time - retentionMs });
+    logStats.compactions += 1;
+    logStats.expired += expired;
+  }
+  let maintenanceQueued = false;
+  function scheduleMaintenance(): void {
+    if (closed || maintenanceQueued || !log.needsCompaction()) return;
+    maintenanceQueued = true;
+    decide(async () => {
+      maintenanceQueued = false;
+      if (!closed) await maintain();
+    }).catch((error: unknown) => {
+      stats.lastError = error instanceof Error ? error.message : String(error);
+    });
   }
 
   function schedule(key: string, delayMs: number): void {
@@ -161,6 +223,7 @@ export function createAlerter(options: AlerterOptions): Alerter {
       await log.append([done]);
       sentUnlogged.delete(key);
       attempts.delete(key);
+      scheduleMaintenance();
     } catch (error) {
       const attempt = (attempts.get(key) ?? 0) + 1;
       attempts.set(key, attempt);
@@ -188,7 +251,7 @@ export function createAlerter(options: AlerterOptions): Alerter {
         status: 'pending',
         transport: mailer.transport,
         link: message.link,
-        count: deferred.length,
+        count: deferred.reduce((sum, r) => sum + (r.key.startsWith(OVERFLOW_PREFIX) ? (r.count ?? 0) : 1), 0),
         messageId: messageId(key),
         text: message.text,
         html: message.html,
@@ -278,6 +341,8 @@ export function createAlerter(options: AlerterOptions): Alerter {
     const toSend: string[] = [];
     let digest: string | undefined;
     for (const candidate of fresh.values()) {
+      // Over the app's cap: counted for the digest before any email is rendered, never logged one by one.
+      if (!newKeys.admit(window, candidate.event.app, candidate.kind, candidate.key)) continue;
       const message = await compose(candidate);
       if (message === undefined) continue;
       const record: AlertRecord = {
@@ -311,6 +376,11 @@ export function createAlerter(options: AlerterOptions): Alerter {
       }
       records.push(record);
     }
+    const overflow = newKeys.drain(window, createdAt, digestKey(window));
+    if (overflow.length > 0) {
+      records.push(...overflow);
+      digest = digestKey(window);
+    }
     await log.append(records);
     // The lifecycle follows the alert decision: a crash between the two re-decides on replay (isRegression is pure).
     for (const event of regressions)
@@ -323,8 +393,13 @@ export function createAlerter(options: AlerterOptions): Alerter {
     for (const key of toSend) schedule(key, 0);
     if (digest !== undefined) scheduleDigest(digest);
     for (const key of emailed.keys()) if (Number(key.split(':')[0]) < window) emailed.delete(key);
+    await maintain();
   }
 
+  // A log grown while the process was down (or past retention) is rewritten before the first decision.
+  decide(maintain).catch((error: unknown) => {
+    stats.lastError = error instanceof Error ? error.message : String(error);
+  });
   // Alerts decided before a crash or shutdown and never confirmed sent; digests of past windows.
   for (const record of log.pending()) schedule(record.key, 0);
   for (const key of new Set(log.withStatus('deferred').map((r) => r.digest ?? '')))
@@ -335,8 +410,8 @@ export function createAlerter(options: AlerterOptions): Alerter {
       decide(async () =>
         decideAlerts(options.regroup === undefined ? events : await options.regroup([...events])),
       ),
-    async listAlerts() {
-      return log.list();
+    async listAlerts(query) {
+      return log.list(query);
     },
     async readAlert(key) {
       const file = log.get(key)?.file;
@@ -345,7 +420,13 @@ export function createAlerter(options: AlerterOptions): Alerter {
       return readFile(path.join(outboxDir(options.dataDir), path.basename(file)), 'utf8').catch(() => null);
     },
     stats() {
-      return { transport: mailer.transport, pending: log.pending().length, ...stats };
+      return {
+        transport: mailer.transport,
+        pending: log.count('pending'),
+        ...stats,
+        ...newKeys.stats(),
+        log: { ...log.size(), ...logStats },
+      };
     },
     async close() {
       closed = true;

@@ -90,19 +90,45 @@ function isGroupState(value: unknown): value is GroupState {
   );
 }
 
-/** A JSON-lines log of whole states (the last line of a group wins), fsync'd before the change counts. */
+/** Lines allowed beyond twice the groups before a rewrite: small files are never worth one. */
+const COMPACTION_SLACK_LINES = 1_000;
+
+/** Nothing people decided: the same as having no record (a group reopened before it was ever resolved). */
+function isDefault(state: GroupState): boolean {
+  return state.status === 'open' && state.resolution === 0;
+}
+
+/**
+ * A JSON-lines log of whole states (the last line of a group wins), fsync'd before the change counts,
+ * read line by line at start and rewritten with one line per group when it holds more than twice as
+ * many lines as groups. No retention by age: every line left is a decision a person made (and the
+ * resolution count keeps regression alerts single), so the file grows with people's clicks only.
+ */
 export async function openGroupStates(dataDir: string, now: () => number = Date.now): Promise<GroupStates> {
   const file = groupStatesFile(dataDir);
-  const { records, log } = await openJsonLinesLog(file, isGroupState);
+  const states = new Map<string, GroupState>();
   // The last line of a group wins.
-  const states = new Map<string, GroupState>(
-    records.map((state) => [key(state.app, state.fingerprint), state]),
+  const log = await openJsonLinesLog(file, isGroupState, (state) =>
+    states.set(key(state.app, state.fingerprint), state),
   );
 
-  async function write(next: GroupState): Promise<GroupState> {
-    await log.append([next]);
-    states.set(key(next.app, next.fingerprint), next);
-    return next;
+  // Changes run one at a time: each reads the state the previous one left (two resolves count twice).
+  let tail: Promise<unknown> = Promise.resolve();
+  function write<T extends GroupState | undefined>(next: () => T): Promise<T> {
+    const run = tail.then(async () => {
+      const state = next();
+      if (state === undefined) return state;
+      await log.append([state]);
+      states.set(key(state.app, state.fingerprint), state);
+      if (log.lines > 2 * states.size + COMPACTION_SLACK_LINES) {
+        const kept = [...states.values()].filter((s) => !isDefault(s));
+        await log.rewrite(kept);
+        for (const [k, s] of states) if (isDefault(s)) states.delete(k);
+      }
+      return state;
+    });
+    tail = run.catch(() => undefined);
+    return run;
   }
 
   function current(app: string, fingerprint: string): GroupState {
@@ -116,38 +142,47 @@ export async function openGroupStates(dataDir: string, now: () => number = Date.
     get: (app, fingerprint) => states.get(key(app, fingerprint)),
     list: () => [...states.values()],
     resolve(app, fingerprint, options = {}) {
-      const before = current(app, fingerprint);
-      const at = now();
-      const next: GroupState = {
-        app,
-        fingerprint,
-        status: 'resolved',
-        resolution: before.resolution + 1,
-        resolvedAt: at,
-        releasesAtResolve: [...new Set(options.knownReleases ?? [])].sort(),
-        updatedAt: at,
-      };
-      if (options.release !== undefined && options.release !== '') next.resolvedInRelease = options.release;
-      return write(next);
-    },
-    ignore(app, fingerprint) {
-      const at = now();
-      return write({ ...current(app, fingerprint), status: 'ignored', ignoredAt: at, updatedAt: at });
-    },
-    reopen(app, fingerprint) {
-      return write({ ...current(app, fingerprint), status: 'open', updatedAt: now() });
-    },
-    async markRegressed(app, fingerprint, at, release) {
-      const before = states.get(key(app, fingerprint));
-      if (before?.status !== 'resolved') return undefined;
-      return write({
-        ...before,
-        status: 'regressed',
-        regressedAt: at,
-        regressedInRelease: release,
-        updatedAt: now(),
+      return write(() => {
+        const before = current(app, fingerprint);
+        const at = now();
+        const next: GroupState = {
+          app,
+          fingerprint,
+          status: 'resolved',
+          resolution: before.resolution + 1,
+          resolvedAt: at,
+          releasesAtResolve: [...new Set(options.knownReleases ?? [])].sort(),
+          updatedAt: at,
+        };
+        if (options.release !== undefined && options.release !== '') next.resolvedInRelease = options.release;
+        return next;
       });
     },
-    close: () => log.close(),
+    ignore(app, fingerprint) {
+      return write((): GroupState => {
+        const at = now();
+        return { ...current(app, fingerprint), status: 'ignored', ignoredAt: at, updatedAt: at };
+      });
+    },
+    reopen(app, fingerprint) {
+      return write((): GroupState => ({ ...current(app, fingerprint), status: 'open', updatedAt: now() }));
+    },
+    markRegressed(app, fingerprint, at, release) {
+      return write((): GroupState | undefined => {
+        const before = states.get(key(app, fingerprint));
+        if (before?.status !== 'resolved') return undefined;
+        return {
+          ...before,
+          status: 'regressed',
+          regressedAt: at,
+          regressedInRelease: release,
+          updatedAt: now(),
+        };
+      });
+    },
+    close: async () => {
+      await tail;
+      await log.close();
+    },
   };
 }

@@ -41,7 +41,15 @@ export interface ErrorIntelligence {
   /** The alerter's share of the config and of the state above. */
   alerterOptions: Pick<
     AlerterOptions,
-    'symbolicator' | 'regroup' | 'groups' | 'rules' | 'maxPerWindow' | 'windowMs' | 'firstUsePerAccount'
+    | 'symbolicator'
+    | 'regroup'
+    | 'groups'
+    | 'rules'
+    | 'maxPerWindow'
+    | 'windowMs'
+    | 'firstUsePerAccount'
+    | 'maxNewKeysPerApp'
+    | 'retentionDays'
   >;
   close(): Promise<void>;
 }
@@ -81,6 +89,8 @@ export async function openErrorIntelligence(config: DispatcherConfig): Promise<E
       maxPerWindow: config.alertLimit,
       windowMs: config.alertWindowMs,
       firstUsePerAccount: config.alertFirstUsePerAccount,
+      maxNewKeysPerApp: config.alertMaxNewKeysPerApp,
+      retentionDays: config.alertRetentionDays,
     },
     async close() {
       await groups.close();

@@ -1,7 +1,7 @@
 import type { EnrichedEvent } from '../enrich/enrich.js';
 import { groupingFrames } from '../enrich/fingerprint.js';
 import { formatFrame, parseStack, type StackFrame } from '../enrich/stack.js';
-import type { AlertKind } from './alert-log.js';
+import { OVERFLOW_PREFIX, type AlertKind } from './alert-log.js';
 import type { GroupState } from './group-state.js';
 
 /** Frames shown in an email: enough to know where to look, short enough to read on a phone. */
@@ -284,35 +284,64 @@ export function composeAlert(
   }
 }
 
-/** One email for the alerts held back by the hourly cap: one line each, with its link. */
+/** One email for the alerts held back by the hourly cap: one line each, with its link; then the
+ *  tallies of new keys over the per-app cap (`overflow:` lines), one sentence per app and kind. */
 export function composeDigest(
   key: string,
   windowStart: number,
   windowMs: number,
-  alerts: ReadonlyArray<{ kind: AlertKind; subject: string; link?: string | undefined; app: string }>,
+  alerts: ReadonlyArray<{
+    key?: string;
+    kind: AlertKind;
+    subject: string;
+    link?: string | undefined;
+    app: string;
+    count?: number | undefined;
+  }>,
   dashboardUrl: string,
 ): AlertMessage {
+  const isTally = (a: (typeof alerts)[number]): boolean => a.key?.startsWith(OVERFLOW_PREFIX) === true;
+  const listed = alerts.filter((a) => !isTally(a));
+  const tallies = alerts.filter(isTally);
+  const weight = (a: (typeof alerts)[number]): number => (isTally(a) ? (a.count ?? 0) : 1);
   const byKind = new Map<string, number>();
-  for (const a of alerts) byKind.set(a.kind, (byKind.get(a.kind) ?? 0) + 1);
-  const kinds = [...byKind.entries()].map(([kind, n]) => `${n} ${kind}`).join(', ');
+  for (const a of alerts) byKind.set(a.kind, (byKind.get(a.kind) ?? 0) + weight(a));
+  const n = (value: number): string => value.toLocaleString('en-US');
+  const kinds = [...byKind.entries()].map(([kind, count]) => `${n(count)} ${kind}`).join(', ');
+  const total = alerts.reduce((sum, a) => sum + weight(a), 0);
   const apps = [...new Set(alerts.map((a) => a.app))];
   const from = new Date(windowStart).toISOString();
   const to = new Date(windowStart + windowMs).toISOString();
-  const subject = `[Telltale] Digest: ${alerts.length} more alert${alerts.length === 1 ? '' : 's'} (${kinds})`;
+  const subject = `[Telltale] Digest: ${n(total)} more alert${total === 1 ? '' : 's'} (${kinds})`;
   const link = `${dashboardUrl}/alerts`;
-  const lines = alerts.map(
+  const lines = listed.map(
     (a) => `- ${a.subject.replace(/^\[Telltale\] /, '')}${a.link === undefined ? '' : `\n  ${a.link}`}`,
   );
-  const intro = `More alerts than the hourly limit allows arrived between ${from} and ${to}; here they are in one email.`;
-  const text = [intro, '', `Apps: ${apps.join(', ')}`, '', ...lines, '', `All alerts: ${link}`, ''].join(
-    '\n',
+  const tallyLines = tallies.map(
+    (a) =>
+      `… and ${a.subject} (over the per-app limit of new alerts per window)${a.link === undefined ? '' : `\n  ${a.link}`}`,
   );
-  const items = alerts
+  const intro = `More alerts than the hourly limit allows arrived between ${from} and ${to}; here they are in one email.`;
+  const text = [
+    intro,
+    '',
+    `Apps: ${apps.join(', ')}`,
+    '',
+    ...lines,
+    ...(tallyLines.length === 0 ? [] : ['', ...tallyLines]),
+    '',
+    `All alerts: ${link}`,
+    '',
+  ].join('\n');
+  const items = listed
     .map(
       (a) =>
         `<li>${escapeHtml(a.subject.replace(/^\[Telltale\] /, ''))}${a.link === undefined ? '' : ` — <a href="${escapeHtml(a.link)}">open</a>`}</li>`,
     )
     .join('');
-  const html = `<!doctype html><html><body style="font-family:sans-serif"><p>${escapeHtml(intro)}</p><ul>${items}</ul><p><a href="${escapeHtml(link)}">All alerts</a></p></body></html>`;
+  const tallyItems = tallies
+    .map((a) => `<p>… and ${escapeHtml(a.subject)} (over the per-app limit of new alerts per window).</p>`)
+    .join('');
+  const html = `<!doctype html><html><body style="font-family:sans-serif"><p>${escapeHtml(intro)}</p><ul>${items}</ul>${tallyItems}<p><a href="${escapeHtml(link)}">All alerts</a></p></body></html>`;
   return { key, kind: 'digest', app: apps.length === 1 ? (apps[0] ?? '') : '*', subject, link, text, html };
 }

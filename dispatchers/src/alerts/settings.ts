@@ -9,6 +9,12 @@ export interface AlertSettings {
   readonly alertWindowMs: number;
   /** Also email the first use of each feature by each account (`TELLTALE_ALERT_FIRST_USE_PER_ACCOUNT`, default false). */
   readonly alertFirstUsePerAccount: boolean;
+  /** New alert keys (new error, new assert, first use…) recorded per app per window; the rest are only
+   *  counted and summed up in the window's digest (`TELLTALE_ALERT_MAX_NEW_KEYS_PER_APP`, default 100). */
+  readonly alertMaxNewKeysPerApp: number;
+  /** Finished alerts older than this many days leave the alert log at its next compaction, keeping
+   *  only their key so they never alert again (`TELLTALE_ALERT_RETENTION_DAYS`, default 90). */
+  readonly alertRetentionDays: number;
   /** Parsed source maps kept in memory, least recently used dropped first (`TELLTALE_SOURCEMAP_CACHE_SIZE`, default 32). */
   readonly sourceMapCacheSize: number;
 }
@@ -19,6 +25,8 @@ export const ALERT_DEFAULTS = Object.freeze({
   alertLimit: 10,
   alertWindowMs: 3_600_000,
   alertFirstUsePerAccount: false,
+  alertMaxNewKeysPerApp: 100,
+  alertRetentionDays: 90,
   sourceMapCacheSize: 32,
 });
 
@@ -78,6 +86,24 @@ export function resolveAlertSettings(options: AlertOptions, env: NodeJS.ProcessE
       options.alertFirstUsePerAccount,
       env.TELLTALE_ALERT_FIRST_USE_PER_ACCOUNT,
       'TELLTALE_ALERT_FIRST_USE_PER_ACCOUNT',
+    ),
+    alertMaxNewKeysPerApp: integer(
+      options.alertMaxNewKeysPerApp,
+      env.TELLTALE_ALERT_MAX_NEW_KEYS_PER_APP,
+      'alertMaxNewKeysPerApp',
+      'TELLTALE_ALERT_MAX_NEW_KEYS_PER_APP',
+      ALERT_DEFAULTS.alertMaxNewKeysPerApp,
+      1,
+      100_000,
+    ),
+    alertRetentionDays: integer(
+      options.alertRetentionDays,
+      env.TELLTALE_ALERT_RETENTION_DAYS,
+      'alertRetentionDays',
+      'TELLTALE_ALERT_RETENTION_DAYS',
+      ALERT_DEFAULTS.alertRetentionDays,
+      1,
+      3_650,
     ),
     sourceMapCacheSize: integer(
       options.sourceMapCacheSize,
