@@ -29,6 +29,13 @@ export const ERROR_CODES = {
   TELLTALE_ERR_INVALID_SOURCEMAP: { status: 400, message: 'source map upload is invalid' },
   TELLTALE_ERR_INVALID_RULE: { status: 400, message: 'mute rule is invalid' },
   TELLTALE_ERR_CROSS_SITE: { status: 403, message: 'cross-site request refused' },
+  TELLTALE_ERR_SSO_FAILED: { status: 400, message: 'single sign-on failed; start the login again' },
+  TELLTALE_ERR_SSO_DOMAIN: { status: 403, message: "this email's domain is not allowed to sign in" },
+  TELLTALE_ERR_SSO_EMAIL: { status: 403, message: 'the identity provider gave no verified email' },
+  TELLTALE_ERR_SSO_UNAVAILABLE: {
+    status: 503,
+    message: 'the identity provider cannot be reached; retry later',
+  },
   TELLTALE_ERR_QUOTA_EXCEEDED: {
     status: 429,
     message: 'this app is over one of its quotas; retry after the Retry-After delay',
