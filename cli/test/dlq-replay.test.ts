@@ -101,7 +101,12 @@ describe('telltale dlq and replay', () => {
       'l-2-0',
       'l-2-1',
     ]);
-    expect(await readdir(path.join(data.dir, 'dead-letter', 'duckdb', 'replayed'))).toHaveLength(2);
+    // Replayed entries move to replayed/ inside their day folder, and expire with it.
+    expect(
+      (await readdir(path.join(data.dir, 'dead-letter', 'duckdb'), { recursive: true })).filter((f) =>
+        /^\d{4}-\d{2}-\d{2}\/replayed\/0000000003-000000000000\.(payload|reason\.json)$/.test(f),
+      ),
+    ).toHaveLength(2);
 
     const after = io(env);
     expect(await main(['dlq', 'list', '--json'], after.streams)).toBe(0);

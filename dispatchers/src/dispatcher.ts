@@ -10,7 +10,7 @@ import { createDeadLetterWriter, type DeadLetterWriter } from './dead-letter.js'
 import { createDecodePool, type DecodePool, type DecodePoolStats } from './decode-pool.js';
 import type { BreakerStats } from './retry.js';
 import { containerFromConnectionString } from './sinks/blob-archive/container.js';
-import { guardSink, type GuardedSink } from './sinks/guard.js';
+import type { GuardedSink } from './sinks/guard.js';
 import {
   createDecodeCache,
   createSinkHandler,
@@ -18,8 +18,14 @@ import {
   type SinkCounters,
   type SpoolContent,
 } from './sinks/handler.js';
-import { createSink, retentionDays, type SinkFactoryDeps } from './sinks/registry.js';
-import { applyRetention, type RetentionReport } from './sinks/retention.js';
+import { buildSinkPipeline } from './sinks/pipeline.js';
+import { retentionDays, type SinkFactoryDeps } from './sinks/registry.js';
+import {
+  applyDeadLetterRetention,
+  applyRetention,
+  DEAD_LETTER_RETENTION,
+  type RetentionReport,
+} from './sinks/retention.js';
 import type { Sink } from './sinks/types.js';
 import { startBlobIngester, type BlobIngester, type BlobIngesterStats } from './sources/blob/ingester.js';
 import { openBlobLedger, type BlobLedger } from './sources/blob/ledger.js';
@@ -186,10 +192,21 @@ export async function startDispatchers(config: DispatcherConfig, deps: Dispatche
     running.counters = counters;
   }
 
+  // Dead letters are raw copies too: whole day folders expire like the stores' days.
+  const deadLetterRetention: RetentionReport = {
+    sink: DEAD_LETTER_RETENTION,
+    days: config.retention.deadLetters,
+    lastRun: undefined,
+    dropped: [],
+    lastError: undefined,
+  };
   const runRetention = (): Promise<RetentionReport[]> => {
     retentionRun ??= (async () => {
-      await Promise.all(sinks.map((sink) => applyRetention(sink, retention.get(sink.name)!)));
-      return [...retention.values()].map((r) => ({ ...r, dropped: [...r.dropped] }));
+      await Promise.all([
+        ...sinks.map((sink) => applyRetention(sink, retention.get(sink.name)!)),
+        applyDeadLetterRetention(config.dataDir, deadLetterRetention),
+      ]);
+      return [...retention.values(), deadLetterRetention].map((r) => ({ ...r, dropped: [...r.dropped] }));
     })().finally(() => {
       retentionRun = undefined;
     });
@@ -218,9 +235,8 @@ export async function startDispatchers(config: DispatcherConfig, deps: Dispatche
     pool = await createDecodePool({ threads: config.dispatchThreads });
     // Source maps, group lifecycle, mute rules; every sink stores rows grouped on symbolicated frames.
     const intel = (intelligence = await openErrorIntelligence(config));
-    for (const kind of config.sinks)
-      sinks.push(guardSink(intel.wrapSink(await createSink(kind, config, deps))));
-    for (const extra of deps.sinks ?? []) sinks.push(guardSink(intel.wrapSink(extra)));
+    for (const sink of [...config.sinks, ...(deps.sinks ?? [])])
+      sinks.push(await buildSinkPipeline(sink, config, deps, intel));
     const names = new Set<string>(['alerts']);
     for (const sink of sinks) {
       // The name becomes checkpoint files and dead-letter folders.

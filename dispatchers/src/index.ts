@@ -30,6 +30,7 @@ export {
 } from './sinks/settings.js';
 export { createSink, retentionDays, duckDbFile, type SinkFactoryDeps } from './sinks/registry.js';
 export { guardSink, type GuardedSink } from './sinks/guard.js';
+export { buildSinkPipeline } from './sinks/pipeline.js';
 export {
   createSinkHandler,
   createDecodeCache,
@@ -47,7 +48,14 @@ export {
   type DecodePoolOptions,
   type DecodePoolStats,
 } from './decode-pool.js';
-export { applyRetention, retentionCutoff, type RetentionReport } from './sinks/retention.js';
+export {
+  applyRetention,
+  applyDeadLetterRetention,
+  DEAD_LETTER_RETENTION,
+  retentionCutoff,
+  type RetentionReport,
+} from './sinks/retention.js';
+export { scrubRawPayload, type RawPayloadInfo, type ScrubbedPayload } from './scrub-raw.js';
 export {
   createClickHouseSink,
   createClickHouseClient,
@@ -116,6 +124,7 @@ export {
   listDeadLetterConsumers,
   readDeadLetters,
   markReplayed,
+  dropDeadLetterDaysBefore,
   type DeadLetterReason,
   type DeadLetterWriter,
   type DeadLetterEntry,

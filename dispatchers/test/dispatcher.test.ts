@@ -58,7 +58,8 @@ describe('dispatchers', () => {
     expect(await storedIds()).toEqual(['e-1', 'e-2', 'f-1']);
 
     const deadDir = path.join(dir, 'dead-letter', 'duckdb');
-    const files = (await readdir(deadDir)).sort();
+    // One folder per day of dead-lettering (retention drops whole days).
+    const files = (await readdir(deadDir, { recursive: true })).sort();
     expect(files.filter((f) => f.endsWith('.payload'))).toHaveLength(2);
     const reasons = await Promise.all(
       files
@@ -73,7 +74,7 @@ describe('dispatchers', () => {
         (r) => typeof r.time === 'string' && typeof r.position === 'object' && r.consumer === 'duckdb',
       ),
     ).toBe(true);
-    // The raw bytes are kept as they were, for inspection and replay.
+    // Scrubbed copies: with nothing to scrub, the same bytes, for inspection and replay.
     const payloads = await Promise.all(
       files.filter((f) => f.endsWith('.payload')).map((f) => readFile(path.join(deadDir, f))),
     );
@@ -92,7 +93,9 @@ describe('dispatchers', () => {
       () => (dispatchers?.stats().consumers.find((c) => c.name === 'alerts')?.records ?? 0) >= 4,
     );
     expect(
-      (await readdir(path.join(dir, 'dead-letter', 'alerts'))).filter((f) => f.endsWith('.payload')),
+      (await readdir(path.join(dir, 'dead-letter', 'alerts'), { recursive: true })).filter((f) =>
+        f.endsWith('.payload'),
+      ),
     ).toHaveLength(2);
   });
 

@@ -154,7 +154,7 @@ describe('Log Analytics sink', () => {
     expect(consumer('log-analytics')?.deadLettered).toEqual({ sink_rejected: 1, invalid_json: 1 });
     const deadDir = path.join(dir, 'dead-letter', 'log-analytics');
     const reasons = await Promise.all(
-      (await readdir(deadDir))
+      (await readdir(deadDir, { recursive: true }))
         .filter((f) => f.endsWith('.reason.json'))
         .map(
           async (f) =>

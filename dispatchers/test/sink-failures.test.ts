@@ -107,7 +107,8 @@ describe('sink failures', () => {
     expect(sink.stored.sort()).toEqual(['e-1', 'e-3']);
     expect(scripted(d)?.deadLettered).toEqual({ sink_rejected: 1 });
     const deadDir = path.join(dir, 'dead-letter', 'scripted');
-    const reasonFile = (await readdir(deadDir)).find((f) => f.endsWith('.reason.json')) ?? '';
+    const reasonFile =
+      (await readdir(deadDir, { recursive: true })).find((f) => f.endsWith('.reason.json')) ?? '';
     const reason = JSON.parse(await readFile(path.join(deadDir, reasonFile), 'utf8')) as {
       code: string;
       reason: string;

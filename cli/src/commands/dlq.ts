@@ -17,13 +17,16 @@ import type { Command, CommandIO } from './types.js';
 const USAGE = `Usage: telltale dlq <list | replay> [options]
 
 Dead letters are records a consumer could not use (not JSON, not a batch, refused by a sink),
-parked under <data>/dead-letter/<consumer>/ with their reason while everything after them flowed on.
+parked under <data>/dead-letter/<consumer>/<day>/ with their reason while everything after them
+flowed on. They are kept scrubbed (like the stores keep them) for TELLTALE_DEAD_LETTER_RETENTION_DAYS
+(default 14); of a payload that is not JSON only its scrubbed text, size and sha256 are kept.
 
   telltale dlq list   [--consumer NAME] [--json]
   telltale dlq replay [--consumer NAME] [--entry NAME]
-      ships each entry again to its consumer's sink (after you fixed the sink or the data);
-      entries that go through move to dead-letter/<consumer>/replayed/. Stop the server
-      first when the sink is duckdb (one writing process per DuckDB file).
+      ships each entry's scrubbed copy again to its consumer's sink (after you fixed the sink),
+      through the same regrouping and breaker as the live consumers; entries that go through
+      move to replayed/ in their day folder. Stop the server first when the sink is duckdb
+      (one writing process per DuckDB file).
 
   --data-dir   the data directory (TELLTALE_DATA_DIR, default ./.telltale)
 `;
@@ -109,6 +112,15 @@ async function replay(
     const target = await openReplaySink(sinkName, { dataDir, env: io.env });
     try {
       for (const entry of group) {
+        if (entry.payload?.format === 'text') {
+          // Only scrubbed text of a payload that was not JSON is kept: nothing a sink could take.
+          left += 1;
+          io.stdout.write(
+            `still failing ${entry.consumer}/${entry.name}: ${entry.code}: not JSON (${entry.payload.bytes} bytes, ` +
+              `sha256 ${entry.payload.sha256.slice(0, 16)}…); only its scrubbed text is kept, for inspection\n`,
+          );
+          continue;
+        }
         const content = consumerTarget(entry.consumer)!.content;
         const payload = await readFile(entry.payloadFile);
         const outcome = await shipItems(

@@ -3,19 +3,23 @@ import { gunzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { openSpoolReader, type SpoolPosition } from '@telltale/spool';
 import { TelltaleError } from '@telltale/protocol';
+import { openErrorIntelligence } from '../alerts/issues.js';
 import { resolveDispatcherConfig } from '../config.js';
 import { retryUntil } from '../retry.js';
 import { containerFromConnectionString } from './blob-archive/container.js';
 import { archiveBlobDay } from './blob-archive/names.js';
 import { decodeRecord, type DecodedRecord, type SpoolContent } from './handler.js';
-import { createSink, duckDbFile, type SinkFactoryDeps } from './registry.js';
+import { buildSinkPipeline } from './pipeline.js';
+import { duckDbFile, type SinkFactoryDeps } from './registry.js';
 import { SINK_KINDS, type SinkKind } from './settings.js';
 import type { ExportResult, Sink } from './types.js';
 
 /**
  * Re-shipping outside the running dispatchers (the CLI's `telltale replay` and `telltale dlq replay`):
- * open one sink from the configuration, read records from the spools or the Blob archive, export them
- * with the same retry policy. Every store dedupes on (app, id), so replaying twice is harmless.
+ * open one sink from the configuration through the live consumers' pipeline (regrouping on source
+ * maps, circuit breaker: buildSinkPipeline), read records from the spools, the Blob archive or the
+ * dead letters, export them with the same retry policy. DuckDB and ClickHouse dedupe on (app, id), so
+ * replaying twice is harmless there; Log Analytics keeps duplicates (its queries count distinct ids).
  */
 
 export interface ReplayTarget {
@@ -27,7 +31,11 @@ export function isSinkKind(name: string): name is SinkKind {
   return (SINK_KINDS as readonly string[]).includes(name);
 }
 
-/** Opens a configured sink by name; DuckDB is opened from the data dir (stop the server first: one writer per file). */
+/**
+ * Opens a configured sink by name, wrapped like a live consumer's; DuckDB is opened from the data
+ * dir (stop the server first: one writer per file). Source maps, group states and mute rules are
+ * read from the data dir, never written.
+ */
 export async function openReplaySink(
   name: string,
   options: { dataDir?: string; env: NodeJS.ProcessEnv; deps?: SinkFactoryDeps },
@@ -53,12 +61,27 @@ export async function openReplaySink(
       );
     }
   }
-  const sink = await createSink(name, config, { ...options.deps, duckdb });
+  const intel = await openErrorIntelligence(config).catch((error: unknown) => {
+    if (ownDuckDb) duckdb?.closeSync();
+    throw error;
+  });
+  let sink: Sink;
+  try {
+    sink = await buildSinkPipeline(name, config, { ...options.deps, duckdb }, intel);
+  } catch (error) {
+    await intel.close();
+    if (ownDuckDb) duckdb?.closeSync();
+    throw error;
+  }
   return {
     sink,
     async close() {
-      await sink.close();
-      if (ownDuckDb) duckdb?.closeSync();
+      try {
+        await sink.close();
+      } finally {
+        await intel.close();
+        if (ownDuckDb) duckdb?.closeSync();
+      }
     },
   };
 }

@@ -1,3 +1,4 @@
+import { dropDeadLetterDaysBefore } from '../dead-letter.js';
 import type { Sink } from './types.js';
 
 const MS_PER_DAY = 86_400_000;
@@ -24,6 +25,25 @@ export async function applyRetention(sink: Sink, report: RetentionReport, now = 
   try {
     const dropped = await sink.dropDaysBefore(retentionCutoff(now, report.days));
     report.dropped.push(...dropped);
+    report.lastError = undefined;
+  } catch (error) {
+    report.lastError = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  }
+  report.lastRun = new Date(now).toISOString();
+}
+
+/** Retention of `<data>/dead-letter/`: its report is named `dead-letter` beside the sinks'. */
+export const DEAD_LETTER_RETENTION = 'dead-letter';
+
+/** Drops dead-letter day folders older than `report.days` days (0 keeps everything); errors are recorded. */
+export async function applyDeadLetterRetention(
+  dataDir: string,
+  report: RetentionReport,
+  now = Date.now(),
+): Promise<void> {
+  if (report.days <= 0) return;
+  try {
+    report.dropped.push(...(await dropDeadLetterDaysBefore(dataDir, retentionCutoff(now, report.days))));
     report.lastError = undefined;
   } catch (error) {
     report.lastError = error instanceof Error ? error.message.split('\n')[0] : String(error);

@@ -52,6 +52,8 @@ export interface RetentionSettings {
   readonly clickhouse: number;
   /** `TELLTALE_BLOB_RETENTION_DAYS`, default `TELLTALE_RETENTION_DAYS`. */
   readonly blobArchive: number;
+  /** `TELLTALE_DEAD_LETTER_RETENTION_DAYS` (default 14): scrubbed copies of poison records, by day folder. */
+  readonly deadLetters: number;
   /** How often retention runs, ms (default 1 h; it also runs at start). */
   readonly intervalMs: number;
 }
@@ -82,6 +84,7 @@ export const SINK_DEFAULTS = Object.freeze({
   archiveContainer: 'telltale-archive',
   blobSourcePollMs: 10_000,
   retentionDays: 30,
+  deadLetterRetentionDays: 14,
   retentionIntervalMs: 3_600_000,
 });
 
@@ -280,6 +283,13 @@ export function resolveSinkSettings(options: SinkOptions, env: NodeJS.ProcessEnv
       'TELLTALE_BLOB_RETENTION_DAYS',
       options.retention?.blobArchive ?? env.TELLTALE_BLOB_RETENTION_DAYS,
       days,
+      0,
+      36_500,
+    ),
+    deadLetters: integer(
+      'TELLTALE_DEAD_LETTER_RETENTION_DAYS',
+      options.retention?.deadLetters ?? env.TELLTALE_DEAD_LETTER_RETENTION_DAYS,
+      SINK_DEFAULTS.deadLetterRetentionDays,
       0,
       36_500,
     ),

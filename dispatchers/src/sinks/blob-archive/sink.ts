@@ -1,5 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import type { ContainerClient, StoragePipelineOptions } from '@azure/storage-blob';
+import { scrubRawPayload } from '../../scrub-raw.js';
 import type { ExportResult, RawBatch, Sink } from '../types.js';
 import { classifyStorageError, containerFromConnectionString } from './container.js';
 import { archiveBlobName, nameSegment } from './names.js';
@@ -26,8 +27,9 @@ async function childPrefixes(container: ContainerClient, prefix: string): Promis
 
 /**
  * Raw batches, gzipped, one blob each at `app/yyyy/mm/dd/hh/<batchId>.json.gz`: the record as the
- * collector accepted it (client batch or server-log envelope), for audits and replays. Idempotent:
- * the same batch always lands on the same name.
+ * collector accepted it (client batch or server-log envelope), scrubbed like the stores scrub it
+ * (scrub-raw.ts), for audits and replays. Idempotent: the same batch always lands on the same name.
+ * Whole days expire by prefix (`TELLTALE_BLOB_RETENTION_DAYS`, default 30).
  */
 export function createBlobArchiveSink(options: BlobArchiveSinkOptions, name = 'blob-archive'): Sink {
   const container = containerFromConnectionString(
@@ -54,7 +56,8 @@ export function createBlobArchiveSink(options: BlobArchiveSinkOptions, name = 'b
       const worker = async (): Promise<void> => {
         while (next < raw.length) {
           const batch = raw[next++]!;
-          const body = gzipSync(batch.payload);
+          // The archive outlives the spool: it keeps no more than the stores would.
+          const body = gzipSync(scrubRawPayload(batch.payload).body);
           await container.getBlockBlobClient(archiveBlobName(batch)).uploadData(body, {
             blobHTTPHeaders: { blobContentType: 'application/json', blobContentEncoding: 'gzip' },
             metadata: { app: nameSegment(batch.app), kind: batch.kind, receivedat: String(batch.receivedAt) },

@@ -1,0 +1,93 @@
+import { createHash } from 'node:crypto';
+import { scrubAttributes, scrubStack, scrubText, scrubUrl } from './enrich/scrub.js';
+
+/**
+ * Raw copies that leave the spool (dead letters, the Blob archive) carry no more than the stores
+ * would keep: every string scrubbed like the stores scrub it, deny-listed keys filtered. The walk
+ * is recursive over parsed JSON, bounded in depth, and the payload is bounded in size first.
+ */
+
+/** Deeper values are replaced, not walked: no batch of the protocol nests this deep. */
+export const MAX_SCRUB_DEPTH = 32;
+/** Larger payloads are not parsed: they are kept as capped text, like a payload that is not JSON. */
+export const MAX_SCRUB_JSON_BYTES = 16 * 1024 * 1024;
+/** What is kept of a payload that is not JSON: its first 64 KiB, scrubbed line by line. */
+export const MAX_TEXT_COPY_BYTES = 64 * 1024;
+
+const FILTERED = '[Filtered]';
+const TOO_DEEP = '[Filtered: nested too deep]';
+// Dedupe keys: the stores keep them as they are, so a replayed copy must keep them too.
+const VERBATIM_KEYS = new Set(['id', 'batchId']);
+
+/** True when the dispatchers' deny list filters this key (same rule as attributes in the stores). */
+function deniedKey(key: string): boolean {
+  return scrubAttributes({ [key]: '' })[key] === FILTERED;
+}
+
+function scrubString(key: string | undefined, value: string): string {
+  if (key !== undefined && VERBATIM_KEYS.has(key)) return value;
+  if (key === 'stack') return scrubStack(value);
+  if (key === 'url') return scrubText(scrubUrl(value));
+  return scrubText(value);
+}
+
+/** A parsed JSON value with every string scrubbed and deny-listed keys' values filtered. Pure. */
+export function scrubRawJson(value: unknown, key?: string, depth = 0): unknown {
+  if (typeof value === 'string') return scrubString(key, value);
+  if (value === null || typeof value !== 'object') return value;
+  if (depth >= MAX_SCRUB_DEPTH) return TOO_DEEP;
+  if (Array.isArray(value)) return value.map((item) => scrubRawJson(item, key, depth + 1));
+  // fromEntries defines own properties: a "__proto__" key from the sender stays a plain key.
+  return Object.fromEntries(
+    Object.entries(value as Record<string, unknown>).map(([k, v]) => [
+      k,
+      deniedKey(k) ? FILTERED : scrubRawJson(v, k, depth + 1),
+    ]),
+  );
+}
+
+/** What a scrubbed copy says about the payload it replaces. */
+export interface RawPayloadInfo {
+  /** `json`: the body is the scrubbed JSON; `text`: the payload was not JSON (or too large), the body is scrubbed capped text. */
+  format: 'json' | 'text';
+  /** Byte length of the original payload. */
+  bytes: number;
+  /** sha256 (hex) of the original payload: matches a copy found elsewhere without keeping it here. */
+  sha256: string;
+  /** True when the text copy holds only the first MAX_TEXT_COPY_BYTES. */
+  truncated: boolean;
+}
+
+export interface ScrubbedPayload {
+  body: Buffer;
+  info: RawPayloadInfo;
+}
+
+function scrubLines(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => scrubText(line))
+    .join('\n');
+}
+
+/** The copy of a raw spool record that may be kept outside the spool. */
+export function scrubRawPayload(payload: Buffer): ScrubbedPayload {
+  const base = { bytes: payload.length, sha256: createHash('sha256').update(payload).digest('hex') };
+  if (payload.length <= MAX_SCRUB_JSON_BYTES) {
+    let parsed: unknown;
+    let isJson = true;
+    try {
+      parsed = JSON.parse(payload.toString('utf8'));
+    } catch {
+      isJson = false;
+    }
+    if (isJson)
+      return {
+        body: Buffer.from(JSON.stringify(scrubRawJson(parsed))),
+        info: { format: 'json', ...base, truncated: false },
+      };
+  }
+  const truncated = payload.length > MAX_TEXT_COPY_BYTES;
+  const text = payload.subarray(0, MAX_TEXT_COPY_BYTES).toString('utf8');
+  return { body: Buffer.from(scrubLines(text)), info: { format: 'text', ...base, truncated } };
+}

@@ -1,0 +1,21 @@
+import type { ErrorIntelligence } from '../alerts/issues.js';
+import type { DispatcherConfig } from '../config.js';
+import { guardSink, type GuardedSink } from './guard.js';
+import { createSink, type SinkFactoryDeps } from './registry.js';
+import type { SinkKind } from './settings.js';
+import type { Sink } from './types.js';
+
+/**
+ * A sink as the live consumers use it: rows regrouped on symbolicated frames (error intelligence),
+ * behind the circuit breaker. `startDispatchers`, `telltale replay` and `telltale dlq replay` all
+ * build their sinks here, so a replayed error lands in the same group as a live one.
+ */
+export async function buildSinkPipeline(
+  sink: SinkKind | Sink,
+  config: DispatcherConfig,
+  deps: SinkFactoryDeps,
+  intel: Pick<ErrorIntelligence, 'wrapSink'>,
+): Promise<GuardedSink> {
+  const inner = typeof sink === 'string' ? await createSink(sink, config, deps) : sink;
+  return guardSink(intel.wrapSink(inner));
+}
