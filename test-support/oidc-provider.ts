@@ -13,7 +13,7 @@ export interface TestAccount {
 }
 
 export interface TestProvider {
-  /** The issuer URL, e.g. http://127.0.0.1:40123 */
+  /** The issuer URL, e.g. http://localhost:40123 */
   issuer: string;
   clientId: string;
   clientSecret: string;
@@ -50,7 +50,9 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', resolve);
   });
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // "localhost", not 127.0.0.1: another site than the app's, so the login is cross-site as in real life
+  // (SameSite cookies behave as they would with a real IdP).
+  const issuer = `http://localhost:${(server.address() as AddressInfo).port}`;
   const clientId = options.clientId ?? 'telltale-test';
   const clientSecret = options.clientSecret ?? 'test-client-secret-with-enough-entropy-0123456789';
 

@@ -1,6 +1,7 @@
 // Single sign-on against a real OpenID provider (oidc-provider, in-process) in headless Chromium: a
-// small fastify app registers the OIDC routes, its startSession sets a test cookie, and /private
-// needs that cookie.
+// small fastify app registers the OIDC routes, its startSession sets a SameSite=Strict test cookie (as
+// Telltale's session cookie is), and /private needs that cookie. The IdP is on another site
+// (localhost, the app 127.0.0.1), so the callback is a cross-site redirect as with a real IdP.
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,7 +39,10 @@ async function startApp(port: number, settings: OidcSettings): Promise<TestApp> 
     settings,
     async startSession(_request, reply, identity) {
       sessions.push(identity);
-      reply.header('set-cookie', `test_session=${encodeURIComponent(identity.email)}; Path=/; HttpOnly`);
+      reply.header(
+        'set-cookie',
+        `test_session=${encodeURIComponent(identity.email)}; Path=/; HttpOnly; SameSite=Strict`,
+      );
     },
   });
   app.get('/private', async (request, reply) => {
@@ -231,7 +235,7 @@ describe('OpenID Connect discovery', () => {
     const redirectUrl = `http://127.0.0.1:${appPort}/auth/oidc/callback`;
     const clientSecret = 'test-client-secret-with-enough-entropy-0123456789';
     const site = await startApp(appPort, {
-      issuer: `http://127.0.0.1:${idpPort}`,
+      issuer: `http://localhost:${idpPort}`,
       clientId: 'telltale-test',
       clientSecret,
       redirectUrl,

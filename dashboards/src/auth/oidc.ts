@@ -91,6 +91,28 @@ function errorPage(reply: FastifyReply, code: ErrorCode, message: string): Fasti
     .send(body.value);
 }
 
+/**
+ * The way on after a login, as a page of ours rather than a 302: this request arrived by a redirect
+ * from the IdP's site, and a browser keeps a SameSite=Strict session cookie off every redirect of that
+ * chain, so a 302 would land signed out. A navigation our own page starts is same-site.
+ */
+function continuePage(reply: FastifyReply, next: string): FastifyReply {
+  const body = html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="refresh" content="0; url=${next}">
+<title>Signed in · Telltale</title>
+<link rel="stylesheet" href="${STYLESHEET_PATH}">
+</head>
+<body>
+<main><p class="lead">Signed in. <a id="continue" href="${next}">Continue</a></p></main>
+</body>
+</html>
+`;
+  return reply.code(200).type('text/html; charset=utf-8').send(body.value);
+}
+
 const clip = (text: string): string =>
   text.length > MAX_SHOWN_DETAIL ? `${text.slice(0, MAX_SHOWN_DETAIL)}…` : text;
 
@@ -208,6 +230,6 @@ export async function registerOidcRoutes(app: FastifyInstance, options: OidcRout
       );
     const name = typeof identity.name === 'string' && identity.name !== '' ? identity.name : undefined;
     await options.startSession(request, reply, name === undefined ? { email } : { email, name });
-    return reply.redirect(login.next, 302);
+    return continuePage(reply, login.next);
   });
 }
