@@ -23,9 +23,35 @@ export interface ServerConfig {
   readonly configFile: string;
   /** True when the file was named (option or TELLTALE_CONFIG): then it must exist. */
   readonly configFileRequired: boolean;
+  /**
+   * The demo app and `/demo` (`TELLTALE_DEMO`): on by default on a loopback host; on any other host
+   * only with TELLTALE_DEMO=1, since the demo page hands out an ingest key.
+   */
+  readonly demo: boolean;
+  readonly access: AccessConfig;
 }
 
-export type ServerOptions = Partial<Omit<ServerConfig, 'configFileRequired'>>;
+/** Who may reach the dashboards, API and /metrics (docs/security.md). */
+export interface AccessConfig {
+  /** `TELLTALE_PUBLIC_URL`: the http(s) address people and the SSO provider use; its host is allowed besides loopback. */
+  readonly publicUrl: URL | undefined;
+  /** `TELLTALE_API_TOKEN`: one fixed admin token (32-128 of A-Z a-z 0-9 _ -), e.g. for monitoring. */
+  readonly apiToken: string | undefined;
+  /** `TELLTALE_DASHBOARD_PORT`: serve dashboards, API, login and /metrics on this port only. */
+  readonly dashboardPort: number | undefined;
+  /** `TELLTALE_DASHBOARD_HOST` (default 127.0.0.1): where the dashboard listener listens. */
+  readonly dashboardHost: string;
+  /** `TELLTALE_SESSION_IDLE_HOURS` (default 12) and `TELLTALE_SESSION_MAX_DAYS` (default 7). */
+  readonly sessionIdleMs: number;
+  readonly sessionMaxAgeMs: number;
+  /** Single sign-on, when `TELLTALE_OIDC_ISSUER` is set. */
+  readonly oidc:
+    { issuer: string; clientId: string; clientSecret: string; allowedDomains: readonly string[] } | undefined;
+}
+
+export type ServerOptions = Partial<Omit<ServerConfig, 'configFileRequired' | 'access'>> & {
+  access?: Partial<AccessConfig>;
+};
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -75,7 +101,12 @@ export function resolveServerConfig(
     options.configFile === undefined ? undefined : { file: path.resolve(options.configFile), explicit: true };
   const { file: configFile, explicit: configFileRequired } = named ?? appsFilePath(env);
 
+  const demo = resolveDemo(options.demo, env.TELLTALE_DEMO, host);
+  const access = Object.freeze({ ...resolveAccess(env), ...options.access });
+
   return Object.freeze({
+    demo,
+    access,
     host,
     port,
     dataDir,
@@ -85,4 +116,83 @@ export function resolveServerConfig(
     configFile,
     configFileRequired,
   });
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost', '[::1]']);
+export const isLoopbackHost = (host: string): boolean => LOOPBACK_HOSTS.has(host.toLowerCase());
+
+function resolveDemo(option: boolean | undefined, raw: string | undefined, host: string): boolean {
+  if (option !== undefined) return option;
+  if (raw === undefined || raw === '') return isLoopbackHost(host);
+  if (raw === '1' || raw === 'true') return true;
+  if (raw === '0' || raw === 'false') return false;
+  return invalid('TELLTALE_DEMO', `"${raw}" is not 1 or 0 (the demo app is on by default on loopback only)`);
+}
+
+const API_TOKEN_PATTERN = /^[A-Za-z0-9_-]{32,128}$/;
+
+function positiveNumber(raw: string | undefined, field: string, fallback: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) invalid(field, `"${raw}" is not a positive number`);
+  return value;
+}
+
+function resolveAccess(env: NodeJS.ProcessEnv): AccessConfig {
+  let publicUrl: URL | undefined;
+  if (env.TELLTALE_PUBLIC_URL) {
+    try {
+      publicUrl = new URL(env.TELLTALE_PUBLIC_URL);
+    } catch {
+      invalid(
+        'TELLTALE_PUBLIC_URL',
+        `"${env.TELLTALE_PUBLIC_URL}" is not a URL; e.g. https://telltale.example.com`,
+      );
+    }
+    if (publicUrl.protocol !== 'https:' && publicUrl.protocol !== 'http:')
+      invalid('TELLTALE_PUBLIC_URL', 'must start with https:// (or http://)');
+  }
+  const apiToken = env.TELLTALE_API_TOKEN || undefined;
+  if (apiToken !== undefined && !API_TOKEN_PATTERN.test(apiToken))
+    invalid(
+      'TELLTALE_API_TOKEN',
+      'must be 32-128 characters of A-Z, a-z, 0-9, "_" or "-" (e.g. openssl rand -hex 24)',
+    );
+
+  let dashboardPort: number | undefined;
+  if (env.TELLTALE_DASHBOARD_PORT) {
+    dashboardPort = Number(env.TELLTALE_DASHBOARD_PORT);
+    if (!Number.isInteger(dashboardPort) || dashboardPort < 0 || dashboardPort > 65535)
+      invalid('TELLTALE_DASHBOARD_PORT', `"${env.TELLTALE_DASHBOARD_PORT}" is not a port number (0-65535)`);
+  }
+  const dashboardHost = env.TELLTALE_DASHBOARD_HOST || '127.0.0.1';
+
+  let oidc: AccessConfig['oidc'];
+  if (env.TELLTALE_OIDC_ISSUER) {
+    const need = (field: string): string =>
+      env[field] || invalid(field, 'is required when TELLTALE_OIDC_ISSUER is set');
+    const allowedDomains = need('TELLTALE_OIDC_ALLOWED_DOMAINS')
+      .split(',')
+      .map((domain) => domain.trim().toLowerCase())
+      .filter((domain) => domain !== '');
+    if (allowedDomains.length === 0)
+      invalid('TELLTALE_OIDC_ALLOWED_DOMAINS', 'list at least one email domain, e.g. example.com');
+    oidc = {
+      issuer: env.TELLTALE_OIDC_ISSUER,
+      clientId: need('TELLTALE_OIDC_CLIENT_ID'),
+      clientSecret: need('TELLTALE_OIDC_CLIENT_SECRET'),
+      allowedDomains,
+    };
+  }
+  return {
+    publicUrl,
+    apiToken,
+    dashboardPort,
+    dashboardHost,
+    sessionIdleMs:
+      positiveNumber(env.TELLTALE_SESSION_IDLE_HOURS, 'TELLTALE_SESSION_IDLE_HOURS', 12) * 3600_000,
+    sessionMaxAgeMs:
+      positiveNumber(env.TELLTALE_SESSION_MAX_DAYS, 'TELLTALE_SESSION_MAX_DAYS', 7) * 86_400_000,
+    oidc,
+  };
 }

@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -9,10 +11,15 @@ import {
   resolveCollectorConfig,
   watchAppsFile,
 } from '@telltale/collector';
-import { dashboardsPlugin, createDuckDbStore } from '@telltale/dashboards';
+import {
+  createDuckDbStore,
+  dashboardsPlugin,
+  registerAuth,
+  type RegisteredRoute,
+} from '@telltale/dashboards';
 import { resolveDispatcherConfig, startDispatchers, type DispatcherOptions } from '@telltale/dispatchers';
 import type { SpoolWriter } from '@telltale/spool';
-import { resolveServerConfig, type ServerOptions } from './config.js';
+import { isLoopbackHost, resolveServerConfig, type ServerConfig, type ServerOptions } from './config.js';
 import { ensureDemoApp } from './demo-app.js';
 import { registerDemoRoutes } from './demo-routes.js';
 
@@ -27,12 +34,19 @@ export interface StartOptions extends ServerOptions {
 export interface RunningTelltale {
   /** Base URL, e.g. http://127.0.0.1:8080 */
   url: string;
-  demoKey: string;
-  demoSecret: string;
+  /** Where the dashboards, API, login and /metrics answer: `url`, or the TELLTALE_DASHBOARD_PORT listener. */
+  dashboardUrl: string;
+  /** The one-time first-start link (`<dashboard>/login/token/…`) while no user exists; print it. */
+  loginLink: string | undefined;
+  /** Undefined when the demo app is off (a non-loopback host without TELLTALE_DEMO=1). */
+  demoKey: string | undefined;
+  demoSecret: string | undefined;
   dataDir: string;
   /** The apps file this server reads and watches (`TELLTALE_CONFIG`, default ./telltale.config.json). */
   configFile: string;
   app: FastifyInstance;
+  /** Every route the server registered, each method apart (the route-enumeration test walks them). */
+  routes(): readonly RegisteredRoute[];
   close(): Promise<void>;
 }
 
@@ -46,22 +60,19 @@ const redactedUrl = (url: string): string => url.split('?')[0] ?? url;
 export async function startTelltale(options: StartOptions = {}): Promise<RunningTelltale> {
   const env = options.env ?? process.env;
   const config = resolveServerConfig(options, env);
-  const demo = await ensureDemoApp(config.dataDir, {
-    ingestKey: config.demoKey,
-    secretKey: config.demoSecret,
-  });
-  const demoApp = {
-    id: demo.id,
-    name: demo.name,
-    ingestKeys: [demo.ingestKey],
-    secretKeys: [demo.secretKey],
-  };
+  // Off on a public address unless asked for: the demo page hands its ingest key to anyone.
+  const demo = config.demo
+    ? await ensureDemoApp(config.dataDir, { ingestKey: config.demoKey, secretKey: config.demoSecret })
+    : undefined;
+  const demoApps = demo
+    ? [{ id: demo.id, name: demo.name, ingestKeys: [demo.ingestKey], secretKeys: [demo.secretKey] }]
+    : [];
   const fileApps = await loadAppsFile({
     file: config.configFile,
     required: config.configFileRequired,
-    reservedIds: [demo.id],
+    reservedIds: ['demo'],
   });
-  const collectorConfig = resolveCollectorConfig({ apps: [demoApp, ...fileApps.apps] }, env);
+  const collectorConfig = resolveCollectorConfig({ apps: [...demoApps, ...fileApps.apps] }, env);
   // Rotated and revoked keys in the apps file take effect while running.
   const keys = createKeyRegistry(collectorConfig.apps);
 
@@ -69,7 +80,11 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
   const stores = await openCollectorStores(config.dataDir, collectorConfig);
   const spool = stores.spool;
   const duckdb = await DuckDBInstance.create(path.join(config.dataDir, 'telltale.duckdb'));
-  const dashboardUrl = env.TELLTALE_DASHBOARD_URL || `http://${config.host}:${config.port}`;
+  const { access } = config;
+  const dashboardUrl =
+    env.TELLTALE_DASHBOARD_URL ||
+    access.publicUrl?.origin ||
+    `http://${listenName(access.dashboardPort === undefined ? config.host : access.dashboardHost)}:${access.dashboardPort ?? config.port}`;
   const dispatcherConfig = resolveDispatcherConfig(
     { dataDir: config.dataDir, dashboardUrl, ...options.dispatcher },
     env,
@@ -112,11 +127,23 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
   const appsWatch = watchAppsFile({
     file: config.configFile,
     keys,
-    fixedApps: [collectorConfig.apps[0]!],
+    fixedApps: collectorConfig.apps.slice(0, demoApps.length),
     initialVersion: fileApps.version,
     onReload: (apps) => app.log.info({ apps: apps.map((a) => a.id) }, 'apps file reloaded'),
     onError: (error) =>
       app.log.error({ err: error }, 'apps file not reloaded; the apps in service stay as they were'),
+  });
+  // Before every route: the one access hook sees each request (docs/security.md).
+  const dashboardSockets = new WeakSet<Socket>();
+  const auth = await registerAuth(app, {
+    dataDir: config.dataDir,
+    apiToken: access.apiToken,
+    publicUrl: access.publicUrl,
+    session: { idleMs: access.sessionIdleMs, maxAgeMs: access.sessionMaxAgeMs },
+    oidc: access.oidc && { ...access.oidc, redirectUrl: `${dashboardUrl}/auth/oidc/callback` },
+    ...(access.dashboardPort === undefined
+      ? {}
+      : { onDashboardListener: (request) => dashboardSockets.has(request.raw.socket) }),
   });
   await app.register(collectorRoutes, {
     config: collectorConfig,
@@ -131,17 +158,32 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
     readAlert: (key: string) => dispatchers.readAlert(key),
     issues: dispatchers.issues,
   });
-  await registerDemoRoutes(app, { ingestKey: demo.ingestKey });
+  await registerDemoRoutes(app, { ingestKey: demo?.ingestKey });
 
   const address = await app.listen({ host: config.host, port: config.port });
   const url = address.replace('[::1]', '127.0.0.1');
+  let dashboardServer: Server | undefined;
+  let dashboardAddress = url;
+  if (access.dashboardPort !== undefined) {
+    try {
+      ({ server: dashboardServer, url: dashboardAddress } = await listenForDashboards(
+        app,
+        access,
+        dashboardSockets,
+      ));
+    } catch (error) {
+      await app.close();
+      throw error;
+    }
+  }
+  const linkBase = access.publicUrl?.origin ?? dashboardAddress;
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     // Stop accepting first, then drain the consumers, then make the spool durable and release DuckDB.
     closing ??= (async () => {
       appsWatch.stop();
-      await app.close();
+      await Promise.all([app.close(), dashboardServer && closeServer(dashboardServer)]);
       await dispatchers.close();
       await stores.close();
       duckdb.closeSync();
@@ -150,11 +192,51 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
   };
   return {
     url,
-    demoKey: demo.ingestKey,
-    demoSecret: demo.secretKey,
+    dashboardUrl: dashboardAddress,
+    loginLink: auth.firstStartToken && `${linkBase}/login/token/${auth.firstStartToken}`,
+    demoKey: demo?.ingestKey,
+    demoSecret: demo?.secretKey,
     dataDir: config.dataDir,
     configFile: config.configFile,
     app,
+    routes: auth.routes,
     close,
   };
+}
+
+/** A wildcard listen address is no address to give a browser: loopback is, and the Host allow-list takes it. */
+const listenName = (host: string): string =>
+  host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+
+/**
+ * The second listener (TELLTALE_DASHBOARD_PORT): a plain HTTP server handing requests to the same
+ * fastify routes, so one access hook and one route table serve both ports; the hook tells them
+ * apart by the socket and keeps the main port to the ingest surface.
+ */
+async function listenForDashboards(
+  app: FastifyInstance,
+  access: ServerConfig['access'],
+  sockets: WeakSet<Socket>,
+): Promise<{ server: Server; url: string }> {
+  const server = createServer((request, response) => app.routing(request, response));
+  server.on('connection', (socket) => sockets.add(socket));
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(access.dashboardPort, access.dashboardHost, () => resolve());
+  });
+  const bound = server.address();
+  const port = typeof bound === 'object' && bound !== null ? bound.port : access.dashboardPort;
+  const host = listenName(access.dashboardHost);
+  return { server, url: `http://${isLoopbackHost(host) ? '127.0.0.1' : host}:${port}` };
+}
+
+/** Stops taking connections; a keep-alive browser tab must not hold shutdown open. */
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), 2_000).unref();
+  });
 }

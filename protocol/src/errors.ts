@@ -29,6 +29,15 @@ export const ERROR_CODES = {
   TELLTALE_ERR_INVALID_SOURCEMAP: { status: 400, message: 'source map upload is invalid' },
   TELLTALE_ERR_INVALID_RULE: { status: 400, message: 'mute rule is invalid' },
   TELLTALE_ERR_CROSS_SITE: { status: 403, message: 'cross-site request refused' },
+  TELLTALE_ERR_UNAUTHENTICATED: {
+    status: 401,
+    message: 'sign in, or send an API token as Authorization: Bearer',
+  },
+  TELLTALE_ERR_FORBIDDEN: { status: 403, message: 'viewers can read; only admins change state' },
+  TELLTALE_ERR_HOST_NOT_ALLOWED: {
+    status: 421,
+    message: 'this Host is not TELLTALE_PUBLIC_URL or a loopback name',
+  },
   TELLTALE_ERR_SSO_FAILED: { status: 400, message: 'single sign-on failed; start the login again' },
   TELLTALE_ERR_SSO_DOMAIN: { status: 403, message: "this email's domain is not allowed to sign in" },
   TELLTALE_ERR_SSO_EMAIL: { status: 403, message: 'the identity provider gave no verified email' },

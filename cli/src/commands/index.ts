@@ -4,12 +4,16 @@ import { muteCommand } from './mute.js';
 import { dlqCommand } from './dlq.js';
 import { replayCommand } from './replay.js';
 import { appsCommand } from './apps.js';
+import { usersCommand } from './users.js';
+import { tokensCommand } from './tokens.js';
 import type { Command } from './types.js';
 
 /** Every `telltale` command. A new command is a new file in this folder and one line here. */
 export const COMMANDS: Record<string, Command> = {
   start: startCommand,
   apps: appsCommand,
+  users: usersCommand,
+  tokens: tokensCommand,
   sourcemaps: sourcemapsCommand,
   mute: muteCommand,
   dlq: dlqCommand,

@@ -13,6 +13,8 @@ Patterns are globs: * is any run of characters, ? one character, case-insensitiv
   telltale mute remove <id>
 
   --endpoint   the Telltale server (TELLTALE_ENDPOINT, default http://127.0.0.1:<TELLTALE_PORT or 8080>)
+
+Sends TELLTALE_TOKEN (from "telltale tokens create", admin to add or remove) or TELLTALE_API_TOKEN.
 `;
 
 const RULE_FIELDS = ['message', 'type', 'browser', 'url', 'release', 'environment', 'app', 'note'] as const;
@@ -30,9 +32,18 @@ function describe(rule: Rule): string {
   return `${rule.id}  ${parts.join('  ')}${rule.note === undefined ? '' : `  # ${rule.note}`}`;
 }
 
-async function call(io: CommandIO, url: string, init?: RequestInit): Promise<Response | undefined> {
+/** The dashboards' API needs a token: one made by `telltale tokens create` (TELLTALE_TOKEN) or the fixed TELLTALE_API_TOKEN. */
+function authorization(env: NodeJS.ProcessEnv): Record<string, string> {
+  const token = env.TELLTALE_TOKEN || env.TELLTALE_API_TOKEN;
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
+async function call(io: CommandIO, url: string, init: RequestInit = {}): Promise<Response | undefined> {
   try {
-    return await fetch(url, init);
+    return await fetch(url, {
+      ...init,
+      headers: { ...(init.headers as Record<string, string>), ...authorization(io.env) },
+    });
   } catch (error) {
     io.stderr.write(`telltale: cannot reach ${new URL(url).origin}: ${(error as Error).message}\n`);
     return undefined;

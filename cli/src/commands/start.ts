@@ -9,12 +9,21 @@ export const startCommand: Command = {
       [
         '',
         `Telltale is running on ${running.url}`,
-        `  dashboard   ${running.url}/`,
-        `  demo page   ${running.url}/demo`,
+        `  dashboard   ${running.dashboardUrl}/`,
+        ...(running.demoKey === undefined
+          ? ['  demo app    off on a public address (TELLTALE_DEMO=1 turns it on)']
+          : [`  demo page   ${running.dashboardUrl}/demo`]),
         `  ingest API  ${running.url}/v1/batch`,
-        `  demo app ingest key: ${running.demoKey}`,
+        ...(running.demoKey === undefined ? [] : [`  demo app ingest key: ${running.demoKey}`]),
         `  data dir    ${running.dataDir}`,
         '',
+        ...(running.loginLink === undefined
+          ? []
+          : [
+              'No user yet. Open this one-time link to sign in as the first admin (valid 24 h, once):',
+              `  ${running.loginLink}`,
+              '',
+            ]),
       ].join('\n') + '\n',
     );
     await new Promise<void>((resolve) => {

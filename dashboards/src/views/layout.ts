@@ -1,4 +1,4 @@
-import { html, type SafeHtml } from '../html.js';
+import { html, trustedHtml, type SafeHtml } from '../html.js';
 
 export type Section = 'errors' | 'features' | 'asserts' | 'blocked' | 'events' | 'alerts';
 
@@ -23,6 +23,14 @@ export interface PageOptions {
 
 export const STYLESHEET_PATH = '/assets/dashboard.css';
 
+/** Filled per request by the access hook (auth/access-hook.ts) with viewerBadge; empty without one. */
+export const VIEWER_SLOT = '<!--telltale:viewer-->';
+
+/** Who is signed in, and the sign-out button (a form: signing out changes state, so it is a POST). */
+export function viewerBadge(email: string, role: string): SafeHtml {
+  return html`<form class="viewer" method="post" action="/logout"><a href="/account" title="${role}">${email}</a> <button type="submit">Sign out</button></form>`;
+}
+
 export function page(options: PageOptions): SafeHtml {
   const { site, title, section, refresh, body } = options;
   return html`<!doctype html>
@@ -42,6 +50,7 @@ ${refresh === true && html`<meta http-equiv="refresh" content="5">`}
       html`<a href="${href}"${key === section ? html` class="active" aria-current="page"` : ''}>${label}</a>`,
   )}</nav>
 ${refresh === true && html`<span class="live" title="This page refreshes every 5 seconds">live</span>`}
+${trustedHtml(VIEWER_SLOT)}
 </header>
 <main>
 ${body}

@@ -1,0 +1,48 @@
+/**
+ * Which routes answer without credentials. Everything else needs a session or a token: the access
+ * hook (access-hook.ts) checks every request against these lists, so a new route is private by default.
+ *
+ * Entries are route patterns as registered with fastify; a trailing `*` matches any rest of the path.
+ */
+export const INGEST_ROUTES: readonly string[] = [
+  '/v1/*', // batches, server logs, attachments, source maps: each checks its own ingest or secret key
+  '/sdk/*', // the SDK bundle that apps load
+  '/healthz',
+  '/readyz',
+  // Sentry's and OTLP's ingest routes join here, one line each: '/api/:projectId/envelope/', '/otlp/*'.
+];
+
+/** Sign-in itself, and the stylesheet the sign-in page uses. */
+export const SIGN_IN_ROUTES: readonly string[] = [
+  '/login',
+  '/login/token/:token',
+  '/logout',
+  '/auth/oidc/*',
+  '/assets/dashboard.css',
+];
+
+/** True when `path` (a route pattern, or a request path without its query) is one of `patterns`. */
+export function matchesRoute(patterns: readonly string[], path: string): boolean {
+  return patterns.some((pattern) => {
+    if (pattern.endsWith('*')) return path.startsWith(pattern.slice(0, -1));
+    const want = pattern.split('/');
+    const have = path.split('/');
+    return (
+      want.length === have.length &&
+      want.every((segment, i) => segment === have[i] || (segment.startsWith(':') && have[i] !== ''))
+    );
+  });
+}
+
+/**
+ * Whether a request belongs to the ingest surface. The matched route decides when there is one (so an
+ * encoded path cannot pose as ingest); a request that matched no route is judged by its path, which
+ * only ever reaches a 404.
+ */
+export function isIngestRequest(route: string | undefined, path: string): boolean {
+  return matchesRoute(INGEST_ROUTES, route ?? path);
+}
+
+export function isSignInRequest(route: string | undefined, path: string): boolean {
+  return matchesRoute(SIGN_IN_ROUTES, route ?? path);
+}
