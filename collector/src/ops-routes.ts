@@ -1,4 +1,6 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { errorBody } from '@telltale/protocol';
 import type { SpoolWriter } from '@telltale/spool';
 import type { AttachmentStore } from './attachment-store.js';
 import { renderPrometheus, type CollectorMetrics } from './metrics.js';
@@ -50,4 +52,27 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsDeps): void {
       return reply.type('text/plain; version=0.0.4').send(text);
     });
   }
+}
+
+const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest();
+
+/**
+ * The standalone collector's `/metrics` answers only `Authorization: Bearer <TELLTALE_API_TOKEN>`;
+ * with no token configured it refuses everyone and says which setting opens it.
+ */
+export function requireMetricsToken(app: FastifyInstance, token: string | undefined): void {
+  const expected = token === undefined ? undefined : sha256(token);
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.routeOptions.url !== '/metrics') return;
+    const given = /^Bearer ([\w.~+/=-]{1,512})$/i.exec(request.headers.authorization ?? '')?.[1];
+    if (expected !== undefined && given !== undefined && timingSafeEqual(sha256(given), expected)) return;
+    return reply.code(401).send(
+      errorBody('TELLTALE_ERR_UNAUTHENTICATED', {
+        message:
+          expected === undefined
+            ? '/metrics is closed: set TELLTALE_API_TOKEN on the collector and send it as Authorization: Bearer'
+            : 'send TELLTALE_API_TOKEN as Authorization: Bearer',
+      }),
+    );
+  });
 }

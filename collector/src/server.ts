@@ -7,6 +7,7 @@ import { appsFilePath, appsFileVersion, readAppsFile } from './apps-file.js';
 import { watchAppsFile, type AppsWatch } from './apps-watch.js';
 import { createKeyRegistry } from './apps.js';
 import { resolveCollectorConfig, type CollectorOptions } from './config.js';
+import { requireMetricsToken } from './ops-routes.js';
 import { openCollectorStores } from './storage.js';
 
 export interface CollectorServerOptions {
@@ -45,6 +46,12 @@ export async function startCollectorServer(options: CollectorServerOptions = {})
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     invalid('TELLTALE_PORT', `"${String(rawPort)}" is not a port number (0-65535)`);
   const dataDir = path.resolve(options.dataDir ?? (env.TELLTALE_DATA_DIR || '.telltale'));
+  const apiToken = env.TELLTALE_API_TOKEN || undefined;
+  if (apiToken !== undefined && !/^[A-Za-z0-9_-]{32,128}$/.test(apiToken))
+    invalid(
+      'TELLTALE_API_TOKEN',
+      'must be 32-128 characters of A-Z, a-z, 0-9, "_" or "-" (e.g. openssl rand -hex 24)',
+    );
 
   const appsFromElsewhere = options.config?.apps !== undefined || env.TELLTALE_APPS !== undefined;
   const { file, explicit } = appsFilePath(env);
@@ -69,6 +76,8 @@ export async function startCollectorServer(options: CollectorServerOptions = {})
       keys,
       logger: options.logger ?? false,
     });
+    // This port faces the internet: the counters are for the operator's scraper only.
+    requireMetricsToken(app, apiToken);
     const log = app.log;
     if (fromFile)
       watch = watchAppsFile({
