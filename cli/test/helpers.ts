@@ -1,35 +1,12 @@
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
 import { SMTPServer } from 'smtp-server';
 import type { SpoolEnvelope } from '@telltale/protocol';
 import { openSpoolReader, type SpoolPosition } from '@telltale/spool';
 
-export const CHROMIUM = '/usr/bin/chromium';
-
-/** Debian's Chromium, headless. Fails loudly (never skips) when it is not installed. */
-export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `${CHROMIUM} is missing: install it with "apt-get install -y chromium" (scripts/test-prereqs.sh does)`,
-    );
-  }
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-}
+// One launch recipe for every browser test in the repo (test-support/chromium.ts).
+export { CHROMIUM, launchChromium } from '../../test-support/chromium.js';
 
 export interface ReceivedMail {
   to: string[];
