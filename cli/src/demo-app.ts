@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import {
+  mkdirDurable,
+  PRIVATE_DIR_MODE,
+  PRIVATE_FILE_MODE,
+  tightenMode,
+  writeFileDurably,
+} from '@telltale/spool';
 
 export interface DemoApp {
   id: string;
@@ -32,11 +39,13 @@ export async function ensureDemoApp(
     ingestKey: stored.ingestKey ?? newKey('tt_demo_'),
     secretKey: stored.secretKey ?? newKey('tt_secret_demo_'),
   };
+  // The first thing a start creates: the data dir, this user only (everything below holds raw data).
+  await mkdirDurable(dataDir, PRIVATE_DIR_MODE);
   if (stored.ingestKey !== keys.ingestKey || stored.secretKey !== keys.secretKey) {
-    await mkdir(dataDir, { recursive: true });
     // The secret key is a credential: readable by this user only.
-    await writeFile(`${file}.tmp`, JSON.stringify(keys) + '\n', { mode: 0o600 });
-    await rename(`${file}.tmp`, file);
+    await writeFileDurably(file, JSON.stringify(keys) + '\n', PRIVATE_FILE_MODE);
+  } else {
+    await tightenMode(file, PRIVATE_FILE_MODE);
   }
   return {
     id: DEMO_APP_ID,

@@ -60,6 +60,9 @@ const redactedUrl = (url: string): string => url.split('?')[0] ?? url;
 export async function startTelltale(options: StartOptions = {}): Promise<RunningTelltale> {
   const env = options.env ?? process.env;
   const config = resolveServerConfig(options, env);
+  // Our files set 0600/0700 themselves; DuckDB creates its database and WAL with no mode option, so
+  // the umask keeps those (and any other library's files under the data dir) this user's only.
+  process.umask(0o077);
   // Off on a public address unless asked for: the demo page hands its ingest key to anyone.
   const demo = config.demo
     ? await ensureDemoApp(config.dataDir, { ingestKey: config.demoKey, secretKey: config.demoSecret })

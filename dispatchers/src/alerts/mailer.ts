@@ -3,7 +3,7 @@ import path from 'node:path';
 import nodemailer from 'nodemailer';
 import type { DispatcherConfig } from '../config.js';
 import type { AlertTransport } from './alert-log.js';
-import { writeFileDurably } from '@telltale/spool';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, writeFileDurably } from '@telltale/spool';
 
 export interface OutgoingAlert {
   subject: string;
@@ -74,8 +74,9 @@ export function createMailer(config: DispatcherConfig): Mailer {
       if (message.file === undefined) throw new Error('outbox alert without a file name');
       const info = await transporter.sendMail(headers(message));
       if (!Buffer.isBuffer(info.message)) throw new Error('stream transport did not return a buffer');
-      await mkdir(dir, { recursive: true });
-      await writeFileDurably(path.join(dir, path.basename(message.file)), info.message);
+      // Outbox mails carry error messages and user ids: this user only, like every raw copy.
+      await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+      await writeFileDurably(path.join(dir, path.basename(message.file)), info.message, PRIVATE_FILE_MODE);
     },
     async close() {
       transporter.close();
