@@ -6,7 +6,7 @@ import { gunzip as gunzipCallback, type InputType, type ZlibOptions } from 'node
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_CODES, errorBody, LIMITS, type ErrorCode } from '@telltale/protocol';
 import { createKeyRegistry, type CollectorApp, type KeyRegistry } from './apps.js';
-import { writeFileDurably, fsyncDir } from '@telltale/spool';
+import { PRIVATE_DIR_MODE, writeFileDurably, fsyncDir } from '@telltale/spool';
 
 const gunzip = promisify<InputType, ZlibOptions, Buffer>(gunzipCallback);
 
@@ -244,7 +244,8 @@ export const sourcemapRoutes: FastifyPluginAsync<SourceMapRoutesOptions> = async
         return refuse(reply, 'TELLTALE_ERR_INVALID_SOURCEMAP', { field: bad.field, message: bad.message });
 
       const dir = path.join(root, appId, releaseDirName(release));
-      await mkdir(dir, { recursive: true });
+      // Maps are the app's source code: this user only (files are 0600 by writeFileDurably).
+      await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
       await writeFileDurably(path.join(dir, 'release.json'), `${JSON.stringify({ app: appId, release })}\n`);
       const stored: StoredSourceMap[] = [];
       for (const file of checked) {
