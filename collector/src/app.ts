@@ -5,6 +5,7 @@ import type { KeyRegistry } from './apps.js';
 import type { AttachmentStore } from './attachment-store.js';
 import type { CollectorConfig } from './config.js';
 import type { CollectorMetrics } from './metrics.js';
+import type { QuotaLedger } from './quotas.js';
 import { collectorRoutes, type CollectorRoutesOptions } from './routes.js';
 
 export { collectorRoutes, type CollectorRoutesOptions } from './routes.js';
@@ -25,6 +26,8 @@ export interface CollectorDeps {
   /** Fastify (pino) logger; default off. URLs are logged without their query (`?key=`). */
   logger?: CollectorLogger;
   metrics?: CollectorMetrics;
+  /** Per-app quota counters; default: a new ledger on config.quotas. */
+  quotas?: QuotaLedger;
 }
 
 // Ingest keys travel in query strings (beacons cannot set headers): keep them out of every log line.
@@ -55,6 +58,7 @@ export async function build(config: CollectorConfig, deps: CollectorDeps): Promi
     ...(deps.keys ? { keys: deps.keys } : {}),
     ...(deps.idempotency ? { idempotency: deps.idempotency } : {}),
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    ...(deps.quotas ? { quotas: deps.quotas } : {}),
   });
   return app;
 }

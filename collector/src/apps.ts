@@ -19,7 +19,26 @@ export interface CollectorApp {
   readonly allowedOrigins: readonly string[];
   /** SHA-256 (hex) of keys taken out of service: answered 401 "revoked" instead of "unknown". */
   readonly revokedKeys: readonly string[];
+  /** This app's own quotas, each replacing the collector-wide default (`config.quotas`); 0 = off. */
+  readonly quotas?: AppQuotas;
 }
+
+/** Per-app quota overrides (`telltale apps quota <id> …`); the names of CollectorQuotas. */
+export interface AppQuotas {
+  readonly eventsPerMinute?: number;
+  readonly bytesPerDay?: number;
+  readonly attachmentsPerSession?: number;
+  readonly attachmentsPerDay?: number;
+  readonly attachmentBytesPerDay?: number;
+}
+
+export const APP_QUOTA_NAMES = [
+  'eventsPerMinute',
+  'bytesPerDay',
+  'attachmentsPerSession',
+  'attachmentsPerDay',
+  'attachmentBytesPerDay',
+] as const satisfies ReadonlyArray<keyof AppQuotas>;
 
 /** An app as written in options, `TELLTALE_APPS` or `telltale.config.json`. */
 export interface CollectorAppOptions {
@@ -29,12 +48,21 @@ export interface CollectorAppOptions {
   secretKeys?: readonly string[];
   allowedOrigins?: readonly string[];
   revokedKeys?: readonly string[];
+  quotas?: AppQuotas;
 }
 
 const APP_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 export const KEY_PATTERN = /^[A-Za-z0-9_-]{16,128}$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
-const APP_FIELDS = ['id', 'name', 'ingestKeys', 'secretKeys', 'allowedOrigins', 'revokedKeys'] as const;
+const APP_FIELDS = [
+  'id',
+  'name',
+  'ingestKeys',
+  'secretKeys',
+  'allowedOrigins',
+  'revokedKeys',
+  'quotas',
+] as const;
 
 /** How revoked keys are remembered: never the key itself. */
 export const fingerprintKey = (key: string): string => createHash('sha256').update(key).digest('hex');
@@ -45,6 +73,21 @@ function invalid(field: string, problem: string): never {
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** An app's `quotas` object: known names, whole numbers ≥ 0. */
+function checkQuotas(raw: unknown, field: string): AppQuotas | undefined {
+  if (raw === undefined) return undefined;
+  if (!isRecord(raw)) invalid(field, `must be an object { ${APP_QUOTA_NAMES.join(', ')} }`);
+  const quotas: Record<string, number> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    if (!(APP_QUOTA_NAMES as readonly string[]).includes(name))
+      invalid(`${field}.${name}`, `unknown quota; expected one of ${APP_QUOTA_NAMES.join(', ')}`);
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+      invalid(`${field}.${name}`, 'must be a whole number, 0 or more (0 = off for this app)');
+    quotas[name] = value;
+  }
+  return Object.freeze(quotas);
+}
 
 /** `https://app.example.com` (scheme, host, optional port; no path), or undefined when it is not one. */
 export function normalizeOrigin(value: string): string | undefined {
@@ -72,7 +115,7 @@ export function resolveApps(raw: unknown, source: string, howToFix: string): Col
       if (!(APP_FIELDS as readonly string[]).includes(key))
         invalid(`${field}.${key}`, `unknown setting; expected one of ${APP_FIELDS.join(', ')}`);
     }
-    const { id, name, ingestKeys, secretKeys = [], allowedOrigins = [], revokedKeys = [] } = entry;
+    const { id, name, ingestKeys, secretKeys = [], allowedOrigins = [], revokedKeys = [], quotas } = entry;
     if (typeof id !== 'string' || !APP_ID.test(id)) {
       invalid(
         `${field}.id`,
@@ -126,6 +169,7 @@ export function resolveApps(raw: unknown, source: string, howToFix: string): Col
       secretKeys: Object.freeze(secrets),
       allowedOrigins: Object.freeze([...new Set(origins)]),
       revokedKeys: Object.freeze(revoked),
+      ...(quotas !== undefined ? { quotas: checkQuotas(quotas, `${field}.quotas`) } : {}),
     });
   });
 }

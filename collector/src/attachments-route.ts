@@ -5,13 +5,13 @@ import { LIMITS } from '@telltale/protocol';
 import { ATTACHMENT_ID, type AttachmentStore } from './attachment-store.js';
 import {
   corsOnSend,
-  isFullError,
   MAX_USER_AGENT_LENGTH,
+  refuseStoreFailure,
   registerPreflight,
   type IngestRouteDeps,
 } from './batch-route.js';
 import { isGzip, measureGzip } from './decode.js';
-import { createGuard } from './guard.js';
+import { createGuard, refuseQuota, storing } from './guard.js';
 
 const gzip = promisify(gzipCallback);
 export const ATTACHMENTS_URL = '/v1/attachments';
@@ -21,6 +21,8 @@ const CONTENT_TYPE = /^[\w.+-]+\/[\w.+-]+$/;
  * POST /v1/attachments?key=<ingest key>&session=<session id>[&id=<attachment id>][&event=<event id>]
  * (the SDK's `reportBug`): a gzip body, size-limited as sent and once inflated, stored durably in
  * the attachment store before the 202. A retry with the same `id` is answered `duplicate: true`.
+ * The ingest key is public, so uploads with it are held to a per-session daily count; every upload
+ * counts against the app's daily attachments and bytes (a secret key skips only the per-session one).
  */
 export function registerAttachmentsRoute(
   app: FastifyInstance,
@@ -87,28 +89,29 @@ export function registerAttachmentsRoute(
 
       const rawType = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
       const userAgent = request.headers['user-agent']?.slice(0, MAX_USER_AGENT_LENGTH);
+      const quota = deps.quotas.admitAttachment(auth.app, session, gzipped.length, auth.kind === 'ingest');
+      if (!quota.ok) return refuseQuota(refuse, reply, 'attachments', quota.refusal);
       try {
-        const saved = await store.save({
-          app: auth.app.id,
-          session,
-          ...(typeof id === 'string' ? { id } : {}),
-          ...(typeof event === 'string' ? { event } : {}),
-          body: gzipped,
-          inflatedBytes,
-          ...(rawType && CONTENT_TYPE.test(rawType) ? { contentType: rawType } : {}),
-          ...(userAgent ? { userAgent } : {}),
-        });
+        const saved = await storing(
+          store.save({
+            app: auth.app.id,
+            session,
+            ...(typeof id === 'string' ? { id } : {}),
+            ...(typeof event === 'string' ? { event } : {}),
+            body: gzipped,
+            inflatedBytes,
+            ...(rawType && CONTENT_TYPE.test(rawType) ? { contentType: rawType } : {}),
+            ...(userAgent ? { userAgent } : {}),
+          }),
+        );
         metrics.bytes('attachments', body.length, inflatedBytes);
-        if (!saved.duplicate) metrics.accepted('attachments', auth.app.id, 1);
+        // A retried upload counts once.
+        if (saved.duplicate) quota.admission.release();
+        else metrics.accepted('attachments', auth.app.id, 1);
         return reply.code(202).send({ id: saved.id, duplicate: saved.duplicate });
       } catch (error) {
-        if (isFullError(error))
-          return refuse(reply, 'attachments', 'TELLTALE_ERR_SPOOL_FULL', 'disk_cap', {
-            message: 'the attachment store is at its disk cap; retry later',
-          });
-        const { code, message } = error as NodeJS.ErrnoException;
-        request.log.error({ err: { code, message } }, 'collector: attachment write failed, answering 503');
-        return refuse(reply, 'attachments', 'TELLTALE_ERR_STORAGE', 'storage');
+        quota.admission.release();
+        return refuseStoreFailure(deps, request, reply, 'attachments', error);
       }
     },
   });

@@ -4,10 +4,17 @@ import type { SpoolPosition, SpoolReader } from '@telltale/spool';
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 /** Upper bound on remembered ids so a flood of distinct batches cannot exhaust memory. */
 export const IDEMPOTENCY_MAX_ENTRIES = 1_000_000;
+/**
+ * Upper bound on the characters of remembered keys (app + batch id), since senders choose batch
+ * ids up to 200 characters: 1M typical ids (~40 characters) fit, 1M of the longest do not.
+ */
+export const IDEMPOTENCY_MAX_BYTES = 64 * 1024 * 1024;
 
 export interface BatchIndexOptions {
   windowMs?: number;
   maxEntries?: number;
+  /** Most key characters held (app id + batch id of every entry), oldest evicted first. Default 64 Mi. */
+  maxBytes?: number;
   now?: () => number;
 }
 
@@ -26,6 +33,8 @@ export interface BatchIndex {
   /** Every remembered batch, oldest first (to rewrite the journal). */
   entries(): IterableIterator<BatchIndexEntry>;
   readonly size: number;
+  /** Key characters held now (what maxBytes bounds). */
+  readonly bytes: number;
 }
 
 export interface BatchIndexEntry {
@@ -49,15 +58,18 @@ const keyOf = (app: string, batchId: string): string => `${app}\n${batchId}`;
 export function createBatchIndex(options: BatchIndexOptions = {}): BatchIndex {
   const windowMs = options.windowMs ?? IDEMPOTENCY_WINDOW_MS;
   const maxEntries = options.maxEntries ?? IDEMPOTENCY_MAX_ENTRIES;
+  const maxBytes = options.maxBytes ?? IDEMPOTENCY_MAX_BYTES;
   const now = options.now ?? Date.now;
   // A Map iterates in insertion order, which is (nearly) receivedAt order: the oldest entries are first.
   const entries = new Map<string, Entry>();
+  let bytes = 0;
 
   const evict = (): void => {
     const cutoff = now() - windowMs;
     for (const [key, entry] of entries) {
-      if (entries.size <= maxEntries && entry.receivedAt >= cutoff) break;
+      if (entries.size <= maxEntries && bytes <= maxBytes && entry.receivedAt >= cutoff) break;
       entries.delete(key);
+      bytes -= key.length;
     }
   };
 
@@ -70,7 +82,9 @@ export function createBatchIndex(options: BatchIndexOptions = {}): BatchIndex {
     remember(app, batchId, accepted, receivedAt, position) {
       if (receivedAt < now() - windowMs) return false;
       const key = keyOf(app, batchId);
-      entries.delete(key); // re-insert at the end to keep insertion order = time order
+      // Re-inserted at the end to keep insertion order = time order.
+      if (entries.delete(key)) bytes -= key.length;
+      bytes += key.length;
       entries.set(
         key,
         position === undefined ? { accepted, receivedAt } : { accepted, receivedAt, position },
@@ -86,6 +100,9 @@ export function createBatchIndex(options: BatchIndexOptions = {}): BatchIndex {
     },
     get size() {
       return entries.size;
+    },
+    get bytes() {
+      return bytes;
     },
   };
 }

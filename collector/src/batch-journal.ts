@@ -1,4 +1,4 @@
-import { open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { open, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { SpoolPosition } from '@telltale/spool';
 import type { BatchIndex, BatchIndexEntry } from './batch-index.js';
@@ -8,6 +8,11 @@ import { fsyncDir } from '@telltale/spool';
 export const JOURNAL_FLUSH_MS = 1000;
 /** Rewrite the journal once it holds this many more lines than live entries (expired or evicted ids). */
 const COMPACT_SLACK_LINES = 10_000;
+/**
+ * Largest journal file: past it the journal is rewritten with the newest entries filling at most
+ * half of it (the oldest lines go first), whatever the index holds. It is read whole at start-up.
+ */
+export const JOURNAL_MAX_BYTES = 128 * 1024 * 1024;
 
 /**
  * The batch ids the collector has stored, one JSON line each, so the idempotency window (24 h)
@@ -21,7 +26,7 @@ export interface BatchJournal {
   flush(): Promise<void>;
   /** Flushes and closes; nothing is appended after. */
   close(): Promise<void>;
-  stats(): { lines: number; pending: number; compactions: number };
+  stats(): { lines: number; bytes: number; pending: number; compactions: number };
 }
 
 export interface JournalLoad {
@@ -90,10 +95,12 @@ export async function loadBatchJournal(file: string, index: BatchIndex): Promise
 export async function openBatchJournal(
   file: string,
   index: BatchIndex,
-  options: { lines?: number; flushMs?: number; onError?: (error: unknown) => void } = {},
+  options: { lines?: number; flushMs?: number; maxBytes?: number; onError?: (error: unknown) => void } = {},
 ): Promise<BatchJournal> {
+  const maxBytes = options.maxBytes ?? JOURNAL_MAX_BYTES;
   let handle: FileHandle | null = await open(file, 'a');
   let lines = options.lines ?? 0;
+  let bytes = (await stat(file)).size;
   let pending: string[] = [];
   let compactions = 0;
   let closed = false;
@@ -113,19 +120,32 @@ export async function openBatchJournal(
     await handle.write(text);
     await handle.datasync();
     lines += count;
+    bytes += Buffer.byteLength(text);
   };
 
   // Rewrites the file with only the live entries: tmp, fsync, rename, fsync dir.
   const compact = async (): Promise<void> => {
-    if (handle === null || lines <= 2 * index.size + COMPACT_SLACK_LINES) return;
+    if (handle === null || (lines <= 2 * index.size + COMPACT_SLACK_LINES && bytes <= maxBytes)) return;
+    // Oldest first: skip as many of the oldest as it takes for the rest to fit half the cap.
+    let total = 0;
+    for (const entry of index.entries()) total += Buffer.byteLength(encode(entry));
+    let skipBytes = Math.max(0, total - Math.floor(maxBytes / 2));
     const tmp = `${file}.tmp`;
     const out = await open(tmp, 'w');
     let written = 0;
+    let writtenBytes = 0;
     try {
       let chunk: string[] = [];
       for (const entry of index.entries()) {
-        chunk.push(encode(entry));
+        const line = encode(entry);
+        const size = Buffer.byteLength(line);
+        if (skipBytes > 0) {
+          skipBytes -= size;
+          continue;
+        }
+        chunk.push(line);
         written += 1;
+        writtenBytes += size;
         if (chunk.length >= 10_000) {
           await out.write(chunk.join(''));
           chunk = [];
@@ -145,6 +165,7 @@ export async function openBatchJournal(
     await fsyncDir(path.dirname(file));
     handle = await open(file, 'a');
     lines = written;
+    bytes = writtenBytes;
     compactions += 1;
   };
 
@@ -174,6 +195,6 @@ export async function openBatchJournal(
         handle = null;
       });
     },
-    stats: () => ({ lines, pending: pending.length, compactions }),
+    stats: () => ({ lines, bytes, pending: pending.length, compactions }),
   };
 }

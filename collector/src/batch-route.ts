@@ -1,11 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { SpoolEnvelope } from '@telltale/protocol';
-import type { SpoolWriter } from '@telltale/spool';
+import type { SpoolPosition, SpoolWriter } from '@telltale/spool';
+import type { CollectorApp } from './apps.js';
 import type { IdempotentStore } from './batch-index.js';
 import type { CollectorConfig } from './config.js';
 import { decodeText, parseJson } from './decode.js';
-import { corsHeaders, createGuard, type GuardDeps } from './guard.js';
-import type { CollectorMetrics } from './metrics.js';
+import { corsHeaders, createGuard, refuseQuota, storing, StorageFailure, type GuardDeps } from './guard.js';
+import type { CollectorMetrics, IngestRoute } from './metrics.js';
+import { QuotaRefused, type QuotaLedger } from './quotas.js';
+import type { SpoolShares } from './spool-shares.js';
 import { normalizeBatchTimes } from './timestamps.js';
 import { checkBatch } from './validation.js';
 
@@ -17,6 +20,62 @@ export interface IngestRouteDeps {
   config: CollectorConfig;
   metrics: CollectorMetrics;
   guard: GuardDeps;
+  quotas: QuotaLedger;
+}
+
+/**
+ * Appends one envelope within the app's quotas and spool share, both checked before the append
+ * and given back when it fails; a refusal throws QuotaRefused, a failed write StorageFailure.
+ */
+export async function appendWithinQuotas(
+  deps: IngestRouteDeps & { spool: SpoolWriter; shares: SpoolShares },
+  app: CollectorApp,
+  events: number,
+  payload: Buffer,
+): Promise<SpoolPosition> {
+  const share = deps.shares.admit(app.id, payload.length, deps.guard.keys.apps().length);
+  if (!share.ok) throw new QuotaRefused(share.refusal);
+  const quota = deps.quotas.admit(app, events, payload.length);
+  if (!quota.ok) {
+    share.admission.release();
+    throw new QuotaRefused(quota.refusal);
+  }
+  try {
+    // fsync before ack: a 2xx promises the data is on disk.
+    const position = await storing(deps.spool.append(payload));
+    share.admission.commit(position.segment);
+    return position;
+  } catch (error) {
+    share.admission.release();
+    quota.admission.release();
+    throw error;
+  }
+}
+
+/**
+ * The answer to what a store step threw: 429 for a quota, 503 for a full or failing store; anything
+ * else is rethrown for the error handler (500 TELLTALE_ERR_INTERNAL), so a bug is never retried forever.
+ */
+export function refuseStoreFailure(
+  deps: IngestRouteDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  route: IngestRoute,
+  error: unknown,
+): FastifyReply {
+  const refuse = deps.guard.refuse;
+  if (error instanceof QuotaRefused) return refuseQuota(refuse, reply, route, error.refusal);
+  if (!(error instanceof StorageFailure)) throw error;
+  if (isFullError(error.failure))
+    return refuse(reply, route, 'TELLTALE_ERR_SPOOL_FULL', 'disk_cap', {
+      message: `the collector is at its disk cap; keep the ${route === 'batch' ? 'batch' : route === 'logs' ? 'lines' : 'attachment'} and retry later`,
+    });
+  const { code, message } = error.failure as NodeJS.ErrnoException;
+  request.log.error(
+    { err: { code, message } },
+    `collector: ${route === 'attachments' ? 'attachment write' : route === 'logs' ? 'server-log spool append' : 'spool append'} failed, answering 503`,
+  );
+  return refuse(reply, route, 'TELLTALE_ERR_STORAGE', 'storage');
 }
 
 /** What a storage failure means for the client: full (503 + long Retry-After) or failed (503 + short). */
@@ -57,7 +116,7 @@ function envelopeAround(envelope: SpoolEnvelope, batchJson: Buffer): Buffer {
 /** POST /v1/batch: guard → gunzip within limits → shape and schema → clock → dedupe → spool + fsync → 202. */
 export function registerBatchRoute(
   app: FastifyInstance,
-  deps: IngestRouteDeps & { spool: SpoolWriter; storeOnce: IdempotentStore },
+  deps: IngestRouteDeps & { spool: SpoolWriter; shares: SpoolShares; storeOnce: IdempotentStore },
 ): void {
   const { config, metrics, spool, storeOnce } = deps;
   const refuse = deps.guard.refuse;
@@ -107,8 +166,7 @@ export function registerBatchRoute(
             checked.exact && !changed
               ? envelopeAround(envelope, text.raw)
               : Buffer.from(JSON.stringify(envelope));
-          // fsync before ack: a 2xx promises the batch is on disk.
-          const position = await spool.append(payload);
+          const position = await appendWithinQuotas(deps, auth.app, batch.events.length, payload);
           return { receivedAt, position };
         });
         metrics.bytes('batch', body?.length ?? 0, text.bytes);
@@ -119,13 +177,7 @@ export function registerBatchRoute(
         }
         return reply.code(202).send({ accepted: outcome.accepted, duplicate: outcome.duplicate });
       } catch (error) {
-        if (isFullError(error))
-          return refuse(reply, 'batch', 'TELLTALE_ERR_SPOOL_FULL', 'disk_cap', {
-            message: 'the collector is at its disk cap; keep the batch and retry later',
-          });
-        const { code, message } = error as NodeJS.ErrnoException;
-        request.log.error({ err: { code, message } }, 'collector: spool append failed, answering 503');
-        return refuse(reply, 'batch', 'TELLTALE_ERR_STORAGE', 'storage');
+        return refuseStoreFailure(deps, request, reply, 'batch', error);
       }
     },
   });

@@ -1,7 +1,9 @@
 import { LIMITS, TelltaleError } from '@telltale/protocol';
-import { resolveApps, type CollectorApp, type CollectorAppOptions } from './apps.js';
+import { APP_QUOTA_NAMES, resolveApps, type CollectorApp, type CollectorAppOptions } from './apps.js';
+import { resolveTrustProxy, type TrustProxy } from './trust-proxy.js';
 
 export type { CollectorApp, CollectorAppOptions } from './apps.js';
+export type { TrustProxy, HopTrust } from './trust-proxy.js';
 
 export interface CollectorLimits {
   /** Largest request body as sent, in bytes (`TELLTALE_MAX_COMPRESSED_BYTES`, default LIMITS.maxCompressedBytes = 1 MiB). */
@@ -48,6 +50,34 @@ export interface CollectorStorage {
   readonly attachmentsMaxBytes: number;
 }
 
+export interface CollectorRetention {
+  /** Attachment day folders older than this are deleted whole, at start and hourly (`TELLTALE_ATTACHMENTS_RETENTION_DAYS`, default 30). */
+  readonly attachmentsDays: number;
+}
+
+/**
+ * Per-app quotas, the defaults for every app; an app overrides them with `quotas` in the apps file
+ * (`telltale apps quota`). 0 turns one off. Over a quota: 429 TELLTALE_ERR_QUOTA_EXCEEDED + Retry-After.
+ */
+export interface CollectorQuotas {
+  /** Events (client events and server log lines) accepted per app per clock minute (`TELLTALE_QUOTA_EVENTS_PER_MINUTE`, default 60,000). */
+  readonly eventsPerMinute: number;
+  /** Bytes stored in the spools per app per UTC day (`TELLTALE_QUOTA_BYTES_PER_DAY`, default 2 GiB). */
+  readonly bytesPerDay: number;
+  /** Attachments per session id per UTC day with the ingest key (`TELLTALE_QUOTA_ATTACHMENTS_PER_SESSION`, default 3). */
+  readonly attachmentsPerSession: number;
+  /** Attachments per app per UTC day (`TELLTALE_QUOTA_ATTACHMENTS_PER_DAY`, default 1,000). */
+  readonly attachmentsPerDay: number;
+  /** Attachment bytes (as stored, gzip) per app per UTC day (`TELLTALE_QUOTA_ATTACHMENT_BYTES_PER_DAY`, default 256 MiB). */
+  readonly attachmentBytesPerDay: number;
+  /**
+   * Most of a spool's disk cap one app may hold in bytes not yet removed, as a fraction
+   * (`TELLTALE_SPOOL_APP_SHARE`, default 0.5; 0 or 1 = off). Applies only while there is more than
+   * one app, so a noisy app cannot make the collector refuse everyone's data. Collector-wide only.
+   */
+  readonly spoolShare: number;
+}
+
 export interface CollectorConfig {
   /** Apps and their keys (options, `TELLTALE_APPS`, or `telltale.config.json`; at least one app is required). */
   readonly apps: readonly CollectorApp[];
@@ -56,8 +86,13 @@ export interface CollectorConfig {
   readonly timeouts: CollectorTimeouts;
   readonly connections: CollectorConnections;
   readonly storage: CollectorStorage;
-  /** Trust X-Forwarded-* headers from a reverse proxy (`TELLTALE_TRUST_PROXY`, default false). */
-  readonly trustProxy: boolean;
+  readonly quotas: CollectorQuotas;
+  readonly retention: CollectorRetention;
+  /**
+   * Which reverse proxies' X-Forwarded-For is believed (`TELLTALE_TRUST_PROXY`, default false): a
+   * hop count (`1`) or addresses/CIDRs (`10.0.0.1,192.168.0.0/16,fd00::/8`); `true`/`*` are refused.
+   */
+  readonly trustProxy: TrustProxy;
 }
 
 export interface CollectorOptions {
@@ -67,7 +102,9 @@ export interface CollectorOptions {
   timeouts?: Partial<CollectorTimeouts>;
   connections?: Partial<CollectorConnections>;
   storage?: Partial<CollectorStorage>;
-  trustProxy?: boolean;
+  quotas?: Partial<CollectorQuotas>;
+  retention?: Partial<CollectorRetention>;
+  trustProxy?: false | number | string | readonly string[];
 }
 
 const MiB = 1024 * 1024;
@@ -77,6 +114,17 @@ const MAX_LIMIT_BYTES = GiB;
 const MAX_DISK_CAP_BYTES = 2 ** 50;
 export const DEFAULT_MAX_ATTACHMENT_BYTES = 2 * MiB;
 export const DEFAULT_DISK_CAP_BYTES = GiB;
+export const DEFAULT_SPOOL_APP_SHARE = 0.5;
+export const DEFAULT_ATTACHMENTS_RETENTION_DAYS = 30;
+/** Generous: far above a healthy app, low enough that one runaway app cannot fill a disk in a day. */
+export const DEFAULT_QUOTAS: CollectorQuotas = Object.freeze({
+  eventsPerMinute: 60_000,
+  bytesPerDay: 2 * GiB,
+  attachmentsPerSession: 3,
+  attachmentsPerDay: 1000,
+  attachmentBytesPerDay: 256 * MiB,
+  spoolShare: DEFAULT_SPOOL_APP_SHARE,
+});
 
 function invalid(field: string, problem: string): never {
   throw new TelltaleError('TELLTALE_ERR_INVALID_CONFIG', `${field}: ${problem}`);
@@ -122,15 +170,49 @@ function resolveInt(env: NodeJS.ProcessEnv, spec: IntSpec): number {
   return raw;
 }
 
-function resolveBoolean(option: unknown, env: string | undefined, envName: string, field: string): boolean {
-  if (option !== undefined) {
-    if (typeof option !== 'boolean') return invalid(field, 'must be true or false');
-    return option;
-  }
-  if (env === undefined || env === '') return false;
-  if (['1', 'true', 'yes'].includes(env.toLowerCase())) return true;
-  if (['0', 'false', 'no'].includes(env.toLowerCase())) return false;
-  return invalid(envName, `must be true or false, got "${env}"`);
+/** A fraction in [0, 1] from the option or the environment. */
+function resolveShare(option: unknown, env: string | undefined, envName: string, field: string): number {
+  const raw: unknown = option ?? (env === undefined || env.trim() === '' ? undefined : Number(env.trim()));
+  if (raw === undefined) return DEFAULT_SPOOL_APP_SHARE;
+  if (typeof raw !== 'number' || !Number.isFinite(raw) || raw < 0 || raw > 1)
+    return invalid(
+      option === undefined ? envName : field,
+      `must be a fraction of the disk cap from 0 to 1 (e.g. 0.5; 0 or 1 = off), got ${String(option ?? env)}`,
+    );
+  return raw;
+}
+
+function resolveQuotas(value: unknown, env: NodeJS.ProcessEnv): CollectorQuotas {
+  const raw = section(value, 'quotas', Object.keys(DEFAULT_QUOTAS));
+  const names = APP_QUOTA_NAMES;
+  const envNames: Record<(typeof APP_QUOTA_NAMES)[number], string> = {
+    eventsPerMinute: 'TELLTALE_QUOTA_EVENTS_PER_MINUTE',
+    bytesPerDay: 'TELLTALE_QUOTA_BYTES_PER_DAY',
+    attachmentsPerSession: 'TELLTALE_QUOTA_ATTACHMENTS_PER_SESSION',
+    attachmentsPerDay: 'TELLTALE_QUOTA_ATTACHMENTS_PER_DAY',
+    attachmentBytesPerDay: 'TELLTALE_QUOTA_ATTACHMENT_BYTES_PER_DAY',
+  };
+  const quotas = Object.fromEntries(
+    names.map((name) => [
+      name,
+      resolveInt(env, {
+        option: raw[name],
+        field: `quotas.${name}`,
+        envName: envNames[name],
+        fallback: DEFAULT_QUOTAS[name],
+        min: 0,
+        max: MAX_DISK_CAP_BYTES,
+        unit: `${name.toLowerCase().includes('bytes') ? 'bytes' : 'items'} (0 = off)`,
+      }),
+    ]),
+  ) as Omit<CollectorQuotas, 'spoolShare'>;
+  const spoolShare = resolveShare(
+    raw.spoolShare,
+    env.TELLTALE_SPOOL_APP_SHARE,
+    'TELLTALE_SPOOL_APP_SHARE',
+    'quotas.spoolShare',
+  );
+  return Object.freeze({ ...quotas, spoolShare });
 }
 
 function resolveAppsFrom(options: CollectorOptions, env: NodeJS.ProcessEnv): CollectorApp[] {
@@ -196,6 +278,8 @@ export function resolveCollectorConfig(
     'timeouts',
     'connections',
     'storage',
+    'quotas',
+    'retention',
     'trustProxy',
   ]);
   const apps = resolveAppsFrom(options, env);
@@ -289,13 +373,20 @@ export function resolveCollectorConfig(
       unit: 'bytes',
     }),
   });
+  const retentionOptions = section(options.retention, 'retention', ['attachmentsDays']);
+  const retention = Object.freeze({
+    attachmentsDays: resolveInt(env, {
+      option: retentionOptions.attachmentsDays,
+      field: 'retention.attachmentsDays',
+      envName: 'TELLTALE_ATTACHMENTS_RETENTION_DAYS',
+      fallback: DEFAULT_ATTACHMENTS_RETENTION_DAYS,
+      min: 1,
+      max: 3650,
+      unit: 'days',
+    }),
+  });
 
-  const trustProxy = resolveBoolean(
-    options.trustProxy,
-    env.TELLTALE_TRUST_PROXY,
-    'TELLTALE_TRUST_PROXY',
-    'trustProxy',
-  );
+  const trustProxy = resolveTrustProxy(options.trustProxy, env.TELLTALE_TRUST_PROXY);
 
   return Object.freeze({
     apps: Object.freeze(apps),
@@ -304,6 +395,8 @@ export function resolveCollectorConfig(
     timeouts: Object.freeze({ headersMs, requestMs, keepAliveMs }),
     connections,
     storage,
-    trustProxy,
+    quotas: resolveQuotas(options.quotas, env),
+    retention,
+    trustProxy: Array.isArray(trustProxy) ? (Object.freeze(trustProxy) as string[]) : trustProxy,
   });
 }

@@ -3,6 +3,7 @@ import { ERROR_CODES, errorBody, type ErrorCode } from '@telltale/protocol';
 import type { CollectorApp, KeyKind, KeyRegistry } from './apps.js';
 import { parseContentEncoding, type BodyEncoding } from './decode.js';
 import type { CollectorMetrics, IngestRoute } from './metrics.js';
+import type { QuotaRefusal } from './quotas.js';
 import type { RateLimiter } from './rate-limit.js';
 
 /** Seconds a client should wait before retrying after the spool failed. */
@@ -40,6 +41,38 @@ export function createRefuse(metrics: CollectorMetrics): Refuse {
     return reply.code(ERROR_CODES[code].status).send(errorBody(code, { message, limit, field }));
   };
 }
+
+/** 429 for a quota: `field` names the quota, `limit` its value, Retry-After when its window frees room. */
+export function refuseQuota(
+  refuse: Refuse,
+  reply: FastifyReply,
+  route: IngestRoute,
+  refusal: QuotaRefusal,
+): FastifyReply {
+  return refuse(reply, route, 'TELLTALE_ERR_QUOTA_EXCEEDED', refusal.reason, {
+    message: refusal.message,
+    field: refusal.quota,
+    limit: refusal.limit,
+    retryAfterSeconds: refusal.retryAfterSeconds,
+  });
+}
+
+/**
+ * A write to the spool or the attachment store failed (disk full, I/O error, writer closed): the
+ * only failure answered 503 TELLTALE_ERR_STORAGE. Anything else thrown is a bug: 500 INTERNAL.
+ */
+export class StorageFailure extends Error {
+  constructor(readonly failure: unknown) {
+    super(failure instanceof Error ? failure.message : String(failure));
+    this.name = 'StorageFailure';
+  }
+}
+
+/** Marks a store step's rejection as a storage failure. */
+export const storing = <T>(write: Promise<T>): Promise<T> =>
+  write.catch((error: unknown) => {
+    throw new StorageFailure(error);
+  });
 
 /** Who is sending, once the guard let a request through. */
 export interface RequestAuth {

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { CollectorConfig } from './config.js';
 import type { CollectorMetrics } from './metrics.js';
+import { trustedPeerMatcher } from './trust-proxy.js';
 
 interface ConnectionTracker {
   open: number;
@@ -16,8 +17,9 @@ export const openConnections = (server: Server): number | undefined => trackers.
  * Slow clients and connection floods: headers must arrive within `timeouts.headersMs` and the
  * whole request within `timeouts.requestMs` (408 and close otherwise; checked every second), idle
  * keep-alive connections close, at most `connections.max` are open, and one address holds at most
- * `connections.perIp` of them, so a slowloris from one host cannot take every slot. Behind a
- * trusted proxy every connection comes from the proxy, so the per-address cap is off there.
+ * `connections.perIp` of them, so a slowloris from one host cannot take every slot. Connections
+ * from a listed trusted proxy carry many clients and are not capped per address; with a hop count
+ * any peer may be the proxy, so the per-address cap is off.
  * Call before listen(); calling twice on one server does nothing.
  */
 export function hardenHttpServer(server: Server, config: CollectorConfig, metrics?: CollectorMetrics): void {
@@ -35,7 +37,8 @@ export function hardenHttpServer(server: Server, config: CollectorConfig, metric
 
   const tracker: ConnectionTracker = { open: 0 };
   trackers.set(server, tracker);
-  const perIp = config.trustProxy ? 0 : connections.perIp;
+  const perIp = typeof config.trustProxy === 'function' ? 0 : connections.perIp;
+  const isTrustedProxy = trustedPeerMatcher(config.trustProxy);
   const byAddress = new Map<string, number>();
   // Fastify answers these (408 for slow clients, 431, 400); this only counts them by reason.
   server.on('clientError', (error: NodeJS.ErrnoException) => {
@@ -59,7 +62,7 @@ export function hardenHttpServer(server: Server, config: CollectorConfig, metric
       if (left <= 0) byAddress.delete(address);
       else byAddress.set(address, left);
     });
-    if (perIp > 0 && count > perIp) {
+    if (perIp > 0 && count > perIp && !isTrustedProxy?.(address)) {
       metrics?.connectionRefused();
       socket.destroy();
     }

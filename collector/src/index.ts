@@ -24,14 +24,30 @@ export {
   type CollectorTimeouts,
   type CollectorConnections,
   type CollectorStorage,
+  type CollectorQuotas,
+  type CollectorRetention,
   type RateLimit,
+  type TrustProxy,
+  DEFAULT_QUOTAS,
+  DEFAULT_SPOOL_APP_SHARE,
 } from './config.js';
+export { resolveTrustProxy, trustedPeerMatcher, trustHops, type HopTrust } from './trust-proxy.js';
+export {
+  createQuotaLedger,
+  QuotaRefused,
+  MAX_SESSIONS_TRACKED,
+  type QuotaLedger,
+  type QuotaRefusal,
+} from './quotas.js';
+export { openSpoolShares, envelopeHead, type SpoolShares } from './spool-shares.js';
 export {
   resolveApps,
   createKeyRegistry,
   fingerprintKey,
   normalizeOrigin,
   KEY_PATTERN,
+  APP_QUOTA_NAMES,
+  type AppQuotas,
   type KeyRegistry,
   type KeyLookup,
   type KeyKind,
@@ -61,12 +77,19 @@ export {
   createIdempotentStore,
   IDEMPOTENCY_WINDOW_MS,
   IDEMPOTENCY_MAX_ENTRIES,
+  IDEMPOTENCY_MAX_BYTES,
   type BatchIndex,
   type BatchIndexEntry,
   type BatchIndexOptions,
   type BatchIndexBuild,
 } from './batch-index.js';
-export { loadBatchJournal, openBatchJournal, JOURNAL_FLUSH_MS, type BatchJournal } from './batch-journal.js';
+export {
+  loadBatchJournal,
+  openBatchJournal,
+  JOURNAL_FLUSH_MS,
+  JOURNAL_MAX_BYTES,
+  type BatchJournal,
+} from './batch-journal.js';
 export {
   decodeBody,
   decodeText,
@@ -89,6 +112,7 @@ export { createRateLimiter, RATE_LIMITER_MAX_BUCKETS, type RateLimiter } from '.
 export {
   openAttachmentStore,
   ATTACHMENT_ID,
+  RETENTION_CHECK_MS,
   type AttachmentStore,
   type AttachmentMeta,
 } from './attachment-store.js';

@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerLogEnvelope } from '@telltale/protocol';
 import type { SpoolWriter } from '@telltale/spool';
-import { isFullError, type IngestRouteDeps } from './batch-route.js';
+import { appendWithinQuotas, refuseStoreFailure, type IngestRouteDeps } from './batch-route.js';
 import { decodeText } from './decode.js';
 import { createGuard } from './guard.js';
 import { parseServerLogs } from './server-logs.js';
+import type { SpoolShares } from './spool-shares.js';
 import { normalizeLogTime } from './timestamps.js';
 
 export const LOGS_URL = '/v1/logs';
@@ -15,7 +16,7 @@ export const LOGS_URL = '/v1/logs';
  */
 export function registerLogsRoute(
   app: FastifyInstance,
-  deps: IngestRouteDeps & { spool: SpoolWriter },
+  deps: IngestRouteDeps & { spool: SpoolWriter; shares: SpoolShares },
 ): void {
   const { config, metrics, spool } = deps;
   const refuse = deps.guard.refuse;
@@ -45,19 +46,11 @@ export function registerLogsRoute(
       }
       const envelope: ServerLogEnvelope = { v: 1, app: auth.app.id, receivedAt, logs: parsed.lines };
       try {
-        // fsync before ack, as for client batches.
-        await spool.append(Buffer.from(JSON.stringify(envelope), 'utf8'));
+        // The same app's quotas as its client events; fsync before ack, as for client batches.
+        const payload = Buffer.from(JSON.stringify(envelope), 'utf8');
+        await appendWithinQuotas(deps, auth.app, parsed.lines.length, payload);
       } catch (error) {
-        if (isFullError(error))
-          return refuse(reply, 'logs', 'TELLTALE_ERR_SPOOL_FULL', 'disk_cap', {
-            message: 'the collector is at its disk cap; keep the lines and retry later',
-          });
-        const { code, message } = error as NodeJS.ErrnoException;
-        request.log.error(
-          { err: { code, message } },
-          'collector: server-log spool append failed, answering 503',
-        );
-        return refuse(reply, 'logs', 'TELLTALE_ERR_STORAGE', 'storage');
+        return refuseStoreFailure(deps, request, reply, 'logs', error);
       }
       metrics.bytes('logs', body?.length ?? 0, text.bytes);
       metrics.accepted('logs', auth.app.id, parsed.lines.length);

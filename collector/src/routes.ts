@@ -20,8 +20,10 @@ import { hardenHttpServer, openConnections } from './http-hardening.js';
 import { registerLogsRoute } from './logs-route.js';
 import { createCollectorMetrics, type CollectorMetrics, type IngestRoute } from './metrics.js';
 import { registerOpsRoutes } from './ops-routes.js';
+import { createQuotaLedger, utcDay, type QuotaLedger } from './quotas.js';
 import { createRateLimiter } from './rate-limit.js';
 import { sourcemapRoutes } from './sourcemaps.js';
+import { openSpoolShares } from './spool-shares.js';
 
 export { STORAGE_RETRY_AFTER_SECONDS, FULL_RETRY_AFTER_SECONDS } from './guard.js';
 export { MAX_USER_AGENT_LENGTH } from './batch-route.js';
@@ -41,16 +43,23 @@ export interface CollectorRoutesOptions {
   keys?: KeyRegistry;
   /** Counters to read from outside (`metrics.snapshot()`); one is created when omitted. */
   metrics?: CollectorMetrics;
+  /** Per-app quota counters (in memory); one is created from config.quotas when omitted. */
+  quotas?: QuotaLedger;
   /** Serve `GET /metrics` (Prometheus text). Default true. */
   metricsRoute?: boolean;
   /** Set header, request and keep-alive timeouts and connection caps on the HTTP server. Default true. */
   hardenServer?: boolean;
   /**
-   * Idempotency window and bound (defaults 24 h and 1,000,000 batch ids) and the journal that keeps
+   * Idempotency window and bounds (defaults 24 h, 1,000,000 batch ids, 64 Mi key characters) and the journal that keeps
    * them across restarts after their spool segments are deleted (default `<spool dir>/batch-ids.jsonl`;
    * false: none, the index is rebuilt from the spool alone).
    */
-  idempotency?: BatchIndexOptions & { journalFile?: string | false; journalFlushMs?: number };
+  idempotency?: BatchIndexOptions & {
+    journalFile?: string | false;
+    journalFlushMs?: number;
+    /** Largest journal file in bytes (default JOURNAL_MAX_BYTES, 128 MiB); the oldest lines go first. */
+    journalMaxBytes?: number;
+  };
 }
 
 const passBuffer = (
@@ -116,8 +125,28 @@ export const collectorRoutes: FastifyPluginAsync<CollectorRoutesOptions> = async
         message: `request body could not be read (${error.code ?? error.statusCode})`,
       });
     }
+    // A bug, not a storage failure: 503 would have SDKs retry it forever.
     request.log.error({ err: error }, 'collector: unexpected error');
-    return refuse(reply, route, 'TELLTALE_ERR_STORAGE', 'unexpected');
+    return refuse(reply, route, 'TELLTALE_ERR_INTERNAL', 'unexpected');
+  });
+
+  const quotas = options.quotas ?? createQuotaLedger(config.quotas);
+  const today = utcDay(Date.now());
+  // After a restart, today's stored bytes are what the spools still hold from today.
+  const seedToday = (app: string, receivedAt: number, bytes: number): void => {
+    if (utcDay(receivedAt) === today) quotas.seedDay(app, { bytes });
+  };
+  const share = config.quotas.spoolShare;
+  const shares = await openSpoolShares(spool, share, seedToday);
+  const serverShares = options.serverLogSpool
+    ? await openSpoolShares(options.serverLogSpool, share, seedToday)
+    : undefined;
+  if (options.attachments)
+    for (const [app, usage] of options.attachments.usageToday())
+      quotas.seedDay(app, { attachments: usage.files, attachmentBytes: usage.bytes });
+  app.addHook('onClose', async () => {
+    shares.close();
+    serverShares?.close();
   });
 
   const deps: IngestRouteDeps = {
@@ -130,9 +159,11 @@ export const collectorRoutes: FastifyPluginAsync<CollectorRoutesOptions> = async
       refuse,
       auth: new WeakMap<FastifyRequest, RequestAuth>(),
     },
+    quotas,
   };
-  registerBatchRoute(app, { ...deps, spool, storeOnce });
-  if (options.serverLogSpool) registerLogsRoute(app, { ...deps, spool: options.serverLogSpool });
+  registerBatchRoute(app, { ...deps, spool, shares, storeOnce });
+  if (options.serverLogSpool && serverShares)
+    registerLogsRoute(app, { ...deps, spool: options.serverLogSpool, shares: serverShares });
   if (options.attachments) registerAttachmentsRoute(app, { ...deps, store: options.attachments });
   await app.register(sourcemapRoutes, { config, spool, keys }); // POST /v1/releases/:release/sourcemaps (secret key)
 
@@ -179,6 +210,7 @@ async function openIdempotency(
     journal = await openBatchJournal(journalFile, index, {
       lines: loaded?.lines ?? 0,
       ...(options.journalFlushMs !== undefined ? { flushMs: options.journalFlushMs } : {}),
+      ...(options.journalMaxBytes !== undefined ? { maxBytes: options.journalMaxBytes } : {}),
       onError: (error) => log.error({ err: error }, 'collector: batch-id journal write failed'),
     });
     for (const entry of found) journal.append(entry);

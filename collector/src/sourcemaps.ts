@@ -166,10 +166,12 @@ export const sourcemapRoutes: FastifyPluginAsync<SourceMapRoutesOptions> = async
       return refuse(reply, 'TELLTALE_ERR_INVALID_SOURCEMAP', {
         message: `request could not be read (${error.code ?? error.statusCode})`,
       });
+    // Only a failed write is STORAGE (503, retried); anything else is a bug and must not be retried forever.
+    const failedWrite = typeof (error as { syscall?: unknown }).syscall === 'string';
     request.log.error({ err: error }, 'collector: source map upload failed');
-    return refuse(reply, 'TELLTALE_ERR_STORAGE', {
-      message: 'the source maps could not be stored; retry later',
-    });
+    return failedWrite
+      ? refuse(reply, 'TELLTALE_ERR_STORAGE', { message: 'the source maps could not be stored; retry later' })
+      : refuse(reply, 'TELLTALE_ERR_INTERNAL', { message: 'unexpected error while storing source maps' });
   });
 
   app.route<{ Params: { release: string } }>({

@@ -14,7 +14,7 @@ export interface CollectorStores {
   spool: SpoolWriter;
   serverLogSpool: SpoolWriter;
   attachments: AttachmentStore;
-  /** Closes both spools (each waits for its in-flight appends and their fsync). */
+  /** Closes both spools (each waits for its in-flight appends and their fsync) and the attachment store's timer. */
   close(): Promise<void>;
 }
 
@@ -40,6 +40,7 @@ export async function openCollectorStores(
     const attachments = await openAttachmentStore({
       dir: paths.attachments,
       maxTotalBytes: config.storage.attachmentsMaxBytes,
+      retentionDays: config.retention.attachmentsDays,
     });
     const server = serverLogSpool;
     return {
@@ -47,7 +48,7 @@ export async function openCollectorStores(
       serverLogSpool: server,
       attachments,
       close: async () => {
-        await Promise.all([spool.close(), server.close()]);
+        await Promise.all([spool.close(), server.close(), attachments.close()]);
       },
     };
   } catch (error) {

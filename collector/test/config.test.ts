@@ -42,12 +42,13 @@ describe('collector config', () => {
       TELLTALE_APPS: JSON.stringify(APPS),
       TELLTALE_MAX_COMPRESSED_BYTES: '2048',
       TELLTALE_MAX_DECOMPRESSED_BYTES: '8192',
-      TELLTALE_TRUST_PROXY: 'true',
+      // `true` (trust anyone) is refused since issue 9: a proxy list instead.
+      TELLTALE_TRUST_PROXY: '10.0.0.1',
     };
     expect(resolveCollectorConfig({}, env)).toMatchObject({
       apps: APPS.map((app) => expect.objectContaining(app)),
       limits: { maxCompressedBytes: 2048, maxDecompressedBytes: 8192 },
-      trustProxy: true,
+      trustProxy: ['10.0.0.1'],
     });
     const explicit = resolveCollectorConfig(
       { apps: [APPS[0]!], limits: { maxCompressedBytes: 1024 }, trustProxy: false },

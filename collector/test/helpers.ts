@@ -81,7 +81,11 @@ export async function startHarness(
 ): Promise<Harness> {
   const tmp = await tempDir();
   const spoolDir = path.join(tmp.dir, 'spool', 'client');
-  const config = resolveCollectorConfig({ apps: APPS, rateLimits: NO_RATE_LIMITS, ...options }, {});
+  // The per-app spool share off unless a test asks: many tests fill a small spool from one app.
+  const config = resolveCollectorConfig(
+    { apps: APPS, rateLimits: NO_RATE_LIMITS, ...options, quotas: { spoolShare: 0, ...options.quotas } },
+    {},
+  );
   const open = async () => {
     const stores = await openCollectorStores(tmp.dir, config);
     const app = await build(config, {
@@ -152,6 +156,7 @@ export function failingSpool(real: SpoolWriter, failures: number, delayMs = 0): 
     isFull: (bytes) => real.isFull(bytes),
     onAppend: (listener) => real.onAppend(listener),
     removeSegmentsBefore: (segment) => real.removeSegmentsBefore(segment),
+    onRemove: (listener) => real.onRemove!(listener),
     stats: () => real.stats(),
     close: () => real.close(),
   };

@@ -65,6 +65,8 @@ export interface SpoolWriter {
   onAppend(listener: () => void): () => void;
   /** Deletes whole sealed segments whose sequence number is below `segment`. */
   removeSegmentsBefore(segment: number): Promise<number>;
+  /** Called with the segment numbers removeSegmentsBefore deleted (to keep per-segment tallies); returns an unsubscribe function. */
+  onRemove?(listener: (segments: number[]) => void): () => void;
   stats(): SpoolWriterStats;
   close(): Promise<void>;
 }

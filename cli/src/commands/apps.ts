@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import {
+  APP_QUOTA_NAMES,
   appsFilePath,
   fingerprintKey,
   normalizeOrigin,
   readAppsFile,
   writeAppsFile,
+  type AppQuotas,
   type AppsFile,
   type CollectorAppOptions,
 } from '@telltale/collector';
@@ -22,6 +24,9 @@ picks up changes within 2 seconds.
   telltale apps add-origin <id> <origin>
   telltale apps rotate-key <id> [--secret]           add a new key; the old one keeps working
   telltale apps rotate-key <id> [--secret] --finish  revoke every key but the newest (401 "revoked")
+  telltale apps quota <id> [--events-per-minute N] [--bytes-per-day N] [--attachments-per-session N]
+                           [--attachments-per-day N] [--attachment-bytes-per-day N] [--clear]
+                           this app's own quotas (0 = off, "default" = the collector's); no flag: show them
 
   --config <file>   the apps file (overrides TELLTALE_CONFIG)
   --secret          the secret server key (server logs, source maps) instead of the public ingest key
@@ -63,6 +68,7 @@ function listApps(contents: AppsFile, json: boolean, io: CommandIO, file: string
     secretKeys: (app.secretKeys ?? []).map(mask),
     allowedOrigins: app.allowedOrigins?.length ? [...app.allowedOrigins] : ['*'],
     revokedKeys: app.revokedKeys?.length ?? 0,
+    quotas: { ...app.quotas },
   }));
   if (json) {
     io.stdout.write(JSON.stringify({ file, apps: view }, null, 2) + '\n');
@@ -82,9 +88,44 @@ function listApps(contents: AppsFile, json: boolean, io: CommandIO, file: string
         `  secret keys   ${app.secretKeys.join(', ') || '—'}`,
         `  origins       ${app.allowedOrigins.join(', ')}${app.allowedOrigins[0] === '*' ? '  (any page may send)' : ''}`,
         `  revoked keys  ${app.revokedKeys}`,
+        `  quotas        ${describeQuotas(app.quotas)}`,
       ].join('\n') + '\n',
     );
   }
+}
+
+const QUOTA_FLAGS: Record<(typeof APP_QUOTA_NAMES)[number], string> = {
+  eventsPerMinute: 'events-per-minute',
+  bytesPerDay: 'bytes-per-day',
+  attachmentsPerSession: 'attachments-per-session',
+  attachmentsPerDay: 'attachments-per-day',
+  attachmentBytesPerDay: 'attachment-bytes-per-day',
+};
+
+const describeQuotas = (quotas: AppQuotas | undefined): string => {
+  const set = Object.entries(quotas ?? {}).map(([name, value]) => `${name} ${value === 0 ? 'off' : value}`);
+  return set.length === 0 ? "the collector's defaults" : `${set.join(', ')} (others: defaults)`;
+};
+
+/** The app's quotas after the flags: a number sets one (0 = off), "default" removes the override. */
+function applyQuotaFlags(
+  current: AppQuotas | undefined,
+  values: Record<string, unknown>,
+): Record<string, number> {
+  const next: Record<string, number> = values.clear === true ? {} : { ...current };
+  for (const name of APP_QUOTA_NAMES) {
+    const raw = values[QUOTA_FLAGS[name]];
+    if (typeof raw !== 'string') continue;
+    if (raw === 'default') {
+      delete next[name];
+      continue;
+    }
+    const value = /^\d+$/.test(raw) ? Number(raw) : NaN;
+    if (!Number.isSafeInteger(value))
+      fail(`--${QUOTA_FLAGS[name]} must be a whole number (0 = off) or "default", got "${raw}"`);
+    next[name] = value;
+  }
+  return next;
 }
 
 function checkOrigins(origins: string[]): string[] {
@@ -107,6 +148,8 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
       secret: { type: 'boolean', default: false },
       finish: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      clear: { type: 'boolean', default: false },
+      ...Object.fromEntries(Object.values(QUOTA_FLAGS).map((flag) => [flag, { type: 'string' as const }])),
     },
   });
   const file = values.config ?? appsFilePath(io.env).file;
@@ -189,6 +232,22 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
       for (const key of revoked)
         lines.push(`Revoked ${kind} key ${kind === 'secret' ? mask(key) : key}: it is now answered 401.`);
       io.stdout.write(lines.join('\n') + '\n');
+      return 0;
+    }
+
+    case 'quota': {
+      const app = findApp(contents, id, file);
+      const changes = values.clear || Object.values(QUOTA_FLAGS).some((flag) => flag in values);
+      if (changes) {
+        const quotas = applyQuotaFlags(app.quotas, values);
+        const next = contents.apps.map((a) => {
+          if (a !== app) return a;
+          const { quotas: _old, ...rest } = a;
+          return Object.keys(quotas).length > 0 ? { ...rest, quotas } : rest;
+        });
+        await writeAppsFile(file, { ...contents, apps: next });
+        io.stdout.write(`Quotas of "${app.id}": ${describeQuotas(quotas)}\n`);
+      } else io.stdout.write(`Quotas of "${app.id}": ${describeQuotas(app.quotas)}\n`);
       return 0;
     }
 
