@@ -162,7 +162,8 @@ export async function registerAccessControl(
   // The nav bar's "signed in as": layout.ts leaves a slot that only this hook knows how to fill.
   app.addHook('onSend', async (request, reply, payload) => {
     const viewer = viewers.get(request);
-    if (viewer === undefined || typeof payload !== 'string' || !payload.includes(VIEWER_SLOT)) return payload;
+    const person = viewer !== undefined && viewer.via !== 'token' && viewer.via !== 'env-token';
+    if (!person || typeof payload !== 'string' || !payload.includes(VIEWER_SLOT)) return payload;
     if (!String(reply.getHeader('content-type') ?? '').startsWith('text/html')) return payload;
     return payload.replace(VIEWER_SLOT, viewerBadge(viewer.email, viewer.role).value);
   });
