@@ -19,6 +19,8 @@ export interface TestProvider {
   clientSecret: string;
   /** Discovery requests seen (GET /.well-known/openid-configuration). */
   discoveries: number;
+  /** UserInfo requests seen (GET /me). */
+  userinfoRequests: number;
   close(): Promise<void>;
 }
 
@@ -31,6 +33,11 @@ export interface TestProviderOptions {
   port?: number;
   clientId?: string;
   clientSecret?: string;
+  /**
+   * Put email and name in the ID token itself (as Google or Entra do). By default this provider, true
+   * to the spec, serves scope claims from UserInfo only.
+   */
+  claimsInIdToken?: boolean;
 }
 
 interface ProviderInstance {
@@ -41,9 +48,10 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
   let handle: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => {
     res.writeHead(503).end();
   };
-  const counts = { discoveries: 0 };
+  const counts = { discoveries: 0, userinfo: 0 };
   const server: Server = createServer((req, res) => {
     if (req.url?.startsWith('/.well-known/openid-configuration')) counts.discoveries++;
+    if (req.url?.startsWith('/me')) counts.userinfo++;
     handle(req, res);
   });
   await new Promise<void>((resolve, reject) => {
@@ -67,6 +75,7 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
         token_endpoint_auth_method: 'client_secret_post',
       },
     ],
+    conformIdTokenClaims: options.claimsInIdToken !== true,
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
     async findAccount(_ctx: unknown, id: string) {
       const account = options.accounts[id];
@@ -109,6 +118,9 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
     clientSecret,
     get discoveries() {
       return counts.discoveries;
+    },
+    get userinfoRequests() {
+      return counts.userinfo;
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -84,6 +84,8 @@ describe('single sign-on through startTelltale', () => {
     const page = await context.newPage();
     await signInWithSso(page, telltale, provider.issuer, 'alice');
     expect(await page.textContent('header')).toContain('alice@example.com');
+    // This IdP serves the email from UserInfo only, not in the ID token: Telltale asked it.
+    expect(provider.userinfoRequests).toBeGreaterThan(0);
     expect(await page.textContent('h1')).toContain('Errors');
     const read = await page.evaluate(async () => (await fetch('/api/mute-rules')).status);
     expect(read).toBe(200);

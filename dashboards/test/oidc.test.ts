@@ -76,7 +76,12 @@ describe('OpenID Connect login in Chromium', () => {
   beforeAll(async () => {
     const appPort = await reservePort();
     const redirectUrl = `http://127.0.0.1:${appPort}/auth/oidc/callback`;
-    provider = await startTestProvider({ redirectUri: redirectUrl, accounts: ACCOUNTS });
+    // Claims in the ID token here; cli/test/sso.test.ts covers an IdP that serves them from UserInfo.
+    provider = await startTestProvider({
+      redirectUri: redirectUrl,
+      accounts: ACCOUNTS,
+      claimsInIdToken: true,
+    });
     site = await startApp(appPort, {
       issuer: provider.issuer,
       clientId: provider.clientId,
@@ -102,6 +107,7 @@ describe('OpenID Connect login in Chromium', () => {
     expect(await page.textContent('#who')).toBe('Signed in as alice@example.com');
     expect(await page.textContent('#tab')).toBe('mine');
     expect(site.sessions.at(-1)).toEqual({ email: 'alice@example.com', name: 'Alice Example' });
+    expect(provider.userinfoRequests).toBe(0);
     // The login state cookie is spent once the callback ran.
     expect((await context.cookies()).find((c) => c.name === 'telltale_oidc')).toBeUndefined();
     await context.close();
