@@ -29,14 +29,56 @@ export interface AlertSummary {
   digest?: string;
 }
 
-/** Lists the alert log; injected so the dashboards never read the dispatchers' files themselves. */
-export type ListAlerts = () => Promise<AlertSummary[]>;
+/** A place in the alerts' order (newest first, then key descending): one alert's time and key. */
+export interface AlertPosition {
+  time: number;
+  key: string;
+}
+
+/** What the dashboards ask of the alert log: one page, plus one alert to tell whether more follow. */
+export interface AlertListQuery {
+  limit?: number | undefined;
+  /** Older than this alert (the next page). */
+  before?: AlertPosition | undefined;
+  /** Newer than this alert (the previous page). */
+  after?: AlertPosition | undefined;
+}
+
+/**
+ * Lists the alert log; injected so the dashboards never read the dispatchers' files themselves. A
+ * log that honours the query reads only that page; one that returns everything still works, paged
+ * here (see pageAlerts).
+ */
+export type ListAlerts = (query?: AlertListQuery) => Promise<AlertSummary[]>;
 
 /** Returns the raw .eml text of one alert by key; null or undefined when there is none. */
 export type ReadAlert = (key: string) => Promise<string | null | undefined>;
 
 export function alertTime(alert: AlertSummary): number {
   return typeof alert.createdAt === 'number' ? alert.createdAt : Date.parse(alert.createdAt);
+}
+
+function compareNewestFirst(a: AlertPosition, b: AlertPosition): number {
+  return b.time - a.time || (a.key < b.key ? 1 : a.key > b.key ? -1 : 0);
+}
+
+export const alertPosition = (alert: AlertSummary): AlertPosition => ({
+  time: alertTime(alert) || 0,
+  key: alert.key,
+});
+
+/** The page `query` asks for, newest first, out of any list of alerts (a no-op on a page already cut). */
+export function pageAlerts(alerts: readonly AlertSummary[], query: AlertListQuery): AlertSummary[] {
+  const sorted = [...alerts].sort((a, b) => compareNewestFirst(alertPosition(a), alertPosition(b)));
+  const limit = query.limit ?? sorted.length;
+  const { before, after } = query;
+  if (before !== undefined)
+    return sorted.filter((a) => compareNewestFirst(alertPosition(a), before) > 0).slice(0, limit);
+  if (after !== undefined) {
+    const newer = sorted.filter((a) => compareNewestFirst(alertPosition(a), after) < 0);
+    return newer.slice(Math.max(0, newer.length - limit));
+  }
+  return sorted.slice(0, limit);
 }
 
 /** Newest first, whatever order the log was written in. */

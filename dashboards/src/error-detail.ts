@@ -1,13 +1,20 @@
 import {
   issueStatus,
-  stateKey,
   type FrameView,
   type GroupStateRecord,
   type IssueServices,
   type IssueStatus,
   type SourceMapProblemView,
 } from './issues.js';
-import type { DashboardStore, ErrorGroup, ErrorGroupsQuery, EventDetail } from './store.js';
+import { loadPage, type Page, type PageParams } from './http/pagination.js';
+import {
+  LIST_LIMITS,
+  SORT_KEYS,
+  type DashboardStore,
+  type ErrorGroup,
+  type ErrorGroupsQuery,
+  type EventDetail,
+} from './store.js';
 
 /** A group as the list shows it: the store's counts plus its lifecycle. */
 export interface ErrorGroupView extends ErrorGroup {
@@ -41,29 +48,54 @@ function view(group: ErrorGroup, state: GroupStateRecord | undefined, now: numbe
   };
 }
 
-/** Error groups with their status; `status` filters (`unresolved` = new, ongoing and regression). */
+/** Rows read per store call while a status filter fills a page, and how many calls at most. */
+const FILTER_CHUNK = LIST_LIMITS.maxLimit;
+const FILTER_MAX_CHUNKS = 20;
+
+/**
+ * One page of error groups with their status; `status` filters (`unresolved` = new, ongoing and
+ * regression). The lifecycle lives outside the store, so a filtered page reads the store in chunks
+ * along the same keyset order until the page is full (at most FILTER_MAX_CHUNKS chunks per page).
+ */
 export async function loadErrorGroups(
   store: DashboardStore,
   issues: IssueServices | undefined,
-  query: ErrorGroupsQuery & { status?: IssueStatus | 'unresolved' | undefined },
+  query: Pick<ErrorGroupsQuery, 'app'> & PageParams & { status?: IssueStatus | 'unresolved' | undefined },
   now: number,
-): Promise<ErrorGroupView[]> {
-  const [groups, states] = await Promise.all([
-    // A status filter drops rows after the query: ask for the ceiling so the page still fills up.
-    store.errorGroups(query.status === undefined ? query : { ...query, limit: 1000 }),
-    issues?.groupStates() ?? Promise.resolve([]),
-  ]);
-  const byKey = new Map(states.map((s) => [stateKey(s.app, s.fingerprint), s]));
-  const views = groups.map((g) => view(g, byKey.get(stateKey(g.app, g.fingerprint)), now));
-  if (query.status === undefined) return views;
+): Promise<Page<ErrorGroupView>> {
+  const withStates = (groups: ErrorGroup[]): Promise<ErrorGroupView[]> =>
+    Promise.all(groups.map(async (g) => view(g, await issues?.groupState(g.app, g.fingerprint), now)));
   const wanted = query.status;
-  return views
-    .filter((v) =>
-      wanted === 'unresolved'
-        ? v.status === 'new' || v.status === 'ongoing' || v.status === 'regression'
-        : v.status === wanted,
-    )
-    .slice(0, query.limit ?? 100);
+  const matches = (v: ErrorGroupView): boolean =>
+    wanted === undefined ||
+    (wanted === 'unresolved'
+      ? v.status === 'new' || v.status === 'ongoing' || v.status === 'regression'
+      : v.status === wanted);
+  const keyOf = (v: ErrorGroupView) => SORT_KEYS.groups(v);
+  return loadPage(
+    'groups',
+    query,
+    async (page) => {
+      if (wanted === undefined) return withStates(await store.errorGroups({ ...page, app: query.app }));
+      const backwards = page.before === undefined && page.after !== undefined;
+      let cursor = page.before ?? page.after;
+      let found: ErrorGroupView[] = [];
+      for (let chunk = 0; chunk < FILTER_MAX_CHUNKS; chunk += 1) {
+        const rows = await store.errorGroups({
+          app: query.app,
+          limit: FILTER_CHUNK,
+          ...(backwards ? { after: cursor } : { before: cursor }),
+        });
+        const kept = (await withStates(rows)).filter(matches);
+        found = backwards ? [...kept, ...found] : [...found, ...kept];
+        const edge = backwards ? rows[0] : rows[rows.length - 1];
+        if (found.length >= page.limit || rows.length < FILTER_CHUNK || edge === undefined) break;
+        cursor = SORT_KEYS.groups(edge);
+      }
+      return backwards ? found.slice(-page.limit) : found.slice(0, page.limit);
+    },
+    keyOf,
+  );
 }
 
 function mapStatus(frames: readonly FrameView[], problems: readonly SourceMapProblemView[]): SourceMapStatus {

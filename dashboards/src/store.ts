@@ -14,9 +14,9 @@ export interface DashboardStore {
   errorGroups(query?: ErrorGroupsQuery): Promise<ErrorGroup[]>;
   /** The group and its most recent sample events; `app` picks one app when several share a fingerprint. */
   errorGroup(fingerprint: string, app?: string): Promise<ErrorGroupDetail | undefined>;
-  featureUsage(): Promise<FeatureUsage[]>;
-  assertFailures(): Promise<AssertFailure[]>;
-  blockedEvents(): Promise<BlockedSummary[]>;
+  featureUsage(query?: PageQuery): Promise<FeatureUsage[]>;
+  assertFailures(query?: PageQuery): Promise<AssertFailure[]>;
+  blockedEvents(query?: PageQuery): Promise<BlockedSummary[]>;
   /** Most recently received first. */
   listEvents(query?: ListEventsQuery): Promise<EventSummary[]>;
   eventById(app: string, id: string): Promise<EventDetail | undefined>;
@@ -29,18 +29,52 @@ export interface DashboardStore {
 /** Default and ceiling for list sizes, shared by the store and the HTTP schemas. */
 export const LIST_LIMITS = Object.freeze({ defaultLimit: 100, maxLimit: 1000, sampleEvents: 20 });
 
-export interface ErrorGroupsQuery {
-  app?: string;
+/**
+ * A place in a list's order: the sort key of one item (see SORT_KEYS). Keyset pagination, not
+ * OFFSET: a page starts right after the last item seen, so rows arriving meanwhile neither repeat
+ * nor skip an item, and a deep page costs what the first one does.
+ */
+export type SortKey = ReadonlyArray<string | number | boolean>;
+
+export interface PageQuery {
   /** 1..1000, default 100. */
-  limit?: number;
+  limit?: number | undefined;
+  /** Only items after this one in the list's order (older ones: the next page). */
+  before?: SortKey | undefined;
+  /** Only items ahead of this one (newer ones: the previous page); still returned in list order. */
+  after?: SortKey | undefined;
 }
 
-export interface ListEventsQuery {
-  kind?: EventKind;
-  session?: string;
-  /** 1..1000, default 100. */
-  limit?: number;
+export interface ErrorGroupsQuery extends PageQuery {
+  app?: string | undefined;
 }
+
+export interface ListEventsQuery extends PageQuery {
+  kind?: EventKind | undefined;
+  session?: string | undefined;
+}
+
+/**
+ * Each list's order, most recent first, with tie-breakers that make it total: the cursor of a page
+ * is the last item's key. Every store sorts by exactly these fields.
+ */
+export const SORT_KEYS = {
+  groups: (g: ErrorGroup): SortKey => [g.lastSeen, g.fingerprint, g.app],
+  features: (f: FeatureUsage): SortKey => [f.lastUse, f.name, f.app],
+  asserts: (a: AssertFailure): SortKey => [a.lastSeen, a.name, a.app, a.soft],
+  blocked: (b: BlockedSummary): SortKey => [b.lastSeen, b.reason, b.app],
+  events: (e: EventSummary): SortKey => [e.receivedAt, e.ts, e.id, e.app],
+} as const;
+export type ListName = keyof typeof SORT_KEYS;
+
+/** The types of each list's sort key, to check a cursor that came from a URL. */
+export const SORT_KEY_TYPES: Record<ListName, ReadonlyArray<'number' | 'string' | 'boolean'>> = {
+  groups: ['number', 'string', 'string'],
+  features: ['number', 'string', 'string'],
+  asserts: ['number', 'string', 'string', 'boolean'],
+  blocked: ['number', 'string', 'string'],
+  events: ['number', 'number', 'string', 'string'],
+};
 
 export interface ErrorGroup {
   fingerprint: string;

@@ -1,9 +1,11 @@
 import { errorBody } from '@telltale/protocol';
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { newestFirst } from '../alerts.js';
+import { alertPosition, pageAlerts } from '../alerts.js';
 import { loadErrorDetail, loadErrorGroups } from '../error-detail.js';
 import type { DashboardsPluginOptions } from '../plugin.js';
+import { SORT_KEYS, type SortKey } from '../store.js';
 import { issueApiRoutes } from './issue-actions.js';
+import { InvalidCursorError, loadPage, type Page } from './pagination.js';
 import {
   blankToUndefined,
   errorParamsSchema,
@@ -12,9 +14,19 @@ import {
   eventParamsSchema,
   eventsQuerySchema,
   invalidQueryBody,
+  pageQuerySchema,
   type ErrorsQuery,
   type EventsQuery,
+  type PageQuerystring,
 } from './schemas.js';
+
+/** `{ <name>: [...], next, prev }`: the list under its usual name, and the cursors of the pages beside it. */
+function listBody<T>(name: string, page: Page<T>): Record<string, unknown> {
+  return { [name]: page.items, next: page.next, prev: page.prev };
+}
+
+const position = (key: SortKey | undefined) =>
+  key === undefined ? undefined : { time: Number(key[0]), key: String(key[1]) };
 
 /** The JSON API under /api: the same data as the pages, for scripts and other tools. */
 export async function apiRoutes(app: FastifyInstance, options: DashboardsPluginOptions): Promise<void> {
@@ -22,6 +34,10 @@ export async function apiRoutes(app: FastifyInstance, options: DashboardsPluginO
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.validation !== undefined) return reply.code(400).send(invalidQueryBody(error));
+    if (error instanceof InvalidCursorError)
+      return reply
+        .code(400)
+        .send(errorBody('TELLTALE_ERR_INVALID_QUERY', { message: error.message, field: error.field }));
     // Anything else is ours (store down, bug): log it and let fastify answer 500.
     request.log.error({ err: error }, 'dashboards api request failed');
     throw error;
@@ -34,17 +50,14 @@ export async function apiRoutes(app: FastifyInstance, options: DashboardsPluginO
     '/api/errors',
     { schema: { querystring: errorsQuerySchema } },
     async (request) => {
+      const { app, status, ...page } = request.query;
       const groups = await loadErrorGroups(
         store,
         issues,
-        {
-          app: blankToUndefined(request.query.app),
-          limit: request.query.limit,
-          status: blankToUndefined(request.query.status),
-        },
+        { app: blankToUndefined(app), status: blankToUndefined(status), ...page },
         Date.now(),
       );
-      return { groups };
+      return listBody('groups', groups);
     },
   );
 
@@ -70,22 +83,38 @@ export async function apiRoutes(app: FastifyInstance, options: DashboardsPluginO
     },
   );
 
-  app.get('/api/features', async () => ({ features: await store.featureUsage() }));
-  app.get('/api/asserts', async () => ({ asserts: await store.assertFailures() }));
-  app.get('/api/blocked', async () => ({ blocked: await store.blockedEvents() }));
+  const paged = { schema: { querystring: pageQuerySchema } };
+  app.get<{ Querystring: PageQuerystring }>('/api/features', paged, async (request) =>
+    listBody(
+      'features',
+      await loadPage('features', request.query, (q) => store.featureUsage(q), SORT_KEYS.features),
+    ),
+  );
+  app.get<{ Querystring: PageQuerystring }>('/api/asserts', paged, async (request) =>
+    listBody(
+      'asserts',
+      await loadPage('asserts', request.query, (q) => store.assertFailures(q), SORT_KEYS.asserts),
+    ),
+  );
+  app.get<{ Querystring: PageQuerystring }>('/api/blocked', paged, async (request) =>
+    listBody(
+      'blocked',
+      await loadPage('blocked', request.query, (q) => store.blockedEvents(q), SORT_KEYS.blocked),
+    ),
+  );
 
   app.get<{ Querystring: EventsQuery }>(
     '/api/events',
     { schema: { querystring: eventsQuerySchema } },
     async (request) => {
-      const { kind, session, limit } = request.query;
-      return {
-        events: await store.listEvents({
-          kind: blankToUndefined(kind),
-          session: blankToUndefined(session),
-          limit,
-        }),
-      };
+      const { kind, session, ...page } = request.query;
+      const events = await loadPage(
+        'events',
+        page,
+        (q) => store.listEvents({ ...q, kind: blankToUndefined(kind), session: blankToUndefined(session) }),
+        SORT_KEYS.events,
+      );
+      return listBody('events', events);
     },
   );
 
@@ -104,7 +133,19 @@ export async function apiRoutes(app: FastifyInstance, options: DashboardsPluginO
 
   app.get('/api/stats', async () => ({ events: await store.eventCounts() }));
 
-  app.get('/api/alerts', async () => ({ alerts: newestFirst(await listAlerts()) }));
+  app.get<{ Querystring: PageQuerystring }>('/api/alerts', paged, async (request) => {
+    const alerts = await loadPage(
+      'alerts',
+      request.query,
+      async (q) => {
+        const query = { limit: q.limit, before: position(q.before), after: position(q.after) };
+        // A log that ignores the query returns everything: the page is cut here then.
+        return pageAlerts(await listAlerts(query), query);
+      },
+      (a) => [alertPosition(a).time, a.key],
+    );
+    return listBody('alerts', alerts);
+  });
 
   if (issues !== undefined) await issueApiRoutes(app, { store, issues });
 }

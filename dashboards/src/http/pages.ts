@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
-import { newestFirst } from '../alerts.js';
+import { alertPosition, pageAlerts } from '../alerts.js';
 import { loadErrorDetail, loadErrorGroups } from '../error-detail.js';
 import type { SafeHtml } from '../html.js';
 import type { DashboardsPluginOptions } from '../plugin.js';
@@ -8,7 +8,10 @@ import { errorGroupPage, errorsPage } from '../views/errors.js';
 import { eventPage, eventsPage } from '../views/events.js';
 import { messagePage, STYLESHEET_PATH } from '../views/layout.js';
 import { RULES_PATH, rulesPage } from '../views/rules.js';
+import { pager } from '../views/format.js';
 import { DASHBOARD_CSS } from '../views/stylesheet.js';
+import { SORT_KEYS, type SortKey } from '../store.js';
+import { InvalidCursorError, loadPage } from './pagination.js';
 import { assertsPage, blockedPage, featuresPage } from '../views/usage.js';
 import { applyGroupAction } from './issue-actions.js';
 import { acceptForms, crossSiteReason } from './same-site.js';
@@ -21,11 +24,16 @@ import {
   eventsQuerySchema,
   GROUP_ACTIONS,
   invalidQueryBody,
+  pageQuerySchema,
   ruleParamsSchema,
   type ErrorsQuery,
   type EventsQuery,
   type GroupAction,
+  type PageQuerystring,
 } from './schemas.js';
+
+const position = (key: SortKey | undefined) =>
+  key === undefined ? undefined : { time: Number(key[0]), key: String(key[1]) };
 
 /** No inline script or style anywhere, so the strictest useful policy holds. */
 export const CONTENT_SECURITY_POLICY =
@@ -58,6 +66,12 @@ export async function pageRoutes(app: FastifyInstance, options: DashboardsPlugin
         400,
       );
     }
+    if (error instanceof InvalidCursorError)
+      return sendPage(
+        reply,
+        messagePage(site, 'Bad request', `Invalid ${error.field}: ${error.message}`),
+        400,
+      );
     request.log.error({ err: error }, 'dashboards page failed');
     return sendPage(
       reply,
@@ -77,10 +91,12 @@ export async function pageRoutes(app: FastifyInstance, options: DashboardsPlugin
     '/',
     { schema: { querystring: errorsQuerySchema } },
     async (request, reply) => {
-      const status = blankToUndefined(request.query.status);
-      const query = { app: blankToUndefined(request.query.app), limit: request.query.limit, status };
-      const groups = await loadErrorGroups(store, issues, query, Date.now());
-      return sendPage(reply, errorsPage(site, groups, Date.now(), { status }));
+      const { app: appFilter, status: statusFilter, ...cursor } = request.query;
+      const status = blankToUndefined(statusFilter);
+      const app = blankToUndefined(appFilter);
+      const groups = await loadErrorGroups(store, issues, { app, status, ...cursor }, Date.now());
+      const nav = pager('/', { app, status, limit: request.query.limit }, groups);
+      return sendPage(reply, errorsPage(site, groups.items, Date.now(), { status }, nav));
     },
   );
 
@@ -100,27 +116,44 @@ export async function pageRoutes(app: FastifyInstance, options: DashboardsPlugin
     },
   );
 
-  app.get('/features', async (_request, reply) =>
-    sendPage(reply, featuresPage(site, await store.featureUsage(), Date.now())),
-  );
-  app.get('/asserts', async (_request, reply) =>
-    sendPage(reply, assertsPage(site, await store.assertFailures(), Date.now())),
-  );
-  app.get('/blocked', async (_request, reply) =>
-    sendPage(reply, blockedPage(site, await store.blockedEvents(), Date.now())),
-  );
+  const paged = { schema: { querystring: pageQuerySchema } };
+  app.get<{ Querystring: PageQuerystring }>('/features', paged, async (request, reply) => {
+    const list = await loadPage('features', request.query, (q) => store.featureUsage(q), SORT_KEYS.features);
+    const nav = pager('/features', { limit: request.query.limit }, list);
+    return sendPage(reply, featuresPage(site, list.items, Date.now(), nav));
+  });
+  app.get<{ Querystring: PageQuerystring }>('/asserts', paged, async (request, reply) => {
+    const list = await loadPage('asserts', request.query, (q) => store.assertFailures(q), SORT_KEYS.asserts);
+    const nav = pager('/asserts', { limit: request.query.limit }, list);
+    return sendPage(reply, assertsPage(site, list.items, Date.now(), nav));
+  });
+  app.get<{ Querystring: PageQuerystring }>('/blocked', paged, async (request, reply) => {
+    const list = await loadPage('blocked', request.query, (q) => store.blockedEvents(q), SORT_KEYS.blocked);
+    const nav = pager('/blocked', { limit: request.query.limit }, list);
+    return sendPage(reply, blockedPage(site, list.items, Date.now(), nav));
+  });
 
   app.get<{ Querystring: EventsQuery }>(
     '/events',
     { schema: { querystring: eventsQuerySchema } },
     async (request, reply) => {
+      const { kind, session, ...cursor } = request.query;
       const filter = {
-        kind: blankToUndefined(request.query.kind),
-        session: blankToUndefined(request.query.session),
-        limit: request.query.limit,
+        kind: blankToUndefined(kind),
+        session: blankToUndefined(session),
+        limit: cursor.limit,
       };
-      const [events, counts] = await Promise.all([store.listEvents(filter), store.eventCounts()]);
-      return sendPage(reply, eventsPage(site, events, counts, filter, Date.now()));
+      const [events, counts] = await Promise.all([
+        loadPage(
+          'events',
+          cursor,
+          (q) => store.listEvents({ ...q, ...filter, limit: q.limit }),
+          SORT_KEYS.events,
+        ),
+        store.eventCounts(),
+      ]);
+      const nav = pager('/events', filter, events);
+      return sendPage(reply, eventsPage(site, events.items, counts, filter, Date.now(), nav));
     },
   );
 
@@ -134,18 +167,22 @@ export async function pageRoutes(app: FastifyInstance, options: DashboardsPlugin
     },
   );
 
-  app.get('/alerts', async (_request, reply) =>
-    sendPage(
+  app.get<{ Querystring: PageQuerystring }>('/alerts', paged, async (request, reply) => {
+    const alerts = await loadPage(
+      'alerts',
+      request.query,
+      async (q) => {
+        const query = { limit: q.limit, before: position(q.before), after: position(q.after) };
+        return pageAlerts(await listAlerts(query), query);
+      },
+      (a) => [alertPosition(a).time, a.key],
+    );
+    const nav = pager('/alerts', { limit: request.query.limit }, alerts);
+    return sendPage(
       reply,
-      alertsPage(
-        site,
-        newestFirst(await listAlerts()),
-        readAlert !== undefined,
-        Date.now(),
-        issues !== undefined,
-      ),
-    ),
-  );
+      alertsPage(site, alerts.items, readAlert !== undefined, Date.now(), issues !== undefined, nav),
+    );
+  });
 
   if (issues !== undefined) {
     // Changes come from this site's own forms only (no script anywhere: plain POST, then a redirect).

@@ -1,22 +1,32 @@
 import { EVENT_KINDS, LIMITS, errorBody, type ErrorBody, type EventKind } from '@telltale/protocol';
 import type { FastifyError } from 'fastify';
 import { LIST_LIMITS } from '../store.js';
+import { cursorSchema } from './pagination.js';
 
 /** Request schemas shared by the JSON API and the HTML pages, so both refuse the same input. */
 
 const limit = { type: 'integer', minimum: 1, maximum: LIST_LIMITS.maxLimit } as const;
 const shortId = { type: 'string', maxLength: LIMITS.maxIdLength } as const;
+/** Every list takes a limit and one cursor: `before` (next, older page) or `after` (previous, newer). */
+const pageProperties = { limit, before: cursorSchema, after: cursorSchema } as const;
+
+export const pageQuerySchema = { type: 'object', properties: pageProperties } as const;
+
+export interface PageQuerystring {
+  limit?: number;
+  before?: string;
+  after?: string;
+}
 
 /** The empty string means "any": a plain HTML form submits `kind=` for its "all" choice. */
 export const eventsQuerySchema = {
   type: 'object',
-  properties: { kind: { type: 'string', enum: [...EVENT_KINDS, ''] }, session: shortId, limit },
+  properties: { kind: { type: 'string', enum: [...EVENT_KINDS, ''] }, session: shortId, ...pageProperties },
 } as const;
 
-export interface EventsQuery {
+export interface EventsQuery extends PageQuerystring {
   kind?: EventKind | '';
   session?: string;
-  limit?: number;
 }
 
 /** `unresolved` = new, ongoing and regression. */
@@ -25,12 +35,15 @@ export type StatusFilter = (typeof STATUS_FILTERS)[number];
 
 export const errorsQuerySchema = {
   type: 'object',
-  properties: { app: shortId, limit, status: { type: 'string', enum: [...STATUS_FILTERS, ''] } },
+  properties: {
+    app: shortId,
+    status: { type: 'string', enum: [...STATUS_FILTERS, ''] },
+    ...pageProperties,
+  },
 } as const;
 
-export interface ErrorsQuery {
+export interface ErrorsQuery extends PageQuerystring {
   app?: string;
-  limit?: number;
   status?: StatusFilter | '';
 }
 

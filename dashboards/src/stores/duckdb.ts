@@ -13,6 +13,8 @@ import {
   type EventSummary,
   type FeatureUsage,
   type ListEventsQuery,
+  type PageQuery,
+  type SortKey,
 } from '../store.js';
 
 /**
@@ -41,12 +43,63 @@ const GROUP_SELECT = `SELECT ${FINGERPRINT} AS fp, app,
     list_sort(list(DISTINCT release)) AS releases, arg_max(release, ts) AS last_release
   FROM events WHERE kind = 'error'`;
 
-export async function errorGroups(db: DuckDBConnection, query: ErrorGroupsQuery = {}): Promise<ErrorGroup[]> {
+/** A list's sort column as the outer query sees it; `desc` for the newest-first time column. */
+interface SortColumn {
+  expr: string;
+  desc: boolean;
+}
+
+/**
+ * Keyset pagination over `inner` (a SELECT): rows after `before` (or ahead of `after`) in the order
+ * of `columns`, one page of them, in list order.
+ */
+async function page(
+  db: DuckDBConnection,
+  inner: string,
+  params: DuckDBValue[],
+  columns: readonly SortColumn[],
+  query: PageQuery,
+): Promise<Row[]> {
+  const cursor: SortKey | undefined = query.before ?? query.after;
+  // Walking back toward newer rows reads the order backwards, then flips the page.
+  const backwards = query.before === undefined && query.after !== undefined;
+  const values: DuckDBValue[] = [...params];
+  const bind = (value: string | number | boolean): string => {
+    values.push(value);
+    return `$${values.length}`;
+  };
+  let where = '';
+  if (cursor !== undefined) {
+    const alternatives: string[] = [];
+    columns.forEach((column, i) => {
+      const equal = columns.slice(0, i).map((c, j) => `${c.expr} = ${bind(cursor[j] ?? '')}`);
+      const later = column.desc !== backwards ? '<' : '>';
+      alternatives.push([...equal, `${column.expr} ${later} ${bind(cursor[i] ?? '')}`].join(' AND '));
+    });
+    where = `WHERE ${alternatives.map((a) => `(${a})`).join(' OR ')}`;
+  }
+  const order = columns.map((c) => `${c.expr} ${c.desc !== backwards ? 'DESC' : 'ASC'}`).join(', ');
   const rows = await all(
     db,
-    `${GROUP_SELECT} AND ($1::VARCHAR IS NULL OR app = $1)
-     GROUP BY fp, app ORDER BY last_seen DESC, fp LIMIT $2`,
-    [query.app ?? null, clampLimit(query.limit)],
+    `SELECT * FROM (${inner}) AS listed ${where} ORDER BY ${order} LIMIT ${bind(clampLimit(query.limit))}`,
+    values,
+  );
+  return backwards ? rows.reverse() : rows;
+}
+
+const GROUP_ORDER: SortColumn[] = [
+  { expr: 'epoch_ms(last_seen)', desc: true },
+  { expr: 'fp', desc: false },
+  { expr: 'app', desc: false },
+];
+
+export async function errorGroups(db: DuckDBConnection, query: ErrorGroupsQuery = {}): Promise<ErrorGroup[]> {
+  const rows = await page(
+    db,
+    `${GROUP_SELECT} AND ($1::VARCHAR IS NULL OR app = $1) GROUP BY fp, app`,
+    [query.app ?? null],
+    GROUP_ORDER,
+    query,
   );
   return rows.map(toErrorGroup);
 }
@@ -74,12 +127,18 @@ export async function errorGroup(
   return { group, samples: samples.map(toEventDetail) };
 }
 
-export async function featureUsage(db: DuckDBConnection): Promise<FeatureUsage[]> {
-  const rows = await all(
+export async function featureUsage(db: DuckDBConnection, query: PageQuery = {}): Promise<FeatureUsage[]> {
+  const rows = await page(
     db,
     `SELECT app, name, COUNT(*) AS uses, ${USERS} AS users, min(ts) AS first_use, max(ts) AS last_use
-     FROM events WHERE kind = 'feature'
-     GROUP BY app, name ORDER BY last_use DESC, name`,
+     FROM events WHERE kind = 'feature' GROUP BY app, name`,
+    [],
+    [
+      { expr: 'epoch_ms(last_use)', desc: true },
+      { expr: 'name', desc: false },
+      { expr: 'app', desc: false },
+    ],
+    query,
   );
   return rows.map((r) => ({
     app: str(r.app),
@@ -91,13 +150,20 @@ export async function featureUsage(db: DuckDBConnection): Promise<FeatureUsage[]
   }));
 }
 
-export async function assertFailures(db: DuckDBConnection): Promise<AssertFailure[]> {
-  const rows = await all(
+export async function assertFailures(db: DuckDBConnection, query: PageQuery = {}): Promise<AssertFailure[]> {
+  const rows = await page(
     db,
     `SELECT app, name, COALESCE(soft, false) AS soft, COUNT(*) AS count, ${USERS} AS users,
        min(ts) AS first_seen, max(ts) AS last_seen, arg_max(attrs, ts) AS last_attrs
-     FROM events WHERE kind = 'assert'
-     GROUP BY app, name, COALESCE(soft, false) ORDER BY last_seen DESC, name`,
+     FROM events WHERE kind = 'assert' GROUP BY app, name, COALESCE(soft, false)`,
+    [],
+    [
+      { expr: 'epoch_ms(last_seen)', desc: true },
+      { expr: 'name', desc: false },
+      { expr: 'app', desc: false },
+      { expr: 'soft', desc: false },
+    ],
+    query,
   );
   return rows.map((r) => ({
     app: str(r.app),
@@ -111,13 +177,19 @@ export async function assertFailures(db: DuckDBConnection): Promise<AssertFailur
   }));
 }
 
-export async function blockedEvents(db: DuckDBConnection): Promise<BlockedSummary[]> {
-  const rows = await all(
+export async function blockedEvents(db: DuckDBConnection, query: PageQuery = {}): Promise<BlockedSummary[]> {
+  const rows = await page(
     db,
     `SELECT app, name AS reason, COUNT(*) AS count, ${USERS} AS users,
        min(ts) AS first_seen, max(ts) AS last_seen, arg_max(attrs, ts) AS last_attrs
-     FROM events WHERE kind = 'blocked'
-     GROUP BY app, name ORDER BY last_seen DESC, reason`,
+     FROM events WHERE kind = 'blocked' GROUP BY app, name`,
+    [],
+    [
+      { expr: 'epoch_ms(last_seen)', desc: true },
+      { expr: 'reason', desc: false },
+      { expr: 'app', desc: false },
+    ],
+    query,
   );
   return rows.map((r) => ({
     app: str(r.app),
@@ -131,12 +203,18 @@ export async function blockedEvents(db: DuckDBConnection): Promise<BlockedSummar
 }
 
 export async function listEvents(db: DuckDBConnection, query: ListEventsQuery = {}): Promise<EventSummary[]> {
-  const rows = await all(
+  const rows = await page(
     db,
     `SELECT ${SUMMARY_COLUMNS} FROM events
-     WHERE ($1::VARCHAR IS NULL OR kind = $1) AND ($2::VARCHAR IS NULL OR session = $2)
-     ORDER BY received_at DESC, ts DESC, id LIMIT $3`,
-    [query.kind ?? null, query.session ?? null, clampLimit(query.limit)],
+     WHERE ($1::VARCHAR IS NULL OR kind = $1) AND ($2::VARCHAR IS NULL OR session = $2)`,
+    [query.kind ?? null, query.session ?? null],
+    [
+      { expr: 'epoch_ms(received_at)', desc: true },
+      { expr: 'epoch_ms(ts)', desc: true },
+      { expr: 'id', desc: false },
+      { expr: 'app', desc: false },
+    ],
+    query,
   );
   return rows.map(toEventSummary);
 }
@@ -170,9 +248,9 @@ export async function createDuckDbStore(instance: DuckDBInstance): Promise<Dashb
   return {
     errorGroups: (query) => serial(() => errorGroups(db, query)),
     errorGroup: (fingerprint, app) => serial(() => errorGroup(db, fingerprint, app)),
-    featureUsage: () => serial(() => featureUsage(db)),
-    assertFailures: () => serial(() => assertFailures(db)),
-    blockedEvents: () => serial(() => blockedEvents(db)),
+    featureUsage: (query) => serial(() => featureUsage(db, query)),
+    assertFailures: (query) => serial(() => assertFailures(db, query)),
+    blockedEvents: (query) => serial(() => blockedEvents(db, query)),
     listEvents: (query) => serial(() => listEvents(db, query)),
     eventById: (app, id) => serial(() => eventById(db, app, id)),
     eventCounts: () => serial(() => eventCounts(db)),
@@ -185,9 +263,10 @@ async function all(db: DuckDBConnection, sql: string, params: DuckDBValue[] = []
   return reader.getRowObjectsJS();
 }
 
+/** One row beyond the ceiling: the API asks for a page plus one to know whether another follows. */
 function clampLimit(limit: number | undefined): number {
   if (limit === undefined || !Number.isFinite(limit)) return LIST_LIMITS.defaultLimit;
-  return Math.min(LIST_LIMITS.maxLimit, Math.max(1, Math.trunc(limit)));
+  return Math.min(LIST_LIMITS.maxLimit + 1, Math.max(1, Math.trunc(limit)));
 }
 
 function toErrorGroup(r: Row): ErrorGroup {

@@ -31,6 +31,7 @@ export function alertsPage(
   canRead: boolean,
   now: number,
   canMute = false,
+  nav: SafeHtml = html``,
 ): SafeHtml {
   const body = html`${heading(
     'Alerts',
@@ -53,7 +54,8 @@ ${
 </tr>`,
       )}</tbody>
 </table>`
-}`;
+}
+${nav}`;
   return page({ site, title: 'Alerts', section: 'alerts', refresh: true, body });
 }
 

@@ -24,6 +24,7 @@ export function errorsPage(
   groups: ErrorGroupView[],
   now: number,
   filter: { status?: string | undefined } = {},
+  nav: SafeHtml = html``,
 ): SafeHtml {
   const body = html`${heading('Errors', 'Exceptions grouped by fingerprint, most recently seen first.')}
 <nav class="filters">${FILTERS.map(
@@ -41,7 +42,8 @@ ${
 <thead><tr><th>Error</th><th>Status</th><th>App</th><th class="num">Count</th><th class="num">Users</th><th>First seen</th><th>Last seen</th><th>Release</th></tr></thead>
 <tbody>${groups.map((g) => groupRow(g, now))}</tbody>
 </table>`
-}`;
+}
+${nav}`;
   return page({ site, title: 'Errors', section: 'errors', refresh: true, body });
 }
 

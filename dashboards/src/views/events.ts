@@ -28,6 +28,7 @@ export function eventsPage(
   counts: EventCounts,
   filter: EventsFilter,
   now: number,
+  nav: SafeHtml = html``,
 ): SafeHtml {
   const total = EVENT_KINDS.reduce((sum, kind) => sum + counts[kind], 0);
   // Totals are store-wide, so they are shown only when no session narrows the list.
@@ -46,7 +47,8 @@ ${
 <thead><tr><th>Time</th><th>Kind</th><th>App</th><th>What</th><th>Release</th><th>Session</th><th>User</th><th>Platform</th></tr></thead>
 <tbody>${events.map((e) => eventRow(e, now))}</tbody>
 </table>`
-}`;
+}
+${nav}`;
   return page({ site, title: 'Events', section: 'events', refresh: true, body });
 }
 

@@ -92,3 +92,14 @@ export function errorHref(fingerprint: string, app: string): string {
 export function eventHref(app: string, id: string): string {
   return `/events/${encodeURIComponent(app)}/${encodeURIComponent(id)}`;
 }
+
+/** "← Newer" / "Older →" links of a paged list (keyset cursors); the list's filters stay in the links. */
+export function pager(
+  path: string,
+  params: Record<string, string | number | undefined>,
+  cursors: { next: string | null; prev: string | null },
+): SafeHtml {
+  const { next, prev } = cursors;
+  if (next === null && prev === null) return html``;
+  return html`<nav class="pager">${prev !== null && html`<a rel="prev" href="${hrefWith(path, { ...params, after: prev })}">← Newer</a>`} ${next !== null && html`<a rel="next" href="${hrefWith(path, { ...params, before: next })}">Older →</a>`}</nav>`;
+}

@@ -62,6 +62,7 @@ table.compact td { padding: 3px 8px; font-size: 12.5px; }
 .filters a { padding: 4px 10px; border: 1px solid var(--line); border-radius: 999px; color: var(--fg); }
 .filters a.active { background: var(--fg); color: #fff; border-color: var(--fg); }
 .filters a.active .muted { color: #d0d7de; }
+.pager { display: flex; gap: 12px; justify-content: flex-end; margin: 12px 0; }
 .filter-note { background: var(--panel); border: 1px solid var(--line); border-radius: 6px; padding: 8px 12px; }
 
 .facts { display: grid; grid-template-columns: repeat(auto-fill, minmax(160px, 1fr)); gap: 12px; margin: 16px 0; }

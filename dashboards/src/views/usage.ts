@@ -4,7 +4,12 @@ import type { AssertFailure, BlockedSummary, FeatureUsage } from '../store.js';
 import { formatCount, timeCell, truncate } from './format.js';
 import { emptyState, heading, page } from './layout.js';
 
-export function featuresPage(site: string, features: FeatureUsage[], now: number): SafeHtml {
+export function featuresPage(
+  site: string,
+  features: FeatureUsage[],
+  now: number,
+  nav: SafeHtml = html``,
+): SafeHtml {
   const body = html`${heading('Features', 'Every tracked feature, with its first use. Most recently used first.')}
 ${
   features.length === 0
@@ -16,11 +21,17 @@ ${
           html`<tr><td class="main"><code>${f.name}</code></td><td>${f.app}</td><td class="num">${formatCount(f.uses)}</td><td class="num">${formatCount(f.users)}</td><td>${timeCell(f.firstUse, now)}</td><td>${timeCell(f.lastUse, now)}</td></tr>`,
       )}</tbody>
 </table>`
-}`;
+}
+${nav}`;
   return page({ site, title: 'Features', section: 'features', refresh: true, body });
 }
 
-export function assertsPage(site: string, asserts: AssertFailure[], now: number): SafeHtml {
+export function assertsPage(
+  site: string,
+  asserts: AssertFailure[],
+  now: number,
+  nav: SafeHtml = html``,
+): SafeHtml {
   const body = html`${heading('Failed asserts', 'Hard asserts mark a broken invariant; soft ones warn and let the user go on.')}
 ${
   asserts.length === 0
@@ -32,11 +43,17 @@ ${
           html`<tr><td class="main"><code>${a.name}</code></td><td>${a.app}</td><td>${a.soft ? html`<span class="badge badge-soft">soft</span>` : html`<span class="badge badge-hard">hard</span>`}</td><td class="num">${formatCount(a.count)}</td><td class="num">${formatCount(a.users)}</td><td>${timeCell(a.firstSeen, now)}</td><td>${timeCell(a.lastSeen, now)}</td><td>${attributes(a.lastVars)}</td></tr>`,
       )}</tbody>
 </table>`
-}`;
+}
+${nav}`;
   return page({ site, title: 'Asserts', section: 'asserts', refresh: true, body });
 }
 
-export function blockedPage(site: string, blocked: BlockedSummary[], now: number): SafeHtml {
+export function blockedPage(
+  site: string,
+  blocked: BlockedSummary[],
+  now: number,
+  nav: SafeHtml = html``,
+): SafeHtml {
   const body = html`${heading('Blocked', 'Each time an app said "no" to a user, by reason: candidates to fix.')}
 ${
   blocked.length === 0
@@ -48,7 +65,8 @@ ${
           html`<tr><td class="main"><code>${b.reason}</code></td><td>${b.app}</td><td class="num">${formatCount(b.count)}</td><td class="num">${formatCount(b.users)}</td><td>${timeCell(b.firstSeen, now)}</td><td>${timeCell(b.lastSeen, now)}</td><td>${attributes(b.lastProps)}</td></tr>`,
       )}</tbody>
 </table>`
-}`;
+}
+${nav}`;
   return page({ site, title: 'Blocked', section: 'blocked', refresh: true, body });
 }
 

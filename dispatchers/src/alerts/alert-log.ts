@@ -58,6 +58,8 @@ export interface AlertListQuery {
   limit?: number | undefined;
   /** Only alerts older than this one (the last of the previous page), in (createdAt, key) order. */
   before?: { time: number; key: string } | undefined;
+  /** Only alerts newer than this one (the first of the next page): the page closest to it. */
+  after?: { time: number; key: string } | undefined;
 }
 
 export interface AlertLogSize {
@@ -220,6 +222,17 @@ export async function openAlertLog(dataDir: string): Promise<AlertLog> {
     withStatus: records,
     count: (status) => byStatus.get(status)?.size ?? 0,
     list(query = {}) {
+      if (query.before === undefined && query.after !== undefined) {
+        let from = lowerBound(order, query.after);
+        if (from < order.length && compare(order[from]!, query.after) === 0) from += 1;
+        const to = Math.min(order.length, from + (query.limit ?? order.length));
+        const newer: AlertSummary[] = [];
+        for (let i = to - 1; i >= from; i -= 1) {
+          const record = map.get(order[i]!.key);
+          if (record !== undefined) newer.push(summary(record));
+        }
+        return newer;
+      }
       const start = query.before === undefined ? order.length : lowerBound(order, query.before);
       const limit = query.limit ?? Number.POSITIVE_INFINITY;
       const page: AlertSummary[] = [];
