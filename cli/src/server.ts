@@ -18,6 +18,7 @@ import {
   type RegisteredRoute,
 } from '@telltale/dashboards';
 import { resolveDispatcherConfig, startDispatchers, type DispatcherOptions } from '@telltale/dispatchers';
+import { TelltaleError } from '@telltale/protocol';
 import type { SpoolWriter } from '@telltale/spool';
 import { isLoopbackHost, resolveServerConfig, type ServerConfig, type ServerOptions } from './config.js';
 import { ensureDemoApp } from './demo-app.js';
@@ -75,6 +76,11 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
     required: config.configFileRequired,
     reservedIds: ['demo'],
   });
+  if (demoApps.length === 0 && fileApps.apps.length === 0)
+    throw new TelltaleError(
+      'TELLTALE_ERR_INVALID_CONFIG',
+      `apps: none to receive events from; on ${config.host} the demo app is off. Add an app (telltale apps add web) or set TELLTALE_DEMO=1`,
+    );
   const collectorConfig = resolveCollectorConfig({ apps: [...demoApps, ...fileApps.apps] }, env);
   // Rotated and revoked keys in the apps file take effect while running.
   const keys = createKeyRegistry(collectorConfig.apps);
