@@ -44,6 +44,10 @@ export function deadLetterName(origin: DeadLetterOrigin): string {
   return `${String(origin.segment).padStart(10, '0')}-${String(origin.offset).padStart(12, '0')}`;
 }
 
+function isErrno(error: unknown, code: string): boolean {
+  return (error as NodeJS.ErrnoException | null)?.code === code;
+}
+
 export function deadLetterRoot(dataDir: string): string {
   return path.join(dataDir, 'dead-letter');
 }
@@ -90,7 +94,15 @@ export function createDeadLetterWriter(dataDir: string, consumer: string): DeadL
         time: now.toISOString(),
         payload: copy.info,
       };
-      await writeFileDurably(`${base}.payload`, copy.body);
+      try {
+        await writeFileDurably(`${base}.payload`, copy.body);
+      } catch (error) {
+        if (!isErrno(error, 'ENOENT')) throw error;
+        // The day folder went (deleted by hand, or retention set to less than a day): make it again.
+        ready.delete(day);
+        await dayDir(day);
+        await writeFileDurably(`${base}.payload`, copy.body);
+      }
       await writeFileDurably(`${base}.reason.json`, `${JSON.stringify(record, null, 2)}\n`);
       await fsyncDir(path.join(dir, day));
       counts[code] = (counts[code] ?? 0) + 1;

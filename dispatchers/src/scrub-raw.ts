@@ -5,6 +5,8 @@ import { scrubAttributes, scrubStack, scrubText, scrubUrl } from './enrich/scrub
  * Raw copies that leave the spool (dead letters, the Blob archive) carry no more than the stores
  * would keep: every string scrubbed like the stores scrub it, deny-listed keys filtered. The walk
  * is recursive over parsed JSON, bounded in depth, and the payload is bounded in size first.
+ * Unlike a blind walk (scrubJsonValue), it knows the envelope's fields: stacks keep their frames
+ * and dedupe ids stay as they are, so a replayed copy groups and dedupes like the live record.
  */
 
 /** Deeper values are replaced, not walked: no batch of the protocol nests this deep. */
@@ -19,9 +21,13 @@ const TOO_DEEP = '[Filtered: nested too deep]';
 // Dedupe keys: the stores keep them as they are, so a replayed copy must keep them too.
 const VERBATIM_KEYS = new Set(['id', 'batchId']);
 
-/** True when the dispatchers' deny list filters this key (same rule as attributes in the stores). */
-function deniedKey(key: string): boolean {
-  return scrubAttributes({ [key]: '' })[key] === FILTERED;
+/**
+ * The key as the stores would keep it, and whether the deny list filters its value: asked of
+ * scrubAttributes, so this walk follows the dispatchers' one deny list and key scrub.
+ */
+function scrubKey(key: string): { key: string; denied: boolean } {
+  const [entry] = Object.entries(scrubAttributes({ [key]: '' }));
+  return entry === undefined ? { key, denied: true } : { key: entry[0], denied: entry[1] === FILTERED };
 }
 
 function scrubString(key: string | undefined, value: string): string {
@@ -39,10 +45,10 @@ export function scrubRawJson(value: unknown, key?: string, depth = 0): unknown {
   if (Array.isArray(value)) return value.map((item) => scrubRawJson(item, key, depth + 1));
   // fromEntries defines own properties: a "__proto__" key from the sender stays a plain key.
   return Object.fromEntries(
-    Object.entries(value as Record<string, unknown>).map(([k, v]) => [
-      k,
-      deniedKey(k) ? FILTERED : scrubRawJson(v, k, depth + 1),
-    ]),
+    Object.entries(value as Record<string, unknown>).map(([k, v]) => {
+      const safe = scrubKey(k);
+      return [safe.key, safe.denied ? FILTERED : scrubRawJson(v, k, depth + 1)];
+    }),
   );
 }
 
