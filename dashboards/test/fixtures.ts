@@ -210,7 +210,7 @@ export interface Harness {
 /** A real in-memory DuckDB with the sink's schema, the store on its own connection, and the plugin. */
 export async function createHarness(
   rows: Row[] = SAMPLE_ROWS,
-  options: { issues?: IssueServices } = {},
+  options: { issues?: IssueServices; alerts?: AlertSummary[] } = {},
 ): Promise<Harness> {
   const instance = await DuckDBInstance.create(':memory:');
   const db = await instance.connect();
@@ -220,7 +220,7 @@ export async function createHarness(
   const app = Fastify();
   await app.register(dashboardsPlugin, {
     store,
-    listAlerts: async () => SAMPLE_ALERTS,
+    listAlerts: async () => options.alerts ?? SAMPLE_ALERTS,
     readAlert: async (key) =>
       key === 'new-error:shop:aaaa'
         ? 'Subject: New error\r\nContent-Type: text/html\r\n\r\n<script>x()</script>'
