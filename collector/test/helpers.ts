@@ -12,6 +12,7 @@ import {
   type CollectorOptions,
   type CollectorStores,
   type KeyRegistry,
+  type QuotaLedger,
 } from '../src/index.js';
 
 export const WEB_KEY = 'tt_web_0123456789abcdef';
@@ -77,7 +78,12 @@ const NO_RATE_LIMITS = { perKey: { perSecond: 0 }, perIp: { perSecond: 0 } };
 export async function startHarness(
   options: CollectorOptions = {},
   wrap: (spool: SpoolWriter) => SpoolWriter = (s) => s,
-  extra: { metrics?: CollectorMetrics; journalFlushMs?: number; keys?: KeyRegistry } = {},
+  extra: {
+    metrics?: CollectorMetrics;
+    journalFlushMs?: number;
+    keys?: KeyRegistry;
+    quotas?: QuotaLedger;
+  } = {},
 ): Promise<Harness> {
   const tmp = await tempDir();
   const spoolDir = path.join(tmp.dir, 'spool', 'client');
@@ -94,6 +100,7 @@ export async function startHarness(
       attachments: stores.attachments,
       ...(extra.metrics ? { metrics: extra.metrics } : {}),
       ...(extra.keys ? { keys: extra.keys } : {}),
+      ...(extra.quotas ? { quotas: extra.quotas } : {}),
       ...(extra.journalFlushMs ? { idempotency: { journalFlushMs: extra.journalFlushMs } } : {}),
     });
     return { stores, app };
