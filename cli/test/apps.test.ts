@@ -84,7 +84,7 @@ describe('telltale apps add | list | rotate-key, and a running server that follo
       });
     expect((await send(ingestKey!)).status).toBe(202);
     expect((await send(ingestKey!, 'https://elsewhere.example')).status).toBe(403);
-    expect((await send(server.demoKey)).status).toBe(202); // the demo app is still there
+    expect((await send(server.demoKey!)).status).toBe(202); // the demo app is still there
     const logs = await fetch(`${server.url}/v1/logs`, {
       method: 'POST',
       headers: { authorization: `Bearer ${secretKey}`, 'content-type': 'application/x-ndjson' },
@@ -119,6 +119,71 @@ describe('telltale apps add | list | rotate-key, and a running server that follo
     const broken = await telltale(['apps', 'list'], env);
     expect(broken.code).toBe(1);
     expect(broken.err).toContain(`TELLTALE_ERR_INVALID_CONFIG: ${file}: is not valid JSON`);
+  });
+
+  it("sets an app's own quotas, which a running server applies without a restart", async () => {
+    data = await tempDir('apps');
+    const file = path.join(data.dir, 'telltale.config.json');
+    const env = { TELLTALE_CONFIG: file };
+    const added = await telltale(['apps', 'add', 'web'], env);
+    const ingestKey = /ingest key.*?:\s+(tt_live_\S+)/.exec(added.out)?.[1];
+    expect((await telltale(['apps', 'quota', 'web'], env)).out).toContain("the collector's defaults");
+
+    const set = await telltale(
+      ['apps', 'quota', 'web', '--events-per-minute', '50000', '--bytes-per-day', '0'],
+      env,
+    );
+    expect(set.code).toBe(0);
+    expect(set.out).toContain('eventsPerMinute 50000, bytesPerDay off');
+    expect(JSON.parse(await readFile(file, 'utf8')).apps[0].quotas).toEqual({
+      eventsPerMinute: 50000,
+      bytesPerDay: 0,
+    });
+    const listed = JSON.parse((await telltale(['apps', 'list', '--json'], env)).out) as { apps: unknown[] };
+    expect(listed.apps[0]).toMatchObject({ quotas: { eventsPerMinute: 50000, bytesPerDay: 0 } });
+    const bad = await telltale(['apps', 'quota', 'web', '--events-per-minute', 'lots'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('--events-per-minute must be a whole number');
+    expect((await telltale(['apps', 'quota', 'nope', '--bytes-per-day', '1'], env)).err).toContain(
+      'no app "nope"',
+    );
+
+    server = await startTelltale({ port: 0, dataDir: path.join(data.dir, 'data'), logger: false, env });
+    const send = () =>
+      fetch(`${server!.url}/v1/batch?key=${ingestKey}`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: JSON.stringify({
+          v: 1,
+          batchId: `b-${Math.random()}`,
+          sentAt: Date.now(),
+          release: '1.0.0',
+          environment: 'test',
+          session: 's-1',
+          events: [{ id: `e-${Math.random()}`, ts: Date.now(), kind: 'feature', name: 'export-csv' }],
+        }),
+      });
+    expect((await send()).status).toBe(202);
+    // One event a minute: once the server has re-read the file, the app is held to it.
+    expect((await telltale(['apps', 'quota', 'web', '--events-per-minute', '1'], env)).code).toBe(0);
+    const refused = await waitFor('the server to apply the quota', async () => {
+      const res = await send();
+      return res.status === 429 ? res : undefined;
+    });
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(((await refused.json()) as { error: unknown }).error).toMatchObject({
+      code: 'TELLTALE_ERR_QUOTA_EXCEEDED',
+      field: 'eventsPerMinute',
+      limit: 1,
+    });
+    // Back to the collector's default (60,000 a minute).
+    expect((await telltale(['apps', 'quota', 'web', '--clear'], env)).out).toContain(
+      "the collector's defaults",
+    );
+    expect(JSON.parse(await readFile(file, 'utf8')).apps[0].quotas).toBeUndefined();
+    await waitFor('the server to lift the quota', async () =>
+      (await send()).status === 202 ? true : undefined,
+    );
   });
 
   it('rotates the secret key the same way, refuses bad usage, and refuses to start on a missing named file', async () => {

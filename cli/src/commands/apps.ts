@@ -68,7 +68,7 @@ function listApps(contents: AppsFile, json: boolean, io: CommandIO, file: string
     secretKeys: (app.secretKeys ?? []).map(mask),
     allowedOrigins: app.allowedOrigins?.length ? [...app.allowedOrigins] : ['*'],
     revokedKeys: app.revokedKeys?.length ?? 0,
-    quotas: { ...app.quotas },
+    ...(app.quotas ? { quotas: { ...app.quotas } } : {}),
   }));
   if (json) {
     io.stdout.write(JSON.stringify({ file, apps: view }, null, 2) + '\n');
