@@ -19,7 +19,7 @@ import {
 } from '@telltale/dashboards';
 import { resolveDispatcherConfig, startDispatchers, type DispatcherOptions } from '@telltale/dispatchers';
 import { TelltaleError } from '@telltale/protocol';
-import type { SpoolWriter } from '@telltale/spool';
+import { mkdirDurable, type SpoolWriter } from '@telltale/spool';
 import { isLoopbackHost, resolveServerConfig, type ServerConfig, type ServerOptions } from './config.js';
 import { ensureDemoApp } from './demo-app.js';
 import { registerDemoRoutes } from './demo-routes.js';
@@ -64,6 +64,9 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
   // Our files set 0600/0700 themselves; DuckDB creates its database and WAL with no mode option, so
   // the umask keeps those (and any other library's files under the data dir) this user's only.
   process.umask(0o077);
+  // The data dir itself is 0700 (created so, or tightened if an older version left it open): older
+  // files in it, written world-readable, are out of reach through it.
+  await mkdirDurable(config.dataDir);
   // Off on a public address unless asked for: the demo page hands its ingest key to anyone.
   const demo = config.demo
     ? await ensureDemoApp(config.dataDir, { ingestKey: config.demoKey, secretKey: config.demoSecret })
