@@ -49,6 +49,7 @@ async function serve(mode: Mode): Promise<void> {
         ],
         // On and evaluated for every request, set above the offered load so they never refuse.
         rateLimits: { perIp: { perSecond: 1_000_000 }, perKey: { perSecond: 1_000_000 } },
+        quotas: { eventsPerMinute: 1_000_000_000, bytesPerDay: 2 ** 50 },
       },
       {},
     );
