@@ -1,4 +1,4 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { openSpoolReader, openSpoolWriter, type SpoolPosition } from '@telltale/spool';
@@ -140,6 +140,29 @@ describe('the data dir of a real run is private', () => {
       expect(names, `${expected} in ${names.join(', ')}`).toContain(expected);
     const loose = entries.filter((e) => e.mode !== (e.kind === 'dir' ? '700' : '600'));
     expect(loose).toEqual([]);
+  });
+
+  it('tightens a data dir and files an older version left world-readable', async () => {
+    const old = path.join(root.dir, 'old-data');
+    await mkdir(path.join(old, 'checkpoints'), { recursive: true });
+    await chmod(old, 0o755);
+    await writeFile(
+      path.join(old, 'demo-app.json'),
+      '{"ingestKey":"tt_demo_old_0123456789abcdef","secretKey":"tt_secret_demo_old_0123456789abcdef"}\n',
+    );
+    await chmod(path.join(old, 'demo-app.json'), 0o644);
+    await writeFile(path.join(old, 'checkpoints', 'duckdb.json'), '{"segment":0,"offset":0}');
+    await chmod(path.join(old, 'checkpoints', 'duckdb.json'), 0o644);
+    const again = await startTelltale({ port: 0, dataDir: old, logger: false, env: {} });
+    await again.close();
+    expect(again.demoKey).toBe('tt_demo_old_0123456789abcdef');
+    const modes = Object.fromEntries((await walk(old)).map((e) => [e.path, e.mode]));
+    expect(modes).toMatchObject({
+      '.': '700',
+      'demo-app.json': '600',
+      checkpoints: '700',
+      [path.join('checkpoints', 'duckdb.json')]: '600',
+    });
   });
 
   it('keeps only a scrubbed copy of the poison record, with its size and sha256', async () => {
