@@ -1,5 +1,9 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import regexp from 'eslint-plugin-regexp';
+
+// Every package's shipped code: any pattern here may see text from senders (docs/security.md).
+const SOURCES = ['*/src/**/*.ts', 'cli/bin/**/*.js', 'browser-sdk/src/**/*.ts'];
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', '.telltale/**', 'benchmarks/results/**'] },
@@ -10,6 +14,26 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
     },
+  },
+  { ...regexp.configs['flat/recommended'], files: SOURCES },
+  {
+    files: SOURCES,
+    rules: {
+      // ReDoS: the checker proves each pattern linear, or the build fails.
+      'regexp/no-super-linear-backtracking': 'error',
+      // ignoreSticky: a sticky (y) pattern is tried at one position only, so it cannot move; partials (the
+      // IDENT pieces of new RegExp(...)) are checked where they are assembled, not alone.
+      'regexp/no-super-linear-move': ['error', { ignoreSticky: true, ignorePartial: true }],
+      'regexp/no-misleading-capturing-group': 'error',
+      // Style-only rules of the recommended set: they would rewrite others' working patterns for no gain.
+      'regexp/prefer-w': 'off',
+      'regexp/use-ignore-case': 'off',
+    },
+  },
+  {
+    // In the SDK a capturing group is two bytes smaller than (?:…), and the bundle budget counts bytes.
+    files: ['browser-sdk/src/**/*.ts'],
+    rules: { 'regexp/no-unused-capturing-group': 'off' },
   },
   {
     // Tests read loosely-typed JSON answers; strictness there buys nothing.

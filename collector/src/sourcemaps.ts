@@ -72,7 +72,7 @@ export function releaseDirName(release: string): string {
 
 /** `https://cdn.example.com/a/b.js?v=1`, `~/a/b.js`, `/a/b.js` → `/a/b.js` (same as the dispatchers' artifactPath). */
 export function artifactPath(url: string): string {
-  let result = url.trim().replace(/[?#].*$/, '');
+  let result = url.trim().replace(/[?#].*/s, '');
   result = result.replace(/^~(?=\/)/, '').replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '');
   try {
     result = decodeURIComponent(result);

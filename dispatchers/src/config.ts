@@ -128,7 +128,7 @@ export function resolveDispatcherConfig(
       `"${rawDashboard}" must be an http(s) URL such as https://telltale.example.com`,
     );
   }
-  const dashboardUrl = rawDashboard.replace(/\/+$/, '');
+  const dashboardUrl = rawDashboard.replace(/(?<!\/)\/+$/, '');
 
   const pollMs = checkInteger('pollMs', options.pollMs ?? DISPATCHER_DEFAULTS.pollMs, 10, 60_000);
   const batchSize = checkInteger('batchSize', options.batchSize ?? DISPATCHER_DEFAULTS.batchSize, 1, 10_000);

@@ -38,7 +38,7 @@ const CHUNK = 200;
 
 /** An absolute time (ISO date or date-time) or a span back from now (`90m`, `36h`, `7d`). */
 export function parseTime(option: string, value: string, now: number = Date.now()): number {
-  const span = /^(\d+)\s*(m|h|d)$/.exec(value.trim());
+  const span = /^(\d+)\s*([mhd])$/.exec(value.trim());
   if (span !== null)
     return now - Number(span[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[span[2] as 'm' | 'h' | 'd'];
   const at = /^\d{4}-\d{2}-\d{2}$/.test(value) ? Date.parse(`${value}T00:00:00Z`) : Date.parse(value);

@@ -31,7 +31,7 @@ export function resolveEndpoint(option: string | undefined, env: NodeJS.ProcessE
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new UsageError(`--endpoint "${raw}" must be an http(s) URL`);
-  return raw.replace(/\/+$/, '');
+  return raw.replace(/(?<!\/)\/+$/, '');
 }
 
 /** A mistake on the command line: exit code 2 and the usage text. */
@@ -77,7 +77,7 @@ const exists = (file: string): Promise<boolean> =>
 /** The map of a script: its `sourceMappingURL` (a file beside it, or inline base64), else `<file>.map`. */
 async function mapOf(script: string): Promise<{ text: string; from: string } | undefined> {
   const code = await readFile(script, 'utf8');
-  const comment = /[#@]\s*sourceMappingURL=(\S+)\s*(?:\*\/)?\s*$/.exec(code.slice(-4096))?.[1];
+  const comment = /[#@]\s*sourceMappingURL=(\S+)(?:\s*\*\/)?\s*$/.exec(code.slice(-4096))?.[1];
   if (comment !== undefined) {
     const inline = /^data:application\/json[^,]*;base64,(.+)$/.exec(comment);
     if (inline?.[1] !== undefined)

@@ -35,7 +35,7 @@ export function outboxFileName(createdAt: string, key: string): string {
   const slug = key
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
+    .replace(/^-+|(?<!-)-+$/g, '')
     .slice(0, 100);
   return `${createdAt.replace(/[:.]/g, '-')}-${slug}.eml`;
 }

@@ -3,6 +3,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { EnrichedEvent } from '../enrich/enrich.js';
 import { writeFileDurably } from '@telltale/spool';
+import { LIMITS } from '@telltale/protocol';
 
 /**
  * Everything alerts by default; a mute rule silences the alerts a team can do nothing about
@@ -136,7 +137,8 @@ export function ruleMatches(rule: MuteRuleInput, event: EnrichedEvent): boolean 
     const pattern = rule[field];
     if (pattern === undefined) return true;
     const value = values[field];
-    return value !== null && matchGlob(pattern, value);
+    // Capped like every stored string, so a rule costs at most pattern (≤ 200) × 8 KB steps.
+    return value !== null && matchGlob(pattern, value.slice(0, LIMITS.maxStringLength));
   });
 }
 

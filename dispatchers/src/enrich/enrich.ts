@@ -1,6 +1,7 @@
 import type { Batch, SpoolEnvelope, TelltaleEvent } from '@telltale/protocol';
 import { fingerprintError } from './fingerprint.js';
-import { scrubAttributes, scrubStack, scrubText, scrubUrl } from './scrub.js';
+import { groupingText } from './grouping-text.js';
+import { scrubAttributes, scrubId, scrubStack, scrubText, scrubUrl } from './scrub.js';
 import { parseUserAgent } from './user-agent.js';
 
 /**
@@ -67,15 +68,18 @@ function kindFields(
     case 'error': {
       const message = scrubText(event.message);
       const stack = event.stack === undefined ? null : scrubStack(event.stack);
+      const errorType = scrubId(event.type);
       return {
         fingerprint: fingerprintError({
-          type: event.type,
-          message,
+          type: errorType,
+          // Hashed, never stored: grouped on the message as the scrubber before issue 9 left it, so
+          // a stronger scrubber does not move existing groups.
+          message: groupingText(event.message),
           stack: stack ?? undefined,
           fingerprint: event.fingerprint,
         }),
         name: null,
-        errorType: event.type,
+        errorType,
         message,
         stack,
         level: 'error',
@@ -87,7 +91,7 @@ function kindFields(
     case 'assert':
       return {
         fingerprint: null,
-        name: event.name,
+        name: scrubId(event.name),
         errorType: null,
         message: null,
         stack: null,
@@ -100,7 +104,7 @@ function kindFields(
     case 'blocked':
       return {
         fingerprint: null,
-        name: event.kind === 'feature' ? event.name : event.reason,
+        name: scrubId(event.kind === 'feature' ? event.name : event.reason),
         errorType: null,
         message: null,
         stack: null,
@@ -126,7 +130,13 @@ function kindFields(
 
 function breadcrumbsJson(event: TelltaleEvent): string | null {
   if (event.breadcrumbs === undefined || event.breadcrumbs.length === 0) return null;
-  return JSON.stringify(event.breadcrumbs.map((crumb) => ({ ...crumb, message: scrubText(crumb.message) })));
+  return JSON.stringify(
+    event.breadcrumbs.map((crumb) => ({
+      ...crumb,
+      ...(crumb.category === undefined ? {} : { category: scrubId(crumb.category) }),
+      message: scrubText(crumb.message),
+    })),
+  );
 }
 
 function enrichEvent(

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { LIMITS } from '@telltale/protocol';
 import { parseStack, type StackFrame } from './stack.js';
 
 /** Frames that define an error group: enough to tell call sites apart, few enough to survive refactors below them. */
@@ -33,7 +34,7 @@ function isContentHash(segment: string): boolean {
  * no origin, query or fragment, no content hash in the file name.
  */
 export function normaliseFilePath(file: string): string {
-  let result = file.replace(/[?#].*$/, '');
+  let result = file.replace(/[?#].*/s, '');
   result = result.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, ''); // https://cdn.example.com, webpack://app
   const slash = result.lastIndexOf('/');
   const dir = result.slice(0, slash + 1);
@@ -53,18 +54,58 @@ export function normaliseFilePath(file: string): string {
   return dir + kept.join('');
 }
 
+// Quoted strings, scanned by hand: as a regex (`"(?:[^"\\]|\\.)*"`), every escaped quote of an unclosed
+// string starts a rescan to the end. A scan that fails from one quote fails from every later quote of
+// the same kind before its failure point (they sit inside escapes, in phase with it), so those are skipped.
+function replaceQuoted(text: string): string {
+  const failedBefore: Record<string, number> = { '"': -1, "'": -1, '`': -1 };
+  let out = '';
+  let copied = 0;
+  for (let i = 0; i < text.length; i += 1) {
+    const quote = text[i] ?? '';
+    const failed = failedBefore[quote];
+    if (failed === undefined || i < failed) continue;
+    let j = i + 1;
+    let closed = -1;
+    while (j < text.length) {
+      const c = text[j];
+      if (c === quote) {
+        closed = j;
+        break;
+      }
+      if (c === '\\') {
+        // `\\.` does not match a line terminator, so the string cannot go on.
+        const next = text[j + 1];
+        if (next === undefined || next === '\n' || next === '\r' || next === '\u2028' || next === '\u2029')
+          break;
+        j += 2;
+      } else j += 1;
+    }
+    if (closed < 0) {
+      failedBefore[quote] = j;
+      continue;
+    }
+    out += `${text.slice(copied, i)}<str>`;
+    copied = closed + 1;
+    i = closed;
+  }
+  return copied === 0 ? text : out + text.slice(copied);
+}
+
 /** Replaces the parts of a message that vary per occurrence (ids, numbers, values) with placeholders. */
 export function normaliseMessage(message: string): string {
-  return message
-    .replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, '<url>')
-    .replace(/[\w.+-]+@[\w-]+(?:\.[\w-]+)+/g, '<email>')
+  // Lookbehinds: a match starts where a run of its characters starts, so a long run is scanned once.
+  const text = message
+    .slice(0, LIMITS.maxStringLength)
+    .replace(/(?<![\w+.-])[a-z][a-z0-9+.-]*:\/\/\S+/gi, '<url>')
+    .replace(/(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+/g, '<email>')
     .replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '<uuid>')
     .replace(
       /\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b/g,
       '<date>',
     )
-    .replace(/\b(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?\b/g, '<ip>')
-    .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`/g, '<str>')
+    .replace(/\b(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?\b/g, '<ip>');
+  return replaceQuoted(text)
     .replace(/\b0x[0-9a-f]+\b/gi, '<hex>')
     .replace(/\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b/gi, '<hex>')
     .replace(/\d+(?:\.\d+)?/g, '<num>')

@@ -1,3 +1,5 @@
+import { LIMITS } from '@telltale/protocol';
+
 /**
  * One frame of a JavaScript stack trace, as V8 (Chrome, Edge, Node, React Native), SpiderMonkey
  * (Firefox), JavaScriptCore (Safari, React Native on iOS) or Hermes (React Native) print it.
@@ -15,11 +17,18 @@ export interface StackFrame {
   bytecode?: true;
 }
 
-const CHROME_FRAME = /^\s*at\s+(\S.*?)\s*$/;
+// Caps before any pattern sees the text: a frame longer than this is not one an engine prints, and no
+// engine prints more frames (V8's default is 10, SpiderMonkey's 128).
+const MAX_STACK_CHARS = LIMITS.maxStringLength;
+const MAX_FRAME_CHARS = 1024;
+const MAX_FRAMES = 256;
+
+// No `\s*$` tail after a lazy run (quadratic on a line of spaces): the capture is trimmed instead.
+const CHROME_FRAME = /^\s*at\s+(\S.*)/s;
 const LOCATION = /^(.*?)(?::(\d+))?(?::(\d+))?$/;
 // Firefox eval frames print `file line 2 > eval:1:1`; the script is what precedes " line N > ".
 const FIREFOX_EVAL = /^(.*?) line (\d+) > (?:eval|Function)/;
-const CHROME_EVAL = /\((\S+?):(\d+):(\d+)\)/;
+const CHROME_EVAL = /\(([^\s(]+?):(\d+):(\d+)\)/;
 
 const LIBRARY_PATTERNS: readonly RegExp[] = [
   /[/\\]node_modules[/\\]/,
@@ -55,13 +64,15 @@ const ANONYMOUS_NAMES = new Set([
 
 function cleanFunction(name: string | undefined): string | undefined {
   if (name === undefined) return undefined;
-  let cleaned = name
-    .replace(/\s*\[as [^\]]+\]$/, '')
-    .replace(/^(?:async|new)\s+/, '')
-    .replace(/^.*\*/, '') // Firefox async markers: `promise callback*fn`
-    .replace(/(?:\/<)+$/, '')
-    .replace(/<$/, '')
-    .trim();
+  let cleaned = name;
+  // ` [as alias]` suffix, found by index: `/\s*\[as [^\]]+\]$/` rescans the tail from every `[as `.
+  if (cleaned.endsWith(']')) {
+    const alias = cleaned.indexOf('[as ', cleaned.lastIndexOf(']', cleaned.length - 2) + 1);
+    if (alias >= 0 && alias + 4 < cleaned.length - 1) cleaned = cleaned.slice(0, alias).trimEnd();
+  }
+  cleaned = cleaned.replace(/^(?:async|new)\s+/, '').replace(/^.*\*/, ''); // Firefox async markers: `promise callback*fn`
+  while (cleaned.endsWith('/<')) cleaned = cleaned.slice(0, -2);
+  cleaned = cleaned.replace(/<$/, '').trim();
   if (ANONYMOUS_NAMES.has(cleaned)) cleaned = '';
   return cleaned === '' ? undefined : cleaned;
 }
@@ -132,13 +143,17 @@ function parseFirefoxLine(line: string): StackFrame | undefined {
  */
 export function parseStack(stack: string | undefined): StackFrame[] {
   if (stack === undefined || stack === '') return [];
-  const lines = stack.split(/\r?\n/);
+  const lines = stack
+    .slice(0, MAX_STACK_CHARS)
+    .split(/\r?\n/)
+    .filter((line) => line.length <= MAX_FRAME_CHARS);
   const chrome = lines.some((line) => CHROME_FRAME.test(line));
   const frames: StackFrame[] = [];
   for (const line of lines) {
+    if (frames.length >= MAX_FRAMES) break;
     if (chrome) {
       const match = CHROME_FRAME.exec(line);
-      if (match?.[1] !== undefined) frames.push(parseChromeLine(match[1]));
+      if (match?.[1] !== undefined) frames.push(parseChromeLine(match[1].trimEnd()));
     } else {
       const parsed = parseFirefoxLine(line);
       if (parsed !== undefined) frames.push(parsed);

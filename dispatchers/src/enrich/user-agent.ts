@@ -19,6 +19,8 @@ const EMPTY: UserAgentInfo = Object.freeze({
 
 // One app sends the same few User-Agents over and over; parsing is regex-heavy, so remember recent ones.
 const CACHE_SIZE = 500;
+// Real User-Agents are under 300 characters; ua-parser-js's patterns only ever see this many.
+const MAX_UA_CHARS = 512;
 const cache = new Map<string, UserAgentInfo>();
 
 function parse(userAgent: string): UserAgentInfo {
@@ -37,14 +39,16 @@ function parse(userAgent: string): UserAgentInfo {
 
 /** Browser, OS and device class from a User-Agent header; all null when it is missing or unknown. */
 export function parseUserAgent(userAgent: string | undefined): UserAgentInfo {
-  if (userAgent === undefined || userAgent.trim() === '') return EMPTY;
-  const cached = cache.get(userAgent);
+  if (userAgent === undefined) return EMPTY;
+  const capped = userAgent.slice(0, MAX_UA_CHARS);
+  if (capped.trim() === '') return EMPTY;
+  const cached = cache.get(capped);
   if (cached !== undefined) return cached;
-  const info = parse(userAgent.slice(0, 512));
+  const info = parse(capped);
   if (cache.size >= CACHE_SIZE) {
     const oldest = cache.keys().next().value;
     if (oldest !== undefined) cache.delete(oldest);
   }
-  cache.set(userAgent, info);
+  cache.set(capped, info);
   return info;
 }

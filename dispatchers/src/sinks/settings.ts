@@ -182,7 +182,12 @@ export function resolveSinkSettings(options: SinkOptions, env: NodeJS.ProcessEnv
       (url.password === '' ? undefined : decodeURIComponent(url.password));
     url.username = '';
     url.password = '';
-    clickhouse = Object.freeze({ url: url.toString().replace(/\/+$/, ''), database, username, password });
+    clickhouse = Object.freeze({
+      url: url.toString().replace(/(?<!\/)\/+$/, ''),
+      database,
+      username,
+      password,
+    });
   }
 
   let logAnalytics: LogAnalyticsSettings | undefined;
@@ -215,7 +220,12 @@ export function resolveSinkSettings(options: SinkOptions, env: NodeJS.ProcessEnv
     ] as const)
       if (!/^Custom-[A-Za-z0-9_]{1,100}$/.test(value))
         invalid(field, `"${value}" must be a custom stream name such as Custom-TelltaleEvents_CL`);
-    logAnalytics = Object.freeze({ endpoint: endpoint.replace(/\/+$/, ''), ruleId, stream, serverStream });
+    logAnalytics = Object.freeze({
+      endpoint: endpoint.replace(/(?<!\/)\/+$/, ''),
+      ruleId,
+      stream,
+      serverStream,
+    });
   }
 
   const sharedBlob = text(env.TELLTALE_BLOB_CONNECTION_STRING);

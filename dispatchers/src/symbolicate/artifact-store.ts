@@ -52,7 +52,7 @@ function safeDecode(text: string): string {
  * `~/a/b.js` and `/a/b.js` all become `/a/b.js`; a bare `index.android.bundle` becomes `/index.android.bundle`.
  */
 export function artifactPath(url: string): string {
-  let result = url.trim().replace(/[?#].*$/, '');
+  let result = url.trim().replace(/[?#].*/s, '');
   result = result.replace(/^~(?=\/)/, '').replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '');
   result = safeDecode(result);
   return result.startsWith('/') ? result : `/${result}`;

@@ -53,18 +53,33 @@ const REGEX_AFTER_WORD = new Set([
   'await',
 ]);
 
-const CLASS_HEADER = new RegExp(`\\bclass\\s+(${IDENT})[^{}]*$`);
-const ANON_CLASS_HEADER = new RegExp(`(${IDENT})\\s*=\\s*class\\b[^{}]*$`);
-const FUNCTION_HEADER = new RegExp(
-  `\\bfunction\\b\\s*\\*?\\s*(${IDENT})?\\s*(?:<[^>]*>)?\\s*\\([^]*\\)\\s*(?::[^{}]*)?$`,
-);
-const ASSIGNED_FUNCTION = new RegExp(`(${IDENT})\\s*[:=]\\s*(?:async\\s+)?function\\b`);
+// Headers are trimmed and capped (MAX_HEADER_CHARS) before they get here. Each pattern starts at the
+// start of an identifier (lookbehind) and has no two quantifiers that can trade characters, so it runs
+// in linear time; the parameter list and return type are checked by `closesSignature`, not by `[^]*`.
+const START = '(?<![\\w$])';
+const CLASS_HEADER = new RegExp(`\\bclass\\s+(${IDENT})(?![\\w$])[^{}]*$`);
+const ANON_CLASS_HEADER = new RegExp(`${START}(${IDENT})\\s*=\\s*class\\b[^{}]*$`);
+const FUNCTION_HEADER = new RegExp(`\\bfunction\\b\\s*(?:\\*\\s*)?(?:(${IDENT})\\s*)?(?:<[^>]*>\\s*)?\\(`);
+const ASSIGNED_FUNCTION = new RegExp(`${START}(${IDENT})\\s*[:=]\\s*(?:async\\s+)?function\\b`);
 const ARROW_HEADER = /=>\s*$/;
-const ASSIGNED_TO = new RegExp(`(${IDENT})\\s*(?::[^=]*)?[:=]\\s*(?:async\\s*)?$`);
-const SINGLE_PARAM = new RegExp(`${IDENT}\\s*$`);
+const ASSIGNED_TO = new RegExp(`${START}(${IDENT})\\s*(?::[^=]*)?[:=]\\s*(?:async\\s*)?$`);
+const SINGLE_PARAM = new RegExp(`${START}${IDENT}\\s*$`);
 const METHOD_HEADER = new RegExp(
-  `^(?:(?:public|private|protected|static|async|get|set|override|readonly|abstract)\\s+)*\\*?\\s*(#?${IDENT})\\s*(?:<[^>]*>)?\\s*\\([^]*\\)\\s*(?::[^{}]*)?$`,
+  `^(?:(?:public|private|protected|static|async|get|set|override|readonly|abstract)\\s+)*(?:\\*\\s*)?(#?${IDENT})\\s*(?:<[^>]*>\\s*)?\\(`,
 );
+
+/**
+ * After a signature's `(`: some `)` is followed only by whitespace or a `: ReturnType` (what
+ * `\([^]*\)\s*(?::[^{}]*)?$` checked, with polynomial backtracking).
+ */
+function closesSignature(header: string, from: number): boolean {
+  for (let i = header.indexOf(')', from); i >= 0; i = header.indexOf(')', i + 1)) {
+    let j = i + 1;
+    while (j < header.length && /\s/.test(header[j] ?? '')) j += 1;
+    if (j === header.length || header[j] === ':') return true;
+  }
+  return false;
+}
 
 /** `const total = (a: T): R => {` → `total`; walks back over the parameter list instead of a costly regex. */
 function arrowName(header: string): string | undefined {
@@ -100,9 +115,10 @@ function classify(
   if (cls !== null) return { kind: 'class', name: cls[1] };
   if (ARROW_HEADER.test(header)) return { kind: 'function', name: arrowName(header) };
   const fn = FUNCTION_HEADER.exec(header);
-  if (fn !== null) return { kind: 'function', name: fn[1] ?? ASSIGNED_FUNCTION.exec(header)?.[1] };
+  if (fn !== null && closesSignature(header, fn.index + fn[0].length))
+    return { kind: 'function', name: fn[1] ?? ASSIGNED_FUNCTION.exec(header)?.[1] };
   const method = METHOD_HEADER.exec(header);
-  if (method?.[1] !== undefined && !KEYWORDS.has(method[1])) {
+  if (method?.[1] !== undefined && !KEYWORDS.has(method[1]) && closesSignature(header, method[0].length)) {
     const name = method[1].replace(/^#/, '');
     if (parent?.kind === 'class' && parent.name !== undefined)
       return { kind: 'function', name: name === 'constructor' ? parent.name : `${parent.name}.${name}` };
