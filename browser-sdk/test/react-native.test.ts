@@ -59,15 +59,21 @@ async function until<T>(
 
 let telltale: RunningTelltale;
 let dataDir: string;
+// The dashboards' API needs credentials (docs/security.md): the test reads it with a token.
+const API_TOKEN = 'react-native-admin-token-0123456789abcdef';
 const stored = async (session: string) =>
   (
-    (await (await fetch(`${telltale.url}/api/events?session=${session}&limit=1000`)).json()) as {
+    (await (
+      await fetch(`${telltale.url}/api/events?session=${session}&limit=1000`, {
+        headers: { authorization: `Bearer ${API_TOKEN}` },
+      })
+    ).json()) as {
       events: Array<{ id: string; kind: string; name: string | null; count: number }>;
     }
   ).events;
 const options = () => ({
   endpoint: telltale.url,
-  key: telltale.demoKey,
+  key: telltale.demoKey!,
   release: 'rn-1.0.0',
   environment: 'e2e',
 });
@@ -75,7 +81,7 @@ const session = (storage: ReturnType<typeof asyncStorage>) => storage.data.get(S
 
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'telltale-rn-'));
-  telltale = await startTelltale({ port: 0, dataDir, logger: false, env: {} });
+  telltale = await startTelltale({ port: 0, dataDir, logger: false, env: { TELLTALE_API_TOKEN: API_TOKEN } });
 }, 120_000);
 
 afterAll(async () => {

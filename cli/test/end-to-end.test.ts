@@ -3,7 +3,6 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTelltale, type RunningTelltale } from '../src/index.js';
 import {
-  getJson,
   readSpool,
   launchChromium,
   startSmtpServer,
@@ -41,6 +40,8 @@ interface AssertRow {
  * The whole slice as a newcomer meets it: the demo page in real Chromium, the collector's spool,
  * the dispatcher into DuckDB, the dashboard API, and alert emails through a real SMTP server.
  */
+const API_TOKEN = 'end-to-end-admin-token-0123456789abcdef';
+
 describe('Telltale end to end on one machine', () => {
   let browser: Browser;
   let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
@@ -52,10 +53,16 @@ describe('Telltale end to end on one machine', () => {
       port: 0,
       dataDir: data.dir,
       logger: false,
-      env: {},
+      env: { TELLTALE_API_TOKEN: API_TOKEN },
       dispatcher: { smtpUrl: smtp.url, alertTo: 'founders@example.test' },
     });
-  const api = <T>(path: string) => getJson<T>(`${telltale.url}${path}`);
+  // The dashboards' API needs credentials (docs/security.md): scripts send a token.
+  const authorization = { authorization: `Bearer ${API_TOKEN}` };
+  const api = async <T>(path: string): Promise<T> => {
+    const response = await fetch(`${telltale.url}${path}`, { headers: authorization });
+    if (!response.ok) throw new Error(`${path} answered ${response.status}`);
+    return (await response.json()) as T;
+  };
   const mailsAbout = (text: string): ReceivedMail[] => smtp.messages.filter((m) => m.subject.includes(text));
 
   beforeAll(async () => {
@@ -75,6 +82,8 @@ describe('Telltale end to end on one machine', () => {
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
 
+    // The demo page is behind sign-in like every page: the one-time start-up link signs this browser in.
+    await page.goto(telltale.loginLink!);
     await page.goto(`${telltale.url}/demo`);
     for (const id of [
       'throw-error',
@@ -121,7 +130,7 @@ describe('Telltale end to end on one machine', () => {
     const { events: blocked } = await api<{ events: EventRow[] }>('/api/events?kind=blocked');
     expect(blocked.map((b) => b.name)).toEqual(['file-too-large']);
 
-    const home = await (await fetch(`${telltale.url}/`)).text();
+    const home = await (await fetch(`${telltale.url}/`, { headers: authorization })).text();
     expect(home).toContain('TypeError');
 
     // One email per new error group, one for the first use of the feature and (since issue #6) one per

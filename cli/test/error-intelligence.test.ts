@@ -12,7 +12,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildShop, type ShopBuild } from '../../dispatchers/test/fixtures/shop-app.js';
 import { main, startTelltale, type RunningTelltale } from '../src/index.js';
 import {
-  getJson,
   launchChromium,
   readSpool,
   startSmtpServer,
@@ -23,6 +22,7 @@ import {
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const RECIPIENT = 'founders@example.test';
+const API_TOKEN = 'error-intelligence-admin-token-0123456789';
 
 interface Frame {
   function?: string;
@@ -119,10 +119,17 @@ describe('error intelligence end to end: a minified app in Chromium, maps upload
       port: 0,
       dataDir: data.dir,
       logger: false,
-      env: {},
+      env: { TELLTALE_API_TOKEN: API_TOKEN },
       dispatcher: { smtpUrl: smtp.url, alertTo: RECIPIENT },
     });
-  const api = <T>(p: string) => getJson<T>(`${telltale.url}${p}`);
+  // The dashboards and their API need credentials (docs/security.md): scripts send a token.
+  const authorization = { authorization: `Bearer ${API_TOKEN}` };
+  const cliEnv = { TELLTALE_API_TOKEN: API_TOKEN };
+  const api = async <T>(p: string): Promise<T> => {
+    const response = await fetch(`${telltale.url}${p}`, { headers: authorization });
+    if (!response.ok) throw new Error(`${p} answered ${response.status}`);
+    return (await response.json()) as T;
+  };
   const mails = (text: string): ReceivedMail[] => smtp.messages.filter((m) => m.subject.includes(text));
   const upload = (build: ShopBuild, release: string) =>
     telltaleCli([
@@ -136,7 +143,7 @@ describe('error intelligence end to end: a minified app in Chromium, maps upload
       '--endpoint',
       telltale.url,
       '--key',
-      telltale.demoSecret,
+      telltale.demoSecret!,
     ]);
 
   /** Opens the page of a build under a release in a fresh browser profile, clicks, and flushes the SDK. */
@@ -236,7 +243,7 @@ describe('error intelligence end to end: a minified app in Chromium, maps upload
       detail.samples.every((s) => s.frames[0]?.function === 'renderCart' && s.frames[0].line === 5),
     ).toBe(true);
 
-    const page = await (await fetch(`${telltale.url}/errors/${cart.id}`)).text();
+    const page = await (await fetch(`${telltale.url}/errors/${cart.id}`, { headers: authorization })).text();
     expect(page).toContain('renderCart');
     expect(page).toContain('shop/src/cart.ts');
     expect(page).toContain('const total = cart!.items!.reduce');
@@ -258,20 +265,23 @@ describe('error intelligence end to end: a minified app in Chromium, maps upload
   });
 
   it('mutes with a rule from the CLI, explains a missing map, and sends nothing twice after a restart and a re-upload', async () => {
-    const mute = await telltaleCli([
-      'mute',
-      'add',
-      '--message',
-      "*reading 'percent'*",
-      '--release',
-      '2.*',
-      '--note',
-      'coupon table migration',
-      '--endpoint',
-      telltale.url,
-    ]);
+    const mute = await telltaleCli(
+      [
+        'mute',
+        'add',
+        '--message',
+        "*reading 'percent'*",
+        '--release',
+        '2.*',
+        '--note',
+        'coupon table migration',
+        '--endpoint',
+        telltale.url,
+      ],
+      cliEnv,
+    );
     expect(mute.code, mute.err).toBe(0);
-    expect((await telltaleCli(['mute', 'list', '--endpoint', telltale.url])).out).toContain(
+    expect((await telltaleCli(['mute', 'list', '--endpoint', telltale.url], cliEnv)).out).toContain(
       "message=*reading 'percent'*",
     );
 
@@ -281,7 +291,9 @@ describe('error intelligence end to end: a minified app in Chromium, maps upload
       const { groups } = await api<{ groups: Group[] }>('/api/errors');
       return groups.find((g) => g.releases.includes('2.0.0'));
     });
-    const notice = await (await fetch(`${telltale.url}/errors/${unmapped.id}`)).text();
+    const notice = await (
+      await fetch(`${telltale.url}/errors/${unmapped.id}`, { headers: authorization })
+    ).text();
     expect(notice).toContain('No source maps were uploaded for release 2.0.0');
     expect(notice).toContain(`Looked for <code>/${two.script}</code>`);
     expect(notice).toContain('Releases with maps: <code>1.4.2</code> <code>1.4.3</code>');

@@ -28,7 +28,12 @@ describe('standalone collector: /metrics needs TELLTALE_API_TOKEN', () => {
     const metrics = await fetch(`${c.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toContain('telltale_');
-    for (const headers of [{}, { authorization: `Bearer ${TOKEN}x` }, { authorization: TOKEN }]) {
+    const wrong: Array<Record<string, string>> = [
+      {},
+      { authorization: `Bearer ${TOKEN}x` },
+      { authorization: TOKEN },
+    ];
+    for (const headers of wrong) {
       const refused = await fetch(`${c.url}/metrics`, { headers });
       expect(refused.status).toBe(401);
       expect(((await refused.json()) as { error: { code: string } }).error.code).toBe(

@@ -115,8 +115,15 @@ export async function startHarness(): Promise<Harness> {
   const dist = async (file: string) => bundles[file]?.code ?? '';
   const demo = (file: string) => readFile(new URL(`../../demo/${file}`, import.meta.url), 'utf8');
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'telltale-sdk-e2e-'));
-  const telltale = await startTelltale({ port: 0, dataDir, logger: false, env: {} });
-  const key = telltale.demoKey;
+  // The dashboards' API needs credentials (docs/security.md): the harness reads it with a token.
+  const apiToken = 'sdk-harness-admin-token-0123456789abcdef';
+  const telltale = await startTelltale({
+    port: 0,
+    dataDir,
+    logger: false,
+    env: { TELLTALE_API_TOKEN: apiToken },
+  });
+  const key = telltale.demoKey!;
   const uploads: Upload[] = [];
   const refuse = { count: 0, retryAfter: '5' };
   const network = { down: false };
@@ -254,7 +261,9 @@ ${s.pre ?? ''}`;
       return { context, page };
     },
     async storedEvents(session) {
-      const r = await fetch(`${telltale.url}/api/events?session=${session}&limit=1000`);
+      const r = await fetch(`${telltale.url}/api/events?session=${session}&limit=1000`, {
+        headers: { authorization: `Bearer ${apiToken}` },
+      });
       if (!r.ok) throw new Error(`/api/events answered ${r.status}`);
       return ((await r.json()) as { events: Array<{ id: string; kind: string; name: string | null }> })
         .events;
