@@ -116,6 +116,7 @@ export async function createDecodePool(options: DecodePoolOptions): Promise<Deco
   const waiting: (() => void)[] = [];
   let inFlight = 0;
   let closed = false;
+  const running = new Set<Promise<unknown>>();
 
   async function slot(): Promise<void> {
     if (inFlight < maxInFlight) {
@@ -134,7 +135,6 @@ export async function createDecodePool(options: DecodePoolOptions): Promise<Deco
   async function runChunk(payloads: Buffer[], content: SpoolContent): Promise<RecordDecodeResult[]> {
     await slot();
     try {
-      if (closed) return await decodeRecordsInline(payloads, content);
       // One copy into a buffer the worker then owns: the spool's buffers stay usable here (raw batches, dead letters).
       const bytes = new Uint8Array(payloads.reduce((sum, p) => sum + p.length, 0));
       const ends: number[] = [];
@@ -179,14 +179,21 @@ export async function createDecodePool(options: DecodePoolOptions): Promise<Deco
   return {
     threads: options.threads,
     async decode(payloads, content) {
-      const chunks = chunkPayloads(payloads);
-      const results = await Promise.all(chunks.map((chunk) => runChunk(chunk, content)));
-      return results.flat();
+      if (closed) return decodeRecordsInline(payloads, content);
+      const all = Promise.all(chunkPayloads(payloads).map((chunk) => runChunk(chunk, content)));
+      running.add(all);
+      try {
+        return (await all).flat();
+      } finally {
+        running.delete(all);
+      }
     },
     stats: () => ({ ...stats, workerThreadIds: [...threadIds] }),
     async close() {
       if (closed) return;
       closed = true;
+      // Drain: every decode already asked for finishes in the workers, queued chunks included.
+      await Promise.allSettled([...running]);
       await piscina.close();
     },
   };
