@@ -16,7 +16,8 @@ export interface BlobLedger {
 }
 
 export async function openBlobLedger(file: string): Promise<BlobLedger> {
-  await mkdir(path.dirname(file), { recursive: true });
+  // Under the data dir: this user only, like every file there.
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
   const done = new Map<string, string>();
   const text = await readFile(file, 'utf8').catch(() => '');
   for (const line of text.split('\n')) {
@@ -27,7 +28,7 @@ export async function openBlobLedger(file: string): Promise<BlobLedger> {
       // a torn last line from a crash: that blob was not recorded, so it is read again (stores dedupe)
     }
   }
-  let handle: FileHandle = await open(file, 'a');
+  let handle: FileHandle = await open(file, 'a', 0o600);
   let tail: Promise<unknown> = Promise.resolve();
   const serial = <T>(run: () => Promise<T>): Promise<T> => {
     const result = tail.then(run, run);
@@ -49,7 +50,7 @@ export async function openBlobLedger(file: string): Promise<BlobLedger> {
         if (gone.length === 0) return 0;
         for (const name of gone) done.delete(name);
         const tmp = `${file}.tmp`;
-        const out = await open(tmp, 'w');
+        const out = await open(tmp, 'w', 0o600);
         try {
           await out.writeFile([...done.values()].map((line) => `${line}\n`).join(''));
           await out.sync();
@@ -58,7 +59,7 @@ export async function openBlobLedger(file: string): Promise<BlobLedger> {
         }
         await handle.close();
         await rename(tmp, file);
-        handle = await open(file, 'a');
+        handle = await open(file, 'a', 0o600);
         return gone.length;
       }),
     size: () => done.size,
