@@ -38,18 +38,24 @@ function scrubString(key: string | undefined, value: string): string {
 }
 
 /** A parsed JSON value with every string scrubbed and deny-listed keys' values filtered. Pure. */
-export function scrubRawJson(value: unknown, key?: string, depth = 0): unknown {
-  if (typeof value === 'string') return scrubString(key, value);
-  if (value === null || typeof value !== 'object') return value;
-  if (depth >= MAX_SCRUB_DEPTH) return TOO_DEEP;
-  if (Array.isArray(value)) return value.map((item) => scrubRawJson(item, key, depth + 1));
-  // fromEntries defines own properties: a "__proto__" key from the sender stays a plain key.
-  return Object.fromEntries(
-    Object.entries(value as Record<string, unknown>).map(([k, v]) => {
-      const safe = scrubKey(k);
-      return [safe.key, safe.denied ? FILTERED : scrubRawJson(v, k, depth + 1)];
-    }),
-  );
+export function scrubRawJson(value: unknown): unknown {
+  // A batch repeats the same few keys per event: each is asked of the deny list once.
+  const keys = new Map<string, { key: string; denied: boolean }>();
+  const walk = (node: unknown, key: string | undefined, depth: number): unknown => {
+    if (typeof node === 'string') return scrubString(key, node);
+    if (node === null || typeof node !== 'object') return node;
+    if (depth >= MAX_SCRUB_DEPTH) return TOO_DEEP;
+    if (Array.isArray(node)) return node.map((item) => walk(item, key, depth + 1));
+    // fromEntries defines own properties: a "__proto__" key from the sender stays a plain key.
+    return Object.fromEntries(
+      Object.entries(node as Record<string, unknown>).map(([k, v]) => {
+        let safe = keys.get(k);
+        if (safe === undefined) keys.set(k, (safe = scrubKey(k)));
+        return [safe.key, safe.denied ? FILTERED : walk(v, k, depth + 1)];
+      }),
+    );
+  };
+  return walk(value, undefined, 0);
 }
 
 /** What a scrubbed copy says about the payload it replaces. */
