@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PassThrough } from 'node:stream';
 import { main, resolveServerConfig, startTelltale, type RunningTelltale } from '../src/index.js';
 import { tempDir } from './helpers.js';
@@ -24,6 +26,46 @@ const send = (base: string, key: string) =>
     headers: { 'content-type': 'text/plain' },
     body: batch(),
   });
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+
+describe('the quick start: `telltale start` prints a one-time login link', () => {
+  it('prints the link on first start; the link signs the browser in as the first admin', async () => {
+    const data = await tempDir('quick-start');
+    const child = spawn(process.execPath, [path.join(REPO, 'cli/bin/telltale.js'), 'start'], {
+      cwd: data.dir, // the default apps file (./telltale.config.json) is absent there
+      // A clean slate: no TELLTALE_* from the caller.
+      env: {
+        ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('TELLTALE_'))),
+        TELLTALE_PORT: '0',
+        TELLTALE_DATA_DIR: data.dir,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      const link = await new Promise<string>((resolve, reject) => {
+        child.once('exit', (code) => reject(new Error(`telltale start exited (${code}): ${out}`)));
+        child.stdout.on('data', () => {
+          const found = /^ {2}(http:\/\/127\.0\.0\.1:\d+\/login\/token\/[\w-]+)$/m.exec(out)?.[1];
+          if (found) resolve(found);
+        });
+      });
+      expect(out).toContain('No user yet. Open this one-time link');
+      const signedIn = await fetch(link, { redirect: 'manual' });
+      expect(signedIn.status).toBe(303);
+      expect(signedIn.headers.get('set-cookie')).toMatch(/^telltale_session=/);
+    } finally {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      await data.remove();
+    }
+  });
+});
 
 describe('listeners and the demo app', () => {
   let data: Awaited<ReturnType<typeof tempDir>>;
