@@ -61,6 +61,9 @@ describe('access control of the composed server', () => {
     data = await tempDir('access-routes');
     const t = await start({ TELLTALE_API_TOKEN: ADMIN_TOKEN });
     const routes = t.routes();
+    // The list is complete: as many route-method pairs as fastify's own route tree holds.
+    const printed = [...t.app.printRoutes({ commonPrefix: false }).matchAll(/\(([A-Z, ]{1,80})\)/g)];
+    expect(routes).toHaveLength(printed.reduce((n, match) => n + match[1]!.split(', ').length, 0));
     // The composed server really is in the list: pages, API, metrics, demo, ingest.
     for (const url of [
       '/',
