@@ -93,7 +93,8 @@ async function main(): Promise<void> {
         clickhouse: { url: clickhouse.url, database: 'bench' },
         retention: { clickhouse: 0 },
       },
-      {},
+      // TELLTALE_DISPATCH_THREADS=0 measures the inline path (decoding on the main thread) against the pool.
+      { TELLTALE_DISPATCH_THREADS: process.env.TELLTALE_DISPATCH_THREADS },
     );
     const start = performance.now();
     const dispatchers = await startDispatchers(config, {

@@ -68,10 +68,11 @@ export function chunkPayloads(payloads: readonly Buffer[]): Buffer[][] {
  * The worker file beside this one: `decode-worker.js` when compiled; `decode-worker.ts` when run from
  * source (vitest, tsx), loaded through tsx with the workspace's source paths for `@telltale/*`.
  */
-function workerOptions(): { filename: string; execArgv: string[]; env?: NodeJS.ProcessEnv } {
+function workerOptions(): { filename: string; execArgv?: string[]; env?: NodeJS.ProcessEnv } {
   const fromSource = import.meta.url.endsWith('.ts');
   const filename = new URL(fromSource ? './decode-worker.ts' : './decode-worker.js', import.meta.url).href;
-  if (!fromSource) return { filename, execArgv: [] };
+  // Compiled: the workers inherit the process's flags (--cpu-prof, --enable-source-maps, …).
+  if (!fromSource) return { filename };
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
   return {
