@@ -4,17 +4,26 @@
  * same rows as the baseline, on one ClickHouse server started here. Then a steady load, measuring the
  * lag from the spool's ack (fsync) to the row being visible in ClickHouse.
  *
- * Last stdout line: {"bench":"dispatch","rows_per_s":…,"baseline_rows_per_s":…,"ratio":…,"lag_p95_ms":…}
+ * Then the default sink: the same corpus from a spool into DuckDB through the dispatchers, against
+ * DuckDB's Appender inserting the same enriched rows into the same schema.
+ *
+ * Stdout, one line each: {"bench":"dispatch","rows_per_s":…,"baseline_rows_per_s":…,"ratio":…,"lag_p95_ms":…}
+ * then {"bench":"dispatch-duckdb","rows_per_s":…,"baseline_rows_per_s":…,"ratio":…}
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { dateValue, DuckDBInstance, timestampValue, type DuckDBAppender } from '@duckdb/node-api';
+import type { SpoolEnvelope } from '@telltale/protocol';
 import { openSpoolWriter } from '@telltale/spool';
 import {
   clickHouseEventRow,
+  duckDbFile,
   enrichEnvelope,
+  ensureDuckDbSchema,
+  type EnrichedEvent,
   migrateClickHouse,
   createClickHouseClient,
   resolveDispatcherConfig,
@@ -31,6 +40,96 @@ const LAG_EVENTS_PER_S = Number(process.env.BENCH_LAG_EVENTS_PER_S ?? 2_000);
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// TELLTALE_DISPATCH_THREADS=0 measures the inline path (decoding on the main thread) against the pool.
+const THREADS_ENV = { TELLTALE_DISPATCH_THREADS: process.env.TELLTALE_DISPATCH_THREADS };
+const MS_PER_DAY = 86_400_000;
+
+/** One enriched event as a row of schema.ts's `events`, in its column order (the baseline's own copy). */
+function appendEvent(a: DuckDBAppender, e: EnrichedEvent): void {
+  const text = (v: string | null): void => (v === null ? a.appendNull() : a.appendVarchar(v));
+  const bool = (v: boolean | null): void => (v === null ? a.appendNull() : a.appendBoolean(v));
+  for (const v of [e.app, e.id, e.kind]) text(v);
+  a.appendTimestamp(timestampValue(BigInt(e.ts) * 1000n));
+  a.appendTimestamp(timestampValue(BigInt(e.receivedAt) * 1000n));
+  a.appendDate(dateValue(Math.floor(e.receivedAt / MS_PER_DAY)));
+  for (const v of [e.batchId, e.release, e.environment, e.session, e.userId, e.accountId, e.url, e.trace])
+    text(v);
+  bool(e.online);
+  for (const v of [e.fingerprint, e.name, e.errorType, e.message, e.stack, e.level]) text(v);
+  a.appendInteger(e.count);
+  bool(e.soft);
+  for (const v of [e.attrs, e.breadcrumbs, e.browser, e.browserVersion, e.os, e.osVersion, e.device]) text(v);
+  if (e.loadMs === null) a.appendNull();
+  else a.appendDouble(e.loadMs);
+  bool(e.adblock);
+  a.endRow();
+}
+
+/** The default sink: spool → dispatchers → DuckDB, against the Appender writing the same rows. */
+async function benchDuckDb(dir: string, batches: SpoolEnvelope[], rows: EnrichedEvent[]): Promise<void> {
+  const total = rows.length;
+  const baselineDb = await DuckDBInstance.create(path.join(dir, 'baseline.duckdb'));
+  const baseline = await baselineDb.connect();
+  await ensureDuckDbSchema(baseline);
+  const baselineStart = performance.now();
+  const appender = await baseline.createAppender('events');
+  for (const row of rows) appendEvent(appender, row);
+  appender.flushSync();
+  appender.closeSync();
+  const baselineSeconds = (performance.now() - baselineStart) / 1000;
+  const stored = (await baseline.runAndReadAll('SELECT count(*) AS n FROM events')).getRowObjectsJson();
+  if (Number(stored[0]?.n) !== total) throw new Error('DuckDB baseline lost rows');
+  baseline.closeSync();
+  baselineDb.closeSync();
+  const baselineRate = total / baselineSeconds;
+  log(
+    `baseline: DuckDB Appender ${total} rows in ${baselineSeconds.toFixed(2)} s = ${Math.round(baselineRate)} rows/s`,
+  );
+
+  const dataDir = path.join(dir, 'duckdb');
+  const spool = await openSpoolWriter({ dir: path.join(dataDir, 'spool', 'client') });
+  for (let i = 0; i < batches.length; i += 50)
+    await Promise.all(batches.slice(i, i + 50).map((b) => spool.append(Buffer.from(JSON.stringify(b)))));
+  const duckdb = await DuckDBInstance.create(duckDbFile(dataDir));
+  const reader = await duckdb.connect();
+  const config = resolveDispatcherConfig(
+    { dataDir, sinks: ['duckdb'], retention: { duckdb: 0 } },
+    THREADS_ENV,
+  );
+  const start = performance.now();
+  const dispatchers = await startDispatchers(config, {
+    duckdb,
+    spoolDir: spool.dir,
+    notify: (listener) => spool.onAppend(listener),
+  });
+  try {
+    const count = async (): Promise<number> =>
+      Number((await reader.runAndReadAll('SELECT count(*) AS n FROM events')).getRowObjectsJson()[0]?.n);
+    while ((await count().catch(() => 0)) < total) {
+      await sleep(100);
+      if (performance.now() - start > 600_000) throw new Error(`DuckDB: not all ${total} rows after 10 min`);
+    }
+    const seconds = (performance.now() - start) / 1000;
+    const rate = total / seconds;
+    log(
+      `telltale: spool → dispatchers → DuckDB ${total} rows in ${seconds.toFixed(2)} s = ${Math.round(rate)} rows/s`,
+    );
+    process.stdout.write(
+      `${JSON.stringify({
+        bench: 'dispatch-duckdb',
+        rows_per_s: Math.round(rate),
+        baseline_rows_per_s: Math.round(baselineRate),
+        ratio: Number((rate / baselineRate).toFixed(3)),
+      })}\n`,
+    );
+  } finally {
+    await dispatchers.close();
+    await spool.close();
+    reader.closeSync();
+    duckdb.closeSync();
+  }
+}
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -55,10 +154,8 @@ async function main(): Promise<void> {
     // Baseline: the very rows the sink would write, as a JSONEachRow file, through clickhouse-client.
     await migrateClickHouse(client, 'baseline');
     const rowsFile = path.join(dir, 'rows.jsonl');
-    await writeFile(
-      rowsFile,
-      batches.flatMap((b) => enrichEnvelope(b).map((e) => JSON.stringify(clickHouseEventRow(e)))).join('\n'),
-    );
+    const enriched = batches.flatMap((b) => enrichEnvelope(b));
+    await writeFile(rowsFile, enriched.map((e) => JSON.stringify(clickHouseEventRow(e))).join('\n'));
     const baselineStart = performance.now();
     await new Promise<void>((resolve, reject) => {
       const child = spawn(
@@ -93,8 +190,7 @@ async function main(): Promise<void> {
         clickhouse: { url: clickhouse.url, database: 'bench' },
         retention: { clickhouse: 0 },
       },
-      // TELLTALE_DISPATCH_THREADS=0 measures the inline path (decoding on the main thread) against the pool.
-      { TELLTALE_DISPATCH_THREADS: process.env.TELLTALE_DISPATCH_THREADS },
+      THREADS_ENV,
     );
     const start = performance.now();
     const dispatchers = await startDispatchers(config, {
@@ -173,6 +269,7 @@ async function main(): Promise<void> {
       await dispatchers.close();
       await spool.close();
     }
+    await benchDuckDb(dir, batches, enriched);
   } finally {
     await client.close();
     await clickhouse.destroy();
