@@ -9,5 +9,10 @@ if (!existsSync(main)) {
 }
 const { main: run } = await import(main.href);
 process.exit(
-  await run(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, stdin: process.stdin }),
+  await run(process.argv.slice(2), {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    stdin: process.stdin,
+  }),
 );
