@@ -166,7 +166,7 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
   });
   await app.register(dashboardsPlugin, {
     store: await createDuckDbStore(duckdb),
-    listAlerts: () => dispatchers.listAlerts(),
+    listAlerts: (query) => dispatchers.listAlerts(query),
     readAlert: (key: string) => dispatchers.readAlert(key),
     issues: dispatchers.issues,
   });

@@ -98,7 +98,7 @@ export async function openBatchJournal(
   options: { lines?: number; flushMs?: number; maxBytes?: number; onError?: (error: unknown) => void } = {},
 ): Promise<BatchJournal> {
   const maxBytes = options.maxBytes ?? JOURNAL_MAX_BYTES;
-  let handle: FileHandle | null = await open(file, 'a');
+  let handle: FileHandle | null = await open(file, 'a', 0o600);
   let lines = options.lines ?? 0;
   let bytes = (await stat(file)).size;
   let pending: string[] = [];
@@ -131,7 +131,7 @@ export async function openBatchJournal(
     for (const entry of index.entries()) total += Buffer.byteLength(encode(entry));
     let skipBytes = Math.max(0, total - Math.floor(maxBytes / 2));
     const tmp = `${file}.tmp`;
-    const out = await open(tmp, 'w');
+    const out = await open(tmp, 'w', 0o600);
     let written = 0;
     let writtenBytes = 0;
     try {
@@ -163,7 +163,7 @@ export async function openBatchJournal(
       throw error;
     });
     await fsyncDir(path.dirname(file));
-    handle = await open(file, 'a');
+    handle = await open(file, 'a', 0o600);
     lines = written;
     bytes = writtenBytes;
     compactions += 1;

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { DuckDBInstance } from '@duckdb/node-api';
 import { openSpoolWriter, type SpoolPosition, type SpoolWriter } from '@telltale/spool';
-import { openAlertLog, type AlertLog, type AlertSummary } from './alerts/alert-log.js';
+import { openAlertLog, type AlertListQuery, type AlertLog, type AlertSummary } from './alerts/alert-log.js';
 import { createAlerter, type Alerter, type AlerterStats } from './alerts/alerter.js';
 import { openErrorIntelligence, type ErrorIntelligence, type IssueServices } from './alerts/issues.js';
 import { createMailer, type Mailer } from './alerts/mailer.js';
@@ -81,7 +81,8 @@ export interface DispatcherStats {
 }
 
 export interface Dispatchers {
-  listAlerts(): Promise<AlertSummary[]>;
+  /** One page of the alert log, newest first (see AlertListQuery); everything when no query is given. */
+  listAlerts(query?: AlertListQuery): Promise<AlertSummary[]>;
   readAlert(key: string): Promise<string | null>;
   /** Error groups' lifecycle, mute rules and symbolication, for the dashboards. */
   issues: IssueServices;
@@ -356,7 +357,7 @@ export async function startDispatchers(config: DispatcherConfig, deps: Dispatche
   const activePool = pool;
   const reports = (group: SpoolGroup | undefined): ConsumerReport[] => (group?.running ?? []).map(report);
   return {
-    listAlerts: () => activeAlerter.listAlerts(),
+    listAlerts: (query) => activeAlerter.listAlerts(query),
     issues: intelligence.issues,
     readAlert: (key) => activeAlerter.readAlert(key),
     stats: () => ({
