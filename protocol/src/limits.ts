@@ -14,6 +14,8 @@ export const LIMITS = Object.freeze({
   maxBreadcrumbs: 50,
   /** Most keys in one `vars` / `props` map. */
   maxAttributes: 32,
+  /** Largest `count` on one event (repeats aggregated by the SDK between uploads). */
+  maxCount: 1_000_000_000,
 });
 
 export const PROTOCOL_VERSION = 1;

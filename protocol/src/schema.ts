@@ -45,6 +45,9 @@ const common = {
   clientTs: Type.Optional(EpochMs),
 };
 
+/** Occurrences one event stands for (protocol v1, optional: absent means 1). */
+const Count = Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.maxCount }));
+
 export const ErrorEventSchema = Type.Object({
   ...common,
   kind: Type.Literal('error'),
@@ -52,7 +55,7 @@ export const ErrorEventSchema = Type.Object({
   message: Text,
   stack: Type.Optional(Text),
   /** How many times this error happened in the session (the SDK sends it once, then counts). */
-  count: Type.Optional(Type.Integer({ minimum: 1 })),
+  count: Count,
   /** How it was caught: `onerror`, `onunhandledrejection` or `manual`. */
   mechanism: Type.Optional(Id),
   /** A fingerprint chosen by the app; overrides server-side grouping. */
@@ -65,6 +68,8 @@ export const AssertEventSchema = Type.Object({
   name: Id,
   soft: Type.Boolean(),
   vars: Type.Optional(AttributesSchema),
+  /** Uses aggregated by the SDK between uploads (absent: 1). */
+  count: Count,
 });
 
 export const FeatureEventSchema = Type.Object({
@@ -72,6 +77,8 @@ export const FeatureEventSchema = Type.Object({
   kind: Type.Literal('feature'),
   name: Id,
   props: Type.Optional(AttributesSchema),
+  /** Uses aggregated by the SDK between uploads (absent: 1). */
+  count: Count,
 });
 
 export const BlockedEventSchema = Type.Object({
@@ -79,6 +86,8 @@ export const BlockedEventSchema = Type.Object({
   kind: Type.Literal('blocked'),
   reason: Id,
   props: Type.Optional(AttributesSchema),
+  /** Times aggregated by the SDK between uploads (absent: 1). */
+  count: Count,
 });
 
 export const LogEventSchema = Type.Object({

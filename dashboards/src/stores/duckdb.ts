@@ -130,7 +130,7 @@ export async function errorGroup(
 export async function featureUsage(db: DuckDBConnection, query: PageQuery = {}): Promise<FeatureUsage[]> {
   const rows = await page(
     db,
-    `SELECT app, name, COUNT(*) AS uses, ${USERS} AS users, min(ts) AS first_use, max(ts) AS last_use
+    `SELECT app, name, SUM(count) AS uses, ${USERS} AS users, min(ts) AS first_use, max(ts) AS last_use
      FROM events WHERE kind = 'feature' GROUP BY app, name`,
     [],
     [
@@ -153,7 +153,7 @@ export async function featureUsage(db: DuckDBConnection, query: PageQuery = {}):
 export async function assertFailures(db: DuckDBConnection, query: PageQuery = {}): Promise<AssertFailure[]> {
   const rows = await page(
     db,
-    `SELECT app, name, COALESCE(soft, false) AS soft, COUNT(*) AS count, ${USERS} AS users,
+    `SELECT app, name, COALESCE(soft, false) AS soft, SUM(count) AS count, ${USERS} AS users,
        min(ts) AS first_seen, max(ts) AS last_seen, arg_max(attrs, ts) AS last_attrs
      FROM events WHERE kind = 'assert' GROUP BY app, name, COALESCE(soft, false)`,
     [],
@@ -180,7 +180,7 @@ export async function assertFailures(db: DuckDBConnection, query: PageQuery = {}
 export async function blockedEvents(db: DuckDBConnection, query: PageQuery = {}): Promise<BlockedSummary[]> {
   const rows = await page(
     db,
-    `SELECT app, name AS reason, COUNT(*) AS count, ${USERS} AS users,
+    `SELECT app, name AS reason, SUM(count) AS count, ${USERS} AS users,
        min(ts) AS first_seen, max(ts) AS last_seen, arg_max(attrs, ts) AS last_attrs
      FROM events WHERE kind = 'blocked' GROUP BY app, name`,
     [],

@@ -96,7 +96,7 @@ function kindFields(
         message: null,
         stack: null,
         level: event.soft ? 'warn' : 'error',
-        count: 1,
+        count: Math.min(event.count ?? 1, MAX_INTEGER),
         soft: event.soft,
         attrs: event.vars === undefined ? null : JSON.stringify(scrubAttributes(event.vars)),
       };
@@ -109,7 +109,8 @@ function kindFields(
         message: null,
         stack: null,
         level: null,
-        count: 1,
+        // the SDK aggregates repeats between uploads (protocol v1 `count`)
+        count: Math.min(event.count ?? 1, MAX_INTEGER),
         soft: null,
         attrs: event.props === undefined ? null : JSON.stringify(scrubAttributes(event.props)),
       };

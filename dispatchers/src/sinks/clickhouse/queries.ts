@@ -91,9 +91,10 @@ export function dashboardQueries(client: ClickHouseClient, database: string): Da
   const usage = async (kind: string): Promise<ClickHouseUsage[]> => {
     const result = await rows<Record<string, unknown>>(
       client,
-      `SELECT app, name, uniqExact(id) AS count, ${USERS} AS users, min(ts_ms) AS first_seen,
+      // sum(count): the SDK aggregates repeats into one event; FINAL, so a replayed copy is not added twice.
+      `SELECT app, name, sum(count) AS count, ${USERS} AS users, min(ts_ms) AS first_seen,
          max(ts_ms) AS last_seen, argMax(attrs, ts_ms) AS last_attrs
-       FROM ${events} WHERE kind = ${literal(kind)}
+       FROM ${events} FINAL WHERE kind = ${literal(kind)}
        GROUP BY app, name ORDER BY last_seen DESC, name`,
     );
     return result.map((r) => ({
