@@ -48,7 +48,8 @@ export async function decodeText(
   let raw = body;
   if (encoding === 'gzip' || isGzip(body)) {
     try {
-      // A streaming inflate that stops at the limit: a 1 MB → 1 GB bomb costs 10 MB, not 1 GB.
+      // One buffered gunzip, capped: zlib gives up once the output passes the limit, so a 1 MB → 1 GB
+      // bomb costs about the limit in memory, not 1 GB (nothing is streamed; the body is whole already).
       raw = await gunzip(body, { maxOutputLength: maxDecompressedBytes });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {

@@ -1,7 +1,8 @@
 import type { Attributes, Breadcrumb, EventKind } from '@telltale/protocol';
 
 /**
- * What the dashboards read, independent of the database behind it (DuckDB today, ClickHouse later).
+ * What the dashboards read, independent of the database behind it. DuckDB is the only implementation
+ * (stores/duckdb.ts); the ClickHouse SQL for these views is in the dispatchers (dashboardQueries), not wired here.
  *
  * Conventions for every implementation:
  * - Times are epoch milliseconds (numbers), like `ts` on the wire. `ts`, `firstSeen`, `lastSeen`,

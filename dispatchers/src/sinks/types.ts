@@ -48,7 +48,10 @@ export interface ServerLogRow {
   attrs: string | null;
 }
 
-/** A destination: DuckDB, ClickHouse, Log Analytics, Blob archive. A new sink is a new folder beside them. */
+/**
+ * A destination: DuckDB, ClickHouse, Log Analytics, Blob archive. A new sink is a folder beside them plus
+ * its name in SINK_KINDS and its settings (settings.ts) and a case in createSink (registry.ts).
+ */
 export interface Sink {
   readonly name: string;
   /** Bulk stores want thousands of rows per call: the sink's consumers gather records up to these limits. */
