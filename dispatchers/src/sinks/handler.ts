@@ -4,7 +4,8 @@ import type { DecodePool } from '../decode-pool.js';
 import { decodeEnvelope } from '../decode.js';
 import { enrichEnvelope, type EnrichedEvent } from '../enrich/enrich.js';
 import { decodeServerLogEnvelope, serverLogBatchId, serverLogRows } from '../sources/server-log/decode.js';
-import type { HandleResult, RecordHandler, SourceRecord } from '../sources/types.js';
+import type { PrefetchingHandler } from '../sources/consumer.js';
+import type { HandleResult, SourceRecord } from '../sources/types.js';
 import type { ExportResult, RawBatch, ServerLogRow, Sink } from './types.js';
 
 type Rec = SourceRecord<SpoolPosition>;
@@ -84,52 +85,69 @@ export async function decodeRecordsInline(
 }
 
 /**
- * Decoded records shared by the sink consumers of one spool: they read the same records at about
- * the same time, and decoding + enrichment is most of their CPU. It holds the decode in flight, so a
- * second consumer asking for a record being decoded waits for that result instead of decoding it again.
- * Bounded by events held; the oldest go first. A failed decode is forgotten (the next attempt runs it again).
+ * Decoded records shared by the consumers of one spool: they read the same records at about the same
+ * time, and decoding + enrichment is most of their CPU. It holds the decode in flight, so a second
+ * consumer asking for a record being decoded waits for that result instead of decoding it again.
+ * An entry goes as soon as every reader took it; the bounds (payload bytes and records, sized for
+ * the largest hand-over read ahead) only matter when one consumer falls far behind (a sink down),
+ * and then the oldest go first. A failed decode is forgotten (the next attempt runs it again).
  */
 export interface DecodeCache {
+  /** One more consumer reads through this cache (its handler calls this once). */
+  addReader(): void;
   get(key: string): Promise<RecordDecodeResult> | undefined;
-  set(key: string, value: Promise<RecordDecodeResult>): void;
+  /** `bytes`: the payload's size, the measure of what the decoded record holds. */
+  set(key: string, value: Promise<RecordDecodeResult>, bytes?: number): void;
+  /** Entries held now (stats, tests). */
+  size(): number;
 }
 
-export function createDecodeCache(maxEvents = 20_000): DecodeCache {
-  const entries = new Map<string, { value: Promise<RecordDecodeResult>; weight: number }>();
+export interface DecodeCacheLimits {
+  /** Most records held (default 8,192: two ClickHouse hand-overs of 2,000 for each of two consumers). */
+  maxRecords?: number;
+  /** Most payload bytes held (default 96 MiB; decoded rows take about 2–3× that in memory). */
+  maxBytes?: number;
+}
+
+export function createDecodeCache(limits: DecodeCacheLimits = {}): DecodeCache {
+  const maxRecords = limits.maxRecords ?? 8_192;
+  const maxBytes = limits.maxBytes ?? 96 * 1024 * 1024;
+  const entries = new Map<string, { value: Promise<RecordDecodeResult>; reads: number; bytes: number }>();
+  let readers = 0;
   let held = 0;
+  const remove = (key: string): void => {
+    const entry = entries.get(key);
+    if (entry === undefined) return;
+    entries.delete(key);
+    held -= entry.bytes;
+  };
   function evict(): void {
-    for (const [oldest, entry] of entries) {
-      if (held <= maxEvents || entries.size === 1) break;
-      entries.delete(oldest);
-      held -= entry.weight;
+    for (const oldest of entries.keys()) {
+      if ((held <= maxBytes && entries.size <= maxRecords) || entries.size === 1) break;
+      remove(oldest);
     }
   }
   return {
-    get: (key) => entries.get(key)?.value,
-    set(key, value) {
-      if (entries.has(key)) return;
-      const entry = { value, weight: 1 };
-      entries.set(key, entry);
-      held += 1;
-      evict();
-      value.then(
-        (result) => {
-          if (entries.get(key) !== entry || !result.ok) return;
-          const weight = Math.max(
-            1,
-            result.value.kind === 'client' ? result.value.events.length : result.value.logs.length,
-          );
-          held += weight - entry.weight;
-          entry.weight = weight;
-          evict();
-        },
-        () => {
-          if (entries.get(key) !== entry) return;
-          entries.delete(key);
-          held -= entry.weight;
-        },
-      );
+    addReader: () => void (readers += 1),
+    get(key) {
+      const entry = entries.get(key);
+      if (entry === undefined) return undefined;
+      entry.reads += 1;
+      // Every reader has it now: nobody will ask again, so hold it no longer.
+      if (entry.reads >= readers) remove(key);
+      return entry.value;
     },
+    set(key, value, bytes = 0) {
+      if (entries.has(key) || readers <= 1) return;
+      const entry = { value, reads: 1, bytes };
+      entries.set(key, entry);
+      held += bytes;
+      evict();
+      value.catch(() => {
+        if (entries.get(key) === entry) remove(key);
+      });
+    },
+    size: () => entries.size,
   };
 }
 
@@ -166,25 +184,27 @@ export function createSinkHandler(
   content: SpoolContent,
   cache?: DecodeCache,
   options: SinkHandlerOptions = {},
-): RecordHandler<SpoolPosition> {
+): PrefetchingHandler<SpoolPosition> {
   const { pool } = options;
   const decodeMany = pool === undefined ? decodeRecordsInline : pool.decode.bind(pool);
-  // Per record object: decoded (or null for poison), and whether the sink has it already.
+  // Per record object: its decode (asked for once, by prefetch or the first hand-over), the result
+  // (null for poison), and whether the sink has it already.
+  const pendingOf = new WeakMap<Rec, Promise<RecordDecodeResult>>();
   const decodedOf = new WeakMap<Rec, DecodedRecord | null>();
   const accepted = new WeakSet<Rec>();
+  cache?.addReader();
 
   /** Starts one decode for the records neither this handler nor the spool's other consumers have. */
-  function start(records: readonly Rec[]): Map<Rec, Promise<RecordDecodeResult>> {
-    const pending = new Map<Rec, Promise<RecordDecodeResult>>();
+  function start(records: readonly Rec[]): void {
     const missing: { record: Rec; key: string }[] = [];
     for (const record of records) {
-      if (decodedOf.has(record)) continue;
+      if (decodedOf.has(record) || pendingOf.has(record)) continue;
       const key = `${record.position.segment}:${record.position.offset}`;
       const shared = cache?.get(key);
-      if (shared !== undefined) pending.set(record, shared);
+      if (shared !== undefined) pendingOf.set(record, shared);
       else missing.push({ record, key });
     }
-    if (missing.length === 0) return pending;
+    if (missing.length === 0) return;
     const all = decodeMany(
       missing.map((m) => m.record.payload),
       content,
@@ -193,19 +213,27 @@ export function createSinkHandler(
       const one = all.then((results) => results[index]!);
       // A failed decode surfaces once, at the await below; the others must not become unhandled.
       one.catch(() => undefined);
-      cache?.set(key, one);
-      pending.set(record, one);
+      cache?.set(key, one, record.payload.length);
+      pendingOf.set(record, one);
     }
-    return pending;
   }
 
   async function decode(records: readonly Rec[]): Promise<Entry[]> {
-    const pending = start(records);
+    start(records);
     const out: Entry[] = [];
     for (const record of records) {
       let value = decodedOf.get(record);
       if (value === undefined) {
-        const result = await pending.get(record)!;
+        const pending = pendingOf.get(record)!;
+        let result: RecordDecodeResult;
+        try {
+          result = await pending;
+        } catch (error) {
+          // Not poison (the pool decodes inline when a worker fails): ask again on the retry.
+          pendingOf.delete(record);
+          throw error;
+        }
+        pendingOf.delete(record);
         if (result.ok) value = result.value;
         else {
           // Poison never blocks the stream: park it with its reason and go on.
@@ -270,7 +298,7 @@ export function createSinkHandler(
     return undefined;
   }
 
-  return async (records) => {
+  const handle: PrefetchingHandler<SpoolPosition> = async (records) => {
     const entries = await decode(records);
     const client = entries.filter((e) => e.value.kind === 'client');
     let server = entries.filter((e) => e.value.kind === 'server');
@@ -282,4 +310,7 @@ export function createSinkHandler(
     const retry = (await ship(client)) ?? (await ship(server));
     return retry ?? 'done';
   };
+  // The consumer hands the next records over here while the sink still inserts the current ones.
+  handle.prefetch = start;
+  return handle;
 }

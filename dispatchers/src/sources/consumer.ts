@@ -9,10 +9,16 @@ import type {
   SourceRecord,
 } from './types.js';
 
+/**
+ * A handler that can be told the next records early: `prefetch` starts their decode while the sink
+ * still inserts the records before them. Only a hint: `handle` gets the same records later.
+ */
+export type PrefetchingHandler<P> = RecordHandler<P> & { prefetch?: (records: SourceRecord<P>[]) => void };
+
 export interface ConsumerOptions<P> {
   name: string;
   openSource: () => Promise<RecordSource<P>>;
-  handle: RecordHandler<P>;
+  handle: PrefetchingHandler<P>;
   /** Most records per handler call. */
   batchSize: number;
   /** Longest wait for new records when no notification arrives, ms. */
@@ -36,7 +42,9 @@ function describe(error: unknown): string {
  */
 export function createConsumer<P>(options: ConsumerOptions<P>): Consumer<P> {
   const backoff = options.backoff ?? SINK_BACKOFF;
+  // Two sleepers: the read ahead polls while the handler may be backing off, and a notification wakes only the reader.
   const sleeper = createSleeper();
+  const backoffSleeper = createSleeper();
   let source: RecordSource<P> | undefined;
   let loop: Promise<void> | undefined;
   let unsubscribe: (() => void) | undefined;
@@ -46,6 +54,7 @@ export function createConsumer<P>(options: ConsumerOptions<P>): Consumer<P> {
 
   // Never start a sleep once stop() was called: stop must not wait out a 30 s backoff.
   const pause = (ms: number): Promise<void> => (stopping ? Promise.resolve() : sleeper.sleep(ms));
+  const backOff = (ms: number): Promise<void> => (stopping ? Promise.resolve() : backoffSleeper.sleep(ms));
 
   async function handleUntilDone(records: Parameters<RecordHandler<P>>[0]): Promise<boolean> {
     for (let attempt = 1; !stopping; attempt += 1) {
@@ -59,7 +68,7 @@ export function createConsumer<P>(options: ConsumerOptions<P>): Consumer<P> {
       }
       if (result === 'done') return true;
       stats.retries += 1;
-      await pause(
+      await backOff(
         backoffDelay(attempt, backoff, typeof result === 'object' ? result.retryAfterMs : undefined),
       );
     }
@@ -75,7 +84,7 @@ export function createConsumer<P>(options: ConsumerOptions<P>): Consumer<P> {
       } catch (error) {
         stats.sourceErrors += 1;
         stats.lastError = `checkpoint commit failed: ${describe(error)}`;
-        await pause(backoffDelay(attempt, backoff));
+        await backOff(backoffDelay(attempt, backoff));
       }
     }
     return false;
@@ -110,32 +119,65 @@ export function createConsumer<P>(options: ConsumerOptions<P>): Consumer<P> {
     }
   }
 
+  let readFailures = 0;
+  const readSize = options.linger?.maxRecords ?? options.batchSize;
+
+  /** The next hand-over: one read, gathered up to the linger limits; [] after a poll wait or a failed read's backoff. */
+  async function nextHandOver(src: RecordSource<P>): Promise<SourceRecord<P>[]> {
+    notified = false; // a notification from now on means "read again before sleeping"
+    let records: SourceRecord<P>[];
+    try {
+      records = await src.read(readSize);
+      readFailures = 0;
+    } catch (error) {
+      readFailures += 1;
+      stats.sourceErrors += 1;
+      stats.lastError = `read failed: ${describe(error)}`;
+      await pause(backoffDelay(readFailures, backoff));
+      return [];
+    }
+    if (records.length === 0) {
+      if (!notified) await pause(options.pollMs);
+      return [];
+    }
+    if (options.linger !== undefined) await gather(src, records, options.linger);
+    return records;
+  }
+
+  function readAhead(src: RecordSource<P>): Promise<SourceRecord<P>[]> {
+    return nextHandOver(src).then((records) => {
+      if (records.length > 0 && !stopping) {
+        try {
+          options.handle.prefetch?.(records);
+        } catch (error) {
+          stats.lastError = `prefetch failed: ${describe(error)}`; // handle() decodes them again
+        }
+      }
+      return records;
+    });
+  }
+
+  /**
+   * Pipelined: the next hand-over is read (and its decode started) while the sink inserts this one,
+   * so decoders and the store work at the same time. Checkpoints still advance in order, each only
+   * after its records were handled.
+   */
   async function run(src: RecordSource<P>): Promise<void> {
-    let readFailures = 0;
-    const readSize = options.linger?.maxRecords ?? options.batchSize;
-    while (!stopping) {
-      notified = false; // a notification from now on means "read again before sleeping"
-      let records: SourceRecord<P>[];
-      try {
-        records = await src.read(readSize);
-        readFailures = 0;
-      } catch (error) {
-        readFailures += 1;
-        stats.sourceErrors += 1;
-        stats.lastError = `read failed: ${describe(error)}`;
-        await pause(backoffDelay(readFailures, backoff));
-        continue;
+    let ahead: Promise<SourceRecord<P>[]> | undefined;
+    try {
+      while (!stopping) {
+        const records = await (ahead ?? nextHandOver(src));
+        ahead = undefined;
+        const last = records[records.length - 1];
+        if (last === undefined) continue;
+        if (!stopping) ahead = readAhead(src);
+        if (!(await handleUntilDone(records))) return;
+        if (!(await commitUntilDone(src, last.next))) return;
+        stats.records += records.length;
       }
-      if (records.length === 0) {
-        if (!notified) await pause(options.pollMs);
-        continue;
-      }
-      if (options.linger !== undefined) await gather(src, records, options.linger);
-      const last = records[records.length - 1];
-      if (last === undefined) continue;
-      if (!(await handleUntilDone(records))) return;
-      if (!(await commitUntilDone(src, last.next))) return;
-      stats.records += records.length;
+    } finally {
+      // Read ahead but never handled: the next start reads them again from the checkpoint.
+      await ahead;
     }
   }
 
@@ -154,6 +196,7 @@ export function createConsumer<P>(options: ConsumerOptions<P>): Consumer<P> {
     async stop() {
       stopping = true;
       sleeper.wake();
+      backoffSleeper.wake();
       unsubscribe?.();
       await loop;
       await source?.close();
