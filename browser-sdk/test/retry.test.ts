@@ -44,3 +44,15 @@ describe('decide', () => {
     expect(decide(0, null, 1000, 1)).toBe(RETRY_CAP_MS);
   });
 });
+
+describe('Retry-After as an HTTP date', () => {
+  it('waits until the date (capped); a date in the past waits 1 ms', () => {
+    const at = new Date(Date.now() + 90_000).toUTCString();
+    const ms = decide(429, at, 0);
+    // toUTCString has whole seconds: up to a second earlier than asked
+    expect(ms).toBeGreaterThan(88_000);
+    expect(ms).toBeLessThanOrEqual(90_000);
+    expect(decide(503, new Date(Date.now() + 2 * 86_400_000).toUTCString(), 0)).toBe(MAX_RETRY_AFTER_MS);
+    expect(decide(429, 'Wed, 21 Oct 2015 07:28:00 GMT', 0)).toBe(1);
+  });
+});

@@ -77,7 +77,11 @@ export function createClient(o: Options, p: Platform) {
   /** Batch ids in flight: true when sent with keepalive. */
   const flying: Record<string, boolean> = {};
   let items: QueueItem[] = [];
-  /** Errors of this session by type, message and first frame: their latest queued item, or null when ignored. */
+  /**
+   * Events of this session that count their repeats, by what tells them apart (errors: type, message and
+   * first frame; features, blocked and asserts: the whole event as called): their latest queued item, or
+   * null when ignored (sampled out, beforeSend).
+   */
   let seen: Record<string, QueueItem | null> = {};
   /** Persisted: session id, last activity, no upload before (Retry-After), the rate limiter's clock. */
   let st: [string, number, number, number] = ['', 0, 0, 0];
@@ -154,14 +158,6 @@ export function createClient(o: Options, p: Platform) {
     return gone;
   };
 
-  // The store writes only what changed: an event is one record, whatever the queue's length.
-  const push = (e: TelltaleEvent): QueueItem => {
-    const it = { e, n: JSON.stringify(e).length };
-    items.push(it);
-    p.store.save([it], trim());
-    return it;
-  };
-
   const schedule = (ms = DEBOUNCE_MS): void => {
     if (!timer || !ms) {
       clearTimeout(timer);
@@ -169,10 +165,18 @@ export function createClient(o: Options, p: Platform) {
     }
   };
 
-  /** Queues an event; 0 when the rate limit refused it, null when beforeSend dropped it. */
+  // The store writes only what changed: an event is one record, whatever the queue's length.
+  const push = (e: TelltaleEvent): QueueItem => {
+    const it = { e, n: JSON.stringify(e).length };
+    items.push(it);
+    p.store.save([it], trim());
+    schedule();
+    return it;
+  };
+
+  /** Queues an event (after a sync); 0 when the rate limit refused it, null when beforeSend dropped it. */
   const enqueue = (fields: object, withCrumbs?: unknown): QueueItem | null | 0 => {
     const t = now();
-    sync();
     if (st[3] - t > RATE_MS * RATE_BURST) {
       dropped++;
       if (DEBUG) say('rate limited: dropped', fields);
@@ -184,6 +188,8 @@ export function createClient(o: Options, p: Platform) {
       ts: t,
       trace: st[0],
       ...p.context(),
+      // every queued kind counts its repeats (see counted)
+      count: 1,
       ...fields,
       breadcrumbs: withCrumbs && ring.slice(),
     } as TelltaleEvent;
@@ -202,32 +208,46 @@ export function createClient(o: Options, p: Platform) {
     });
     (e as Fields).vars = scrubAttributes((e as Fields).vars);
     (e as Fields).props = scrubAttributes((e as Fields).props);
-    schedule();
     return push(e);
+  };
+
+  /**
+   * Queues the first occurrence of `k` (remembered unless the rate limit refused it); a repeat raises the
+   * count of its queued event, and once that event is in a batch, a copy carries the next repeats.
+   */
+  const counted = (k: string, first: () => QueueItem | null | 0): void => {
+    sync();
+    const s = seen[k];
+    if (s) {
+      if (s.b) {
+        seen[k] = push({ ...s.e, id: newId(), ts: now(), count: 1, breadcrumbs: undefined } as ErrorEvent);
+      } else {
+        (s.e as ErrorEvent).count!++;
+        // stored at once: a count must survive a reload as its event does
+        p.store.save([s]);
+      }
+    } else if (s === undefined) {
+      const it = first();
+      // Refused by the rate limit: not remembered, so a later occurrence may still be reported.
+      if (it !== 0) seen[k] = it;
+    }
   };
 
   const captureError = (err: unknown, extra?: CaptureExtra): void => {
     const [type, message, stack] = describe(err as Error);
     const text = `${type}: ${message}`;
-    const k = `${text.slice(0, 300)}\n${firstFrame(stack)}`;
-    sync();
-    const s = seen[k];
-    if (s) {
-      // A repeat raises the count of its queued event; once that event is in a batch, a copy carries the next repeats.
-      if (s.b) {
-        seen[k] = push({ ...s.e, id: newId(), ts: now(), count: 1, breadcrumbs: undefined } as ErrorEvent);
-        schedule();
-      } else (s.e as ErrorEvent).count!++;
-    } else if (s === undefined) {
-      const it =
-        Math.random() < (o.sampleRate ?? 1) &&
-        !o.ignoreErrors?.some((m) => (typeof m == 'string' ? text.includes(m) : m.test(text)))
-          ? enqueue({ kind: 'error', type, message, stack, count: 1, ...extra }, 1)
-          : null;
-      // Refused by the rate limit: not remembered, so a later occurrence may still be reported.
-      if (it !== 0) seen[k] = it;
-    }
+    counted(`${text.slice(0, 300)}\n${firstFrame(stack)}`, () =>
+      Math.random() < (o.sampleRate ?? 1) &&
+      !o.ignoreErrors?.some((m) => (typeof m == 'string' ? text.includes(m) : m.test(text)))
+        ? enqueue({ kind: 'error', type, message, stack, ...extra }, 1)
+        : null,
+    );
   };
+
+  /** Features, blocked and failed asserts: the same call again (name, props / vars) counts into one event. */
+  const use = guard((fields: object, withCrumbs?: unknown): void =>
+    counted(JSON.stringify(fields), () => enqueue(fields, withCrumbs)),
+  );
 
   const send = (id: string, keepalive: unknown): Promise<void> => {
     // The drop count rides on one batch at a time and comes back unless that batch is delivered.
@@ -321,13 +341,11 @@ export function createClient(o: Options, p: Platform) {
     return done;
   }, done);
 
-  const report = guard(enqueue);
-
   /** assert and softAssert: never throw; a falsy condition queues an assert event. */
   const check =
     (soft: boolean) =>
     (cond: unknown, name: string, vars?: Attributes): void => {
-      if (!cond) report({ kind: 'assert', name: `${name}`, soft, vars }, 1);
+      if (!cond) use({ kind: 'assert', name: `${name}`, soft, vars }, 1);
     };
 
   // Items left by an earlier page go first; a store that cannot load leaves the queue in memory.
@@ -349,10 +367,10 @@ export function createClient(o: Options, p: Platform) {
     assert: check(false),
     softAssert: check(true),
     track: (name: string, props?: Attributes): void => {
-      report({ kind: 'feature', name: `${name}`, props });
+      use({ kind: 'feature', name: `${name}`, props });
     },
     blocked: (reason: string, props?: Attributes): void => {
-      report({ kind: 'blocked', reason: `${reason}`, props });
+      use({ kind: 'blocked', reason: `${reason}`, props });
     },
     /** A breadcrumb only: logs travel with the next error or failed assert, never alone. */
     log: guard((level: LogLevel, message: string): void => {

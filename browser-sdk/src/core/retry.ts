@@ -18,7 +18,7 @@ export const REJECTED = -1;
 /**
  * What to do after an upload: DELIVERED, REJECTED, or the delay in ms before the next attempt.
  * Network errors (status 0), 408 and 5xx back off exponentially with jitter (capped); a Retry-After
- * (the caller passes it for 429 and 503 only) is obeyed instead; any other
+ * (the caller passes it for 429 and 503 only), in seconds or as an HTTP date, is obeyed instead; any other
  * status (bad key, bad batch, too large) will not get better by retrying.
  */
 export function decide(
@@ -27,8 +27,8 @@ export function decide(
   attempt: number,
   random = Math.random(),
 ): number {
-  // Delta-seconds, what the collector sends; an HTTP date (NaN here) gets the backoff instead.
-  const ms = retryAfter ? +retryAfter * 1000 : NaN;
+  // Delta-seconds (what the collector sends), else an HTTP date (what proxies and CDNs send); neither: NaN, the backoff.
+  const ms = retryAfter ? +retryAfter * 1000 || Date.parse(retryAfter) - Date.now() : NaN;
   return status > 199 && status < 300
     ? DELIVERED
     : status && ((status != 408 && status != 429 && status < 500) || attempt + 1 >= MAX_ATTEMPTS)

@@ -27,8 +27,6 @@ export function startBrowser(o: Options): Client {
   // visibilitychange bubbles from the document to the window
   on('visibilitychange', () => document.hidden && c.flush(1));
   on('online', c.resume);
-  // Back / forward navigations become breadcrumbs (the path only, scrubbed like any log line).
-  on('popstate', () => c.log('info', `navigation ${location.pathname}`));
   // At the load event: the page load time, and a bait element ad blockers hide (a class from
   // EasyList's generic rules; empty, so it takes no room). Hidden or removed, it has no offsetParent.
   // A page that starts the SDK after its load event sends neither.
