@@ -20,6 +20,7 @@ import { hardenHttpServer, openConnections } from './http-hardening.js';
 import { registerLogsRoute } from './logs-route.js';
 import { createCollectorMetrics, type CollectorMetrics, type IngestRoute } from './metrics.js';
 import { registerOpsRoutes } from './ops-routes.js';
+import { registerOtlpLogsRoute } from './otlp/logs-route.js';
 import { createQuotaLedger, utcDay, type QuotaLedger } from './quotas.js';
 import { createRateLimiter } from './rate-limit.js';
 import { sourcemapRoutes } from './sourcemaps.js';
@@ -164,6 +165,8 @@ export const collectorRoutes: FastifyPluginAsync<CollectorRoutesOptions> = async
   registerBatchRoute(app, { ...deps, spool, shares, storeOnce });
   if (options.serverLogSpool && serverShares)
     registerLogsRoute(app, { ...deps, spool: options.serverLogSpool, shares: serverShares });
+  if (options.serverLogSpool && serverShares)
+    registerOtlpLogsRoute(app, { ...deps, spool: options.serverLogSpool, shares: serverShares });
   if (options.attachments) registerAttachmentsRoute(app, { ...deps, store: options.attachments });
   await app.register(sourcemapRoutes, { config, spool, keys }); // POST /v1/releases/:release/sourcemaps (secret key)
 

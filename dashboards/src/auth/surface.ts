@@ -9,6 +9,7 @@ export const INGEST_ROUTES: readonly string[] = [
   '/sdk/*', // the SDK bundle that apps load
   '/healthz',
   '/readyz',
+  '/otlp/v1/logs', // OTLP/HTTP logs (OTEL_EXPORTER_OTLP_ENDPOINT=http://<telltale>/otlp): the app's secret key
   // Sentry's and OTLP's ingest routes join here, one line each: '/api/:projectId/envelope/', '/otlp/*'.
 ];
 
