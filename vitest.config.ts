@@ -13,6 +13,7 @@ const alias = {
   '@telltale/collector': src('collector'),
   '@telltale/dispatchers': src('dispatchers'),
   '@telltale/dashboards': src('dashboards'),
+  '@telltale/node': src('node'),
 };
 
 /** Every test file (`<package>/test/**` and `<package>/src/**`), as paths from the root. */
