@@ -7,6 +7,8 @@ export interface CollectorApp {
   readonly id: string;
   /** Human name shown on dashboards. */
   readonly name: string;
+  /** The numeric id Sentry's SDKs need in a DSN (`…/<projectId>`); unique across apps. */
+  readonly projectId: number;
   /** Public, write-only keys (16-128 of A-Z, a-z, 0-9, `_`, `-`); two at once allow rotation without downtime. */
   readonly ingestKeys: readonly string[];
   /** Secret server keys (same shape): server logs, source maps, attachments. Never shipped in an app. */
@@ -44,6 +46,8 @@ export const APP_QUOTA_NAMES = [
 export interface CollectorAppOptions {
   id: string;
   name: string;
+  /** Default: a stable number derived from `id` (defaultProjectId); `telltale apps add` writes one. */
+  projectId?: number;
   ingestKeys: readonly string[];
   secretKeys?: readonly string[];
   allowedOrigins?: readonly string[];
@@ -53,16 +57,30 @@ export interface CollectorAppOptions {
 
 const APP_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 export const KEY_PATTERN = /^[A-Za-z0-9_-]{16,128}$/;
+/** What a DSN can carry as its key: Sentry's DSN parser takes `\w+` only (no `-`). */
+export const DSN_KEY_PATTERN = /^\w{16,128}$/;
+/** Largest project id: nine digits keep it a plain number everywhere (SDKs, URLs, JSON). */
+export const MAX_PROJECT_ID = 999_999_999;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const APP_FIELDS = [
   'id',
   'name',
+  'projectId',
   'ingestKeys',
   'secretKeys',
   'allowedOrigins',
   'revokedKeys',
   'quotas',
 ] as const;
+
+/**
+ * The project id of an app whose config names none: stable for its id (apps written before project
+ * ids existed keep one DSN across restarts), and above the small numbers `telltale apps add` hands out.
+ */
+export function defaultProjectId(id: string): number {
+  const n = createHash('sha256').update(id).digest().readUInt32BE(0);
+  return 100_000_000 + (n % 900_000_000);
+}
 
 /** How revoked keys are remembered: never the key itself. */
 export const fingerprintKey = (key: string): string => createHash('sha256').update(key).digest('hex');
@@ -107,6 +125,7 @@ export function normalizeOrigin(value: string): string | undefined {
 export function resolveApps(raw: unknown, source: string, howToFix: string): CollectorApp[] {
   if (!Array.isArray(raw) || raw.length === 0) invalid(source, `at least one app is required; ${howToFix}`);
   const ids = new Set<string>();
+  const projects = new Map<number, string>();
   const keyOwners = new Map<string, string>();
   return raw.map((entry: unknown, i) => {
     const field = `${source}[${i}]`;
@@ -115,7 +134,16 @@ export function resolveApps(raw: unknown, source: string, howToFix: string): Col
       if (!(APP_FIELDS as readonly string[]).includes(key))
         invalid(`${field}.${key}`, `unknown setting; expected one of ${APP_FIELDS.join(', ')}`);
     }
-    const { id, name, ingestKeys, secretKeys = [], allowedOrigins = [], revokedKeys = [], quotas } = entry;
+    const {
+      id,
+      name,
+      projectId,
+      ingestKeys,
+      secretKeys = [],
+      allowedOrigins = [],
+      revokedKeys = [],
+      quotas,
+    } = entry;
     if (typeof id !== 'string' || !APP_ID.test(id)) {
       invalid(
         `${field}.id`,
@@ -126,6 +154,25 @@ export function resolveApps(raw: unknown, source: string, howToFix: string): Col
     ids.add(id);
     if (typeof name !== 'string' || name.trim() === '' || name.length > LIMITS.maxIdLength)
       invalid(`${field}.name`, `must be a non-empty string of at most ${LIMITS.maxIdLength} characters`);
+    if (
+      projectId !== undefined &&
+      (typeof projectId !== 'number' ||
+        !Number.isSafeInteger(projectId) ||
+        projectId < 1 ||
+        projectId > MAX_PROJECT_ID)
+    )
+      invalid(
+        `${field}.projectId`,
+        `must be a whole number from 1 to ${MAX_PROJECT_ID} (the DSN's project id)`,
+      );
+    const project = (projectId as number | undefined) ?? defaultProjectId(id);
+    const projectOwner = projects.get(project);
+    if (projectOwner !== undefined)
+      invalid(
+        `${field}.projectId`,
+        `${project} is already ${projectOwner}'s; give each app its own projectId`,
+      );
+    projects.set(project, `app "${id}"`);
     if (!Array.isArray(ingestKeys) || ingestKeys.length === 0)
       invalid(`${field}.ingestKeys`, 'must list at least one key, e.g. ["tt_live_0123456789abcdef"]');
     for (const [list, kind] of [
@@ -165,6 +212,7 @@ export function resolveApps(raw: unknown, source: string, howToFix: string): Col
     return Object.freeze({
       id,
       name,
+      projectId: project,
       ingestKeys: Object.freeze(keys),
       secretKeys: Object.freeze(secrets),
       allowedOrigins: Object.freeze([...new Set(origins)]),

@@ -2,7 +2,7 @@ import type { ErrorCode } from '@telltale/protocol';
 import type { LatencyHistogram, SpoolWriterStats } from '@telltale/spool';
 
 /** The ingest routes, as metric labels. */
-export type IngestRoute = 'batch' | 'logs' | 'attachments';
+export type IngestRoute = 'batch' | 'logs' | 'attachments' | 'sentry';
 
 export interface CollectorMetricsSnapshot {
   /** Batches stored in the spool (202, duplicate: false). */
@@ -25,6 +25,8 @@ export interface CollectorMetricsSnapshot {
   connectionsRefused: number;
   /** Requests the HTTP layer refused before any route ran, by reason (`timeout`, `header_overflow`, `bad_request`). */
   clientErrors: Record<string, number>;
+  /** Items of Sentry envelopes received, by `app type` (event, log, session, transaction, …). */
+  sentryItems: Record<string, number>;
 }
 
 export interface CollectorMetrics {
@@ -36,6 +38,7 @@ export interface CollectorMetrics {
   timestampsFixed(reason: string, count: number): void;
   connectionRefused(): void;
   clientError(reason: string): void;
+  sentryItems(app: string, type: string, count: number): void;
   snapshot(): CollectorMetricsSnapshot;
 }
 
@@ -56,6 +59,7 @@ export function createCollectorMetrics(): CollectorMetrics {
     timestampsFixed: {},
     connectionsRefused: 0,
     clientErrors: {},
+    sentryItems: {},
   };
   return {
     stored(events) {
@@ -84,6 +88,9 @@ export function createCollectorMetrics(): CollectorMetrics {
     },
     clientError(reason) {
       bump(counts.clientErrors, reason);
+    },
+    sentryItems(app, type, count) {
+      bump(counts.sentryItems, `${app} ${type}`, count);
     },
     snapshot: () => structuredClone(counts),
   };
@@ -179,6 +186,12 @@ export function renderPrometheus(metrics: CollectorMetricsSnapshot, gauges: Coll
     'counter',
     'Requests refused by the HTTP layer (slow or malformed clients), by reason.',
     split(metrics.clientErrors, ['reason']),
+  );
+  metric(
+    'telltale_collector_sentry_items_total',
+    'counter',
+    'Items of Sentry envelopes received, by app and item type (only event and log items are stored).',
+    split(metrics.sentryItems, ['app', 'type']),
   );
   if (gauges.openConnections !== undefined)
     metric('telltale_collector_open_connections', 'gauge', 'Open client connections.', [

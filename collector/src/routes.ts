@@ -23,6 +23,7 @@ import { registerOpsRoutes } from './ops-routes.js';
 import { registerOtlpLogsRoute } from './otlp/logs-route.js';
 import { createQuotaLedger, utcDay, type QuotaLedger } from './quotas.js';
 import { createRateLimiter } from './rate-limit.js';
+import { registerSentryRoutes } from './sentry/route.js';
 import { sourcemapRoutes } from './sourcemaps.js';
 import { openSpoolShares } from './spool-shares.js';
 
@@ -163,6 +164,7 @@ export const collectorRoutes: FastifyPluginAsync<CollectorRoutesOptions> = async
     quotas,
   };
   registerBatchRoute(app, { ...deps, spool, shares, storeOnce });
+  registerSentryRoutes(app, { ...deps, spool, shares, storeOnce }); // POST /api/<project id>/envelope/ and /store/
   if (options.serverLogSpool && serverShares)
     registerLogsRoute(app, { ...deps, spool: options.serverLogSpool, shares: serverShares });
   if (options.serverLogSpool && serverShares)

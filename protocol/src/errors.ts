@@ -49,6 +49,11 @@ export const ERROR_CODES = {
     status: 429,
     message: 'this app is over one of its quotas; retry after the Retry-After delay',
   },
+  TELLTALE_ERR_INVALID_ENVELOPE: {
+    status: 400,
+    message: 'Sentry envelope is malformed (a header line, an item length or a newline is wrong)',
+  },
+  TELLTALE_ERR_ITEM_TOO_LARGE: { status: 413, message: 'a Sentry event or log item is over 1 MB' },
   TELLTALE_ERR_INTERNAL: { status: 500, message: 'unexpected server error; this is a bug, not your data' },
 } as const;
 

@@ -10,6 +10,8 @@ export const INGEST_ROUTES: readonly string[] = [
   '/healthz',
   '/readyz',
   '/otlp/v1/logs', // OTLP/HTTP logs (OTEL_EXPORTER_OTLP_ENDPOINT=http://<telltale>/otlp): the app's secret key
+  '/api/:projectId(^\\d{1,16}$)/envelope/', // Sentry SDKs (digits only; the route checks the DSN's key)
+  '/api/:projectId(^\\d{1,16}$)/store/',
   // Sentry's and OTLP's ingest routes join here, one line each: '/api/:projectId/envelope/', '/otlp/*'.
 ];
 
@@ -22,6 +24,12 @@ export const SIGN_IN_ROUTES: readonly string[] = [
   '/assets/dashboard.css',
 ];
 
+/** A `:name` segment takes any non-empty value; `:name(^regex$)` only values its pattern accepts. */
+function param(segment: string, value: string): boolean {
+  const open = segment.indexOf('(');
+  return value !== '' && (open === -1 || new RegExp(segment.slice(open + 1, -1)).test(value));
+}
+
 /** True when `path` (a route pattern, or a request path without its query) is one of `patterns`. */
 export function matchesRoute(patterns: readonly string[], path: string): boolean {
   return patterns.some((pattern) => {
@@ -30,7 +38,7 @@ export function matchesRoute(patterns: readonly string[], path: string): boolean
     const have = path.split('/');
     return (
       want.length === have.length &&
-      want.every((segment, i) => segment === have[i] || (segment.startsWith(':') && have[i] !== ''))
+      want.every((segment, i) => segment === have[i] || (segment.startsWith(':') && param(segment, have[i]!)))
     );
   });
 }
