@@ -57,11 +57,13 @@ export const BUNDLES = [
   { out: 'telltale.min.js', entry: 'src/iife.ts', format: 'iife' },
   { out: 'telltale-bug.js', entry: 'src/addons/report-bug-iife.ts', format: 'iife' },
   { out: 'telltale-trace.js', entry: 'src/addons/traceparent-iife.ts', format: 'iife' },
+  { out: 'telltale-breadcrumbs.js', entry: 'src/addons/breadcrumbs-iife.ts', format: 'iife' },
   { out: 'telltale.debug.js', entry: 'src/iife.ts', format: 'iife', debug: true },
   { out: 'index.js', entry: 'src/index.ts', format: 'esm' },
   // Add-ons import the core's own dist/index.js, so they share its running client.
   { out: 'report-bug.js', entry: 'src/report-bug.ts', format: 'esm', external: ['./index.js'] },
   { out: 'traceparent.js', entry: 'src/traceparent.ts', format: 'esm', external: ['./index.js'] },
+  { out: 'breadcrumbs.js', entry: 'src/breadcrumbs.ts', format: 'esm', external: ['./index.js'] },
   { out: 'gzip.js', entry: 'src/platform/browser/gzip.ts', format: 'esm' },
   { out: 'react-native.js', entry: 'src/react-native.ts', format: 'esm', external: ['fflate'] },
   // What an app's bundler makes of the realistic imports (tree-shaken), for size-limit.
@@ -73,7 +75,7 @@ export const BUNDLES = [
   {
     out: 'size/esm-all.js',
     format: 'esm',
-    source: `export * from './src/index.ts'; export * from './src/report-bug.ts'; import './src/traceparent.ts';`,
+    source: `export * from './src/index.ts'; export * from './src/report-bug.ts'; import './src/traceparent.ts'; import './src/breadcrumbs.ts';`,
   },
   {
     out: 'size/react-native.js',

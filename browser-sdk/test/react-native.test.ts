@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTelltale, type RunningTelltale } from '../../cli/src/index.js';
 import { STATE_KEY } from '../src/core/client.js';
 import { QUEUE_KEY } from '../src/platform/react-native/async-storage.js';
-import { startReactNative } from '../src/platform/react-native/index.js';
+import { startReactNative, type RejectionTrackingOptions } from '../src/platform/react-native/index.js';
 import * as rn from '../src/react-native.js';
 
 /** AsyncStorage's shape over a Map, answering asynchronously like the real one. */
@@ -124,7 +124,9 @@ describe('React Native entry', () => {
     });
     // the app is killed and started again (a new client, the same storage), now with the collector up
     const second = startReactNative(options(), { storage, errorUtils: errorUtils() });
-    const sid = second.ctx().session;
+    // within 30 minutes of the last run: its session goes on (adopted once AsyncStorage answered)
+    const sid = first.ctx().session;
+    await until('the earlier session adopted', () => second.ctx().session == sid);
     const rows = await until('the event in the store', async () => {
       const r = await stored(sid);
       return r.some((e) => e.name == 'used-while-unreachable') && r;
@@ -144,10 +146,12 @@ describe('React Native entry', () => {
       return original(...a);
     }) as typeof fetch;
     try {
-      // merged once AsyncStorage answered: this run's session, the stored Retry-After
+      // merged once AsyncStorage answered: the stored session (active just now), the stored Retry-After
       await until('the stored state merged', () => {
         const v = storage.data.get(STATE_KEY)!;
-        return v.startsWith(c.ctx().session) && v.includes(` ${retryUntil} `);
+        return (
+          c.ctx().session == 'a'.repeat(32) && v.startsWith(c.ctx().session) && v.includes(` ${retryUntil} `)
+        );
       });
       c.track('during-retry-after');
       await c.flush();
@@ -167,5 +171,95 @@ describe('React Native entry', () => {
     await until('the fatal error in the store', async () =>
       (await stored(sid)).some((e) => e.kind == 'error'),
     );
+  }, 30_000);
+
+  it('captures unhandled promise rejections through Hermes’ tracker, or the one the app passes', async () => {
+    // Hermes: the global HermesInternal, found on its own
+    let hermes: RejectionTrackingOptions | undefined;
+    (globalThis as { HermesInternal?: unknown }).HermesInternal = {
+      enablePromiseRejectionTracker: (o: RejectionTrackingOptions) => void (hermes = o),
+    };
+    try {
+      const c = startReactNative(options(), { storage: asyncStorage(), errorUtils: errorUtils() });
+      expect(hermes?.allRejections).toBe(true);
+      hermes!.onUnhandled(1, new RangeError('sync failed on Hermes'));
+      await c.flush();
+      const sid = c.ctx().session;
+      const rows = await until('the rejection in the store', async () => {
+        const r = await stored(sid);
+        return r.some((e) => e.kind == 'error') && r;
+      });
+      expect(rows).toHaveLength(1);
+    } finally {
+      delete (globalThis as { HermesInternal?: unknown }).HermesInternal;
+    }
+    // JSC: promise/setimmediate/rejection-tracking, handed over by the app
+    let jsc: RejectionTrackingOptions | undefined;
+    const d = startReactNative(options(), {
+      storage: asyncStorage(),
+      errorUtils: errorUtils(),
+      rejectionTracking: { enable: (o) => void (jsc = o) },
+    });
+    jsc!.onUnhandled(7, { code: 'E_SYNC' });
+    await d.flush();
+    const sid = d.ctx().session;
+    await until('the non-Error rejection in the store', async () =>
+      (await stored(sid)).some((e) => e.kind == 'error'),
+    );
+  }, 30_000);
+
+  it('NetInfo offline: no request at all, the queue kept; back online: sent at once, once', async () => {
+    const listeners: Array<
+      (s: { isConnected: boolean | null; isInternetReachable?: boolean | null }) => void
+    > = [];
+    const netInfo = {
+      addEventListener: (l: (typeof listeners)[number]) => (listeners.push(l), () => {}),
+      fetch: async () => ({ isConnected: false, isInternetReachable: false }),
+    };
+    const original = globalThis.fetch;
+    let requests = 0;
+    globalThis.fetch = ((...a: Parameters<typeof fetch>) => {
+      if (String(a[0]).includes('/v1/batch')) requests++;
+      return original(...a);
+    }) as typeof fetch;
+    try {
+      const storage = asyncStorage();
+      const c = startReactNative(options(), { storage, errorUtils: errorUtils(), netInfo });
+      await new Promise((r) => setTimeout(r, 50)); // NetInfo's first answer
+      for (let i = 0; i < 40; i++) c.track('offline-use');
+      await c.flush();
+      await c.flush();
+      expect(requests).toBe(0);
+      await until('the queue in AsyncStorage', () => storage.data.get(QUEUE_KEY)?.includes('offline-use'));
+      const sid = c.ctx().session;
+      for (const l of listeners) l({ isConnected: true, isInternetReachable: true });
+      const rows = await until('the uses in the store', async () => {
+        const r = await stored(sid);
+        return r.some((e) => e.name == 'offline-use') && r;
+      });
+      expect(rows.filter((e) => e.name == 'offline-use')).toEqual([expect.objectContaining({ count: 40 })]);
+      expect(requests).toBe(1);
+    } finally {
+      globalThis.fetch = original;
+    }
+  }, 30_000);
+
+  it('keeps the session across an app restart within 30 minutes, and starts a new one after', async () => {
+    const storage = asyncStorage();
+    const first = startReactNative(options(), { storage, errorUtils: errorUtils() });
+    first.track('before-restart');
+    await until('the state in AsyncStorage', () => storage.data.get(STATE_KEY));
+    const sid = first.ctx().session;
+    const second = startReactNative(options(), { storage, errorUtils: errorUtils() });
+    await until('the session kept', () => second.ctx().session == sid);
+
+    // 31 idle minutes later (the stored last activity moved back): a new session
+    const [, , ...rest] = storage.data.get(STATE_KEY)!.split(' ');
+    storage.data.set(STATE_KEY, [sid, Date.now() - 31 * 60_000, ...rest].join(' '));
+    const third = startReactNative(options(), { storage, errorUtils: errorUtils() });
+    await new Promise((r) => setTimeout(r, 50));
+    third.track('after-idle');
+    expect(third.ctx().session).not.toBe(sid);
+    expect(third.ctx().session).toMatch(/^[0-9a-f]{32}$/);
   }, 30_000);
 });

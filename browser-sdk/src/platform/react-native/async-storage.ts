@@ -1,4 +1,4 @@
-import { STATE_KEY } from '../../core/client.js';
+import { SESSION_IDLE_MS, STATE_KEY } from '../../core/client.js';
 import type { KeyValue, QueueItem, QueueStore } from '../../core/types.js';
 
 /** The part of `@react-native-async-storage/async-storage` the SDK uses. */
@@ -35,7 +35,11 @@ export function asyncStorageAdapter(storage: AsyncStorageLike): { kv: () => KeyV
       load: async () => {
         const [state, stored] = await Promise.all([storage.getItem(STATE_KEY), storage.getItem(QUEUE_KEY)]);
         // The core merges it at its next read: the newer session wins, Retry-After and the rate limit keep the later time.
-        if (state) memory.set(STATE_KEY, state);
+        // The core started before storage answered, with a new session; an earlier run's session active
+        // within 30 minutes is the same session (the idle rule across app starts), so it is made the newer.
+        const f = state?.split(' ');
+        if (f && Date.now() - +f[1]! <= SESSION_IDLE_MS) f[1] = `${Date.now() + 1}`;
+        if (f) memory.set(STATE_KEY, f.join(' '));
         const items: unknown = stored ? JSON.parse(stored) : [];
         const old = Array.isArray(items) ? (items as QueueItem[]) : [];
         // what this run saved before the load answered goes after what the last run left

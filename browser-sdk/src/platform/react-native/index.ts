@@ -16,6 +16,31 @@ export interface AppStateLike {
   addEventListener(type: 'change', listener: (state: string) => void): unknown;
 }
 
+/** What `@react-native-community/netinfo` reports; `null`: not known yet. */
+export interface NetInfoStateLike {
+  isConnected: boolean | null;
+  isInternetReachable?: boolean | null;
+}
+
+/** The part of `@react-native-community/netinfo` (default export) the SDK uses. */
+export interface NetInfoLike {
+  /** Calls back on every change; returns the unsubscribe function. */
+  addEventListener(listener: (state: NetInfoStateLike) => void): () => void;
+  fetch(): Promise<NetInfoStateLike>;
+}
+
+/** Options of a promise rejection tracker: `HermesInternal.enablePromiseRejectionTracker`'s, and `promise/setimmediate/rejection-tracking`'s. */
+export interface RejectionTrackingOptions {
+  allRejections: boolean;
+  onUnhandled: (id: number, error: unknown) => void;
+  onHandled: (id: number) => void;
+}
+
+/** A promise rejection tracker: `require('promise/setimmediate/rejection-tracking')` has this shape. */
+export interface RejectionTrackerLike {
+  enable(options: RejectionTrackingOptions): void;
+}
+
 /** What the app hands over from React Native (imports the SDK does not make itself, so it runs anywhere). */
 export interface ReactNativeHost {
   /** `@react-native-async-storage/async-storage` (default export): the durable queue. Memory only without it. */
@@ -24,7 +49,28 @@ export interface ReactNativeHost {
   appState?: AppStateLike;
   /** Defaults to the `ErrorUtils` global React Native defines. */
   errorUtils?: ErrorUtilsLike;
+  /**
+   * `@react-native-community/netinfo` (default export): no upload is tried while offline, and
+   * reconnecting sends at once. Without it, network errors back off (capped at 5 minutes).
+   */
+  netInfo?: NetInfoLike;
+  /**
+   * Where unhandled promise rejections are reported. Defaults to Hermes'
+   * `HermesInternal.enablePromiseRejectionTracker`; on JSC pass
+   * `require('promise/setimmediate/rejection-tracking')`; `false` leaves rejections alone.
+   */
+  rejectionTracking?: RejectionTrackerLike | false;
 }
+
+type Hermes = { enablePromiseRejectionTracker?: (o: RejectionTrackingOptions) => void };
+
+/** The Hermes tracker as a RejectionTrackerLike, where the engine is Hermes. */
+const hermesTracker = (): RejectionTrackerLike | undefined => {
+  const h = (globalThis as { HermesInternal?: Hermes }).HermesInternal;
+  return h?.enablePromiseRejectionTracker
+    ? { enable: (o) => h.enablePromiseRejectionTracker!(o) }
+    : undefined;
+};
 
 /** POSTs gzip (fflate: React Native has no CompressionStream) as text/plain, like the browser. */
 const send = (url: string, json: string): Promise<Answer> =>
@@ -34,13 +80,42 @@ const send = (url: string, json: string): Promise<Answer> =>
     headers: { 'content-type': 'text/plain' },
   });
 
-/** The React Native host: AsyncStorage queue, ErrorUtils handler (chained), AppState flushes. */
+/**
+ * The React Native host: AsyncStorage queue and session, ErrorUtils handler (chained), promise
+ * rejection tracking, NetInfo online state, AppState flushes.
+ */
 export function startReactNative(o: Options, host: ReactNativeHost = {}): Client {
   // Without AsyncStorage, the same adapter over a storage that never answers: memory only.
   const storage = asyncStorageAdapter(
     host.storage ?? { getItem: () => new Promise(() => {}), setItem: async () => {} },
   );
-  const c = createClient(o, { sdk: SDK_NAME, send, context: () => ({}), meta: () => ({}), ...storage });
+  /** NetInfo's last word: undefined until it answers (then uploads are tried as without it). */
+  let online: boolean | undefined;
+  const c = createClient(o, {
+    sdk: SDK_NAME,
+    // offline: no request (and no radio woken up); the backoff waits, reconnecting ends it
+    send: (url, json) => (online === false ? Promise.resolve({ status: 0 }) : send(url, json)),
+    context: () => ({ online }),
+    meta: () => ({}),
+    ...storage,
+  });
+  const net = (state: NetInfoStateLike) => {
+    const was = online;
+    online = state.isConnected !== false && state.isInternetReachable !== false;
+    if (online && was === false) c.resume();
+  };
+  host.netInfo?.addEventListener(net);
+  host.netInfo
+    ?.fetch()
+    .then(net)
+    .catch(() => {});
+  // Unhandled rejections, as the browser's unhandledrejection: reported once handled late is too late to undo, so counted as is.
+  const tracker = host.rejectionTracking ?? hermesTracker();
+  tracker?.enable({
+    allRejections: true,
+    onUnhandled: (_id, error) => c.captureError(error, { mechanism: 'onunhandledrejection' }),
+    onHandled: () => {},
+  });
   const errorUtils = host.errorUtils ?? (globalThis as { ErrorUtils?: ErrorUtilsLike }).ErrorUtils;
   const previous = errorUtils?.getGlobalHandler();
   errorUtils?.setGlobalHandler((error, isFatal) => {
