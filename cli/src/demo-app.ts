@@ -12,6 +12,8 @@ import {
 export interface DemoApp {
   id: string;
   name: string;
+  /** Its Sentry project id: the demo app's DSN ends in `/1`. */
+  projectId: number;
   /** Public, write-only: ships inside the demo page. */
   ingestKey: string;
   /** Secret: server logs, source maps, attachments. */
@@ -19,8 +21,10 @@ export interface DemoApp {
 }
 
 const DEMO_APP_ID = 'demo';
+export const DEMO_PROJECT_ID = 1;
 
-const newKey = (prefix: string): string => `${prefix}${randomBytes(18).toString('base64url')}`;
+// Hex only: the ingest key goes in a Sentry DSN, whose parser takes `\w+` keys.
+const newKey = (prefix: string): string => `${prefix}${randomBytes(16).toString('hex')}`;
 
 /**
  * The demo app exists from the first start. Its keys are fixed by TELLTALE_DEMO_KEY and
@@ -50,6 +54,7 @@ export async function ensureDemoApp(
   return {
     id: DEMO_APP_ID,
     name: 'Demo app',
+    projectId: DEMO_PROJECT_ID,
     ingestKey: fixed.ingestKey ?? keys.ingestKey,
     secretKey: fixed.secretKey ?? keys.secretKey,
   };

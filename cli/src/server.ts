@@ -72,7 +72,15 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
     ? await ensureDemoApp(config.dataDir, { ingestKey: config.demoKey, secretKey: config.demoSecret })
     : undefined;
   const demoApps = demo
-    ? [{ id: demo.id, name: demo.name, ingestKeys: [demo.ingestKey], secretKeys: [demo.secretKey] }]
+    ? [
+        {
+          id: demo.id,
+          name: demo.name,
+          projectId: demo.projectId,
+          ingestKeys: [demo.ingestKey],
+          secretKeys: [demo.secretKey],
+        },
+      ]
     : [];
   const fileApps = await loadAppsFile({
     file: config.configFile,

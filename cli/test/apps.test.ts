@@ -58,6 +58,8 @@ describe('telltale apps add | list | rotate-key, and a running server that follo
       {
         id: 'web',
         name: 'Web app',
+        projectId: 2,
+        dsn: `http://${ingestKey}@127.0.0.1:8080/2`,
         ingestKeys: [ingestKey],
         secretKeys: [expect.stringMatching(/^tt_secret_.{4}…$/)],
         allowedOrigins: ['https://app.example.com'],

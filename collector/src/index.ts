@@ -46,6 +46,8 @@ export {
   fingerprintKey,
   normalizeOrigin,
   KEY_PATTERN,
+  DSN_KEY_PATTERN,
+  defaultProjectId,
   APP_QUOTA_NAMES,
   type AppQuotas,
   type KeyRegistry,
@@ -119,4 +121,6 @@ export {
 export { hardenHttpServer, openConnections } from './http-hardening.js';
 export { openCollectorStores, collectorPaths, segmentBytesFor, type CollectorStores } from './storage.js';
 export { notReadyReasons } from './ops-routes.js';
+export { sentryDsn } from './sentry/dsn.js';
+export { SENTRY_ENVELOPE_URL, SENTRY_STORE_URL } from './sentry/route.js';
 export { startCollectorServer, type CollectorServerOptions, type RunningCollector } from './server.js';

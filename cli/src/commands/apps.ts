@@ -3,9 +3,11 @@ import { parseArgs } from 'node:util';
 import {
   APP_QUOTA_NAMES,
   appsFilePath,
+  defaultProjectId,
   fingerprintKey,
   normalizeOrigin,
   readAppsFile,
+  sentryDsn,
   writeAppsFile,
   type AppQuotas,
   type AppsFile,
@@ -22,6 +24,7 @@ picks up changes within 2 seconds.
   telltale apps list [--json]
   telltale apps add <id> [--name "Web app"] [--origin https://app.example.com]...
   telltale apps add-origin <id> <origin>
+  telltale apps dsn <id> [--url http://127.0.0.1:8080]  the DSN for Sentry SDKs (docs/sentry.md)
   telltale apps rotate-key <id> [--secret]           add a new key; the old one keeps working
   telltale apps rotate-key <id> [--secret] --finish  revoke every key but the newest (401 "revoked")
   telltale apps quota <id> [--events-per-minute N] [--bytes-per-day N] [--attachments-per-session N]
@@ -29,16 +32,39 @@ picks up changes within 2 seconds.
                            this app's own quotas (0 = off, "default" = the collector's); no flag: show them
 
   --config <file>   the apps file (overrides TELLTALE_CONFIG)
+  --url <base>      where SDKs reach this server, for the DSN (default http://127.0.0.1:$TELLTALE_PORT or 8080)
   --secret          the secret server key (server logs, source maps) instead of the public ingest key
 `;
 
 /** At most this many keys of one kind are active: the new one and the one being replaced. */
 const ACTIVE_KEYS = 2;
 
+// Hex only: Sentry's DSN parser takes `\w+` keys, and base64url's `-` would not fit in a DSN.
 const newKey = (kind: 'ingest' | 'secret'): string =>
   kind === 'ingest'
-    ? `tt_live_${randomBytes(18).toString('base64url')}`
-    : `tt_secret_${randomBytes(24).toString('base64url')}`;
+    ? `tt_live_${randomBytes(16).toString('hex')}`
+    : `tt_secret_${randomBytes(24).toString('hex')}`;
+
+/** The project id of a new app: one above every id in use (1 is the demo app's). */
+const nextProjectId = (contents: AppsFile): number =>
+  Math.max(
+    1,
+    ...contents.apps.map((a) => a.projectId ?? defaultProjectId(a.id)).filter((n) => n < 100_000_000),
+  ) + 1;
+
+const baseUrl = (values: { url?: string | undefined }, env: NodeJS.ProcessEnv): string => {
+  const url = values.url ?? `http://127.0.0.1:${env.TELLTALE_PORT || '8080'}`;
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('not http');
+    return url;
+  } catch {
+    fail(`--url must be an http(s) URL like https://telltale.example.com, got "${url}"`);
+  }
+};
+
+const dsnOf = (app: CollectorAppOptions, base: string): string | undefined =>
+  sentryDsn({ ingestKeys: app.ingestKeys, projectId: app.projectId ?? defaultProjectId(app.id) }, base);
 
 /** Secret keys are shown in full once, when made; afterwards only their start. */
 const mask = (key: string): string => `${key.slice(0, 14)}…`;
@@ -60,10 +86,12 @@ function findApp(contents: AppsFile, id: string | undefined, file: string): Coll
   return app;
 }
 
-function listApps(contents: AppsFile, json: boolean, io: CommandIO, file: string): void {
+function listApps(contents: AppsFile, json: boolean, io: CommandIO, file: string, base: string): void {
   const view = contents.apps.map((app) => ({
     id: app.id,
     name: app.name,
+    projectId: app.projectId ?? defaultProjectId(app.id),
+    dsn: dsnOf(app, base) ?? null,
     ingestKeys: [...app.ingestKeys],
     secretKeys: (app.secretKeys ?? []).map(mask),
     allowedOrigins: app.allowedOrigins?.length ? [...app.allowedOrigins] : ['*'],
@@ -85,6 +113,7 @@ function listApps(contents: AppsFile, json: boolean, io: CommandIO, file: string
         '',
         `${app.id}  (${app.name})`,
         `  ingest keys   ${app.ingestKeys.join(', ')}`,
+        `  Sentry DSN    ${app.dsn ?? `none: every ingest key has "-"; run "telltale apps rotate-key ${app.id}"`}`,
         `  secret keys   ${app.secretKeys.join(', ') || '—'}`,
         `  origins       ${app.allowedOrigins.join(', ')}${app.allowedOrigins[0] === '*' ? '  (any page may send)' : ''}`,
         `  revoked keys  ${app.revokedKeys}`,
@@ -143,6 +172,7 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
     allowPositionals: true,
     options: {
       config: { type: 'string' },
+      url: { type: 'string' },
       name: { type: 'string' },
       origin: { type: 'string', multiple: true },
       secret: { type: 'boolean', default: false },
@@ -158,7 +188,7 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
 
   switch (sub) {
     case 'list':
-      listApps(contents, values.json, io, file);
+      listApps(contents, values.json, io, file, baseUrl(values, io.env));
       return 0;
 
     case 'add': {
@@ -167,6 +197,7 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
       const app: CollectorAppOptions = {
         id,
         name: values.name ?? id,
+        projectId: nextProjectId(contents),
         ingestKeys: [newKey('ingest')],
         secretKeys: [newKey('secret')],
         ...(values.origin?.length ? { allowedOrigins: checkOrigins(values.origin) } : {}),
@@ -177,10 +208,25 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
           `Added app "${id}" to ${file}.`,
           `  ingest key (public, goes in the SDK):     ${app.ingestKeys[0]}`,
           `  secret key (servers only, shown once):    ${app.secretKeys![0]}`,
+          `  Sentry DSN (for Sentry SDKs):             ${dsnOf(app, baseUrl(values, io.env)) ?? '—'}`,
           `  origins: ${app.allowedOrigins?.join(', ') ?? 'any (add some with "telltale apps add-origin")'}`,
           '',
         ].join('\n'),
       );
+      return 0;
+    }
+
+    case 'dsn': {
+      const app = findApp(contents, id, file);
+      const dsn = dsnOf(app, baseUrl(values, io.env));
+      if (dsn === undefined) {
+        io.stderr.write(
+          `telltale apps: app "${app.id}" has no ingest key a DSN can carry (Sentry takes A-Z a-z 0-9 _ only); ` +
+            `run "telltale apps rotate-key ${app.id}" for one\n`,
+        );
+        return 1;
+      }
+      io.stdout.write(`${dsn}\n`);
       return 0;
     }
 

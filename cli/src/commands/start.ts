@@ -1,3 +1,5 @@
+import { DSN_KEY_PATTERN, sentryDsn } from '@telltale/collector';
+import { DEMO_PROJECT_ID } from '../demo-app.js';
 import { startTelltale } from '../server.js';
 import type { Command } from './types.js';
 
@@ -14,7 +16,14 @@ export const startCommand: Command = {
           ? ['  demo app    off on a public address (TELLTALE_DEMO=1 turns it on)']
           : [`  demo page   ${running.dashboardUrl}/demo`]),
         `  ingest API  ${running.url}/v1/batch`,
-        ...(running.demoKey === undefined ? [] : [`  demo app ingest key: ${running.demoKey}`]),
+        ...(running.demoKey === undefined
+          ? []
+          : [
+              `  demo app ingest key: ${running.demoKey}`,
+              DSN_KEY_PATTERN.test(running.demoKey)
+                ? `  demo app Sentry DSN: ${sentryDsn({ ingestKeys: [running.demoKey], projectId: DEMO_PROJECT_ID }, running.url)}`
+                : '  demo app Sentry DSN: none (its key has "-"; set TELLTALE_DEMO_KEY to A-Z a-z 0-9 _ only)',
+            ]),
         `  data dir    ${running.dataDir}`,
         '',
         ...(running.loginLink === undefined
