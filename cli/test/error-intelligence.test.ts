@@ -41,17 +41,6 @@ interface Group {
   status: string;
 }
 
-/** The text part of a received email, quoted-printable decoded. */
-function textOf(mail: ReceivedMail): string {
-  const part = /Content-Type: text\/plain[^]*?\r?\n\r?\n([^]*?)\r?\n--/i.exec(mail.raw)?.[1] ?? mail.raw;
-  return Buffer.from(
-    part
-      .replace(/=\r?\n/g, '')
-      .replace(/=([0-9A-F]{2})/gi, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))),
-    'latin1',
-  ).toString('utf8');
-}
-
 /** Runs `telltale …` in this process, capturing what it prints. */
 async function telltaleCli(
   argv: string[],
@@ -251,7 +240,7 @@ describe('error intelligence end to end: a minified app in Chromium, maps upload
 
     await waitFor('two new-error emails', async () => (mails('New error').length >= 2 ? true : undefined));
     const cartMail = mails("reading 'items'")[0]!;
-    const body = textOf(cartMail);
+    const body = cartMail.text;
     expect(cartMail.subject).toBe(
       "[Telltale] New error in demo: TypeError: Cannot read properties of undefined (reading 'items')",
     );
@@ -261,7 +250,7 @@ describe('error intelligence end to end: a minified app in Chromium, maps upload
     expect(body).toContain('> const total = cart!.items!.reduce');
     expect(body).toMatch(/Release:\s+1\.4\.2/);
     expect(body).toMatch(/Users:\s+1 so far/);
-    expect(textOf(mails("reading 'percent'")[0]!)).toContain('at applyCoupon (shop/src/coupon.ts:3:');
+    expect(mails("reading 'percent'")[0]!.text).toContain('at applyCoupon (shop/src/coupon.ts:3:');
   });
 
   it('mutes with a rule from the CLI, explains a missing map, and sends nothing twice after a restart and a re-upload', async () => {

@@ -1,9 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Batch, ServerLogEnvelope, SpoolEnvelope } from '@telltale/protocol';
-import { openSpoolReader, type SpoolWriter } from '@telltale/spool';
+import type { SpoolWriter } from '@telltale/spool';
+import { readEnvelopes } from '../../test-support/spool.js';
+import { tempDir as sharedTempDir } from '../../test-support/wait.js';
 import {
   build,
   openCollectorStores,
@@ -23,10 +23,9 @@ export const APPS = [
   { id: 'api', name: 'API', ingestKeys: [API_KEY] },
 ];
 
-export async function tempDir(): Promise<{ dir: string; remove(): Promise<void> }> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'telltale-collector-'));
-  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
-}
+// The spool reader and temp dirs are test-support's (shared by every package); kept here by name.
+export { readEnvelopes };
+export const tempDir = (): Promise<{ dir: string; remove(): Promise<void> }> => sharedTempDir('collector');
 
 let counter = 0;
 /** A valid batch of two events, timed now (so the collector keeps its timestamps as they are). */
@@ -133,18 +132,6 @@ export async function startHarness(
     },
   };
   return harness;
-}
-
-export async function readEnvelopes<T = SpoolEnvelope>(dir: string): Promise<T[]> {
-  const reader = openSpoolReader({ dir });
-  const out: T[] = [];
-  let position = { segment: 0, offset: 0 };
-  for (;;) {
-    const records = await reader.read(position, 100);
-    if (records.length === 0) return out;
-    for (const record of records) out.push(JSON.parse(record.payload.toString('utf8')) as T);
-    position = records.at(-1)!.next;
-  }
 }
 
 /** A spool whose first `failures` appends reject (after `delayMs`), like a full disk. */

@@ -94,7 +94,7 @@ describe('bounded alert state: per-app key cap, compaction, retention, streamed 
     const digest = await waitFor('the digest', async () =>
       (await a.listAlerts()).find((x) => x.kind === 'digest' && x.status === 'sent'),
     );
-    const mail = parseMail((await a.readAlert(digest.key)) ?? '');
+    const mail = await parseMail((await a.readAlert(digest.key)) ?? '');
     expect(mail.text).toContain('… and 540 more new errors in flood were not recorded individually');
     // The flood took the window's 3 emails; the other 17 it recorded, and the calm app's 2, are listed one by one.
     expect(mail.subject).toBe('[Telltale] Digest: 559 more alerts (559 new-error)');

@@ -1,206 +1,23 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer as createHttpsServer, type Server } from 'node:https';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+import { boundPort } from '../../test-support/ports.js';
 
 /**
- * Real services for the dispatchers' integration tests: a ClickHouse server of our own, Azurite, and
- * a contract server of the Azure Logs Ingestion API. Each binds 127.0.0.1 on free ports, keeps its
- * data in a temp dir, and fails loudly (with the install command) when it cannot start.
+ * Real services for the dispatchers' integration tests. ClickHouse and Azurite live in test-support/
+ * (shared with the other packages' tests) and are re-exported here for the tests that import them
+ * from this path; the contract server of the Azure Logs Ingestion API is the dispatchers' own.
  */
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${what} did not come up within ${timeoutMs} ms`);
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null
-    ? Promise.resolve()
-    : new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
-// ---------------------------------------------------------------------------------------------- ClickHouse
-
-export const CLICKHOUSE_SERVER = '/usr/sbin/clickhouse-server';
-export const CLICKHOUSE_CLIENT = '/usr/bin/clickhouse-client';
-
-export interface ClickHouseServer {
-  /** HTTP interface, e.g. http://127.0.0.1:41234 */
-  url: string;
-  tcpPort: number;
-  /** Runs one statement over HTTP; resolves to the body (TabSeparated). */
-  query(sql: string): Promise<string>;
-  /** Stops the server (SIGTERM) and waits for it to exit; the data stays. */
-  stop(): Promise<void>;
-  /** Starts it again on the same ports and data. */
-  start(): Promise<void>;
-  /** Stops it and removes its data. */
-  destroy(): Promise<void>;
-}
-
-/** Debian's clickhouse-server with a config of our own. Takes a few seconds: share one per test file. */
-export async function startClickHouse(): Promise<ClickHouseServer> {
-  if (!existsSync(CLICKHOUSE_SERVER))
-    throw new Error(
-      `${CLICKHOUSE_SERVER} is missing: install it with "apt-get install -y clickhouse-server clickhouse-client" (scripts/test-prereqs.sh does)`,
-    );
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'telltale-clickhouse-'));
-  const [httpPort, tcpPort] = [await freePort(), await freePort()];
-  const config = path.join(dir, 'config.xml');
-  // <yandex> is the root 18.16 knows; current releases still accept it.
-  await writeFile(
-    config,
-    `<?xml version="1.0"?>
-<yandex>
-  <logger><level>warning</level><log>${dir}/server.log</log><errorlog>${dir}/error.log</errorlog></logger>
-  <http_port>${httpPort}</http_port>
-  <tcp_port>${tcpPort}</tcp_port>
-  <listen_host>127.0.0.1</listen_host>
-  <path>${dir}/data/</path>
-  <tmp_path>${dir}/tmp/</tmp_path>
-  <users_config>/etc/clickhouse-server/users.xml</users_config>
-  <default_profile>default</default_profile>
-  <default_database>default</default_database>
-  <mark_cache_size>268435456</mark_cache_size>
-</yandex>
-`,
-  );
-  const url = `http://127.0.0.1:${httpPort}`;
-  let child: ChildProcess | undefined;
-  let stderr = '';
-
-  const query = async (sql: string): Promise<string> => {
-    const response = await fetch(`${url}/`, { method: 'POST', body: sql });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`ClickHouse answered ${response.status}: ${text.slice(0, 300)}`);
-    return text;
-  };
-
-  const start = async (): Promise<void> => {
-    stderr = '';
-    const proc = spawn(CLICKHOUSE_SERVER, [`--config-file=${config}`], {
-      cwd: dir,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    proc.stderr?.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString()).slice(-4000);
-    });
-    child = proc;
-    try {
-      await waitUntil('clickhouse-server', async () => (await query('SELECT 1')).trim() === '1', 60_000);
-    } catch (error) {
-      const log = await readFile(path.join(dir, 'error.log'), 'utf8').catch(() => '');
-      proc.kill('SIGKILL');
-      throw new Error(`${(error as Error).message}\n${stderr}\n${log.slice(-2000)}`);
-    }
-  };
-
-  const stop = async (): Promise<void> => {
-    const proc = child;
-    child = undefined;
-    if (proc === undefined) return;
-    proc.kill('SIGTERM');
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000);
-    await exited(proc);
-    clearTimeout(timer);
-  };
-
-  await start();
-  return {
-    url,
-    tcpPort,
-    query,
-    stop,
-    start,
-    async destroy() {
-      await stop();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-// ---------------------------------------------------------------------------------------------- Azurite
-
-/** The well-known development account every Azurite accepts. */
-export const AZURITE_ACCOUNT = 'devstoreaccount1';
-export const AZURITE_KEY =
-  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
-
-export interface Azurite {
-  connectionString: string;
-  stop(): Promise<void>;
-}
-
-export async function startAzurite(): Promise<Azurite> {
-  const bin = path.join(ROOT, 'node_modules', '.bin', 'azurite-blob');
-  if (!existsSync(bin)) throw new Error(`${bin} is missing: run "npm ci" (azurite is a dev dependency)`);
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'telltale-azurite-'));
-  const port = await freePort();
-  const child = spawn(
-    bin,
-    [
-      '--location',
-      dir,
-      '--blobHost',
-      '127.0.0.1',
-      '--blobPort',
-      String(port),
-      '--skipApiVersionCheck',
-      '--silent',
-    ],
-    { stdio: 'ignore' },
-  );
-  const connectionString =
-    `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};` +
-    `BlobEndpoint=http://127.0.0.1:${port}/${AZURITE_ACCOUNT};`;
-  const stop = async (): Promise<void> => {
-    child.kill('SIGTERM');
-    await exited(child);
-    await rm(dir, { recursive: true, force: true });
-  };
-  try {
-    await waitUntil(
-      'azurite-blob',
-      () =>
-        new Promise<boolean>((resolve) => {
-          const socket = net.connect(port, '127.0.0.1', () => {
-            socket.end();
-            resolve(true);
-          });
-          socket.once('error', () => resolve(false));
-        }),
-      30_000,
-    );
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-  return { connectionString, stop };
-}
+export {
+  CLICKHOUSE_CLIENT,
+  CLICKHOUSE_SERVER,
+  startClickHouse,
+  type ClickHouseServer,
+} from '../../test-support/clickhouse.js';
+export { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type Azurite } from '../../test-support/azurite.js';
 
 // ---------------------------------------------------------------------------------------------- Logs Ingestion
 
@@ -352,8 +169,7 @@ export async function startLogsIngestionServer(): Promise<LogsIngestionServer> {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  const port = boundPort(server);
   return {
     endpoint: `https://127.0.0.1:${port}`,
     ca: cert,

@@ -2,19 +2,20 @@
 // small 127.0.0.1 front server that serves the test pages and forwards /v1/* to the collector,
 // recording every upload (and, on demand, answering 429 itself).
 import type { Batch } from '@telltale/protocol';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startTelltale, type RunningTelltale } from '../../../cli/src/index.js';
+import { launchChromium } from '../../../test-support/chromium.js';
 // @ts-expect-error plain ESM build script without type declarations
 import { build } from '../../scripts/build.mjs';
 
-export const CHROMIUM = '/usr/bin/chromium';
+// One launch recipe for every browser test in the repo.
+export { CHROMIUM } from '../../../test-support/chromium.js';
 /** The CSP we ask of users: no inline script, no eval, nothing from another origin. */
 export const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'";
 
@@ -106,10 +107,8 @@ async function walk(dir: string): Promise<string[]> {
 }
 
 export async function startHarness(): Promise<Harness> {
-  if (!existsSync(CHROMIUM))
-    throw new Error(
-      `${CHROMIUM} is missing: install it with "apt-get install -y chromium" (scripts/test-prereqs.sh does)`,
-    );
+  // Launched first: a missing Chromium fails at once, with the command that installs it.
+  const browser = await launchChromium();
   // Built in memory: other test files (and the cli's) read dist/ at the same time.
   const bundles = (await build({ write: false })) as Record<string, { code: string }>;
   const dist = async (file: string) => bundles[file]?.code ?? '';
@@ -225,19 +224,6 @@ ${s.pre ?? ''}`;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
   const violations: string[] = [];
 
   return {
