@@ -28,6 +28,7 @@ async function exportWith(kind: 'json' | 'proto', url: string, key: string): Pro
         done(result);
       }),
     shutdown: () => real.shutdown(),
+    forceFlush: () => real.forceFlush(),
   };
   const provider = new LoggerProvider({
     resource: resourceFromAttributes({ 'service.name': `checkout-${kind}`, 'service.version': '2.0.1' }),

@@ -23,6 +23,10 @@ export interface DashboardStore {
   eventById(app: string, id: string): Promise<EventDetail | undefined>;
   /** Stored events per kind; every kind is present, zero when absent. */
   eventCounts(): Promise<EventCounts>;
+  /** Client events and server log lines that share a trace / session / user / request, oldest first. */
+  timeline(query: TimelineQuery): Promise<TimelineItem[]>;
+  /** Server log lines, most recent first. */
+  serverLogs(query?: ServerLogsQuery): Promise<ServerLogLine[]>;
   /** Releases the store's own connection; the database instance stays open. */
   close(): Promise<void>;
 }
@@ -65,6 +69,9 @@ export const SORT_KEYS = {
   asserts: (a: AssertFailure): SortKey => [a.lastSeen, a.name, a.app, a.soft],
   blocked: (b: BlockedSummary): SortKey => [b.lastSeen, b.reason, b.app],
   events: (e: EventSummary): SortKey => [e.receivedAt, e.ts, e.id, e.app],
+  /** Oldest first: a timeline reads forward in time. */
+  timeline: (t: TimelineItem): SortKey => [t.ts, t.source, t.app, t.ids.event],
+  logs: (l: ServerLogLine): SortKey => [l.ts, l.app, l.id],
 } as const;
 export type ListName = keyof typeof SORT_KEYS;
 
@@ -75,6 +82,8 @@ export const SORT_KEY_TYPES: Record<ListName, ReadonlyArray<'number' | 'string' 
   asserts: ['number', 'string', 'string', 'boolean'],
   blocked: ['number', 'string', 'string'],
   events: ['number', 'number', 'string', 'string'],
+  timeline: ['number', 'string', 'string', 'string'],
+  logs: ['number', 'string', 'string'],
 };
 
 export interface ErrorGroup {
@@ -179,3 +188,82 @@ export interface EventDetail extends EventSummary {
 }
 
 export type EventCounts = Record<EventKind, number>;
+
+/**
+ * What a timeline joins on; every given filter narrows (AND), at least one of trace, session, user
+ * or request is required. `request` is the server's span id for one request (the middleware starts
+ * one per request), so it selects server lines only. `from` / `to` bound the item's time, inclusive.
+ */
+export interface TimelineQuery extends PageQuery {
+  app?: string | undefined;
+  trace?: string | undefined;
+  session?: string | undefined;
+  user?: string | undefined;
+  request?: string | undefined;
+  from?: number | undefined;
+  to?: number | undefined;
+}
+
+/**
+ * One row of the timeline. `ts` is on the collector's clock: a server line's own time (clamped at
+ * ingest), a client event's time capped at when the collector received it (docs/server-logs.md).
+ */
+export interface TimelineItem {
+  source: 'client' | 'server';
+  app: string;
+  ts: number;
+  /** The event kind for client items, `log` for server lines. */
+  kind: string;
+  level: string | null;
+  /** Error / log message; for features, asserts and blocked events their name. */
+  message: string | null;
+  /** Error type, or assert / feature name, or blocked reason (client). */
+  name: string | null;
+  /** The service that wrote a server line. */
+  service: string | null;
+  /** The URL path a client event happened on. */
+  page: string | null;
+  release: string | null;
+  ids: {
+    trace: string | null;
+    span: string | null;
+    session: string | null;
+    user: string | null;
+    /** The server request (its span id); null on client items. */
+    request: string | null;
+    /** The event or log line id. */
+    event: string;
+  };
+  /** Error fingerprint, to link a client error to its group. */
+  fingerprint: string | null;
+}
+
+/** `text` matches the message, case-insensitive, as a plain substring (no patterns). */
+export interface ServerLogsQuery extends PageQuery {
+  app?: string | undefined;
+  service?: string | undefined;
+  level?: string | undefined;
+  text?: string | undefined;
+  trace?: string | undefined;
+  request?: string | undefined;
+  session?: string | undefined;
+  from?: number | undefined;
+  to?: number | undefined;
+}
+
+export interface ServerLogLine {
+  app: string;
+  id: string;
+  ts: number;
+  receivedAt: number;
+  service: string;
+  level: string;
+  message: string;
+  trace: string | null;
+  span: string | null;
+  session: string | null;
+  user: string | null;
+  release: string | null;
+  environment: string | null;
+  attrs: Attributes | null;
+}

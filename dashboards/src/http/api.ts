@@ -4,6 +4,7 @@ import { alertPosition, pageAlerts } from '../alerts.js';
 import { loadErrorDetail, loadErrorGroups } from '../error-detail.js';
 import type { DashboardsPluginOptions } from '../plugin.js';
 import { SORT_KEYS, type SortKey } from '../store.js';
+import { loadServerLogs, loadTimeline, TIMELINE_FILTERS, timelineFilters } from '../timeline.js';
 import { issueApiRoutes } from './issue-actions.js';
 import { InvalidCursorError, loadPage, type Page } from './pagination.js';
 import {
@@ -14,10 +15,14 @@ import {
   eventParamsSchema,
   eventsQuerySchema,
   invalidQueryBody,
+  logsQuerySchema,
   pageQuerySchema,
+  timelineQuerySchema,
   type ErrorsQuery,
   type EventsQuery,
+  type LogsQuerystring,
   type PageQuerystring,
+  type TimelineQuerystring,
 } from './schemas.js';
 
 /** `{ <name>: [...], next, prev }`: the list under its usual name, and the cursors of the pages beside it. */
@@ -132,6 +137,28 @@ export async function apiRoutes(app: FastifyInstance, options: DashboardsPluginO
   );
 
   app.get('/api/stats', async () => ({ events: await store.eventCounts() }));
+
+  app.get<{ Querystring: TimelineQuerystring }>(
+    '/api/timeline',
+    { schema: { querystring: timelineQuerySchema } },
+    async (request, reply) => {
+      const filters = timelineFilters(request.query);
+      if (filters === undefined)
+        return reply.code(400).send(
+          errorBody('TELLTALE_ERR_INVALID_QUERY', {
+            message: `a timeline needs one of ${TIMELINE_FILTERS.join(', ')}`,
+            field: 'trace',
+          }),
+        );
+      return listBody('items', await loadTimeline(store, request.query, filters));
+    },
+  );
+
+  app.get<{ Querystring: LogsQuerystring }>(
+    '/api/logs',
+    { schema: { querystring: logsQuerySchema } },
+    async (request) => listBody('logs', await loadServerLogs(store, request.query)),
+  );
 
   app.get<{ Querystring: PageQuerystring }>('/api/alerts', paged, async (request) => {
     const alerts = await loadPage(

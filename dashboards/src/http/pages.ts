@@ -8,6 +8,8 @@ import { errorGroupPage, errorsPage } from '../views/errors.js';
 import { eventPage, eventsPage } from '../views/events.js';
 import { messagePage, STYLESHEET_PATH } from '../views/layout.js';
 import { RULES_PATH, rulesPage } from '../views/rules.js';
+import { logsPage, timelinePage, timelinePager } from '../views/timeline.js';
+import { loadServerLogs, loadTimeline, logsFilters, TIMELINE_FILTERS, timelineFilters } from '../timeline.js';
 import { pager } from '../views/format.js';
 import { DASHBOARD_CSS } from '../views/stylesheet.js';
 import { SORT_KEYS, type SortKey } from '../store.js';
@@ -24,12 +26,16 @@ import {
   eventsQuerySchema,
   GROUP_ACTIONS,
   invalidQueryBody,
+  logsQuerySchema,
   pageQuerySchema,
   ruleParamsSchema,
+  timelineQuerySchema,
   type ErrorsQuery,
   type EventsQuery,
   type GroupAction,
+  type LogsQuerystring,
   type PageQuerystring,
+  type TimelineQuerystring,
 } from './schemas.js';
 
 const position = (key: SortKey | undefined) =>
@@ -164,6 +170,34 @@ export async function pageRoutes(app: FastifyInstance, options: DashboardsPlugin
       const event = await store.eventById(request.params.app, request.params.id);
       if (event === undefined) return notFound(reply, 'No event has this id. It may have expired.');
       return sendPage(reply, eventPage(site, event, Date.now()));
+    },
+  );
+
+  app.get<{ Querystring: TimelineQuerystring }>(
+    '/timeline',
+    { schema: { querystring: timelineQuerySchema } },
+    async (request, reply) => {
+      const filters = timelineFilters(request.query);
+      if (filters === undefined)
+        return sendPage(
+          reply,
+          messagePage(site, 'Bad request', `A timeline needs one of ${TIMELINE_FILTERS.join(', ')}.`),
+          400,
+        );
+      const items = await loadTimeline(store, request.query, filters);
+      // Oldest first: "next" is later in time.
+      const nav = timelinePager({ ...filters, limit: request.query.limit }, items);
+      return sendPage(reply, timelinePage(site, items.items, filters, nav));
+    },
+  );
+
+  app.get<{ Querystring: LogsQuerystring }>(
+    '/logs',
+    { schema: { querystring: logsQuerySchema } },
+    async (request, reply) => {
+      const filter = { ...logsFilters(request.query), limit: request.query.limit };
+      const logs = await loadServerLogs(store, request.query);
+      return sendPage(reply, logsPage(site, logs.items, filter, pager('/logs', filter, logs)));
     },
   );
 

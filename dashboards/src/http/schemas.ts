@@ -29,6 +29,66 @@ export interface EventsQuery extends PageQuerystring {
   session?: string;
 }
 
+const epochMs = { type: 'integer', minimum: 0 } as const;
+
+/** `cursor` is the `next` of a timeline page (the same as `before`). */
+export const timelineQuerySchema = {
+  type: 'object',
+  properties: {
+    app: shortId,
+    trace: shortId,
+    session: shortId,
+    user: shortId,
+    request: shortId,
+    from: epochMs,
+    to: epochMs,
+    cursor: cursorSchema,
+    ...pageProperties,
+  },
+} as const;
+
+export interface TimelineQuerystring extends PageQuerystring {
+  app?: string;
+  trace?: string;
+  session?: string;
+  user?: string;
+  request?: string;
+  from?: number;
+  to?: number;
+  cursor?: string;
+}
+
+export const SERVER_LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'] as const;
+
+export const logsQuerySchema = {
+  type: 'object',
+  properties: {
+    app: shortId,
+    service: shortId,
+    level: { type: 'string', enum: [...SERVER_LOG_LEVELS, ''] },
+    // Capped: the search is a substring test whose cost grows with the needle.
+    text: { type: 'string', maxLength: 200 },
+    trace: shortId,
+    request: shortId,
+    session: shortId,
+    from: epochMs,
+    to: epochMs,
+    ...pageProperties,
+  },
+} as const;
+
+export interface LogsQuerystring extends PageQuerystring {
+  app?: string;
+  service?: string;
+  level?: (typeof SERVER_LOG_LEVELS)[number] | '';
+  text?: string;
+  trace?: string;
+  request?: string;
+  session?: string;
+  from?: number;
+  to?: number;
+}
+
 /** `unresolved` = new, ongoing and regression. */
 export const STATUS_FILTERS = ['new', 'ongoing', 'regression', 'resolved', 'ignored', 'unresolved'] as const;
 export type StatusFilter = (typeof STATUS_FILTERS)[number];

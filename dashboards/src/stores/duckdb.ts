@@ -16,6 +16,7 @@ import {
   type PageQuery,
   type SortKey,
 } from '../store.js';
+import { serverLogs, timeline } from './duckdb-timeline.js';
 
 /**
  * Every SQL statement the dashboards run against the DuckDB `events` table
@@ -254,6 +255,8 @@ export async function createDuckDbStore(instance: DuckDBInstance): Promise<Dashb
     listEvents: (query) => serial(() => listEvents(db, query)),
     eventById: (app, id) => serial(() => eventById(db, app, id)),
     eventCounts: () => serial(() => eventCounts(db)),
+    timeline: (query) => serial(() => timeline(db, query)),
+    serverLogs: (query) => serial(() => serverLogs(db, query)),
     close: () => serial(async () => db.closeSync()),
   };
 }

@@ -175,7 +175,7 @@ function sample(e: EventDetail, now: number): SafeHtml {
 <span><code>${e.release}</code> · ${e.environment}</span>
 <span>${platform(e)}</span>
 ${e.url !== null && html`<span><code>${e.url}</code></span>`}
-<span>${e.user !== null ? html`user <code>${e.user}</code>` : html`anonymous`} · <a href="${hrefWith('/events', { session: e.session })}">session timeline</a></span>
+<span>${e.user !== null ? html`user <code>${e.user}</code>` : html`anonymous`} · <a href="${hrefWith('/timeline', { session: e.session })}">session timeline</a>${e.trace !== null && html` · <a class="trace-timeline" href="${hrefWith('/timeline', { trace: e.trace })}">trace timeline</a>`} · <a href="${hrefWith('/events', { session: e.session })}">session events</a></span>
 ${e.count > 1 && html`<span class="muted">×${formatCount(e.count)} in session</span>`}
 </div>
 ${e.message !== null && html`<p class="message">${e.message}</p>`}

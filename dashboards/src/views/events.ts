@@ -38,7 +38,7 @@ export function eventsPage(
 <nav class="filters">${link(undefined, 'all', total)}${EVENT_KINDS.map((k) => link(k, k, counts[k]))}</nav>
 ${
   filter.session !== undefined &&
-  html`<p class="filter-note">Session <code>${filter.session}</code> only: client events of one visit, in order. <a href="${hrefWith('/events', { kind: filter.kind })}">Show all sessions</a></p>`
+  html`<p class="filter-note">Session <code>${filter.session}</code> only: client events of one visit, in order. <a href="${hrefWith('/timeline', { session: filter.session })}">With server logs, on one timeline</a> · <a href="${hrefWith('/events', { kind: filter.kind })}">Show all sessions</a></p>`
 }
 ${
   events.length === 0
@@ -74,7 +74,10 @@ export function eventPage(site: string, e: EventDetail, now: number): SafeHtml {
     ['Received', isoTime(e.receivedAt)],
     ['Release', html`<code>${e.release}</code>`],
     ['Environment', e.environment],
-    ['Session', html`<a href="${hrefWith('/events', { session: e.session })}"><code>${e.session}</code></a>`],
+    [
+      'Session',
+      html`<a href="${hrefWith('/events', { session: e.session })}"><code>${e.session}</code></a> · <a href="${hrefWith('/timeline', { session: e.session })}">timeline</a>`,
+    ],
     ['User', e.user],
     ['Account', e.account],
     ['Name', e.name],
@@ -88,7 +91,11 @@ export function eventPage(site: string, e: EventDetail, now: number): SafeHtml {
     ['Soft', e.soft === null ? null : e.soft ? 'yes' : 'no'],
     ['Count', e.kind === 'error' ? formatCount(e.count) : null],
     ['URL path', e.url !== null && html`<code>${e.url}</code>`],
-    ['Trace', e.trace !== null && html`<code>${e.trace}</code>`],
+    [
+      'Trace',
+      e.trace !== null &&
+        html`<code>${e.trace}</code> · <a href="${hrefWith('/timeline', { trace: e.trace })}">client and server timeline</a>`,
+    ],
     ['Platform', platform(e)],
     ['Online', yesNo(e.online)],
     ['Ad blocker', yesNo(e.adblock)],

@@ -1,6 +1,6 @@
 import { html, trustedHtml, type SafeHtml } from '../html.js';
 
-export type Section = 'errors' | 'features' | 'asserts' | 'blocked' | 'events' | 'alerts';
+export type Section = 'errors' | 'features' | 'asserts' | 'blocked' | 'events' | 'logs' | 'alerts';
 
 const NAV: ReadonlyArray<[Section, string, string]> = [
   ['errors', 'Errors', '/'],
@@ -8,6 +8,7 @@ const NAV: ReadonlyArray<[Section, string, string]> = [
   ['asserts', 'Asserts', '/asserts'],
   ['blocked', 'Blocked', '/blocked'],
   ['events', 'Events', '/events'],
+  ['logs', 'Server logs', '/logs'],
   ['alerts', 'Alerts', '/alerts'],
 ];
 

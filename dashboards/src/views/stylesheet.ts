@@ -55,6 +55,15 @@ table.compact td { padding: 3px 8px; font-size: 12.5px; }
 .badge-soft { color: var(--assert); }
 .badge-ok { color: var(--feature); }
 .badge-pending { color: var(--assert); }
+.badge-level-error, .badge-level-fatal { color: var(--error); }
+.badge-level-warn { color: var(--assert); }
+.badge-level-info, .badge-level-debug { color: var(--log); }
+table.timeline tr.source-client td:first-child { border-left: 4px solid var(--feature); }
+table.timeline tr.source-server td:first-child { border-left: 4px solid var(--log); }
+table.timeline tr.source-server { background: var(--panel); }
+table.timeline tr.source-server td.main { padding-left: 32px; }
+.source { font-size: 11.5px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
+form.filters label { display: inline-flex; gap: 4px; align-items: center; }
 .chip { display: inline-block; margin: 0 4px 2px 0; padding: 0 6px; border-radius: 4px;
   background: var(--panel); border: 1px solid var(--line); font-family: ui-monospace, monospace; font-size: 12px; }
 

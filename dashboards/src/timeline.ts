@@ -1,0 +1,55 @@
+import { SORT_KEYS, type DashboardStore, type ServerLogLine, type TimelineItem } from './store.js';
+import { loadPage, type Page } from './http/pagination.js';
+import { blankToUndefined, type LogsQuerystring, type TimelineQuerystring } from './http/schemas.js';
+
+/** The ids a timeline can join on; one at least must be given. */
+export const TIMELINE_FILTERS = ['trace', 'session', 'user', 'request'] as const;
+
+/** The store query of a timeline request, or undefined when it names none of TIMELINE_FILTERS. */
+export function timelineFilters(query: TimelineQuerystring) {
+  const filters = {
+    app: blankToUndefined(query.app),
+    trace: blankToUndefined(query.trace),
+    session: blankToUndefined(query.session),
+    user: blankToUndefined(query.user),
+    request: blankToUndefined(query.request),
+    from: query.from,
+    to: query.to,
+  };
+  return TIMELINE_FILTERS.some((name) => filters[name] !== undefined) ? filters : undefined;
+}
+
+/** One page of a timeline, oldest first; `cursor` is the same as `before` (the next page). */
+export function loadTimeline(
+  store: DashboardStore,
+  query: TimelineQuerystring,
+  filters: NonNullable<ReturnType<typeof timelineFilters>>,
+): Promise<Page<TimelineItem>> {
+  const page = { limit: query.limit, before: query.before ?? query.cursor, after: query.after };
+  return loadPage('timeline', page, (q) => store.timeline({ ...q, ...filters }), SORT_KEYS.timeline);
+}
+
+export function logsFilters(query: LogsQuerystring) {
+  return {
+    app: blankToUndefined(query.app),
+    service: blankToUndefined(query.service),
+    level: blankToUndefined(query.level),
+    text: blankToUndefined(query.text),
+    trace: blankToUndefined(query.trace),
+    request: blankToUndefined(query.request),
+    session: blankToUndefined(query.session),
+    from: query.from,
+    to: query.to,
+  };
+}
+
+/** One page of server logs, most recent first. */
+export function loadServerLogs(store: DashboardStore, query: LogsQuerystring): Promise<Page<ServerLogLine>> {
+  const { limit, before, after } = query;
+  return loadPage(
+    'logs',
+    { limit, before, after },
+    (q) => store.serverLogs({ ...q, ...logsFilters(query) }),
+    SORT_KEYS.logs,
+  );
+}
