@@ -1,0 +1,128 @@
+import {
+  LIMITS,
+  scrubAttributes,
+  scrubId,
+  scrubStack,
+  scrubText,
+  type Attributes,
+  type ServerLog,
+} from '@telltale/protocol';
+
+/** A line as it sits in the disk buffer: scrubbed, valid, without its id (the buffer position gives it one). */
+export type BufferedLine = Omit<ServerLog, 'id' | 'clientTs'>;
+
+const LEVELS: ReadonlyArray<readonly [number, ServerLog['level']]> = [
+  [60, 'fatal'],
+  [50, 'error'],
+  [40, 'warn'],
+  [30, 'info'],
+];
+const LABELS = new Set(['debug', 'info', 'warn', 'error', 'fatal']);
+// pino's own fields, and the context the mixin adds: they become columns, not attributes.
+const RESERVED = new Set([
+  'level',
+  'time',
+  'msg',
+  'pid',
+  'hostname',
+  'name',
+  'v',
+  'trace',
+  'span',
+  'session',
+  'user',
+  'release',
+  'environment',
+]);
+const HEX32 = /^[\da-f]{32}$/;
+const HEX16 = /^[\da-f]{16}$/;
+
+function level(value: unknown): ServerLog['level'] {
+  if (typeof value === 'number') {
+    for (const [at, name] of LEVELS) if (value >= at) return name;
+    return 'debug'; // trace and debug
+  }
+  if (typeof value === 'string') {
+    const label = value.toLowerCase();
+    if (LABELS.has(label)) return label as ServerLog['level'];
+    if (label === 'trace') return 'debug';
+  }
+  return 'info';
+}
+
+function time(value: unknown, now: number): number {
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value;
+  if (typeof value === 'string') {
+    const parsed = Date.parse(value);
+    if (Number.isFinite(parsed) && parsed >= 0) return parsed;
+  }
+  return now;
+}
+
+function id(value: unknown): string | undefined {
+  if (typeof value !== 'string' && typeof value !== 'number') return undefined;
+  const text = scrubId(String(value));
+  return text === '' ? undefined : text;
+}
+
+/** Scalars stay; an object one level deep is flattened (`err.message`); deeper values become capped JSON. */
+function attributes(line: Record<string, unknown>): Attributes {
+  const out: Attributes = {};
+  let count = 0;
+  const put = (key: string, value: unknown): void => {
+    if (count >= LIMITS.maxAttributes) return;
+    count += 1;
+    if (value === null || typeof value === 'number' || typeof value === 'boolean')
+      out[key] = typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
+    else if (typeof value === 'string') out[key] = key.endsWith('stack') ? scrubStack(value) : value;
+    else out[key] = safeJson(value);
+  };
+  for (const [key, value] of Object.entries(line)) {
+    if (RESERVED.has(key) || value === undefined) continue;
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+      for (const [inner, innerValue] of Object.entries(value as Record<string, unknown>))
+        if (innerValue !== undefined) put(`${key}.${inner}`, innerValue);
+    } else put(key, value);
+  }
+  // Key deny list (passwords, tokens, emails…) and the text rules, as the dispatchers apply them.
+  return scrubAttributes(out);
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return (JSON.stringify(value) ?? '').slice(0, LIMITS.maxStringLength * 2);
+  } catch {
+    return '[unserializable]';
+  }
+}
+
+/** A pino JSON line as a ServerLog, scrubbed with the dispatchers' rules before it leaves this machine. */
+export function toServerLog(
+  line: Record<string, unknown>,
+  defaults: { service: string | undefined; release: string | undefined; environment: string | undefined },
+  now = Date.now(),
+): BufferedLine {
+  const err =
+    typeof line.err === 'object' && line.err !== null ? (line.err as Record<string, unknown>) : undefined;
+  const rawMessage =
+    typeof line.msg === 'string' ? line.msg : typeof err?.message === 'string' ? err.message : '';
+  const out: BufferedLine = {
+    ts: time(line.time, now),
+    level: level(line.level),
+    message: scrubText(rawMessage),
+    service: id(defaults.service ?? line.name) ?? 'app',
+  };
+  if (typeof line.trace === 'string' && HEX32.test(line.trace)) out.trace = line.trace;
+  if (typeof line.span === 'string' && HEX16.test(line.span)) out.span = line.span;
+  const session = id(line.session);
+  const user = id(line.user);
+  const release = id(defaults.release ?? line.release);
+  const environment = id(defaults.environment ?? line.environment);
+  if (session !== undefined) out.session = session;
+  if (user !== undefined) out.user = user;
+  if (release !== undefined) out.release = release;
+  if (environment !== undefined) out.environment = environment;
+  const attrs = attributes(line);
+  if (Object.keys(attrs).length > 0) out.attrs = attrs;
+  return out;
+}
