@@ -31,6 +31,12 @@ export interface DispatcherConfig extends SinkSettings, AlertSettings {
    * main thread, for debugging).
    */
   readonly dispatchThreads: number;
+  /**
+   * Start with every consumer paused (`TELLTALE_DISPATCH_PAUSED=1`): the collector acknowledges and
+   * spools, nothing is drained until a start without it. For measuring the collector alone
+   * (`npm run bench:e2e`); the spool's disk cap still applies.
+   */
+  readonly dispatchPaused: boolean;
 }
 
 export type DispatcherOptions = Partial<Omit<DispatcherConfig, keyof SinkSettings>> & SinkOptions;
@@ -146,6 +152,14 @@ export function resolveDispatcherConfig(
     MAX_DISPATCH_THREADS,
   );
 
+  const rawPaused = nonEmpty(env.TELLTALE_DISPATCH_PAUSED);
+  if (options.dispatchPaused === undefined && rawPaused !== undefined && !/^[01]$/.test(rawPaused))
+    invalid(
+      'TELLTALE_DISPATCH_PAUSED',
+      `"${rawPaused}" must be 1 (consumers paused) or 0 (running, the default)`,
+    );
+  const dispatchPaused = options.dispatchPaused ?? rawPaused === '1';
+
   const sinks = resolveSinkSettings(options, env);
   // Alert throttling and source-map cache: alerts/settings.ts.
   const alerts = resolveAlertSettings(options, env);
@@ -159,6 +173,7 @@ export function resolveDispatcherConfig(
     pollMs,
     batchSize,
     dispatchThreads,
+    dispatchPaused,
     ...sinks,
     ...alerts,
   });

@@ -328,7 +328,8 @@ export async function startDispatchers(config: DispatcherConfig, deps: Dispatche
     // DuckDB retention finishes before anything is written; remote stores are trimmed in the background.
     const local = sinks.find((s) => s.name === 'duckdb');
     if (local !== undefined) await applyRetention(local, retention.get('duckdb')!);
-    for (const r of allRunning()) await r.consumer.start();
+    // Paused: consumers stay unstarted, so checkpoints stay put and the spool keeps every record.
+    if (!config.dispatchPaused) for (const r of allRunning()) await r.consumer.start();
     for (const group of groups) reportRemovable(group);
     void runRetention();
     retentionTimer = setInterval(() => void runRetention(), config.retention.intervalMs);

@@ -73,3 +73,34 @@ export function serverLogRow(l: ServerLogRow): Record<string, unknown> {
     attrs: l.attrs,
   };
 }
+
+// TabSeparated escapes (ClickHouse's text formats): a backslash, tab or line break inside a value.
+const TSV_SPECIAL = /[\\\t\n\r]/g;
+const TSV_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+function tsvValue(value: unknown): string {
+  if (value === null || value === undefined) return '\\N';
+  if (typeof value === 'string') {
+    TSV_SPECIAL.lastIndex = 0;
+    return TSV_SPECIAL.test(value) ? value.replace(TSV_SPECIAL, (c) => TSV_ESCAPES[c]!) : value;
+  }
+  return String(value);
+}
+
+/**
+ * Rows as one TabSeparated body with its column list: compact (no key per value, no quotes) and
+ * understood by ClickHouse 18.16, which has no JSONCompactEachRow. The columns are the row objects'
+ * keys (eventRow, serverLogRow), so the two formats never disagree.
+ */
+export function tabSeparated(rows: readonly Record<string, unknown>[]): { columns: string[]; body: string } {
+  const first = rows[0];
+  if (first === undefined) return { columns: [], body: '' };
+  const columns = Object.keys(first);
+  let body = '';
+  for (const row of rows) {
+    let line = tsvValue(row[columns[0]!]);
+    for (let i = 1; i < columns.length; i += 1) line += `\t${tsvValue(row[columns[i]!])}`;
+    body += `${line}\n`;
+  }
+  return { columns, body };
+}

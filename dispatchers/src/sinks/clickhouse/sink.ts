@@ -1,6 +1,7 @@
+import { Readable } from 'node:stream';
 import { ClickHouseError, ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { ExportResult, Sink } from '../types.js';
-import { eventRow, serverLogRow } from './rows.js';
+import { eventRow, serverLogRow, tabSeparated } from './rows.js';
 import { CLICKHOUSE_TABLES, migrateClickHouse } from './schema.js';
 
 export interface ClickHouseSinkOptions {
@@ -85,10 +86,13 @@ export function createClickHouseSink(options: ClickHouseSinkOptions, name = 'cli
     try {
       await migrate();
       for (let i = 0; i < rows.length; i += MAX_ROWS_PER_INSERT) {
+        const { columns, body } = tabSeparated(rows.slice(i, i + MAX_ROWS_PER_INSERT));
+        // TabSeparated, not JSONEachRow: no key per value, a third of the bytes to build and parse.
         await client.insert({
           table: `${db}.${table}`,
-          values: rows.slice(i, i + MAX_ROWS_PER_INSERT),
-          format: 'JSONEachRow',
+          values: Readable.from([body], { objectMode: false }),
+          format: 'TabSeparated',
+          columns: columns as [string, ...string[]],
         });
       }
       return { status: 'ok' };

@@ -1,0 +1,217 @@
+/**
+ * `npm run bench:e2e` — `npm start`'s process (the built `telltale start`: collector, dispatchers,
+ * dashboards, embedded DuckDB) in a child process on 127.0.0.1, rate limits and quotas off, under a
+ * bounded autocannon load of gzipped client batches. Measured: events/s from the first POST to the
+ * last event visible on `/api/stats`, against the same process's collector alone (a fresh data dir,
+ * dispatchers paused with TELLTALE_DISPATCH_PAUSED=1) acknowledging the same load in the same run;
+ * the process's idle RSS after start and its peak RSS (/proc/<pid>/status VmHWM).
+ *
+ * Stdout, last line: {"bench":"e2e","events_per_s":…,"collector_events_per_s":…,"ratio":…,"peak_rss_mb":…,"idle_rss_mb":…}
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import autocannon from 'autocannon';
+import { clientBatch } from '../dispatchers/test/corpus.js';
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
+const BATCH = 100; // events per client batch, as the SDK sends them at most
+const CONNECTIONS = 16;
+const KEY = 'tt_bench_e2e_0123456789abcdef';
+const TOKEN = 'bench-e2e-api-token-0123456789abcdefghij';
+const IDLE_SETTLE_MS = 3_000;
+const VISIBLE_TIMEOUT_MS = 600_000;
+const CLI = fileURLToPath(new URL('../cli/bin/telltale.js', import.meta.url));
+
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** VmRSS (now) and VmHWM (peak) of a process, MB. */
+function memoryOf(pid: number): { rssMb: number; peakMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]);
+  return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+interface Server {
+  child: ChildProcess;
+  url: string;
+  dataDir: string;
+}
+
+async function startServer(paused: boolean): Promise<Server> {
+  const dataDir = await mkdtemp(
+    path.join(os.tmpdir(), `telltale-bench-e2e-${paused ? 'collector' : 'full'}-`),
+  );
+  const port = await freePort();
+  const child = spawn(process.execPath, [CLI, 'start'], {
+    cwd: dataDir,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      PATH: process.env.PATH,
+      TELLTALE_HOST: '127.0.0.1',
+      TELLTALE_PORT: String(port),
+      TELLTALE_DATA_DIR: dataDir,
+      TELLTALE_CONFIG: path.join(dataDir, 'telltale.config.json'),
+      TELLTALE_DEMO_KEY: KEY,
+      TELLTALE_API_TOKEN: TOKEN,
+      TELLTALE_LOG_LEVEL: 'error',
+      TELLTALE_RATE_LIMIT_PER_IP: '0',
+      TELLTALE_RATE_LIMIT_PER_KEY: '0',
+      TELLTALE_QUOTA_EVENTS_PER_MINUTE: '0',
+      TELLTALE_QUOTA_BYTES_PER_DAY: '0',
+      TELLTALE_DISPATCH_PAUSED: paused ? '1' : '0',
+      ...(process.env.TELLTALE_DISPATCH_THREADS === undefined
+        ? {}
+        : { TELLTALE_DISPATCH_THREADS: process.env.TELLTALE_DISPATCH_THREADS }),
+    },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`telltale start exited with ${code}`))),
+  );
+  exited.catch(() => undefined);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const up = await Promise.race([
+      fetch(`${url}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      ),
+      exited,
+    ]);
+    if (up) return { child, url, dataDir };
+    if (Date.now() > deadline) throw new Error('telltale start did not answer /healthz within 60 s');
+    await sleep(200);
+  }
+}
+
+async function stopServer(server: Server): Promise<void> {
+  const exit = new Promise((resolve) => server.child.once('exit', resolve));
+  server.child.kill('SIGTERM');
+  await Promise.race([exit, sleep(30_000)]);
+  server.child.kill('SIGKILL');
+  await rm(server.dataDir, { recursive: true, force: true });
+}
+
+/** Every batch gzipped once up front: unique batch ids and event ids, so nothing is deduplicated away. */
+function makeBodies(run: number): Buffer[] {
+  const now = Date.now();
+  return Array.from({ length: Math.ceil(EVENTS / BATCH) }, (_, n) => {
+    const { batch } = clientBatch(run * 1_000_000 + n, BATCH, now - 60_000 + n);
+    return gzipSync(JSON.stringify({ ...batch, sentAt: now }), { level: 1 });
+  });
+}
+
+/** Sends every body once (bounded: `amount`); resolves with the seconds it took and the 2xx count. */
+async function load(url: string, bodies: Buffer[]): Promise<{ seconds: number; ok: number }> {
+  let next = 0;
+  const start = performance.now();
+  const result = await autocannon({
+    url,
+    connections: CONNECTIONS,
+    amount: bodies.length,
+    requests: [
+      {
+        method: 'POST',
+        path: `/v1/batch?key=${KEY}`,
+        headers: {
+          'content-type': 'text/plain;charset=UTF-8',
+          'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0 Safari/537.36',
+        },
+        setupRequest: (request) => ({ ...request, body: bodies[next++ % bodies.length] }),
+      },
+    ],
+  });
+  const failed = result.non2xx + result.errors + result.timeouts;
+  if (failed > 0) throw new Error(`${failed} of ${bodies.length} batches were not answered 2xx`);
+  return { seconds: (performance.now() - start) / 1000, ok: result['2xx'] };
+}
+
+async function visibleEvents(url: string): Promise<number> {
+  const response = await fetch(`${url}/api/stats`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  if (!response.ok) throw new Error(`/api/stats answered ${response.status}`);
+  const { events } = (await response.json()) as { events: Record<string, number> };
+  return Object.values(events).reduce((sum, n) => sum + n, 0);
+}
+
+async function main(): Promise<void> {
+  const total = Math.ceil(EVENTS / BATCH) * BATCH;
+  log(`load: ${total} events in ${total / BATCH} gzipped batches of ${BATCH}, ${CONNECTIONS} connections`);
+
+  // The collector alone: the same process with its dispatchers paused acknowledges the same load.
+  const collector = await startServer(true);
+  let collectorRate: number;
+  let collectorPeak: number;
+  try {
+    const bodies = makeBodies(1);
+    const { seconds } = await load(collector.url, bodies);
+    collectorRate = total / seconds;
+    collectorPeak = memoryOf(collector.child.pid!).peakMb;
+    log(
+      `collector alone (dispatchers paused): ${total} events acked in ${seconds.toFixed(2)} s = ${Math.round(collectorRate)} events/s, peak RSS ${Math.round(collectorPeak)} MB`,
+    );
+  } finally {
+    await stopServer(collector);
+  }
+
+  // The whole process: POST → spool → dispatchers (decode, enrich, DuckDB, alerts) → /api/stats.
+  const full = await startServer(false);
+  try {
+    const bodies = makeBodies(2);
+    await sleep(IDLE_SETTLE_MS);
+    const idle = memoryOf(full.child.pid!).rssMb;
+    log(`idle RSS after start: ${Math.round(idle)} MB`);
+    const start = performance.now();
+    const sent = load(full.url, bodies);
+    let acked: number | undefined;
+    void sent.then((r) => (acked = r.seconds));
+    let visible = 0;
+    while (visible < total) {
+      await sleep(100);
+      visible = await visibleEvents(full.url);
+      if (performance.now() - start > VISIBLE_TIMEOUT_MS)
+        throw new Error(`only ${visible} of ${total} events visible after 10 min`);
+    }
+    const seconds = (performance.now() - start) / 1000;
+    await sent;
+    const rate = total / seconds;
+    const { peakMb } = memoryOf(full.child.pid!);
+    const peak = Math.max(peakMb, collectorPeak);
+    log(
+      `end to end: ${total} events visible in ${seconds.toFixed(2)} s = ${Math.round(rate)} events/s (acked in ${acked?.toFixed(2)} s), peak RSS ${Math.round(peakMb)} MB`,
+    );
+    const ratio = rate / collectorRate;
+    log(`ratio ${ratio.toFixed(3)} (target ≥ 0.5); peak RSS target ≤ 512 MB, idle ≤ 200 MB`);
+    process.stdout.write(
+      `${JSON.stringify({
+        bench: 'e2e',
+        events_per_s: Math.round(rate),
+        collector_events_per_s: Math.round(collectorRate),
+        ratio: Number(ratio.toFixed(3)),
+        peak_rss_mb: Math.round(peak),
+        idle_rss_mb: Math.round(idle),
+      })}\n`,
+    );
+  } finally {
+    await stopServer(full);
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench:e2e failed: ${String((error as Error)?.stack ?? error)}\n`);
+  process.exit(1);
+});
