@@ -1,6 +1,7 @@
 // Issue 16 in real Chromium against the real Telltale server: exact usage counts (the Features API),
 // SPA navigation and failed-call breadcrumbs, an HTTP-date Retry-After, a bug report written offline.
 import type { Breadcrumb } from '@telltale/protocol';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, carrying, startHarness, until, type Harness } from './harness.js';
 
@@ -41,7 +42,7 @@ const wire = (name: string) => {
   return { events: events.length, uses: events.reduce((n, e) => n + ('count' in e ? (e.count ?? 1) : 1), 0) };
 };
 
-const useTimes = (page: import('playwright-core').Page, name: string, n: number) =>
+const useTimes = (page: Page, name: string, n: number) =>
   page.evaluate(
     ([f, k]) => {
       for (let i = 0; i < k; i++)
