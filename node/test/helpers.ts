@@ -69,6 +69,8 @@ export interface AppProcess {
   done(): boolean;
   /** The transport's last stats event. */
   stats(): Record<string, unknown> | undefined;
+  /** The last 4000 characters the app wrote to stderr. */
+  stderr(): string;
   exited: Promise<void>;
 }
 
@@ -101,7 +103,7 @@ export function startApp(env: Record<string, string>): AppProcess {
   child.once('exit', (code, signal) => {
     if (code !== 0 && signal === null) process.stderr.write(`numbered-app exited ${code}: ${stderr}\n`);
   });
-  return { child, wrote: () => wrote, done: () => done, stats: () => stats, exited };
+  return { child, wrote: () => wrote, done: () => done, stats: () => stats, stderr: () => stderr, exited };
 }
 
 export async function kill9(app: AppProcess): Promise<void> {
@@ -127,8 +129,8 @@ export async function duckRows(dataDir: string, sql: string): Promise<Record<str
 }
 
 /** The `n` of every stored line of the numbered app, one entry per row (duplicates would show). */
-export async function storedNumbers(dataDir: string): Promise<number[]> {
-  const rows = await duckRows(dataDir, "SELECT attrs FROM server_logs WHERE service = 'numbered'");
+export async function storedNumbers(dataDir: string, service = 'numbered'): Promise<number[]> {
+  const rows = await duckRows(dataDir, `SELECT attrs FROM server_logs WHERE service = '${service}'`);
   return rows.map((row) => (JSON.parse(String(row.attrs)) as { n: number }).n).sort((a, b) => a - b);
 }
 
@@ -136,7 +138,12 @@ export async function storedNumbers(dataDir: string): Promise<number[]> {
  * A TCP door in front of the collector: while closed, every connection is reset at once (the
  * collector is down, as the app sees it); once opened, connections go through to `target`.
  */
-export async function startDoor(): Promise<{ url: string; open(target: URL): void; close(): Promise<void> }> {
+export async function startDoor(): Promise<{
+  url: string;
+  open(target: URL): void;
+  shut(): void;
+  close(): Promise<void>;
+}> {
   let target: URL | undefined;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
@@ -160,6 +167,9 @@ export async function startDoor(): Promise<{ url: string; open(target: URL): voi
     url: `http://127.0.0.1:${address.port}`,
     open(url) {
       target = url;
+    },
+    shut() {
+      target = undefined;
     },
     close: () =>
       new Promise<void>((resolve) => {
