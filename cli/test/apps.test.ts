@@ -14,6 +14,22 @@ interface AppView {
   revokedKeys: number;
 }
 
+/**
+ * What the server writes to its error log until `stop()`. With `logger: false` fastify logs to a no-op
+ * logger; its `error` is swapped for a recorder to hear the apps watcher's report.
+ */
+function listenToErrorLog(server: RunningTelltale): { reports: string[]; stop(): void } {
+  const reports: string[] = [];
+  const log = server.app.log as unknown as { error: (...args: unknown[]) => void };
+  const original = log.error;
+  log.error = (...args: unknown[]) => {
+    reports.push(
+      args.map((a) => (typeof a === 'string' ? a : String((a as { err?: unknown })?.err ?? a))).join(' '),
+    );
+  };
+  return { reports, stop: () => void (log.error = original) };
+}
+
 /** Runs `telltale …` in-process and returns its exit code and output. */
 async function telltale(args: string[], env: NodeJS.ProcessEnv) {
   const stdout = new PassThrough();
@@ -114,13 +130,30 @@ describe('telltale apps add | list | rotate-key, and a running server that follo
     expect(((await revoked.json()) as { error: { message: string } }).error.message).toMatch(/revoked/);
     expect((await send(newKey!)).status).toBe(202);
 
-    // A broken file is reported and ignored: the keys in service stay.
+    // A broken file is reported and ignored: the keys in service stay. The server reports it on its
+    // log (off in tests, so the test listens there): waiting for that report, not a sleep, proves the
+    // watcher read the broken file before the key is tried.
+    const errorLog = listenToErrorLog(server);
+    const valid = await readFile(file, 'utf8');
     await writeFile(file, '{ "apps": [ { "id": ');
-    await new Promise((resolve) => setTimeout(resolve, 2500)); // longer than one poll of the file
+    const report = await waitFor('the server to report the broken apps file', async () =>
+      errorLog.reports.find((r) => r.includes('apps file not reloaded')),
+    ).finally(() => errorLog.stop());
+    expect(report).toContain('is not valid JSON');
     expect((await send(newKey!)).status).toBe(202);
     const broken = await telltale(['apps', 'list'], env);
     expect(broken.code).toBe(1);
     expect(broken.err).toContain(`TELLTALE_ERR_INVALID_CONFIG: ${file}: is not valid JSON`);
+    // And the watcher is still alive after it: a valid change (a second app) goes into service.
+    const later = JSON.parse(valid) as { apps: Array<Record<string, unknown>> };
+    later.apps.push({ id: 'later', name: 'Later app', ingestKeys: ['tt_live_later_0123456789abcdef'] });
+    await writeFile(file, JSON.stringify(later));
+    await waitFor('the server to take the app added after the broken file', async () =>
+      (await send('tt_live_later_0123456789abcdef', 'https://other.example')).status === 202
+        ? true
+        : undefined,
+    );
+    expect((await send(newKey!)).status).toBe(202);
   });
 
   it("sets an app's own quotas, which a running server applies without a restart", async () => {

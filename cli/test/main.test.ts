@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { main } from '../src/index.js';
+import { COMMANDS, main } from '../src/index.js';
 
 function io(env: NodeJS.ProcessEnv = {}) {
   const stdout = new PassThrough();
@@ -17,6 +17,17 @@ describe('telltale command line', () => {
     expect(await main(['help'], streams)).toBe(0);
     expect(text.out).toContain('Usage: telltale <command>');
     expect(text.out).toMatch(/^\s+start\s+run collector/m);
+    // Every registered command, each on its own line with its summary, and nothing else listed.
+    const listed = text.out
+      .split('\n')
+      .filter((line) => /^ {2}\S/.test(line))
+      .map((line) => line.trim().split(/\s+/)[0]);
+    expect(listed.sort()).toEqual([...Object.keys(COMMANDS), 'help'].sort());
+    for (const [name, command] of Object.entries(COMMANDS)) {
+      expect(command.summary.length, `${name} has a summary`).toBeGreaterThan(0);
+      expect(text.out.split('\n')).toContainEqual(expect.stringMatching(new RegExp(`^ {2}${name} +`)));
+      expect(text.out).toContain(command.summary);
+    }
   });
 
   it('refuses an unknown command with a usage error', async () => {

@@ -8,6 +8,35 @@ const VALID_EVERY = 7;
 /** Every status the protocol documents for an ingest answer other than 202. */
 const DOCUMENTED = new Set([400, 401, 403, 413, 415, 429]);
 
+/**
+ * The run's seed: TELLTALE_FUZZ_SEED replays a failure (every message names the seed), otherwise a new
+ * one each run, printed so a CI log is enough to reproduce.
+ */
+function fuzzSeed(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.TELLTALE_FUZZ_SEED;
+  if (raw === undefined || raw === '') return Math.floor(Math.random() * 2 ** 32);
+  if (!/^\d{1,10}$/.test(raw) || Number(raw) >= 2 ** 32)
+    throw new Error(
+      `TELLTALE_FUZZ_SEED: "${raw}" is not a seed; use the integer a failed run printed (0..4294967295)`,
+    );
+  return Number(raw);
+}
+const SEED = fuzzSeed();
+console.log(`fuzz seed ${SEED} (replay with TELLTALE_FUZZ_SEED=${SEED})`);
+
+/** The batch each hostile round mutates: fixed times and ids, so a seed makes the same bodies every run. */
+function baseBatch(seed: number, round: number): Batch {
+  const at = 1_700_000_000_000 + round;
+  return makeBatch({
+    batchId: `fuzz-${seed}-${round}`,
+    sentAt: at,
+    events: [
+      { id: `f-${round}-1`, ts: at - 1000, kind: 'feature', name: 'export-csv' },
+      { id: `f-${round}-2`, ts: at - 999, kind: 'error', type: 'TypeError', message: 'x is undefined' },
+    ],
+  });
+}
+
 /** mulberry32: a small seeded PRNG, so a failure can be replayed with the seed it prints. */
 function rng(seed: number): () => number {
   let a = seed >>> 0;
@@ -131,8 +160,21 @@ describe('fuzz: thousands of random and mutated batches', () => {
   });
   afterAll(() => h.close());
 
-  it('never crashes or answers 5xx, answers 202 or a documented 4xx with a registered code, and stores every valid batch', async () => {
-    const seed = Number(process.env.TELLTALE_FUZZ_SEED ?? Date.now() % 1_000_000);
+  it('makes the same hostile bodies from the same seed, so a printed seed replays a failure', () => {
+    const run = (seed: number) => {
+      const r = rng(seed);
+      return Array.from({ length: 200 }, (_, i) => hostile(r, baseBatch(seed, i)));
+    };
+    expect(run(SEED)).toEqual(run(SEED));
+    expect(run(SEED)).not.toEqual(run(SEED + 1));
+    expect(() => fuzzSeed({ TELLTALE_FUZZ_SEED: 'tuesday' })).toThrow(
+      /TELLTALE_FUZZ_SEED: "tuesday" is not a seed/,
+    );
+    expect(fuzzSeed({ TELLTALE_FUZZ_SEED: '42' })).toBe(42);
+  });
+
+  it(`never crashes or answers 5xx, answers 202 or a documented 4xx with a registered code, and stores every valid batch (seed ${SEED})`, async () => {
+    const seed = SEED;
     const r = rng(seed);
     const statuses = new Map<number, number>();
     const valid: Batch[] = [];
@@ -149,7 +191,7 @@ describe('fuzz: thousands of random and mutated batches', () => {
         });
         expect(res.statusCode, `seed ${seed}, round ${i}: a valid batch`).toBe(202);
       } else {
-        const { body, headers } = hostile(r, makeBatch({ batchId: `fuzz-${seed}-${i}` }));
+        const { body, headers } = hostile(r, baseBatch(seed, i));
         res = await h.app.inject({ method: 'POST', url: '/v1/batch', payload: body, headers });
       }
       statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);

@@ -1,5 +1,5 @@
 import { gzipSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { assert, describe, expect, it } from 'vitest';
 import {
   archiveBlobName,
   backoffDelay,
@@ -137,13 +137,15 @@ describe('shapes on the wire', () => {
   it('reads blobs as envelopes, bare batches (app from the name or metadata) and JSON lines', () => {
     const info = { name: 'shop/uploads/1.json', lastModified: 1_714_000_000_000, metadata: {} };
     const bare = decodeBlob(json(clientBatch(1, 2).batch), info);
-    expect(bare.ok && JSON.parse(bare.payloads[0]!.toString())).toMatchObject({
+    assert(bare.ok, 'a bare batch is read');
+    expect(JSON.parse(bare.payloads[0]!.toString())).toMatchObject({
       v: 1,
       app: 'shop',
       receivedAt: 1_714_000_000_000,
     });
     const zipped = decodeBlob(gzipSync(json(clientBatch(2, 2, 1_700_000_000_000))), info);
-    expect(zipped.ok && JSON.parse(zipped.payloads[0]!.toString()).receivedAt).toBe(1_700_000_000_000);
+    assert(zipped.ok, 'a gzip batch is read');
+    expect(JSON.parse(zipped.payloads[0]!.toString()).receivedAt).toBe(1_700_000_000_000);
     const lines = Buffer.from(
       `${JSON.stringify(clientBatch(3, 1).batch)}\n${JSON.stringify(clientBatch(4, 1).batch)}\n`,
     );

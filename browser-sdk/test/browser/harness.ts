@@ -58,10 +58,11 @@ export interface Harness {
    * emulation alone lets keepalive requests of a closing page through, a real outage would not.
    */
   network: { down: boolean };
-  /** CSP violations reported by any page. */
+  /** CSP violations reported by any page (each page's own list comes with it from newPage). */
   violations: string[];
   scenario(name: string, s: Scenario): string;
-  newPage(): Promise<{ context: BrowserContext; page: Page }>;
+  /** A page in a fresh context, with the CSP violations Chromium reported for it (its console). */
+  newPage(): Promise<{ context: BrowserContext; page: Page; violations: string[] }>;
   /** Events the dashboards API has for a session (the store deduplicates by event id). */
   storedEvents(session: string): Promise<Array<{ id: string; kind: string; name: string | null }>>;
   /** Ids of every event in batches the collector accepted as new (its spool), with repeats. */
@@ -241,10 +242,13 @@ ${s.pre ?? ''}`;
     async newPage() {
       const context = await browser.newContext();
       const page = await context.newPage();
+      const own: string[] = [];
       page.on('console', (m) => {
-        if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+        if (!/Content Security Policy/i.test(m.text())) return;
+        violations.push(m.text());
+        own.push(m.text());
       });
-      return { context, page };
+      return { context, page, violations: own };
     },
     async storedEvents(session) {
       const r = await fetch(`${telltale.url}/api/events?session=${session}&limit=1000`, {
@@ -266,6 +270,15 @@ ${s.pre ?? ''}`;
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Every CSP violation of one page: what its console said (`seen`, from newPage) and what its
+ * `securitypolicyviolation` listener caught (scenario pages install one before anything runs).
+ */
+export async function cspViolations(page: Page, seen: readonly string[]): Promise<string[]> {
+  const caught = await page.evaluate(() => (window as unknown as { violations?: string[] }).violations ?? []);
+  return [...seen, ...caught];
 }
 
 /** Reads `window[name]` in the page. */
