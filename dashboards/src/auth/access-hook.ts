@@ -38,6 +38,8 @@ const digest = (text: string): Buffer => createHash('sha256').update(text).diges
 /** Whether a `Host` header names this deployment: TELLTALE_PUBLIC_URL's host, or loopback on any port. */
 export function hostAllowed(host: string | undefined, publicUrl: URL | undefined): boolean {
   if (host === undefined || host === '' || host.length > 300) return false;
+  // A name, an IPv4 or a bracketed IPv6 address, and a port: nothing a URL parser would drop (`#`, `?`, `@`).
+  if (!/^[A-Za-z0-9.-]+(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$/.test(host)) return false;
   let parsed: URL;
   try {
     parsed = new URL(`${publicUrl?.protocol ?? 'http:'}//${host}`);
@@ -109,7 +111,13 @@ export async function registerAccessControl(
     if (id === undefined || id === '') return undefined;
     const session = sessions.touch(id);
     if (session === undefined) return undefined;
-    if (session.via === 'first-start') return session;
+    if (session.via === 'first-start') {
+      // The start-up link's temporary admin ends as soon as any real user exists.
+      if ((await store.users()).length === 0) return session;
+      sessions.end(id);
+      reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      return undefined;
+    }
     const user = await store.findUser(session.email);
     if (session.via === 'sso') return { ...session, role: user?.role ?? 'viewer' };
     // A removed user, or a new password or role since sign-in, ends the session.
@@ -124,13 +132,15 @@ export async function registerAccessControl(
   app.addHook('onRequest', async (request, reply) => {
     const path = request.url.split('?')[0] ?? '';
     const route = request.routeOptions.url;
-    if (isIngestRequest(route, path)) return;
+    // Only a matched ingest route is public: a path under /v1/ that matches nothing goes through the gate.
+    if (route !== undefined && isIngestRequest(route, path)) return;
     if (options.onDashboardListener !== undefined && !options.onDashboardListener(request))
       return reply
         .code(404)
         .send(errorBody('TELLTALE_ERR_NOT_FOUND', { message: 'this port serves ingest only' }));
     // Before credentials: a page of another site that rebinds its name to 127.0.0.1 gets nothing.
-    if (!hostAllowed(request.host, publicUrl))
+    // Both the Host header and, behind a trusted proxy, X-Forwarded-Host must name this deployment.
+    if (!hostAllowed(request.headers.host, publicUrl) || !hostAllowed(request.host, publicUrl))
       return refuse(request, reply, 'TELLTALE_ERR_HOST_NOT_ALLOWED', 421);
     if (isSignInRequest(route, path)) return;
 

@@ -54,13 +54,17 @@ export interface AccessStore {
   /** The token's record when `token` is a live API token. */
   findToken(token: string): Promise<TokenRecord | undefined>;
   tokens(): Promise<readonly TokenRecord[]>;
-  /** Read, change and write back the whole file (durably, 0600). */
-  update(change: (file: AccessFile) => void): Promise<void>;
+  /**
+   * Read, change and write back the whole file (durably, 0600), one update at a time in this process;
+   * `change` returning false writes nothing.
+   */
+  update(change: (file: AccessFile) => boolean | void): Promise<void>;
 }
 
 export function openAccessStore(dataDir: string): AccessStore {
   const file = accessFilePath(dataDir);
   let cached: { stamp: string; contents: AccessFile } | undefined;
+  let updates: Promise<void> = Promise.resolve();
 
   const load = async (): Promise<AccessFile> => {
     const info = await stat(file).catch((error: NodeJS.ErrnoException) => {
@@ -91,15 +95,20 @@ export function openAccessStore(dataDir: string): AccessStore {
         return stored.length === digest.length && timingSafeEqual(stored, digest);
       });
     },
-    update: async (change) => {
-      const current = await load();
-      const next: AccessFile = structuredClone({ users: [...current.users], tokens: [...current.tokens] });
-      change(next);
-      const dir = path.dirname(file);
-      await mkdir(dir, { recursive: true, mode: 0o700 });
-      await chmod(dir, 0o700);
-      await writeFileDurably(file, JSON.stringify(next, null, 2) + '\n', 0o600);
-      cached = undefined;
+    update: (change) => {
+      // Serialised: a read-change-write racing another would lose one of them.
+      const run = updates.then(async () => {
+        const current = await load();
+        const next: AccessFile = structuredClone({ users: [...current.users], tokens: [...current.tokens] });
+        if (change(next) === false) return;
+        const dir = path.dirname(file);
+        await mkdir(dir, { recursive: true, mode: 0o700 });
+        await chmod(dir, 0o700);
+        await writeFileDurably(file, JSON.stringify(next, null, 2) + '\n', 0o600);
+        cached = undefined;
+      });
+      updates = run.catch(() => undefined);
+      return run;
     },
   };
 }

@@ -93,7 +93,9 @@ export function safeNextPath(next: unknown): string {
   const base = 'http://telltale.invalid';
   try {
     const url = new URL(next, base);
-    return url.origin === base ? `${url.pathname}${url.search}${url.hash}` : '/';
+    const path = `${url.pathname}${url.search}${url.hash}`;
+    // Again after normalisation: `/.//evil.com` becomes `//evil.com`, another site.
+    return url.origin === base && !path.startsWith('//') && !path.startsWith('/\\') ? path : '/';
   } catch {
     return '/';
   }

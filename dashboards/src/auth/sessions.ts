@@ -133,6 +133,13 @@ export function createLoginLimiter(
       }
       while (windows.size > maxKeys) windows.delete(windows.keys().next().value!);
     },
+    /** Gives back one attempt counted by `fail` (a sign-in counts before its slow password check). */
+    refund(keys: readonly string[]): void {
+      for (const key of keys) {
+        const entry = current(key);
+        if (entry !== undefined && entry.failures > 0) entry.failures -= 1;
+      }
+    },
   };
 }
 

@@ -28,13 +28,24 @@ export interface SignInOptions {
 
 type Form = Record<string, string> | undefined;
 
-/** A same-site path to go to after signing in; anything else (`//evil`, `https:…`, `/\\`) becomes `/`. */
+/**
+ * A same-site path to go to after signing in; anything else (`//evil`, `https:…`, `/\\`) becomes `/`.
+ * Checked again after URL normalisation: `/.//evil.com` normalises to `//evil.com`, another site.
+ */
 export function safeNext(next: unknown): string {
   if (typeof next !== 'string' || next.length > 2048) return '/';
-  if (!next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return '/';
+  const offSite = (path: string) => !path.startsWith('/') || path.startsWith('//') || path.startsWith('/\\');
+  if (offSite(next)) return '/';
   // eslint-disable-next-line no-control-regex -- control characters are exactly what must not pass
   if (/[\u0000-\u001f\\]/.test(next)) return '/';
-  return next;
+  const base = 'http://telltale.invalid';
+  try {
+    const url = new URL(next, base);
+    const path = `${url.pathname}${url.search}${url.hash}`;
+    return url.origin === base && !offSite(path) ? path : '/';
+  } catch {
+    return '/';
+  }
 }
 
 /** Sets the session cookie: HttpOnly, SameSite=Strict, Secure when the request came over https. */
@@ -117,34 +128,40 @@ export async function signInRoutes(app: FastifyInstance, options: SignInOptions)
         429,
       );
     }
+    // Counted before the slow password check, so a burst of parallel guesses meets the limit too.
+    limiter.fail(keys);
     const user = email === '' ? undefined : await store.findUser(email);
     // The same work and the same words whether or not the email is known: no user enumeration.
     const ok = await verifyPassword(form.password ?? '', user?.passwordHash ?? (await decoyHash()));
-    if (user === undefined || !ok) {
-      limiter.fail(keys);
+    if (user === undefined || !ok)
       return showLogin(reply, next, { email, problem: 'Wrong email or password.' }, 401);
-    }
+    limiter.refund(keys);
     const id = sessions.create({ email: user.email, role: user.role, via: 'password' }, user.updatedAt);
     setSessionCookie(request, reply, sessions, id);
     return reply.redirect(next, 303);
   });
 
-  app.get<{ Params: { token: string } }>('/login/token/:token', async (request, reply) => {
-    const usable = firstStart !== undefined && (await store.users()).length === 0;
-    if (!usable || !firstStart.redeem(request.params.token))
-      return sendPage(
-        reply,
-        messagePage(
-          site,
-          'Link not valid',
-          'This start-up link was used, has expired, or a user exists already. Sign in, or run: telltale users add you@example.com',
-        ),
-        403,
-      );
-    const id = sessions.create({ email: 'first admin', role: 'admin', via: 'first-start' });
-    setSessionCookie(request, reply, sessions, id);
-    return reply.redirect('/account', 303);
-  });
+  // No HEAD route: a link checker's HEAD must not use up the one-time link.
+  app.get<{ Params: { token: string } }>(
+    '/login/token/:token',
+    { exposeHeadRoute: false },
+    async (request, reply) => {
+      const usable = firstStart !== undefined && (await store.users()).length === 0;
+      if (!usable || !firstStart.redeem(request.params.token))
+        return sendPage(
+          reply,
+          messagePage(
+            site,
+            'Link not valid',
+            'This start-up link was used, has expired, or a user exists already. Sign in, or run: telltale users add you@example.com',
+          ),
+          403,
+        );
+      const id = sessions.create({ email: 'first admin', role: 'admin', via: 'first-start' });
+      setSessionCookie(request, reply, sessions, id);
+      return reply.redirect('/account', 303);
+    },
+  );
 
   app.post('/logout', async (request, reply) => {
     if (crossSite(request, reply) !== undefined) return reply;
@@ -190,9 +207,16 @@ export async function signInRoutes(app: FastifyInstance, options: SignInOptions)
       );
     const now = new Date().toISOString();
     const passwordHash = await hashPassword(password);
+    // Checked again inside the serialised update: two parallel posts cannot both pass the checks above.
+    let refused: string | undefined;
     await store.update((file) => {
-      file.users.push({ email, role, passwordHash, createdAt: now, updatedAt: now });
+      if (viewer.via === 'first-start' && file.users.length > 0)
+        refused = 'the first admin exists already; sign in.';
+      else if (file.users.some((user) => user.email === email)) refused = `${email} exists already.`;
+      else file.users.push({ email, role, passwordHash, createdAt: now, updatedAt: now });
+      return refused === undefined;
     });
+    if (refused !== undefined) return showAccount(request, reply, { problem: `Not added: ${refused}` }, 409);
     if (viewer.via === 'first-start') {
       // The one-time session becomes the new admin's own.
       const old = request.cookies[SESSION_COOKIE];
