@@ -13,6 +13,10 @@ export type {
   EventSummary,
   EventDetail,
   EventCounts,
+  TimelineQuery,
+  TimelineItem,
+  ServerLogsQuery,
+  ServerLogLine,
 } from './store.js';
 export type { AlertSummary, ListAlerts, ReadAlert } from './alerts.js';
 export {

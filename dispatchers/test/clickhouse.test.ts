@@ -180,7 +180,7 @@ describe('ClickHouse sink', () => {
     );
     const queries = dashboardQueries(createClickHouseClient({ url: clickhouse.url, database }), database);
     const timeline = await queries.timeline({ app: 'shop', session: 's-0' });
-    expect(timeline.map((t) => `${t.source}:${t.id}`)).toEqual([
+    expect(timeline.map((t) => `${t.source}:${t.ids.event}`)).toEqual([
       'client:e-5-0',
       'client:e-5-1',
       'client:e-5-2',
@@ -190,8 +190,8 @@ describe('ClickHouse sink', () => {
     ]);
     const byTrace = await queries.timeline({ app: 'shop', trace: '4bf92f3577b34da6a3ce929d0e0e4736' });
     expect(byTrace).toHaveLength(6);
-    const log = timeline.find((t) => t.id === 'l-5-0');
-    expect(log).toMatchObject({ name: 'api', level: 'info', release: '2.0.1', user: 'u-5' });
+    const log = timeline.find((t) => t.ids.event === 'l-5-0');
+    expect(log).toMatchObject({ service: 'api', level: 'info', release: '2.0.1', ids: { user: 'u-5' } });
     expect(log?.message).not.toContain('user@example.com'); // scrubbed on the server side too
     // DuckDB keeps them on the same keys for the embedded timeline.
     const duck = (

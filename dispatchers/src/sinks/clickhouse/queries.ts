@@ -33,20 +33,47 @@ export interface ClickHouseUsage {
   lastAttrs: string | null;
 }
 
+/**
+ * One timeline row, the same shape as the dashboards' TimelineItem (dashboards/src/store.ts): the
+ * DuckDB store and this query answer the same for the same data (dispatchers/test/timeline-parity.test.ts).
+ */
 export interface TimelineEntry {
   source: 'client' | 'server';
   app: string;
-  id: string;
+  /** Collector clock: a client event's time capped at its receive time, a server line's own time. */
   ts: number;
   kind: string;
-  /** Error type, assert / feature name, blocked reason, or the server's service name. */
-  name: string | null;
-  message: string | null;
   level: string | null;
-  trace: string | null;
-  session: string | null;
-  user: string | null;
+  message: string | null;
+  name: string | null;
+  service: string | null;
+  page: string | null;
   release: string | null;
+  ids: {
+    trace: string | null;
+    span: string | null;
+    session: string | null;
+    user: string | null;
+    request: string | null;
+    event: string;
+  };
+  fingerprint: string | null;
+}
+
+/** Every given filter narrows; `request` is a server span id (client events have none). */
+export interface TimelineQuery {
+  app?: string | undefined;
+  trace?: string | undefined;
+  session?: string | undefined;
+  user?: string | undefined;
+  request?: string | undefined;
+  from?: number | undefined;
+  to?: number | undefined;
+  limit?: number | undefined;
+  /** The sort key `[ts, source, app, id]` of the last item seen: the page after it. */
+  before?: ReadonlyArray<string | number | boolean> | undefined;
+  /** The sort key of the first item seen: the page ahead of it (still returned oldest first). */
+  after?: ReadonlyArray<string | number | boolean> | undefined;
 }
 
 /** A ClickHouse string literal. */
@@ -74,14 +101,68 @@ export interface DashboardQueries {
   featureUsage(): Promise<ClickHouseUsage[]>;
   assertFailures(): Promise<ClickHouseUsage[]>;
   blockedEvents(): Promise<ClickHouseUsage[]>;
-  /** Client events and server logs of one session, trace or user, oldest first. */
-  timeline(query: {
-    app: string;
-    session?: string;
-    trace?: string;
-    user?: string;
-    limit?: number;
-  }): Promise<TimelineEntry[]>;
+  /** Client events and server logs of a trace / session / user / request, oldest first, keyset-paged. */
+  timeline(query: TimelineQuery): Promise<TimelineEntry[]>;
+}
+
+/** A client event's time on the collector's clock: never later than its receive time. */
+const CLIENT_TS = 'least(ts_ms, received_ms)';
+
+/**
+ * Keyset page over `inner`, ascending by `columns` (the dashboards' timeline order): rows after
+ * `before`, or ahead of `after` (read backwards, then flipped back to ascending).
+ */
+function keysetSelect(
+  inner: string,
+  columns: readonly string[],
+  query: Pick<TimelineQuery, 'before' | 'after'>,
+  limit: number,
+): string {
+  const cursor = query.before ?? query.after;
+  const backwards = query.before === undefined && query.after !== undefined;
+  const value = (v: string | number | boolean | undefined): string =>
+    typeof v === 'number' ? String(Math.trunc(v)) : literal(String(v ?? ''));
+  let where = '';
+  if (cursor !== undefined) {
+    const alternatives = columns.map((column, i) =>
+      [
+        ...columns.slice(0, i).map((c, j) => `${c} = ${value(cursor[j])}`),
+        `${column} ${backwards ? '<' : '>'} ${value(cursor[i])}`,
+      ].join(' AND '),
+    );
+    where = `WHERE ${alternatives.map((a) => `(${a})`).join(' OR ')}`;
+  }
+  const order = columns.map((c) => `${c} ${backwards ? 'DESC' : 'ASC'}`).join(', ');
+  const page = `SELECT * FROM (${inner}) ${where} ORDER BY ${order} LIMIT ${limit}`;
+  return backwards ? `SELECT * FROM (${page}) ORDER BY ${columns.join(', ')}` : page;
+}
+
+const optional = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+function toTimelineEntry(r: Record<string, unknown>): TimelineEntry {
+  const source = r.source === 'server' ? 'server' : 'client';
+  return {
+    source,
+    app: String(r.app),
+    ts: n(r.item_ts),
+    kind: String(r.kind),
+    level: optional(r.level),
+    message: optional(r.message),
+    name: optional(r.name),
+    service: optional(r.service),
+    page: optional(r.page),
+    release: optional(r.release) || null,
+    ids: {
+      trace: optional(r.trace),
+      span: optional(r.span),
+      session: optional(r.session),
+      user: optional(r.user_id),
+      request: optional(r.request),
+      event: String(r.id),
+    },
+    // Only errors have a fingerprint.
+    fingerprint: r.kind === 'error' && source === 'client' ? optional(r.fingerprint) : null,
+  };
 }
 
 export function dashboardQueries(client: ClickHouseClient, database: string): DashboardQueries {
@@ -149,38 +230,39 @@ export function dashboardQueries(client: ClickHouseClient, database: string): Da
     blockedEvents: () => usage('blocked'),
 
     async timeline(query) {
-      const filters: string[] = [];
-      if (query.session !== undefined) filters.push(`session = ${literal(query.session)}`);
-      if (query.trace !== undefined) filters.push(`trace = ${literal(query.trace)}`);
-      if (query.user !== undefined) filters.push(`user_id = ${literal(query.user)}`);
-      if (filters.length === 0) throw new Error('timeline needs a session, trace or user');
-      const where = `app = ${literal(query.app)} AND (${filters.join(' OR ')})`;
+      if ([query.trace, query.session, query.user, query.request].every((v) => v === undefined))
+        throw new Error('timeline needs a trace, session, user or request');
+      const eq = (column: string, value: string | undefined): string =>
+        value === undefined ? '1' : `${column} = ${literal(value)}`;
+      const range = (column: string): string[] => [
+        query.from === undefined ? '1' : `${column} >= ${Math.trunc(query.from)}`,
+        query.to === undefined ? '1' : `${column} <= ${Math.trunc(query.to)}`,
+      ];
+      const shared = [
+        eq('app', query.app),
+        eq('trace', query.trace),
+        eq('session', query.session),
+        eq('user_id', query.user),
+      ];
+      const clientWhere = [...shared, query.request === undefined ? '1' : '0', ...range(CLIENT_TS)];
+      const serverWhere = [...shared, eq('span', query.request), ...range('ts_ms')];
+      const NONE = 'CAST(NULL AS Nullable(String))';
+      // Types line up column by column: UNION ALL on 18.16 does not widen String to Nullable(String).
+      const inner = `SELECT 'client' AS source, app, id, ${CLIENT_TS} AS item_ts, kind, level,
+          ifNull(message, name) AS message, ifNull(error_type, name) AS name, ${NONE} AS service, url AS page,
+          toNullable(release) AS release, trace, ${NONE} AS span, toNullable(session) AS session, user_id,
+          ${NONE} AS request, fingerprint
+        FROM ${events} FINAL WHERE ${clientWhere.join(' AND ')}
+        UNION ALL
+        SELECT 'server' AS source, app, id, ts_ms AS item_ts, 'log' AS kind, toNullable(level) AS level,
+          toNullable(message) AS message, ${NONE} AS name, toNullable(service) AS service, ${NONE} AS page,
+          release, trace, span, session, user_id, span AS request, ${NONE} AS fingerprint
+        FROM ${serverLogs} FINAL WHERE ${serverWhere.join(' AND ')}`;
       const result = await rows<Record<string, unknown>>(
         client,
-        `SELECT * FROM (
-           SELECT 'client' AS source, app, id, ts_ms, kind, ifNull(name, error_type) AS name, message, level,
-             trace, toNullable(session) AS session, user_id, toNullable(release) AS release
-           FROM ${events} FINAL WHERE ${where}
-           UNION ALL
-           SELECT 'server' AS source, app, id, ts_ms, 'log' AS kind, toNullable(service) AS name,
-             toNullable(message) AS message, toNullable(level) AS level, trace, session, user_id, release
-           FROM ${serverLogs} FINAL WHERE ${where}
-         ) ORDER BY ts_ms, source, id LIMIT ${limitOf(query.limit, 500)}`,
+        keysetSelect(inner, ['item_ts', 'source', 'app', 'id'], query, limitOf(query.limit, 100)),
       );
-      return result.map((r) => ({
-        source: r.source === 'server' ? 'server' : 'client',
-        app: String(r.app),
-        id: String(r.id),
-        ts: n(r.ts_ms),
-        kind: String(r.kind),
-        name: r.name === null || r.name === undefined ? null : String(r.name),
-        message: r.message === null || r.message === undefined ? null : String(r.message),
-        level: r.level === null || r.level === undefined ? null : String(r.level),
-        trace: r.trace === null || r.trace === undefined ? null : String(r.trace),
-        session: r.session === null || r.session === undefined ? null : String(r.session),
-        user: r.user_id === null || r.user_id === undefined ? null : String(r.user_id),
-        release: r.release === null || r.release === undefined ? null : String(r.release),
-      }));
+      return result.map(toTimelineEntry);
     },
   };
 }
