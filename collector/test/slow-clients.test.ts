@@ -24,6 +24,16 @@ function slowClient(port: number, localAddress: string, partial: string): Promis
   });
 }
 
+/** /metrics on the standalone collector needs the API token (docs/security.md). */
+const API_TOKEN = 'slow-clients-metrics-token-0123456789abcdef';
+
+/**
+ * The header timeout, long enough that every slow connection of one address is open (they are
+ * opened all at once) before the first is timed out, even on a loaded machine: the per-address cap
+ * is then what refuses the rest, as the test claims.
+ */
+const HEADERS_MS = 2_000;
+
 describe('slow clients and connection floods (real server)', () => {
   let collector: RunningCollector | undefined;
   let tmp: Awaited<ReturnType<typeof tempDir>>;
@@ -40,26 +50,33 @@ describe('slow clients and connection floods (real server)', () => {
     collector = await startCollectorServer({
       port: 0,
       dataDir: tmp.dir,
-      env: { TELLTALE_APPS: JSON.stringify(APPS) },
+      env: { TELLTALE_APPS: JSON.stringify(APPS), TELLTALE_API_TOKEN: API_TOKEN },
       config: {
-        timeouts: { headersMs: 500, requestMs: 1000 },
+        timeouts: { headersMs: HEADERS_MS, requestMs: HEADERS_MS + 1_000 },
         connections: { perIp: 20 },
         rateLimits: { perIp: { perSecond: 0 }, perKey: { perSecond: 0 } },
       },
     });
     const port = Number(new URL(collector.url).port);
 
-    // Slowloris from one address: 60 connections dribbling headers, 60 more stuck mid-body.
-    for (let i = 0; i < 60; i++)
-      sockets.push(await slowClient(port, '127.0.0.2', 'POST /v1/batch HTTP/1.1\r\nHost: x\r\n'));
-    for (let i = 0; i < 60; i++)
-      sockets.push(
-        await slowClient(
-          port,
-          '127.0.0.3',
-          `POST /v1/batch HTTP/1.1\r\nHost: x\r\nX-Telltale-Key: ${WEB_KEY}\r\nContent-Length: 5000\r\n\r\n{"v":1`,
-        ),
-      );
+    // Slowloris from two addresses, each address's connections opened at once (not one after
+    // another): 60 dribbling headers, 60 more stuck mid-body.
+    const started = Date.now();
+    const flood = (address: string, partial: string) =>
+      Promise.all(Array.from({ length: 60 }, () => slowClient(port, address, partial)));
+    sockets.push(
+      ...(
+        await Promise.all([
+          flood('127.0.0.2', 'POST /v1/batch HTTP/1.1\r\nHost: x\r\n'),
+          flood(
+            '127.0.0.3',
+            `POST /v1/batch HTTP/1.1\r\nHost: x\r\nX-Telltale-Key: ${WEB_KEY}\r\nContent-Length: 5000\r\n\r\n{"v":1`,
+          ),
+        ])
+      ).flat(),
+    );
+    // Had opening them taken longer than the timeout, the cap would not be what this test sees.
+    expect(Date.now() - started).toBeLessThan(HEADERS_MS);
 
     // Meanwhile a real client from another address is served.
     const batch = makeBatch();
@@ -76,7 +93,11 @@ describe('slow clients and connection floods (real server)', () => {
       .toBe(0);
     const timedOut = sockets.filter((s) => s.answer.startsWith('HTTP/1.1 408'));
     expect(timedOut.length).toBeGreaterThanOrEqual(20);
-    const metrics = await (await fetch(`${collector.url}/metrics`)).text();
+    const answer = await fetch(`${collector.url}/metrics`, {
+      headers: { authorization: `Bearer ${API_TOKEN}` },
+    });
+    expect(answer.status).toBe(200);
+    const metrics = await answer.text();
     const refused = Number(/telltale_collector_connections_refused_total (\d+)/.exec(metrics)?.[1]);
     expect(refused).toBeGreaterThanOrEqual(80);
     const timeouts = Number(

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { openSpoolWriter, type SpoolWriter } from '@telltale/spool';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { build, resolveCollectorConfig } from '../src/index.js';
 import { sourcemapRoutes } from '../src/sourcemaps.js';
 
@@ -83,17 +83,23 @@ describe('POST /v1/releases/:release/sourcemaps', () => {
     const metaOf = async () =>
       JSON.parse(await readFile(path.join(releaseDir, `${id}.json`), 'utf8')) as { uploadedAt: number };
     const first = (await metaOf()).uploadedAt;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    expect(
-      (await post('1.4.2', { files: [{ name: '~/assets/app.3f9a2c1b.js', map: MAP }] })).statusCode,
-    ).toBe(201);
-    expect((await metaOf()).uploadedAt).toBe(first);
-    const changed = MAP.replace('AAAO,SAASA', 'AAAA,SAASA');
-    expect(
-      (await post('1.4.2', { files: [{ name: '~/assets/app.3f9a2c1b.js', map: JSON.parse(changed) }] }))
-        .statusCode,
-    ).toBe(201);
-    expect((await metaOf()).uploadedAt).toBeGreaterThan(first);
+    // The clock is set, not slept on: a minute later the same map keeps its time, a changed one takes the new time.
+    vi.useFakeTimers({ toFake: ['Date'], now: first + 60_000 });
+    try {
+      expect(
+        (await post('1.4.2', { files: [{ name: '~/assets/app.3f9a2c1b.js', map: MAP }] })).statusCode,
+      ).toBe(201);
+      expect((await metaOf()).uploadedAt).toBe(first);
+      vi.setSystemTime(first + 120_000);
+      const changed = MAP.replace('AAAO,SAASA', 'AAAA,SAASA');
+      expect(
+        (await post('1.4.2', { files: [{ name: '~/assets/app.3f9a2c1b.js', map: JSON.parse(changed) }] }))
+          .statusCode,
+      ).toBe(201);
+      expect((await metaOf()).uploadedAt).toBe(first + 120_000);
+    } finally {
+      vi.useRealTimers();
+    }
     expect(await readdir(releaseDir)).toHaveLength(3);
     expect((await post('../../etc', { files: [{ name: '~/a.js', map: MAP }] })).statusCode).toBe(201);
     const folders = await readdir(path.join(dir, 'artifacts', 'web'));

@@ -8,7 +8,7 @@ import { groupStatesFile, openGroupStates } from '../src/alerts/group-state.js';
 import { MAX_LINE_BYTES } from '../src/alerts/jsonl-log.js';
 import { createMailer, type Mailer } from '../src/alerts/mailer.js';
 import { envelope, errorEvent, featureEvent, tempDir, waitFor } from './helpers.js';
-import { parseMail } from './mail.js';
+import { parseMail } from '../../test-support/smtp.js';
 
 const DASHBOARD = 'https://telltale.example.com';
 const DAY = 86_400_000;

@@ -12,7 +12,7 @@ import {
   type Dispatchers,
 } from '@telltale/dispatchers';
 import { ERROR_STACK, envelope, errorEvent, featureEvent, payload, tempDir, waitFor } from './helpers.js';
-import { startSmtpServer, type ReceivedMail } from './mail.js';
+import { startSmtpServer, type ReceivedMail } from '../../test-support/smtp.js';
 
 const DASHBOARD = 'https://telltale.example.com';
 const RECIPIENT = 'founder@example.com';

@@ -12,7 +12,8 @@ import {
   type DispatcherOptions,
 } from '@telltale/dispatchers';
 import { ERROR_STACK, envelope, errorEvent, featureEvent, payload, tempDir, waitFor } from './helpers.js';
-import { startSmtpServer } from './mail.js';
+import { holdPort } from '../../test-support/ports.js';
+import { startSmtpServer } from '../../test-support/smtp.js';
 
 const DASHBOARD = 'https://telltale.example.com';
 const FINGERPRINT = fingerprintError({ type: 'TypeError', message: '', stack: ERROR_STACK });
@@ -159,9 +160,11 @@ describe('alerts', () => {
   });
 
   it('keeps storing events while SMTP is down, and sends the pending alert once it is back', async () => {
-    const probe = await startSmtpServer();
-    const port = probe.port;
-    await probe.close(); // nothing listens on this port now
+    // SMTP down: the port is held by a listener that resets every connection, so no other test's
+    // server can take it before ours comes up there.
+    const held = await holdPort();
+    const port = held.port;
+    stops.push(held.release);
     const options = { smtpUrl: `smtp://127.0.0.1:${port}`, alertTo: 'founder@example.com' };
     let d = await start(options);
 
@@ -179,6 +182,7 @@ describe('alerts', () => {
     expect((await d.listAlerts()).map((a) => a.status)).toEqual(['pending']);
 
     await d.close();
+    await held.release();
     const smtp = await startSmtpServer(port);
     stops.push(smtp.close);
     d = await start(options);

@@ -13,7 +13,7 @@ import {
 } from '@telltale/dispatchers';
 import { clientBatch, DAY_MS, json, serverLogs } from './corpus.js';
 import { tempDir, waitFor } from './helpers.js';
-import { startAzurite, type Azurite } from './services.js';
+import { startAzurite, type Azurite } from '../../test-support/azurite.js';
 
 /** The Blob archive sink and the Blob container source, against Azurite. */
 describe('Azure Blob', () => {

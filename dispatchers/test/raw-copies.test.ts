@@ -17,7 +17,7 @@ import {
 } from '@telltale/dispatchers';
 import { DAY_MS, json } from './corpus.js';
 import { ERROR_STACK, envelope, errorEvent, featureEvent, tempDir } from './helpers.js';
-import { startAzurite, type Azurite } from './services.js';
+import { startAzurite, type Azurite } from '../../test-support/azurite.js';
 
 /** A batch carrying what the stores would scrub, in every place a sender can put it. */
 function leakyBatch(batchId: string, receivedAt = Date.now()) {
