@@ -1,6 +1,6 @@
 import {
+  isDeniedKey,
   LIMITS,
-  scrubAttributes,
   scrubId,
   scrubStack,
   scrubText,
@@ -37,6 +37,29 @@ const RESERVED = new Set([
 const HEX32 = /^[\da-f]{32}$/;
 const HEX16 = /^[\da-f]{16}$/;
 
+// The scrub rules are pure functions, and a logger repeats itself (message templates, attribute keys,
+// enum-like values): remembered per worker, bounded, they cost once per distinct text, not per line.
+const MEMO_MAX_ENTRIES = 4096;
+const MEMO_MAX_LENGTH = 256;
+function memo<T>(fn: (text: string) => T): (text: string) => T {
+  const seen = new Map<string, T>();
+  return (text) => {
+    if (text.length > MEMO_MAX_LENGTH) return fn(text);
+    let result = seen.get(text);
+    if (result === undefined) {
+      if (seen.size >= MEMO_MAX_ENTRIES) seen.clear();
+      result = fn(text);
+      seen.set(text, result);
+    }
+    return result;
+  };
+}
+const FILTERED = '[Filtered]';
+const textOf = memo(scrubText);
+const idOf = memo(scrubId);
+// What protocol's scrubAttributes does for one key: the key scrubbed like an id, and deny-listed or not.
+const keyOf = memo((key: string) => ({ key: scrubId(key), denied: isDeniedKey(key) }));
+
 function level(value: unknown): ServerLog['level'] {
   if (typeof value === 'number') {
     for (const [at, name] of LEVELS) if (value >= at) return name;
@@ -61,7 +84,7 @@ function time(value: unknown, now: number): number {
 
 function id(value: unknown): string | undefined {
   if (typeof value !== 'string' && typeof value !== 'number') return undefined;
-  const text = scrubId(String(value));
+  const text = idOf(String(value));
   return text === '' ? undefined : text;
 }
 
@@ -84,8 +107,14 @@ function attributes(line: Record<string, unknown>): Attributes {
         if (innerValue !== undefined) put(`${key}.${inner}`, innerValue);
     } else put(key, value);
   }
-  // Key deny list (passwords, tokens, emails…) and the text rules, as the dispatchers apply them.
-  return scrubAttributes(out);
+  // Key deny list (passwords, tokens, emails…) and the text rules, as the dispatchers apply them
+  // (protocol's scrubAttributes, with its per-text results remembered).
+  const scrubbed: Attributes = {};
+  for (const [key, value] of Object.entries(out)) {
+    const safe = keyOf(key);
+    scrubbed[safe.key] = safe.denied ? FILTERED : typeof value === 'string' ? textOf(value) : value;
+  }
+  return scrubbed;
 }
 
 function safeJson(value: unknown): string {
@@ -109,7 +138,7 @@ export function toServerLog(
   const out: BufferedLine = {
     ts: time(line.time, now),
     level: level(line.level),
-    message: scrubText(rawMessage),
+    message: textOf(rawMessage),
     service: id(defaults.service ?? line.name) ?? 'app',
   };
   if (typeof line.trace === 'string' && HEX32.test(line.trace)) out.trace = line.trace;

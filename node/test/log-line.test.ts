@@ -1,6 +1,7 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { describe, expect, it } from 'vitest';
-import { ServerLogSchema } from '@telltale/protocol';
+import { scrubAttributes, scrubText, ServerLogSchema } from '@telltale/protocol';
+import { ATTRIBUTE_CORPUS, SCRUB_CORPUS } from '../../dispatchers/test/fixtures/scrub-corpus.js';
 import { toServerLog } from '../src/log-line.js';
 import { resolveTransportConfig } from '../src/transport-config.js';
 import { backoffMs, RETRY } from '../src/shipper.js';
@@ -72,6 +73,17 @@ describe('a pino line as a server log', () => {
       'err.message': 'failed for [email]',
     });
     expect(JSON.stringify(line)).not.toMatch(/hunter2|bob@|carol@|abc123|xyz|v=1/);
+  });
+
+  it('gives the same result as the dispatchers on their scrub corpus, first time and remembered', () => {
+    const texts = SCRUB_CORPUS.filter((c) => (c.field ?? 'text') === 'text');
+    expect(texts.length).toBeGreaterThan(10);
+    for (let pass = 0; pass < 2; pass++) {
+      for (const { input } of texts)
+        expect(toServerLog({ msg: input }, defaults).message).toBe(scrubText(input));
+      const attrs = toServerLog({ ...ATTRIBUTE_CORPUS.input }, defaults).attrs;
+      expect(attrs).toEqual(scrubAttributes(ATTRIBUTE_CORPUS.input));
+    }
   });
 
   it('keeps a hostile line inside the protocol’s limits: ids bounded, attributes capped, bad trace ids dropped', () => {
