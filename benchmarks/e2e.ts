@@ -65,7 +65,6 @@ async function startServer(paused: boolean): Promise<Server> {
       TELLTALE_HOST: '127.0.0.1',
       TELLTALE_PORT: String(port),
       TELLTALE_DATA_DIR: dataDir,
-      TELLTALE_CONFIG: path.join(dataDir, 'telltale.config.json'),
       TELLTALE_DEMO_KEY: KEY,
       TELLTALE_API_TOKEN: TOKEN,
       TELLTALE_LOG_LEVEL: 'error',

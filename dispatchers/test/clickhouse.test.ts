@@ -251,6 +251,25 @@ describe('ClickHouse sink', () => {
     }
   });
 
+  it('stores text with tabs, line breaks, backslashes and a literal \\N exactly, and nulls as NULL', async () => {
+    const sink = createClickHouseSink({ url: clickhouse.url, database });
+    try {
+      const [row] = enrichEnvelope(clientBatch(7, 1));
+      const awkward = 'a\tb\nc\\d \\N\r end';
+      expect(await sink.export([{ ...row!, message: awkward, userId: null, loadMs: 12.5 }])).toEqual({
+        status: 'ok',
+      });
+      const stored = JSON.parse(
+        await clickhouse.query(
+          `SELECT message, isNull(user_id) AS no_user, load_ms, id FROM ${database}.events FORMAT JSONEachRow`,
+        ),
+      ) as Record<string, unknown>;
+      expect(stored).toEqual({ message: awkward, no_user: 1, load_ms: 12.5, id: row!.id });
+    } finally {
+      await sink.close();
+    }
+  });
+
   it('drops whole day partitions past retention, in ClickHouse and DuckDB', async () => {
     const now = Date.now();
     const d = await start({ retention: { duckdb: 30, clickhouse: 30 } });

@@ -116,4 +116,31 @@ describe('dispatchers', () => {
     await writer.append(payload(envelope('b-late', [errorEvent('e-late')])));
     await waitFor('the late event stored', async () => (await storedIds()).includes('e-late'));
   });
+
+  it('with TELLTALE_DISPATCH_PAUSED=1 drains nothing, and the next start stores every record', async () => {
+    expect(() => resolveDispatcherConfig({ dataDir: dir }, { TELLTALE_DISPATCH_PAUSED: 'yes' })).toThrow(
+      /TELLTALE_DISPATCH_PAUSED/,
+    );
+    await dispatchers?.close();
+    const deps = {
+      duckdb,
+      spoolDir: writer.dir,
+      notify: (listener: () => void) => writer.onAppend(listener),
+    };
+    const paused = resolveDispatcherConfig({ dataDir: dir, pollMs: 50 }, { TELLTALE_DISPATCH_PAUSED: '1' });
+    expect(paused.dispatchPaused).toBe(true);
+    dispatchers = await startDispatchers(paused, deps);
+    await writer.append(payload(envelope('b-1', [errorEvent('e-1'), featureEvent('f-1', 'export-csv')])));
+    await new Promise((resolve) => setTimeout(resolve, 300)); // six poll intervals: time enough to drain, were it running
+    expect(dispatchers.stats().consumers.map((c) => [c.name, c.running, c.records])).toEqual([
+      ['duckdb', false, 0],
+      ['alerts', false, 0],
+    ]);
+    expect(await storedIds()).toEqual([]);
+    await dispatchers.close();
+
+    dispatchers = await startDispatchers(resolveDispatcherConfig({ dataDir: dir, pollMs: 50 }, {}), deps);
+    await waitFor('the spooled batch stored', async () => (await storedIds()).length === 2);
+    expect(await storedIds()).toEqual(['e-1', 'f-1']);
+  });
 });

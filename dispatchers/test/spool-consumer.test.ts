@@ -117,4 +117,34 @@ describe('spool consumer', () => {
     expect(attempts).toBe(2);
     expect(consumer.stats().lastError).toBe('disk full');
   });
+
+  it('hands the next records to prefetch while the handler still works, and commits only what it handled', async () => {
+    await append(0, 6);
+    const prefetched: number[][] = [];
+    const handled: number[][] = [];
+    let release: () => void = () => undefined;
+    const blocked = new Promise<void>((resolve) => (release = resolve));
+    const handle = Object.assign(
+      async (records: SourceRecord<SpoolPosition>[]): Promise<HandleResult> => {
+        handled.push(numbers(records));
+        if (handled.length === 1) await blocked; // the sink is slow with the first hand-over
+        return 'done';
+      },
+      { prefetch: (records: SourceRecord<SpoolPosition>[]) => void prefetched.push(numbers(records)) },
+    );
+    const consumer = start(handle);
+    await consumer.start();
+    // While records 0-2 are still being handled, 3-5 are read and offered for decoding.
+    await waitFor('the next hand-over prefetched', () => prefetched.length === 1);
+    expect(prefetched).toEqual([[3, 4, 5]]);
+    expect(handled).toEqual([[0, 1, 2]]);
+    expect(consumer.stats().records).toBe(0);
+    expect(consumer.position()).toEqual({ segment: 0, offset: 0 });
+    release();
+    await waitFor('both hand-overs committed', () => consumer.stats().records === 6);
+    expect(handled).toEqual([
+      [0, 1, 2],
+      [3, 4, 5],
+    ]);
+  });
 });
