@@ -130,7 +130,10 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
   };
 }
 
-/** A port that was free a moment ago, for a provider that starts later than the app. */
+/**
+ * A port that was free a moment ago. Close-then-bind: another process may take it before it is used.
+ * @deprecated Use holdPort (keeps it until released) or withFreshPorts (retries on a conflict) from ports.ts.
+ */
 export async function reservePort(): Promise<number> {
   const probe = createServer();
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));

@@ -5,7 +5,8 @@ import { PassThrough } from 'node:stream';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, loopbackContext } from '../../test-support/chromium.js';
-import { reservePort, startTestProvider, type TestProvider } from '../../test-support/oidc-provider.js';
+import { startTestProvider, type TestProvider } from '../../test-support/oidc-provider.js';
+import { withFreshPorts } from '../../test-support/ports.js';
 import { main, startTelltale, type RunningTelltale } from '../src/index.js';
 import { tempDir } from './helpers.js';
 
@@ -55,20 +56,29 @@ describe('single sign-on through startTelltale', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    data = await tempDir('sso');
-    const port = await reservePort();
-    const url = `http://127.0.0.1:${port}`;
-    provider = await startTestProvider({ redirectUri: `${url}/auth/oidc/callback`, accounts: ACCOUNTS });
-    const env: NodeJS.ProcessEnv = {
-      TELLTALE_DATA_DIR: data.dir,
-      TELLTALE_DASHBOARD_URL: url,
-      TELLTALE_OIDC_ISSUER: provider.issuer,
-      TELLTALE_OIDC_CLIENT_ID: provider.clientId,
-      TELLTALE_OIDC_CLIENT_SECRET: provider.clientSecret,
-      TELLTALE_OIDC_ALLOWED_DOMAINS: 'example.com',
-    };
-    expect(await addAdmin('bob@example.com', env)).toBe(0);
-    telltale = await startTelltale({ port, dataDir: data.dir, logger: false, env });
+    // Telltale's port is in the IdP's redirect URI before Telltale listens: if another process took it
+    // meanwhile, everything starts again on another port, in a fresh data dir.
+    await withFreshPorts(1, async ([port]) => {
+      data = await tempDir('sso');
+      const url = `http://127.0.0.1:${port}`;
+      provider = await startTestProvider({ redirectUri: `${url}/auth/oidc/callback`, accounts: ACCOUNTS });
+      try {
+        const env: NodeJS.ProcessEnv = {
+          TELLTALE_DATA_DIR: data.dir,
+          TELLTALE_DASHBOARD_URL: url,
+          TELLTALE_OIDC_ISSUER: provider.issuer,
+          TELLTALE_OIDC_CLIENT_ID: provider.clientId,
+          TELLTALE_OIDC_CLIENT_SECRET: provider.clientSecret,
+          TELLTALE_OIDC_ALLOWED_DOMAINS: 'example.com',
+        };
+        expect(await addAdmin('bob@example.com', env)).toBe(0);
+        telltale = await startTelltale({ port, dataDir: data.dir, logger: false, env });
+      } catch (error) {
+        await provider.close();
+        await data.remove();
+        throw error;
+      }
+    });
     browser = await launchChromium();
   });
 

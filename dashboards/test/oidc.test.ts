@@ -7,7 +7,8 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerOidcRoutes, type OidcSettings } from '../src/auth/oidc.js';
 import { launchChromium, loopbackContext } from '../../test-support/chromium.js';
-import { reservePort, startTestProvider, type TestProvider } from '../../test-support/oidc-provider.js';
+import { startTestProvider, type TestProvider } from '../../test-support/oidc-provider.js';
+import { holdPort, withFreshPorts } from '../../test-support/ports.js';
 
 const ACCOUNTS = {
   alice: { email: 'Alice@Example.com', email_verified: true, name: 'Alice Example' },
@@ -53,7 +54,12 @@ async function startApp(port: number, settings: OidcSettings): Promise<TestApp> 
       .type('text/html')
       .send(`<h1 id="who">Signed in as ${decodeURIComponent(session)}</h1><p id="tab">${tab ?? ''}</p>`);
   });
-  await app.listen({ port, host: '127.0.0.1' });
+  try {
+    await app.listen({ port, host: '127.0.0.1' });
+  } catch (error) {
+    await app.close(); // e.g. EADDRINUSE: the caller tries another port
+    throw error;
+  }
   return { origin, app, sessions, hold };
 }
 
@@ -74,21 +80,29 @@ describe('OpenID Connect login in Chromium', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    const appPort = await reservePort();
-    const redirectUrl = `http://127.0.0.1:${appPort}/auth/oidc/callback`;
-    // Claims in the ID token here; cli/test/sso.test.ts covers an IdP that serves them from UserInfo.
-    provider = await startTestProvider({
-      redirectUri: redirectUrl,
-      accounts: ACCOUNTS,
-      claimsInIdToken: true,
-    });
-    site = await startApp(appPort, {
-      issuer: provider.issuer,
-      clientId: provider.clientId,
-      clientSecret: provider.clientSecret,
-      redirectUrl,
-      allowedDomains: ['example.com'],
-    });
+    // The app's port is in the IdP's redirect URI before the app listens: taken meanwhile, both start again.
+    ({ provider, site } = await withFreshPorts(1, async ([appPort]) => {
+      const redirectUrl = `http://127.0.0.1:${appPort}/auth/oidc/callback`;
+      // Claims in the ID token here; cli/test/sso.test.ts covers an IdP that serves them from UserInfo.
+      const idp = await startTestProvider({
+        redirectUri: redirectUrl,
+        accounts: ACCOUNTS,
+        claimsInIdToken: true,
+      });
+      try {
+        const app = await startApp(appPort!, {
+          issuer: idp.issuer,
+          clientId: idp.clientId,
+          clientSecret: idp.clientSecret,
+          redirectUrl,
+          allowedDomains: ['example.com'],
+        });
+        return { provider: idp, site: app };
+      } catch (error) {
+        await idp.close();
+        throw error;
+      }
+    }));
     browser = await launchChromium();
   });
 
@@ -237,22 +251,31 @@ describe('OpenID Connect login in Chromium', () => {
 
 describe('OpenID Connect discovery', () => {
   it('starts while the IdP is down, answers 503, and signs in once the IdP is up', async () => {
-    const [appPort, idpPort] = [await reservePort(), await reservePort()];
-    const redirectUrl = `http://127.0.0.1:${appPort}/auth/oidc/callback`;
+    // The IdP is down: its port is held by a listener that resets every connection, so nothing else
+    // takes it before the IdP comes up there.
+    const idpPort = await holdPort();
     const clientSecret = 'test-client-secret-with-enough-entropy-0123456789';
-    const site = await startApp(appPort, {
-      issuer: `http://localhost:${idpPort}`,
-      clientId: 'telltale-test',
-      clientSecret,
-      redirectUrl,
-      allowedDomains: ['example.com'],
-    });
+    const site = await withFreshPorts(1, ([appPort]) =>
+      startApp(appPort!, {
+        issuer: `http://localhost:${idpPort.port}`,
+        clientId: 'telltale-test',
+        clientSecret,
+        redirectUrl: `http://127.0.0.1:${appPort}/auth/oidc/callback`,
+        allowedDomains: ['example.com'],
+      }),
+    );
+    const redirectUrl = `${site.origin}/auth/oidc/callback`;
     let provider: TestProvider | undefined;
     try {
       const down = await fetch(`${site.origin}/auth/oidc/login`, { redirect: 'manual' });
       expect(down.status).toBe(503);
       expect(await down.text()).toContain('TELLTALE_ERR_SSO_UNAVAILABLE');
-      provider = await startTestProvider({ redirectUri: redirectUrl, accounts: ACCOUNTS, port: idpPort });
+      await idpPort.release();
+      provider = await startTestProvider({
+        redirectUri: redirectUrl,
+        accounts: ACCOUNTS,
+        port: idpPort.port,
+      });
       const up = await fetch(`${site.origin}/auth/oidc/login`, { redirect: 'manual' });
       expect(up.status).toBe(302);
       expect(up.headers.get('location')).toContain(`${provider.issuer}/auth?`);
@@ -262,6 +285,7 @@ describe('OpenID Connect discovery', () => {
     } finally {
       await site.app.close();
       await provider?.close();
+      await idpPort.release();
     }
   });
 });
