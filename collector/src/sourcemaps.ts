@@ -22,6 +22,10 @@ const gunzip = promisify<InputType, ZlibOptions, Buffer>(gunzipCallback);
  * artifact-store.ts; ARCHITECTURE.md):
  *
  *   <data>/artifacts/<app>/<release dir>/release.json, <id>.map, <id>.json
+ *   <data>/artifacts/<app>/@debug-ids/<debug id>.json   {"release", "id"}: maps by debug ID
+ *
+ * A file's debug ID (`sentry-cli sourcemaps inject`, Sentry's bundler plugins) comes as `debugId`
+ * beside `name`, or as `debug_id` / `debugId` inside the map.
  */
 export const SOURCEMAPS_URL = '/v1/releases/:release/sourcemaps';
 
@@ -58,6 +62,8 @@ export interface StoredSourceMap {
   id: string;
   sources: number;
   bytes: number;
+  /** The debug ID the map is indexed by, when it has one (32 hex digits). */
+  debugId?: string;
 }
 
 const PLAIN_RELEASE = /^[A-Za-z0-9_][A-Za-z0-9._+-]{0,99}$/;
@@ -68,6 +74,17 @@ export function releaseDirName(release: string): string {
   return PLAIN_RELEASE.test(release)
     ? release
     : `~${createHash('sha256').update(release).digest('hex').slice(0, 32)}`;
+}
+
+/** Where maps are indexed by debug ID; `@` starts no release dir name, so no release can take it. */
+export const DEBUG_ID_DIR = '@debug-ids';
+const DEBUG_ID = /^([0-9a-f]{8})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{12})$/i;
+
+/** A debug ID (a UUID, with or without dashes) as its index file's name, or undefined. Same as the dispatchers' copy. */
+export function debugIdKey(debugId: unknown): string | undefined {
+  if (typeof debugId !== 'string' || debugId.length > 36) return undefined;
+  const match = DEBUG_ID.exec(debugId);
+  return match === null ? undefined : match.slice(1).join('').toLowerCase();
 }
 
 /** `https://cdn.example.com/a/b.js?v=1`, `~/a/b.js`, `/a/b.js` → `/a/b.js` (same as the dispatchers' artifactPath). */
@@ -83,14 +100,15 @@ export function artifactPath(url: string): string {
 }
 
 type Checked =
-  { ok: true; name: string; text: string; sources: number } | { ok: false; field: string; message: string };
+  | { ok: true; name: string; text: string; sources: number; debugId: string | undefined }
+  | { ok: false; field: string; message: string };
 
 /** A map must be a source map v3, plain or indexed; anything else is refused with the file it came from. */
 function checkFile(entry: unknown, i: number): Checked {
   const field = `files[${i}]`;
   if (typeof entry !== 'object' || entry === null)
     return { ok: false, field, message: `${field} must be { name, map }` };
-  const { name, map } = entry as { name?: unknown; map?: unknown };
+  const { name, map, debugId } = entry as { name?: unknown; map?: unknown; debugId?: unknown };
   if (
     typeof name !== 'string' ||
     name.trim() === '' ||
@@ -110,7 +128,14 @@ function checkFile(entry: unknown, i: number): Checked {
   } catch {
     return { ok: false, field: `${field}.map`, message: `the map for ${name} is not valid JSON` };
   }
-  const m = parsed as { version?: unknown; mappings?: unknown; sources?: unknown; sections?: unknown } | null;
+  const m = parsed as {
+    version?: unknown;
+    mappings?: unknown;
+    sources?: unknown;
+    sections?: unknown;
+    debug_id?: unknown;
+    debugId?: unknown;
+  } | null;
   const basic = typeof m?.mappings === 'string' && Array.isArray(m.sources);
   const indexed = Array.isArray(m?.sections);
   if (m === null || typeof m !== 'object' || m.version !== 3 || (!basic && !indexed))
@@ -124,6 +149,7 @@ function checkFile(entry: unknown, i: number): Checked {
     name: name.trim(),
     text,
     sources: basic ? (m.sources as unknown[]).length : (m.sections as unknown[]).length,
+    debugId: debugIdKey(debugId) ?? debugIdKey(m.debug_id) ?? debugIdKey(m.debugId),
   };
 }
 
@@ -273,7 +299,24 @@ export const sourcemapRoutes: FastifyPluginAsync<SourceMapRoutesOptions> = async
         // The map first, its meta last: a meta the reader sees always has its map.
         if (!unchanged) await writeFileDurably(path.join(dir, `${id}.map`), file.text);
         await writeFileDurably(path.join(dir, `${id}.json`), `${JSON.stringify(meta)}\n`);
-        stored.push({ name: file.name, path: urlPath, id, sources: file.sources, bytes: meta.mapBytes });
+        stored.push({
+          name: file.name,
+          path: urlPath,
+          id,
+          sources: file.sources,
+          bytes: meta.mapBytes,
+          ...(file.debugId ? { debugId: file.debugId } : {}),
+        });
+        if (file.debugId !== undefined) {
+          // After the meta: an index entry the reader sees always has its meta and map.
+          const index = path.join(root, appId, DEBUG_ID_DIR);
+          await mkdir(index, { recursive: true, mode: PRIVATE_DIR_MODE });
+          await writeFileDurably(
+            path.join(index, `${file.debugId}.json`),
+            `${JSON.stringify({ release, id })}\n`,
+          );
+          await fsyncDir(index);
+        }
       }
       // fsync the folder so the renames themselves survive a crash: a 201 means the maps are on disk.
       await fsyncDir(dir);

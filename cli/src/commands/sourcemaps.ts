@@ -98,6 +98,17 @@ export interface PlannedUpload {
   /** The URL browsers load it from. */
   name: string;
   map: string;
+  /** The script's `//# debugId=` (sentry-cli sourcemaps inject, Sentry's bundler plugins), if any. */
+  debugId?: string;
+}
+
+// sentry-cli writes `//# debugId=<uuid>` at the end of each script it injects.
+const DEBUG_ID_COMMENT = /\/\/# debugId=([0-9a-fA-F-]{32,36})\s*$/m;
+
+/** The debug ID written into a script, read from its last 4 KB. */
+async function debugIdOf(script: string): Promise<string | undefined> {
+  const code = await readFile(script, 'utf8');
+  return DEBUG_ID_COMMENT.exec(code.slice(-4096))?.[1];
 }
 
 /** What `upload` sends: every script with a map, and maps whose script is not in <dir> (React Native bundles). */
@@ -119,7 +130,13 @@ export async function planUploads(
       continue;
     }
     usedMaps.add(path.resolve(map.from));
-    uploads.push({ file: relative(file), name: `${prefix}${relative(file)}`, map: map.text });
+    const debugId = await debugIdOf(file);
+    uploads.push({
+      file: relative(file),
+      name: `${prefix}${relative(file)}`,
+      map: map.text,
+      ...(debugId ? { debugId } : {}),
+    });
   }
   for (const file of files.filter((f) => f.endsWith('.map')).sort()) {
     const script = file.slice(0, -'.map'.length);
@@ -207,16 +224,24 @@ async function upload(argv: string[], io: CommandIO): Promise<number> {
           'content-type': 'application/json',
           'content-encoding': 'gzip',
         },
-        body: gzipSync(JSON.stringify({ files: [{ name: u.name, map: u.map }] })),
+        // The map's own `debug_id` is read by the collector; the script's comment travels beside it.
+        body: gzipSync(
+          JSON.stringify({
+            files: [{ name: u.name, map: u.map, ...(u.debugId ? { debugId: u.debugId } : {}) }],
+          }),
+        ),
       });
     } catch (error) {
       io.stderr.write(`telltale: cannot reach ${endpoint}: ${(error as Error).message}\n`);
       return 1;
     }
     if (response.ok) {
-      const body = (await response.json()) as { files?: Array<{ path?: string; sources?: number }> };
+      const body = (await response.json()) as {
+        files?: Array<{ path?: string; sources?: number; debugId?: string }>;
+      };
       const stored = body.files?.[0];
-      io.stdout.write(`uploaded ${u.file} → ${u.name} (${stored?.sources ?? '?'} sources)\n`);
+      const byId = stored?.debugId ? `, debug ID ${stored.debugId}` : '';
+      io.stdout.write(`uploaded ${u.file} → ${u.name} (${stored?.sources ?? '?'} sources${byId})\n`);
     } else {
       failed += 1;
       io.stderr.write(`failed ${u.file}: ${await describeFailure(response)}\n`);

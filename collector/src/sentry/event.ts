@@ -79,12 +79,33 @@ interface SentryFrame {
 }
 
 const MAX_FRAMES = 256;
+const MAX_IMAGES = 256;
+const DEBUG_ID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+const SCHEME = /^[a-z][a-z0-9+.-]{0,30}:\/\//i;
+
+/** `debug_meta.images` of type `sourcemap`: script URL → debug ID (sentry-cli sourcemaps inject). */
+export function debugIdsOf(debugMeta: unknown): Map<string, string> {
+  const found = new Map<string, string>();
+  const images = isRecord(debugMeta) && Array.isArray(debugMeta.images) ? debugMeta.images : [];
+  for (const image of images.slice(0, MAX_IMAGES)) {
+    if (!isRecord(image) || image.type !== 'sourcemap') continue;
+    const file = str(image.code_file);
+    const id = str(image.debug_id);
+    if (file !== undefined && id !== undefined && id.length <= 36 && DEBUG_ID.test(id))
+      found.set(file, id.toLowerCase().replaceAll('-', ''));
+  }
+  return found;
+}
 
 /**
  * Sentry's frames (oldest call first) as V8 stack text (newest first): `    at fn (file:line:col)`,
  * the format dispatchers/src/enrich/stack.ts parses and the symbolicator maps.
  */
-export function stackText(header: string, frames: readonly unknown[]): string {
+export function stackText(
+  header: string,
+  frames: readonly unknown[],
+  debugIds: ReadonlyMap<string, string> = new Map(),
+): string {
   const lines = [header];
   let length = header.length;
   for (let i = frames.length - 1, n = 0; i >= 0 && n < MAX_FRAMES; i -= 1, n += 1) {
@@ -95,7 +116,10 @@ export function stackText(header: string, frames: readonly unknown[]): string {
     const line = typeof f.lineno === 'number' ? `:${f.lineno}` : '';
     const column = typeof f.lineno === 'number' && typeof f.colno === 'number' ? `:${f.colno}` : '';
     const fn = str(f.function);
-    const location = `${clip(file, 1000)}${line}${column}`;
+    const debugId = SCHEME.test(file) ? debugIds.get(file) : undefined;
+    // `debugid-<32 hex>+` before the scheme: the symbolicator reads it (artifact-store.ts frameDebugId);
+    // grouping and map lookup drop scheme and host, and the scrubber keeps it (a fragment it would cut).
+    const location = `${debugId ? `debugid-${debugId}+` : ''}${clip(file, 1000)}${line}${column}`;
     const text = fn && fn !== '?' ? `    at ${clip(fn, 200)} (${location})` : `    at ${location}`;
     // Whole frames only: a stack cut mid-frame would parse as a wrong location.
     if (length + 1 + text.length > LIMITS.maxStringLength) break;
@@ -225,7 +249,9 @@ export function mapSentryEvent(
     kind: 'error',
     type,
     message: text(description),
-    ...(frames.length > 0 ? { stack: stackText(clip(`${type}: ${description}`, 1000), frames) } : {}),
+    ...(frames.length > 0
+      ? { stack: stackText(clip(`${type}: ${description}`, 1000), frames, debugIdsOf(value.debug_meta)) }
+      : {}),
     ...(mechanism ? { mechanism } : {}),
     ...(custom !== '' ? { fingerprint: clip(custom, LIMITS.maxIdLength) } : {}),
     ...(url ? { url } : {}),

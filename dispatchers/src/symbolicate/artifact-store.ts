@@ -9,6 +9,7 @@ import path from 'node:path';
  *   <data>/artifacts/<app>/<release dir>/release.json   {"app", "release"}
  *   <data>/artifacts/<app>/<release dir>/<id>.map       the source map, as uploaded
  *   <data>/artifacts/<app>/<release dir>/<id>.json      ArtifactMeta; written last, so a meta implies its map
+ *   <data>/artifacts/<app>/@debug-ids/<debug id>.json  {"release", "id"}: the map a debug ID names
  *
  * `<release dir>` is the release itself when it is a plain name, else `~` + a hash of it;
  * `<id>` is a hash of the file's URL path, so a re-upload of the same file replaces it.
@@ -37,6 +38,27 @@ export function releaseDirName(release: string): string {
   return PLAIN_RELEASE.test(release)
     ? release
     : `~${createHash('sha256').update(release).digest('hex').slice(0, 32)}`;
+}
+
+/** Where maps are indexed by debug ID; `@` starts no release dir name. Same as the collector's DEBUG_ID_DIR. */
+export const DEBUG_ID_DIR = '@debug-ids';
+const DEBUG_ID = /^([0-9a-f]{8})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{12})$/i;
+
+/** A debug ID (a UUID, dashes or not) as its index file's name; must stay equal to the collector's debugIdKey. */
+export function debugIdKey(debugId: unknown): string | undefined {
+  if (typeof debugId !== 'string' || debugId.length > 36) return undefined;
+  const match = DEBUG_ID.exec(debugId);
+  return match === null ? undefined : match.slice(1).join('').toLowerCase();
+}
+
+/**
+ * The debug ID a frame's script carries: the collector writes `debugid-<32 hex>+` before the script
+ * URL of frames an event's `debug_meta` names (collector/src/sentry/event.ts). It sits in the URL's
+ * scheme, which grouping and artifactPath drop and the scrubber keeps.
+ */
+export function frameDebugId(file: string): string | undefined {
+  if (!file.startsWith('debugid-') || file[40] !== '+') return undefined;
+  return debugIdKey(file.slice(8, 40));
 }
 
 function safeDecode(text: string): string {
@@ -81,6 +103,8 @@ export interface ArtifactStore {
   /** Releases of the app that have artifacts (for "maps exist for 1.4.1 but not for 1.4.2"). */
   releases(app: string): Promise<string[]>;
   readMap(app: string, release: string, meta: ArtifactMeta): Promise<string>;
+  /** The map uploaded with this debug ID, and the release it was uploaded for. */
+  byDebugId(app: string, debugId: string): Promise<{ release: string; meta: ArtifactMeta } | undefined>;
 }
 
 // Listing a release reads one small file per artifact: remember it until the folder changes.
@@ -132,6 +156,23 @@ export function openArtifactStore(root: string): ArtifactStore {
     },
     readMap(app, release, meta) {
       return readFile(path.join(releaseDir(app, release), `${meta.id}.map`), 'utf8');
+    },
+    async byDebugId(app, debugId) {
+      const key = debugIdKey(debugId);
+      if (key === undefined) return undefined;
+      const entry = await readFile(path.join(root, path.basename(app), DEBUG_ID_DIR, `${key}.json`), 'utf8')
+        .then((text) => JSON.parse(text) as { release?: unknown; id?: unknown })
+        .catch(() => undefined);
+      if (
+        typeof entry?.release !== 'string' ||
+        typeof entry.id !== 'string' ||
+        !/^[0-9a-f]{32}$/.test(entry.id)
+      )
+        return undefined;
+      const meta = await readFile(path.join(releaseDir(app, entry.release), `${entry.id}.json`), 'utf8')
+        .then((text) => JSON.parse(text) as unknown)
+        .catch(() => undefined);
+      return isMeta(meta) ? { release: entry.release, meta } : undefined;
     },
   };
 }

@@ -3,6 +3,7 @@ import { isInAppFile, type StackFrame } from '../enrich/stack.js';
 import {
   artifactPath,
   findArtifact,
+  frameDebugId,
   openArtifactStore,
   type ArtifactMeta,
   type ArtifactStore,
@@ -256,10 +257,19 @@ export function createSymbolicator(options: SymbolicatorOptions): Symbolicator {
           const frame = input.frames[i];
           // Native frames and frames without a position have nothing to look up.
           if (frame?.file === undefined || frame.line === undefined || !/[/.]/.test(frame.file)) continue;
+          // A debug ID names the build's own map, whatever release or URL it was uploaded under.
+          const debugId = frameDebugId(frame.file);
+          const byId = debugId === undefined ? undefined : await store.byDebugId(input.app, debugId);
+          const usable =
+            byId !== undefined &&
+            (input.uploadedBefore === undefined || byId.meta.uploadedAt <= input.uploadedBefore)
+              ? byId
+              : undefined;
           metas ??= (await store.list(input.app, input.release)).filter(
             (m) => input.uploadedBefore === undefined || m.uploadedAt <= input.uploadedBefore,
           );
-          const meta = findArtifact(metas, frame.file);
+          const meta = usable?.meta ?? findArtifact(metas, frame.file);
+          const release = usable?.release ?? input.release;
           if (meta === undefined) {
             // Library scripts served by someone else rarely come with maps; only the app's own files count.
             if (frame.inApp)
@@ -268,7 +278,7 @@ export function createSymbolicator(options: SymbolicatorOptions): Symbolicator {
           }
           let map: LoadedMap;
           try {
-            map = await load(input.app, input.release, meta);
+            map = await load(input.app, release, meta);
           } catch (error) {
             await problem(
               'unreadable-map',
