@@ -71,6 +71,8 @@
     key: key,
     release: 'demo-1.0.0',
     environment: 'demo',
+    // The traceparent add-on (/sdk/telltale-trace.js) puts the session's trace id on calls to this origin.
+    propagateTraceparent: [window.location.origin],
   });
   say('Ready. Click a button; events leave about a second later.');
 
@@ -93,6 +95,38 @@
       applyDiscount(undefined);
     }, 0);
     queued('an uncaught TypeError');
+  });
+
+  on('checkout', function () {
+    var result = document.getElementById('checkout-result');
+    Telltale.track('checkout-click', { items: 3 });
+    result.textContent = 'Checking out…';
+    window
+      .fetch('/demo/api/checkout', { method: 'POST', credentials: 'same-origin' })
+      .then(function (response) {
+        return response
+          .json()
+          .catch(function () {
+            return {};
+          })
+          .then(function (body) {
+            if (response.ok) return;
+            result.textContent =
+              'The server answered HTTP ' + response.status + ' (' + (body.error || 'error') + '). ';
+            if (body.trace) {
+              var link = document.createElement('a');
+              link.href = '/timeline?trace=' + encodeURIComponent(body.trace);
+              link.id = 'checkout-timeline';
+              link.textContent = 'See both sides on the timeline';
+              result.appendChild(link);
+            }
+            // Thrown outside the promise chain: an uncaught error, as an app's own code would throw it.
+            setTimeout(function completeCheckout() {
+              throw new Error('checkout failed: HTTP ' + response.status);
+            }, 0);
+          });
+      });
+    queued('a checkout click');
   });
 
   on('reject-promise', function () {

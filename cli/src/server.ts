@@ -178,7 +178,11 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
     readAlert: (key: string) => dispatchers.readAlert(key),
     issues: dispatchers.issues,
   });
-  await registerDemoRoutes(app, { ingestKey: demo?.ingestKey });
+  await registerDemoRoutes(app, {
+    ingestKey: demo?.ingestKey,
+    secretKey: demo?.secretKey,
+    bufferDir: path.join(config.dataDir, 'demo-api-buffer'), // the demo API's pino transport buffer
+  });
 
   const address = await app.listen({ host: config.host, port: config.port });
   const url = address.replace('[::1]', '127.0.0.1');
