@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { RateLimit } from './config.js';
 
 /** Most buckets kept at once; the least recently used go first (a forgotten bucket is a full one). */
@@ -25,26 +26,22 @@ export function createRateLimiter(
 ): RateLimiter {
   const maxBuckets = options.maxBuckets ?? RATE_LIMITER_MAX_BUCKETS;
   const now = options.now ?? Date.now;
-  const buckets = new Map<string, Bucket>();
+  const buckets = new LRUCache<string, Bucket>({ max: maxBuckets });
   const perMs = limit.perSecond / 1000;
 
   return {
     take(key) {
       if (limit.perSecond <= 0) return ALLOW;
       const at = now();
+      // get() marks the bucket most recently used; a new one past the cap pushes out the least recent.
       let bucket = buckets.get(key);
       if (bucket === undefined) {
         bucket = { tokens: limit.burst, updatedAt: at };
-        if (buckets.size >= maxBuckets) {
-          const oldest = buckets.keys().next();
-          if (!oldest.done) buckets.delete(oldest.value);
-        }
+        buckets.set(key, bucket);
       } else {
         bucket.tokens = Math.min(limit.burst, bucket.tokens + (at - bucket.updatedAt) * perMs);
         bucket.updatedAt = at;
-        buckets.delete(key); // re-inserted below: Map order = least recently used first
       }
-      buckets.set(key, bucket);
       if (bucket.tokens >= 1) {
         bucket.tokens -= 1;
         return ALLOW;

@@ -68,4 +68,19 @@ describe('token bucket', () => {
     for (let i = 0; i < 100; i++) expect(off.take('x').ok).toBe(true);
     expect(off.size).toBe(0);
   });
+
+  it('forgets the least recently used keys first: a sender that keeps sending stays limited through a flood', () => {
+    const now = 1_000_000;
+    const limiter = createRateLimiter({ perSecond: 1, burst: 2 }, { maxBuckets: 100, now: () => now });
+    expect(limiter.take('busy').ok).toBe(true);
+    expect(limiter.take('busy').ok).toBe(true);
+    for (let i = 0; i < 1_000; i++) {
+      limiter.take(`flood-${i}`);
+      // Used every few new keys: never the least recent, so its empty bucket is never forgotten.
+      if (i % 10 === 0) expect(limiter.take('busy').ok, `after ${i} new keys`).toBe(false);
+    }
+    expect(limiter.size).toBe(100);
+    // A key last used long ago is gone: it starts again with a full bucket.
+    expect(limiter.take('flood-0').ok).toBe(true);
+  });
 });

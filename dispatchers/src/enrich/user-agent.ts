@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import UAParser from 'ua-parser-js';
 
 export interface UserAgentInfo {
@@ -21,7 +22,7 @@ const EMPTY: UserAgentInfo = Object.freeze({
 const CACHE_SIZE = 500;
 // Real User-Agents are under 300 characters; ua-parser-js's patterns only ever see this many.
 const MAX_UA_CHARS = 512;
-const cache = new Map<string, UserAgentInfo>();
+const cache = new LRUCache<string, UserAgentInfo>({ max: CACHE_SIZE });
 
 function parse(userAgent: string): UserAgentInfo {
   const result = new UAParser(userAgent).getResult();
@@ -45,10 +46,6 @@ export function parseUserAgent(userAgent: string | undefined): UserAgentInfo {
   const cached = cache.get(capped);
   if (cached !== undefined) return cached;
   const info = parse(capped);
-  if (cache.size >= CACHE_SIZE) {
-    const oldest = cache.keys().next().value;
-    if (oldest !== undefined) cache.delete(oldest);
-  }
   cache.set(capped, info);
   return info;
 }
