@@ -52,6 +52,8 @@ export interface BufferStats {
 const MAX_RECORD_LINES = 1000;
 // A record stays well under the collector's 1 MiB gzip body, even for text that hardly compresses.
 const MAX_RECORD_CHARS = 256 * 1024;
+// Lines read from pino but not yet on disk (the disk is behind): past this, the oldest are dropped.
+const MAX_PENDING_CHARS = 8 * 1024 * 1024;
 
 const before = (a: SpoolPosition, b: SpoolPosition): boolean =>
   a.segment < b.segment || (a.segment === b.segment && a.offset < b.offset);
@@ -173,6 +175,11 @@ export async function openDiskBuffer(options: {
       received += 1;
       pending.push(line);
       pendingBytes += line.length + 1;
+      // A disk slower than the app: memory stays bounded too, and the oldest lines go first here as well.
+      while (pendingBytes > MAX_PENDING_CHARS && pending.length > 1) {
+        pendingBytes -= pending.shift()!.length + 1;
+        droppedFull += 1;
+      }
       // Lines that arrive in the same tick share a record; the write starts on the next turn.
       flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(drain);
     },

@@ -99,7 +99,8 @@ export function startApp(env: Record<string, string>): AppProcess {
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-4000);
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // 'close': after the exit and the last stdout bytes, so `wrote()` then counts every call that returned.
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
   child.once('exit', (code, signal) => {
     if (code !== 0 && signal === null) process.stderr.write(`numbered-app exited ${code}: ${stderr}\n`);
   });

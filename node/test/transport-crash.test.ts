@@ -57,8 +57,8 @@ describe('pino transport: kill -9 of the app', () => {
       60_000,
     );
     await waitFor('the app to write more', () => first.wrote() >= 10_000 || undefined, 60_000);
-    const wroteBeforeKill = first.wrote();
     await kill9(first);
+    const wroteBeforeKill = first.wrote(); // the app's last report before it died
     expect(first.done()).toBe(false); // killed mid-stream
 
     // What reached the disk buffer, as the dead app left it.
@@ -92,9 +92,10 @@ describe('pino transport: kill -9 of the app', () => {
     expect(firstLife.length).toBe(reachedDisk);
     expect(firstLife.at(-1)).toBe(reachedDisk - 1);
     expect(secondLife).toEqual(Array.from({ length: 500 }, (_, i) => 10_000_000 + i));
-    // Reported, not asserted: the tail a kill -9 cost (written by the app, never on disk).
+    // Reported, not asserted (it depends on the machine): the tail a kill -9 cost, the calls that
+    // returned in the app but whose lines were still in pino's ring buffer or the worker's memory.
     process.stdout.write(
-      `kill -9: the app had written ${wroteBeforeKill}+ lines; ${reachedDisk} reached the disk buffer and were stored once\n`,
+      `kill -9: ${wroteBeforeKill} logging calls returned, ${reachedDisk} lines reached the disk buffer (lost: ${wroteBeforeKill - reachedDisk}), each stored once\n`,
     );
   });
 });
