@@ -7,6 +7,7 @@ import {
   collectorRoutes,
   createKeyRegistry,
   loadAppsFile,
+  sentryDsn,
   openCollectorStores,
   resolveCollectorConfig,
   watchAppsFile,
@@ -172,11 +173,20 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
     attachments: stores.attachments,
     keys,
   });
+  let ingestUrl = `http://127.0.0.1:${config.port}`;
   await app.register(dashboardsPlugin, {
     store: await createDuckDbStore(duckdb),
     listAlerts: (query) => dispatchers.listAlerts(query),
     readAlert: (key: string) => dispatchers.readAlert(key),
     issues: dispatchers.issues,
+    // DSNs name the address SDKs send to: the public URL when set, else this listener (known after listen).
+    apps: () =>
+      keys.apps().map((a) => ({
+        id: a.id,
+        name: a.name,
+        projectId: a.projectId,
+        dsn: sentryDsn(a, access.publicUrl?.origin ?? ingestUrl),
+      })),
   });
   await registerDemoRoutes(app, {
     ingestKey: demo?.ingestKey,
@@ -186,6 +196,7 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
 
   const address = await app.listen({ host: config.host, port: config.port });
   const url = address.replace('[::1]', '127.0.0.1');
+  ingestUrl = url;
   let dashboardServer: Server | undefined;
   let dashboardAddress = url;
   if (access.dashboardPort !== undefined) {

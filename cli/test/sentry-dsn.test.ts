@@ -44,7 +44,21 @@ describe('DSNs for Sentry SDKs', () => {
     expect(dsn.out).toMatch(/^https:\/\/tt_live_[0-9a-f]{32}@telltale\.example\.com\/2\n$/);
     expect((await telltale(['apps', 'dsn', 'nope'], env)).code).toBe(2);
 
-    server = await startTelltale({ port: 0, dataDir: path.join(data.dir, 'data'), logger: false, env });
+    const token = 'sentry-dsn-admin-token-0123456789abcdefgh';
+    server = await startTelltale({
+      port: 0,
+      dataDir: path.join(data.dir, 'data'),
+      logger: false,
+      env: { ...env, TELLTALE_API_TOKEN: token },
+    });
+    // The dashboard's Apps page shows each app's DSN, with this server's address; not without sign-in.
+    const page = await fetch(`${server.url}/apps`, { headers: { authorization: `Bearer ${token}` } });
+    expect(page.status).toBe(200);
+    const listed = await page.text();
+    const webKey = /\/\/(\w+)@/.exec(dsn.out)![1]!;
+    expect(listed).toContain(`<code>${server.url.replace('//', `//${webKey}@`)}/2</code>`);
+    expect(listed).toMatch(/demo<\/span><\/td>\s*<td>1<\/td>/);
+    expect((await fetch(`${server.url}/apps`, { redirect: 'manual' })).status).not.toBe(200);
     const key = /\/\/(\w+)@/.exec(dsn.out)![1]!;
     const sent = await fetch(`${server.url}/api/2/envelope/?sentry_key=${key}&sentry_version=7`, {
       method: 'POST',

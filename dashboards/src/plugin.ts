@@ -4,6 +4,7 @@ import type { IssueServices } from './issues.js';
 import { apiRoutes } from './http/api.js';
 import { pageRoutes } from './http/pages.js';
 import type { DashboardStore } from './store.js';
+import type { AppDsnView } from './views/apps.js';
 
 export interface DashboardsPluginOptions {
   /** Where the events are read from (see createDuckDbStore). The plugin never closes it. */
@@ -15,6 +16,8 @@ export interface DashboardsPluginOptions {
   /** Group lifecycle, mute rules and source-map symbolication (the dispatchers' `issues`); without it
    *  stacks show as reported and the resolve / ignore / mute controls are hidden. */
   issues?: IssueServices;
+  /** The apps and their Sentry DSNs for the `/apps` page; without it the page is not served. */
+  apps?: () => readonly AppDsnView[];
   /** Product name in the nav bar and page titles; default "Telltale". */
   title?: string;
 }

@@ -4,6 +4,7 @@ import { loadErrorDetail, loadErrorGroups } from '../error-detail.js';
 import type { SafeHtml } from '../html.js';
 import type { DashboardsPluginOptions } from '../plugin.js';
 import { alertEmlPage, alertsPage } from '../views/alerts.js';
+import { APPS_PATH, appsPage } from '../views/apps.js';
 import { errorGroupPage, errorsPage } from '../views/errors.js';
 import { eventPage, eventsPage } from '../views/events.js';
 import { messagePage, STYLESHEET_PATH } from '../views/layout.js';
@@ -85,6 +86,10 @@ export async function pageRoutes(app: FastifyInstance, options: DashboardsPlugin
       500,
     );
   });
+
+  const { apps } = options;
+  if (apps !== undefined)
+    app.get(APPS_PATH, async (_request, reply) => sendPage(reply, appsPage(site, apps())));
 
   app.get(STYLESHEET_PATH, async (_request, reply) =>
     reply
