@@ -1,8 +1,8 @@
 import { deflateSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ErrorEvent, LogEvent } from '@telltale/protocol';
-import { createCollectorMetrics } from '../src/index.js';
-import { APPS, makeBatch, startHarness, WEB_KEY, type Harness } from './helpers.js';
+import { build, createCollectorMetrics, openCollectorStores, resolveCollectorConfig } from '../src/index.js';
+import { APPS, makeBatch, startHarness, tempDir, WEB_KEY, type Harness } from './helpers.js';
 import { envelope, EVENT_ID, eventEnvelope, SENTRY_APPS, sentryEvent } from './sentry-fixtures.js';
 
 describe('Sentry envelope endpoint', () => {
@@ -194,5 +194,25 @@ describe('Sentry envelope endpoint', () => {
       payload: makeBatch(),
     });
     expect(batch.statusCode).toBe(202);
+  });
+
+  it('warns at start-up about an ingest key that a DSN cannot carry', async () => {
+    const tmp = await tempDir();
+    const lines: string[] = [];
+    const apps = [{ id: 'old', name: 'Old', ingestKeys: ['tt_live_abc-def-0123456789'] }, ...SENTRY_APPS];
+    const config = resolveCollectorConfig({ apps }, {});
+    const stores = await openCollectorStores(tmp.dir, config);
+    const app = await build(config, {
+      spool: stores.spool,
+      logger: { level: 'warn', stream: { write: (line: string) => lines.push(line) } },
+    });
+    await app.ready();
+    await app.close();
+    await stores.close();
+    await tmp.remove();
+    const warnings = lines
+      .map((l) => (JSON.parse(l) as { msg: string }).msg)
+      .filter((m) => m.includes('DSN'));
+    expect(warnings).toEqual([expect.stringContaining('"telltale apps rotate-key old"')]);
   });
 });
