@@ -65,23 +65,5 @@ export function payload(env: SpoolEnvelope): Buffer {
   return Buffer.from(JSON.stringify(env));
 }
 
-/** Polls until `check` returns a value other than undefined/false, or fails after the deadline. */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last === undefined ? '' : `: ${String(last)}`}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+// Polling with a deadline is test-support's, shared by every package's tests.
+export { waitFor } from '../../test-support/wait.js';
