@@ -196,6 +196,24 @@ describe('Sentry envelope endpoint', () => {
     expect(batch.statusCode).toBe(202);
   });
 
+  it("applies the app's origin allow-list and keeps a custom fingerprint, but not {{ default }}", async () => {
+    h = await startHarness({
+      apps: [{ ...SENTRY_APPS[0]!, allowedOrigins: ['https://shop.example.com'] }, APPS[1]!],
+    });
+    const foreign = await post(eventEnvelope(), undefined, { origin: 'https://evil.example.com' });
+    expect(foreign.statusCode).toBe(403);
+    expect(foreign.json().error.code).toBe('TELLTALE_ERR_ORIGIN_NOT_ALLOWED');
+    const custom = sentryEvent({ fingerprint: ['checkout', 'card-declined'] });
+    const own = await post(eventEnvelope(custom), undefined, { origin: 'https://shop.example.com' });
+    expect(own.statusCode).toBe(200);
+    expect(own.headers['access-control-allow-origin']).toBe('https://shop.example.com');
+    const fallback = sentryEvent({ event_id: '4'.repeat(32), fingerprint: ['{{ default }}', 'x'] });
+    expect((await post(eventEnvelope(fallback, { event_id: '4'.repeat(32) }))).statusCode).toBe(200);
+    const [first, second] = await h.envelopes();
+    expect(first!.batch.events[0]).toMatchObject({ fingerprint: 'checkout card-declined' });
+    expect(second!.batch.events[0]).not.toHaveProperty('fingerprint');
+  });
+
   it('warns at start-up about an ingest key that a DSN cannot carry', async () => {
     const tmp = await tempDir();
     const lines: string[] = [];
