@@ -168,7 +168,7 @@ describe('Sentry envelope endpoint', () => {
       'web session': 1,
       'web client_report': 1,
       'web replay_recording': 1,
-      'web brand_new_thing': 1,
+      'web other': 1,
       'web log': 1,
       'web transaction': 1,
     });

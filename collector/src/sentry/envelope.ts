@@ -16,7 +16,32 @@ export const MAX_HEADER_LINE_BYTES = 16 * 1024;
 export const MAX_EVENT_ITEM_BYTES = 1024 * 1024;
 /** Largest envelope, compressed or not, in bytes: Relay's max_envelope_size for one request here. */
 export const MAX_ENVELOPE_BYTES = 20 * 1024 * 1024;
-/** Longest item type name kept as a metric label; longer ones are counted as `other`. */
+/** The item types Sentry documents; any other name is counted as `other` (metric labels stay bounded). */
+export const KNOWN_ITEM_TYPES = new Set([
+  'event',
+  'transaction',
+  'attachment',
+  'session',
+  'sessions',
+  'client_report',
+  'replay_event',
+  'replay_recording',
+  'replay_video',
+  'profile',
+  'profile_chunk',
+  'check_in',
+  'feedback',
+  'user_report',
+  'log',
+  'span',
+  'statsd',
+  'metric_meta',
+  'security',
+  'raw_security',
+  'nel',
+  'unreal_report',
+  'form_data',
+]);
 const MAX_TYPE_LENGTH = 32;
 const NEWLINE = 0x0a;
 
@@ -24,7 +49,7 @@ const NEWLINE = 0x0a;
 export const PARSED_ITEM_TYPES = new Set(['event', 'log']);
 
 export interface EnvelopeItem {
-  /** The item's `type`, lowercased; `other` when it is not a short word. */
+  /** The item's `type`, lowercased; `other` when Sentry documents no such type. */
   type: string;
   payload: Buffer;
 }
@@ -88,8 +113,8 @@ function headerLine(
 
 const itemType = (value: unknown): string | undefined => {
   if (typeof value !== 'string' || value === '') return undefined;
-  if (value.length > MAX_TYPE_LENGTH || !/^[a-z_]{1,32}$/i.test(value)) return 'other';
-  return value.toLowerCase();
+  const type = value.length > MAX_TYPE_LENGTH ? 'other' : value.toLowerCase();
+  return KNOWN_ITEM_TYPES.has(type) ? type : 'other';
 };
 
 /** Parses an envelope; a wrong `length`, a missing newline or a bad header line is a failure. */
