@@ -87,8 +87,14 @@ describe('spool age rotation and fsync latency', () => {
 
   it('does not rotate an empty idle segment', async () => {
     writer = await openSpoolWriter({ dir: tmp.dir, segmentMaxAgeMs: 100 });
-    await new Promise((r) => setTimeout(r, 400));
+    await new Promise((r) => setTimeout(r, 400)); // four ages idle: a longer wait only makes this stronger
     expect(await segFiles(tmp.dir)).toEqual(['00000000000000000001.seg']);
+    // The age timer was alive all along: the same writer seals a segment once it holds a record.
+    await writer.append(Buffer.from('now it has one'));
+    await eventually(
+      'an idle rotation once the segment holds a record',
+      async () => (await segFiles(tmp.dir)).length === 2,
+    );
   });
 
   it('records the latency of every fsync in a cumulative histogram', async () => {

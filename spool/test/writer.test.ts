@@ -1,6 +1,6 @@
 import { appendFile, readdir, stat, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { openSpoolReader, openSpoolWriter, segmentFileName, type SpoolWriter } from '../src/index.js';
 import { readAll, tempDir, texts } from './helpers.js';
 
@@ -44,10 +44,17 @@ describe('spool writer', () => {
   });
 
   it('rotates by age at the next append', async () => {
-    writer = await openSpoolWriter({ dir: tmp.dir, segmentMaxAgeMs: 30 });
-    await writer.append(Buffer.from('old'));
-    await new Promise((r) => setTimeout(r, 50));
-    const position = await writer.append(Buffer.from('new'));
+    // Only Date is faked: the clock moves past the age at once, and the fsyncs run for real.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    let position;
+    try {
+      writer = await openSpoolWriter({ dir: tmp.dir, segmentMaxAgeMs: 30 });
+      await writer.append(Buffer.from('old'));
+      vi.setSystemTime(Date.now() + 50);
+      position = await writer.append(Buffer.from('new'));
+    } finally {
+      vi.useRealTimers();
+    }
     expect(position).toEqual({ segment: 2, offset: 0 });
     expect(texts(await readAll(openSpoolReader({ dir: tmp.dir })))).toEqual(['old', 'new']);
   });
