@@ -47,6 +47,8 @@ const COLUMNS = [
 ] as const;
 
 const MS_PER_DAY = 86_400_000;
+/** Rows per Appender flush: one DuckDB vector, a few milliseconds of work. */
+const FLUSH_ROWS = 2_048;
 
 /** A per-connection scratch table: the Appender fills it fast, one INSERT … SELECT moves the rows, skipping known ids. */
 export async function createStagingTable(connection: DuckDBConnection): Promise<void> {
@@ -83,7 +85,17 @@ async function appendAll(connection: DuckDBConnection, table: string, events: It
       ? await connection.createAppender('events')
       : await connection.createAppender(table, null, 'temp');
   try {
-    for (const event of events) appendRow(appender, event);
+    let rows = 0;
+    for (const event of events) {
+      appendRow(appender, event);
+      rows += 1;
+      // flushSync runs on this thread (index and storage work included): slice it, and let the
+      // collector answer requests in between, so a large export never holds the HTTP event loop.
+      if (rows % FLUSH_ROWS === 0) {
+        appender.flushSync();
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
     appender.flushSync();
   } catch (error) {
     // Closing flushes again and fails on the aborted transaction: the first error is the one to tell.
