@@ -11,7 +11,8 @@ import {
   type LogRecordExporter,
   type ReadableLogRecord,
 } from '@opentelemetry/sdk-logs';
-import { API_KEY, startHarness, WEB_SECRET, type Harness } from './helpers.js';
+import { createQuotaLedger, resolveCollectorConfig } from '../src/index.js';
+import { API_KEY, APPS, startHarness, WEB_SECRET, type Harness } from './helpers.js';
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const SPAN = '00f067aa0ba902b7';
@@ -81,6 +82,52 @@ function nestedArrays(depth: number): Buffer {
   for (let i = 0; i < depth; i++) value = field(5, field(1, value));
   return value;
 }
+
+describe('POST /otlp/v1/logs under quotas', () => {
+  const API_SECRET = 'tt_secret_api_0123456789abcdef';
+  it("answers 429 with Retry-After past one app's quota, and another app's export still lands", async () => {
+    const apps = [
+      { ...APPS[0]!, quotas: { eventsPerMinute: 3 } },
+      { ...APPS[1]!, secretKeys: [API_SECRET] },
+    ];
+    // One clock minute for the whole test: the quota's window cannot roll over between requests.
+    const minute = Math.floor(Date.now() / 60_000) * 60_000 + 1_000;
+    const quotas = createQuotaLedger(resolveCollectorConfig({ apps }, {}).quotas, () => minute);
+    const h = await startHarness({ apps }, undefined, { quotas });
+    try {
+      const url = `${await h.app.listen({ port: 0, host: '127.0.0.1' })}/otlp/v1/logs`;
+      expect((await exportWith('proto', url, WEB_SECRET)).map((r) => r.code)).toEqual([0, 0]);
+      const third = await h.app.inject({
+        method: 'POST',
+        url: '/otlp/v1/logs',
+        payload: requestWithBody(field(1, Buffer.from('over quota'))),
+        headers: { 'x-telltale-key': WEB_SECRET, 'content-type': 'application/x-protobuf' },
+      });
+      expect(third.statusCode).toBe(200); // the third record still fits
+      const over = await h.app.inject({
+        method: 'POST',
+        url: '/otlp/v1/logs',
+        payload: requestWithBody(field(1, Buffer.from('over quota'))),
+        headers: { 'x-telltale-key': WEB_SECRET, 'content-type': 'application/x-protobuf' },
+      });
+      expect(over.statusCode).toBe(429);
+      expect(Number(over.headers['retry-after'])).toBeGreaterThan(0);
+      expect(over.rawPayload.subarray(0, 2)).toEqual(Buffer.from([0x08, 0x08])); // RESOURCE_EXHAUSTED
+      expect(over.rawPayload.toString('latin1')).toContain('TELLTALE_ERR_QUOTA_EXCEEDED');
+      expect((await exportWith('json', url, API_SECRET)).map((r) => r.code)).toEqual([0, 0]);
+      const stored = (await h.serverLogEnvelopes()).map((e) => [e.app, e.logs.length]);
+      expect(stored).toEqual([
+        ['web', 1],
+        ['web', 1],
+        ['web', 1],
+        ['api', 1],
+        ['api', 1],
+      ]);
+    } finally {
+      await h.close();
+    }
+  });
+});
 
 describe('POST /otlp/v1/logs (OTLP/HTTP)', () => {
   let h: Harness;
