@@ -87,11 +87,13 @@ export function batchHasShape(batch: unknown): batch is Batch {
 }
 
 /**
- * Spool payload → envelope. The collector validated the batch and the spool's CRC guards the bytes,
- * so a shape check suffices (full validation was a third of the dispatchers' CPU); a record that fails
- * it (corrupted, hand-written) gets the full validation, for the exact reason it is dead-lettered.
+ * Spool payload → envelope. `trusted`: the collector validated the batch (limits, unknown fields
+ * dropped) and the spool's CRC guards the bytes, so a shape check suffices (full validation was a
+ * third of the dispatchers' CPU); a record that fails it (corrupted, hand-written) gets the full
+ * validation, for the exact reason it is dead-lettered. Untrusted (the Blob intake spool: blobs
+ * anyone with the container may have written): full validation always.
  */
-export function decodeEnvelope(payload: Buffer): DecodeResult {
+export function decodeEnvelope(payload: Buffer, options: { trusted?: boolean } = {}): DecodeResult {
   const header = decodeEnvelopeHeader(payload);
   if (!header.ok) return header;
   const { parsed } = header;
@@ -99,7 +101,7 @@ export function decodeEnvelope(payload: Buffer): DecodeResult {
     return { ok: false, code: 'invalid_envelope', reason: 'envelope userAgent is not a string' };
   }
   let value: Batch;
-  if (batchHasShape(parsed.batch)) value = parsed.batch;
+  if (options.trusted === true && batchHasShape(parsed.batch)) value = parsed.batch;
   else {
     const batch = validateBatch(parsed.batch);
     if (!batch.ok)

@@ -51,7 +51,8 @@ export function decodeRecord(payload: Buffer, content: SpoolContent): RecordDeco
     };
     return { ok: true, value: { kind, logs: serverLogRows(envelope), raw } };
   }
-  const result = decodeEnvelope(payload);
+  // Only the client spool holds what the collector validated; the Blob intake spool holds foreign blobs.
+  const result = decodeEnvelope(payload, { trusted: content === 'client' });
   if (!result.ok) return result;
   const { envelope } = result;
   try {
