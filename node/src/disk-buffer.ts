@@ -53,7 +53,9 @@ const MAX_RECORD_LINES = 1000;
 // A record stays well under the collector's 1 MiB gzip body, even for text that hardly compresses.
 const MAX_RECORD_CHARS = 256 * 1024;
 // Lines read from pino but not yet on disk (the disk is behind): past this, the oldest are dropped.
-const MAX_PENDING_CHARS = 8 * 1024 * 1024;
+const MAX_PENDING_CHARS = 32 * 1024 * 1024;
+// Records handed to the writer together (one write and one fsync between them).
+const MAX_RECORDS_PER_ROUND = 64;
 
 const before = (a: SpoolPosition, b: SpoolPosition): boolean =>
   a.segment < b.segment || (a.segment === b.segment && a.offset < b.offset);
@@ -137,7 +139,7 @@ export async function openDiskBuffer(options: {
     for (;;) {
       try {
         const position = await writer.append(payload);
-        lastDurable = position;
+        if (lastDurable === undefined || before(lastDurable, position)) lastDurable = position;
         written += lines;
         for (const listener of listeners) listener();
         return;
@@ -151,21 +153,38 @@ export async function openDiskBuffer(options: {
     }
   }
 
-  // One record at a time, so records keep the order of their lines; what arrives meanwhile is the next group.
+  function takeRecord(): string[] {
+    let take = 0;
+    let chars = 0;
+    while (
+      take < pending.length &&
+      take < recordLines &&
+      (take === 0 || chars + pending[take]!.length < MAX_RECORD_CHARS)
+    )
+      chars += pending[take++]!.length + 1;
+    const group = pending.slice(0, take);
+    pending = pending.slice(take);
+    pendingBytes -= chars;
+    return group;
+  }
+
+  // Whatever is pending goes to the writer at once, as several records: its queue keeps their order
+  // and writes them with one fsync (group commit); what arrives meanwhile is the next round.
   async function drain(): Promise<void> {
     while (pending.length > 0) {
-      let take = 0;
-      let bytes = 0;
-      while (
-        take < pending.length &&
-        take < recordLines &&
-        (take === 0 || bytes + pending[take]!.length < MAX_RECORD_CHARS)
-      )
-        bytes += pending[take++]!.length + 1;
-      const group = pending.slice(0, take);
-      pending = pending.slice(take);
-      pendingBytes -= bytes;
-      await append(Buffer.from(group.join('\n'), 'utf8'), group.length);
+      const groups: string[][] = [];
+      while (pending.length > 0 && groups.length < MAX_RECORDS_PER_ROUND) groups.push(takeRecord());
+      const payloads = groups.map((group) => Buffer.from(group.join('\n'), 'utf8'));
+      const results = await Promise.allSettled(payloads.map((payload) => writer.append(payload)));
+      const refused: number[] = [];
+      results.forEach((result, i) => {
+        if (result.status === 'rejected') return void refused.push(i);
+        if (lastDurable === undefined || before(lastDurable, result.value)) lastDurable = result.value;
+        written += groups[i]!.length;
+      });
+      // At the cap: make room (drop-oldest) and append the refused records again, in order.
+      for (const i of refused) await append(payloads[i]!, groups[i]!.length);
+      for (const listener of listeners) listener();
     }
     flushing = undefined;
   }

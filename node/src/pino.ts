@@ -54,7 +54,7 @@ export default async function telltaleTransport(options: TransportOptions) {
     if (stats.droppedFull > droppedSeen) {
       warn(
         'buffer_full',
-        `the local buffer is at its cap (${config.maxBufferBytes} bytes): ${stats.droppedFull} oldest lines dropped so far`,
+        `the local buffer is full (cap ${config.maxBufferBytes} bytes, or the disk is behind the app): ${stats.droppedFull} oldest lines dropped so far`,
       );
       droppedSeen = stats.droppedFull;
     }
