@@ -69,6 +69,8 @@ export interface AppProcess {
   done(): boolean;
   /** The transport's last stats event. */
   stats(): Record<string, unknown> | undefined;
+  /** Every `lastError` the transport reported so far (`429`, `ECONNRESET`…). */
+  errorsSeen(): Set<string>;
   /** The last 4000 characters the app wrote to stderr. */
   stderr(): string;
   exited: Promise<void>;
@@ -85,6 +87,7 @@ export function startApp(env: Record<string, string>): AppProcess {
   let wrote = 0;
   let done = false;
   let stats: Record<string, unknown> | undefined;
+  const errorsSeen = new Set<string>();
   let rest = '';
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
     const lines = (rest + chunk).split('\n');
@@ -92,7 +95,10 @@ export function startApp(env: Record<string, string>): AppProcess {
     for (const line of lines) {
       if (line.startsWith('wrote ')) wrote = Number(line.slice(6));
       else if (line === 'done') done = true;
-      else if (line.startsWith('stats ')) stats = JSON.parse(line.slice(6)) as Record<string, unknown>;
+      else if (line.startsWith('stats ')) {
+        stats = JSON.parse(line.slice(6)) as Record<string, unknown>;
+        if (typeof stats.lastError === 'string') errorsSeen.add(stats.lastError);
+      }
     }
   });
   let stderr = '';
@@ -104,7 +110,15 @@ export function startApp(env: Record<string, string>): AppProcess {
   child.once('exit', (code, signal) => {
     if (code !== 0 && signal === null) process.stderr.write(`numbered-app exited ${code}: ${stderr}\n`);
   });
-  return { child, wrote: () => wrote, done: () => done, stats: () => stats, stderr: () => stderr, exited };
+  return {
+    child,
+    wrote: () => wrote,
+    done: () => done,
+    stats: () => stats,
+    errorsSeen: () => errorsSeen,
+    stderr: () => stderr,
+    exited,
+  };
 }
 
 export async function kill9(app: AppProcess): Promise<void> {

@@ -40,12 +40,12 @@ describe('pino transport: collector down', () => {
     await work.remove();
   });
 
-  async function openCollector(): Promise<RunningTelltale> {
+  async function openCollector(env: Record<string, string> = {}): Promise<RunningTelltale> {
     server = await startTelltale({
       port: 0,
       dataDir: data.dir,
       logger: false,
-      env: { TELLTALE_API_TOKEN: API_TOKEN },
+      env: { TELLTALE_API_TOKEN: API_TOKEN, ...env },
     });
     door.open(new URL(server.url));
     return server;
@@ -131,5 +131,31 @@ describe('pino transport: collector down', () => {
     );
     // Drop-oldest: what is left is exactly the newest `kept` lines, each once.
     expect(await storedNumbers(data.dir, 'capped')).toEqual(range(total - kept, kept));
+  });
+
+  it('waits out a 429 with Retry-After and loses nothing', async () => {
+    // The collector's own per-key rate limit, 2 requests a second: most of the app's requests get a 429.
+    const collector = await openCollector({
+      TELLTALE_RATE_LIMIT_PER_KEY: '2',
+      TELLTALE_RATE_LIMIT_PER_KEY_BURST: '2',
+    });
+    app = startApp({
+      TT_TARGET: target,
+      TT_ENDPOINT: collector.url,
+      TT_KEY: collector.demoSecret!,
+      TT_DIR: path.join(work.dir, 'buffer'),
+      TT_SERVICE: 'limited',
+      TT_BATCH_LINES: '25',
+      TT_FROM: '0',
+      TT_COUNT: '500',
+      TT_BATCH: '25',
+    });
+    await waitFor(
+      'the 500 lines stored',
+      async () => (await storedNumbers(data.dir, 'limited')).length >= 500,
+      90_000,
+    );
+    expect(await storedNumbers(data.dir, 'limited')).toEqual(range(0, 500));
+    expect(app.errorsSeen()).toContain('429');
   });
 });
