@@ -110,7 +110,7 @@ export function startReactNative(o: Options, host: ReactNativeHost = {}): Client
     .then(net)
     .catch(() => {});
   // Unhandled rejections, as the browser's unhandledrejection: reported once handled late is too late to undo, so counted as is.
-  const tracker = host.rejectionTracking ?? hermesTracker();
+  const tracker = host.rejectionTracking === false ? undefined : (host.rejectionTracking ?? hermesTracker());
   tracker?.enable({
     allRejections: true,
     onUnhandled: (_id, error) => c.captureError(error, { mechanism: 'onunhandledrejection' }),
