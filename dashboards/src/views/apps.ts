@@ -32,5 +32,5 @@ ${
       )}</tbody>
 </table>`
 }`;
-  return page({ site, title: 'Apps', body });
+  return page({ site, title: 'Apps', section: 'apps', body });
 }

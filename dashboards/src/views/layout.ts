@@ -1,6 +1,6 @@
 import { html, trustedHtml, type SafeHtml } from '../html.js';
 
-export type Section = 'errors' | 'features' | 'asserts' | 'blocked' | 'events' | 'logs' | 'alerts';
+export type Section = 'errors' | 'features' | 'asserts' | 'blocked' | 'events' | 'logs' | 'alerts' | 'apps';
 
 const NAV: ReadonlyArray<[Section, string, string]> = [
   ['errors', 'Errors', '/'],
@@ -10,6 +10,7 @@ const NAV: ReadonlyArray<[Section, string, string]> = [
   ['events', 'Events', '/events'],
   ['logs', 'Server logs', '/logs'],
   ['alerts', 'Alerts', '/alerts'],
+  ['apps', 'Apps', '/apps'],
 ];
 
 export interface PageOptions {
