@@ -32,3 +32,4 @@ export type { SpoolEnvelope, ServerLogEnvelope } from './envelope.js';
 export { ERROR_CODES, errorBody, TelltaleError, type ErrorCode, type ErrorBody } from './errors.js';
 export { scrubText, scrubStack, scrubUrl, scrubId, scrubAttributes, scrubJsonValue } from './scrub/scrub.js';
 export { keyWords, isDeniedKey, isDeniedTextKey } from './scrub/deny-list.js';
+export { stripDebugIdMarkers } from './debug-id.js';

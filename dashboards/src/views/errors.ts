@@ -1,3 +1,4 @@
+import { stripDebugIdMarkers } from '@telltale/protocol';
 import type { ErrorDetailView, ErrorGroupView } from '../error-detail.js';
 import { html, type SafeHtml } from '../html.js';
 import type { FrameView, IssueStatus, SourceMapProblemView } from '../issues.js';
@@ -67,7 +68,7 @@ function location(f: {
   column: number | undefined;
 }): string {
   if (f.file === undefined) return 'native';
-  return `${f.file}${f.line === undefined ? '' : `:${f.line}`}${f.column === undefined ? '' : `:${f.column}`}`;
+  return `${stripDebugIdMarkers(f.file)}${f.line === undefined ? '' : `:${f.line}`}${f.column === undefined ? '' : `:${f.column}`}`;
 }
 
 export function framesTable(frames: readonly FrameView[]): SafeHtml {
@@ -77,7 +78,7 @@ export function framesTable(frames: readonly FrameView[]): SafeHtml {
 <tbody>${frames.map(
     (f) => html`<tr class="${f.inApp ? 'in-app' : 'library'}">
 <td class="mono">${f.function ?? html`<span class="muted">anonymous</span>`}</td>
-<td class="mono">${f.file ?? 'native'}${f.context !== undefined && html`<div class="context">${f.context}</div>`}</td>
+<td class="mono">${f.file === undefined ? 'native' : stripDebugIdMarkers(f.file)}${f.context !== undefined && html`<div class="context">${f.context}</div>`}</td>
 <td class="num">${f.line ?? ''}</td>
 <td class="num">${f.column ?? ''}</td>
 <td>${f.inApp ? html`<span class="badge badge-ok">in app</span>` : html`<span class="badge badge-other">library</span>`}${f.symbolicated === true ? '' : html` <span class="muted" title="not resolved through a source map">as reported</span>`}</td>
@@ -179,7 +180,7 @@ ${e.url !== null && html`<span><code>${e.url}</code></span>`}
 ${e.count > 1 && html`<span class="muted">×${formatCount(e.count)} in session</span>`}
 </div>
 ${e.message !== null && html`<p class="message">${e.message}</p>`}
-${e.stack !== null ? html`<pre class="stack">${e.stack}</pre>` : html`<p class="muted">No stack trace.</p>`}
+${e.stack !== null ? html`<pre class="stack">${stripDebugIdMarkers(e.stack)}</pre>` : html`<p class="muted">No stack trace.</p>`}
 ${breadcrumbTable(e)}
 </section>`;
 }

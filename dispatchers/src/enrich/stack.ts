@@ -1,4 +1,4 @@
-import { LIMITS } from '@telltale/protocol';
+import { LIMITS, stripDebugIdMarkers } from '@telltale/protocol';
 
 /**
  * One frame of a JavaScript stack trace, as V8 (Chrome, Edge, Node, React Native), SpiderMonkey
@@ -167,6 +167,6 @@ export function formatFrame(f: StackFrame): string {
   const where =
     f.file === undefined
       ? 'native'
-      : `${f.file}${f.line === undefined ? '' : `:${f.line}`}${f.column === undefined ? '' : `:${f.column}`}`;
+      : `${stripDebugIdMarkers(f.file)}${f.line === undefined ? '' : `:${f.line}`}${f.column === undefined ? '' : `:${f.column}`}`;
   return f.function === undefined ? where : `${f.function} (${where})`;
 }
