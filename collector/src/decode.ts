@@ -1,9 +1,19 @@
 import { promisify } from 'node:util';
-import { createGunzip, gunzip as gunzipCallback, type InputType, type ZlibOptions } from 'node:zlib';
+import {
+  createGunzip,
+  gunzip as gunzipCallback,
+  inflate as inflateCallback,
+  inflateRaw as inflateRawCallback,
+  type InputType,
+  type ZlibOptions,
+} from 'node:zlib';
 import type { ErrorCode } from '@telltale/protocol';
 import { checkJsonShape } from './json-guard.js';
 
-const gunzip = promisify<InputType, ZlibOptions, Buffer>(gunzipCallback);
+type Inflate = (input: InputType, options: ZlibOptions) => Promise<Buffer>;
+const gunzip = promisify<InputType, ZlibOptions, Buffer>(gunzipCallback) as Inflate;
+const inflate = promisify<InputType, ZlibOptions, Buffer>(inflateCallback) as Inflate;
+const inflateRaw = promisify<InputType, ZlibOptions, Buffer>(inflateRawCallback) as Inflate;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export type BodyEncoding = 'gzip' | 'identity';
@@ -33,6 +43,44 @@ export function parseContentEncoding(header: string | string[] | undefined): Bod
 
 export const isGzip = (body: Buffer): boolean => body.length >= 2 && body[0] === 0x1f && body[1] === 0x8b;
 
+const tooLarge = (limit: number): DecodeFailure => ({
+  ok: false,
+  code: 'TELLTALE_ERR_DECOMPRESSED_TOO_LARGE',
+  reason: 'decompressed_too_large',
+  limit,
+});
+
+/**
+ * Request bytes inflated under the decompressed limit, still bytes (protobuf and envelopes stay
+ * binary): gzip when declared or sniffed by its magic bytes, deflate (zlib-wrapped, or raw from some
+ * clients) when declared. One buffered inflate, capped: zlib gives up once the output passes the
+ * limit, so a 1 MB → 1 GB bomb costs about the limit in memory, not 1 GB.
+ */
+export async function inflateBody(
+  body: Buffer,
+  encoding: BodyEncoding | 'deflate',
+  limit: number,
+): Promise<{ ok: true; value: Buffer } | DecodeFailure> {
+  const gzip = encoding === 'gzip' || (encoding === 'identity' && isGzip(body));
+  if (!gzip && encoding === 'identity')
+    return body.length > limit ? tooLarge(limit) : { ok: true, value: body };
+  for (const run of gzip ? [gunzip] : [inflate, inflateRaw]) {
+    try {
+      return { ok: true, value: await run(body, { maxOutputLength: limit }) };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return tooLarge(limit);
+    }
+  }
+  return gzip
+    ? { ok: false, code: 'TELLTALE_ERR_BAD_GZIP', reason: 'bad_gzip' }
+    : {
+        ok: false,
+        code: 'TELLTALE_ERR_BAD_GZIP',
+        reason: 'bad_deflate',
+        message: 'body is not valid deflate',
+      };
+}
+
 /**
  * Request bytes to text: gunzip (declared, or sniffed by magic bytes for the SDK's no-preflight
  * text/plain form) under the decompressed limit, then strict UTF-8.
@@ -44,33 +92,9 @@ export async function decodeText(
 ): Promise<TextResult> {
   if (body === undefined || body.length === 0)
     return { ok: false, code: 'TELLTALE_ERR_INVALID_JSON', reason: 'empty_body', message: 'body is empty' };
-
-  let raw = body;
-  if (encoding === 'gzip' || isGzip(body)) {
-    try {
-      // One buffered gunzip, capped: zlib gives up once the output passes the limit, so a 1 MB → 1 GB
-      // bomb costs about the limit in memory, not 1 GB (nothing is streamed; the body is whole already).
-      raw = await gunzip(body, { maxOutputLength: maxDecompressedBytes });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-        return {
-          ok: false,
-          code: 'TELLTALE_ERR_DECOMPRESSED_TOO_LARGE',
-          reason: 'decompressed_too_large',
-          limit: maxDecompressedBytes,
-        };
-      }
-      return { ok: false, code: 'TELLTALE_ERR_BAD_GZIP', reason: 'bad_gzip' };
-    }
-  } else if (body.length > maxDecompressedBytes) {
-    return {
-      ok: false,
-      code: 'TELLTALE_ERR_DECOMPRESSED_TOO_LARGE',
-      reason: 'decompressed_too_large',
-      limit: maxDecompressedBytes,
-    };
-  }
-
+  const inflated = await inflateBody(body, encoding, maxDecompressedBytes);
+  if (!inflated.ok) return inflated;
+  const raw = inflated.value;
   try {
     return { ok: true, value: utf8.decode(raw), bytes: raw.length, raw };
   } catch {

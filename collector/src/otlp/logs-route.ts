@@ -1,10 +1,8 @@
-import { promisify } from 'node:util';
-import { gunzip as gunzipCallback, type InputType, type ZlibOptions } from 'node:zlib';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { LIMITS, ServerLogEnvelope } from '@telltale/protocol';
 import type { SpoolWriter } from '@telltale/spool';
 import { appendWithinQuotas, refuseStoreFailure, type IngestRouteDeps } from '../batch-route.js';
-import { isGzip, parseJson, type BodyEncoding, type DecodeFailure } from '../decode.js';
+import { inflateBody, parseJson, type DecodeFailure } from '../decode.js';
 import { createGuard } from '../guard.js';
 import { checkJsonShape } from '../json-guard.js';
 import type { SpoolShares } from '../spool-shares.js';
@@ -16,8 +14,6 @@ export const OTLP_LOGS_URL = '/otlp/v1/logs';
 
 /** OTLP JSON nests 10 levels before any AnyValue; 40 leaves room for values nested a few levels deep. */
 export const OTLP_JSON_MAX_NESTING = 40;
-
-const gunzip = promisify<InputType, ZlibOptions, Buffer>(gunzipCallback);
 
 type Format = 'json' | 'protobuf';
 const CONTENT_TYPES: Record<Format, string> = {
@@ -46,23 +42,6 @@ const rpcCode = (status: number): number =>
           : status >= 500
             ? 13
             : 3;
-
-/** Gunzip under the decompressed limit (zlib stops at maxOutputLength), bytes kept as bytes for protobuf. */
-async function inflate(body: Buffer, encoding: BodyEncoding, max: number): Promise<Buffer | DecodeFailure> {
-  const tooLarge: DecodeFailure = {
-    ok: false,
-    code: 'TELLTALE_ERR_DECOMPRESSED_TOO_LARGE',
-    reason: 'decompressed_too_large',
-    limit: max,
-  };
-  if (encoding !== 'gzip' && !isGzip(body)) return body.length > max ? tooLarge : body;
-  try {
-    return await gunzip(body, { maxOutputLength: max });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return tooLarge;
-    return { ok: false, code: 'TELLTALE_ERR_BAD_GZIP', reason: 'bad_gzip' };
-  }
-}
 
 const invalid = (reason: string, message: string): DecodeFailure => ({
   ok: false,
@@ -163,8 +142,9 @@ export function registerOtlpLogsRoute(
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       if (body.length === 0)
         return refuse(reply, 'logs', 'TELLTALE_ERR_INVALID_LOGS', 'empty_body', { message: 'body is empty' });
-      const raw = await inflate(body, auth.encoding, config.limits.maxDecompressedBytes);
-      if (!Buffer.isBuffer(raw)) return refuse(reply, 'logs', raw.code, raw.reason, raw);
+      const inflated = await inflateBody(body, auth.encoding, config.limits.maxDecompressedBytes);
+      if (!inflated.ok) return refuse(reply, 'logs', inflated.code, inflated.reason, inflated);
+      const raw = inflated.value;
       const decoded = decodeRequest(raw, format);
       if (!decoded.ok) return refuse(reply, 'logs', decoded.code, decoded.reason, decoded);
 

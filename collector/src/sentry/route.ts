@@ -4,6 +4,7 @@ import type { SpoolEnvelope } from '@telltale/protocol';
 import type { SpoolWriter } from '@telltale/spool';
 import { DSN_KEY_PATTERN } from '../apps.js';
 import type { IdempotentStore } from '../batch-index.js';
+import { inflateBody } from '../decode.js';
 import {
   appendWithinQuotas,
   isFullError,
@@ -16,7 +17,7 @@ import type { SpoolShares } from '../spool-shares.js';
 import { normalizeBatchTimes } from '../timestamps.js';
 import { checkBatch } from '../validation.js';
 import { authorizeSentryKey, parseDsn, sentryKeyOf } from './auth.js';
-import { inflateEnvelope, parseSentryEncoding } from './body.js';
+import { parseSentryEncoding } from './body.js';
 import { MAX_ENVELOPE_BYTES, parseEnvelope, storeAsEnvelope, type EnvelopeItem } from './envelope.js';
 import {
   assembleBatch,
@@ -105,7 +106,7 @@ export function registerSentryRoutes(app: FastifyInstance, deps: SentryDeps): vo
   const handler = (store: boolean) => async (request: FastifyRequest, reply: FastifyReply) => {
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const encoding = parseSentryEncoding(request.headers['content-encoding']) ?? 'identity';
-    const inflated = await inflateEnvelope(body, encoding, MAX_ENVELOPE_BYTES);
+    const inflated = await inflateBody(body, encoding, MAX_ENVELOPE_BYTES);
     if (!inflated.ok) return refuse(reply, 'sentry', inflated.code, inflated.reason, inflated);
     const parsed = store ? storeAsEnvelope(inflated.value) : parseEnvelope(inflated.value);
     if (!parsed.ok)
