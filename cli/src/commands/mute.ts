@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { describeFailure, resolveEndpoint, usageFailure, UsageError } from './sourcemaps.js';
+import { describeFailure, resolveEndpoint } from './sourcemaps.js';
+import { commandWithUsage, UsageError } from './usage.js';
 import type { Command, CommandIO } from './types.js';
 
 const USAGE = `Usage: telltale mute <list | add | remove> [options] [--endpoint <url>]
@@ -114,17 +115,8 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
   throw new UsageError(sub === undefined ? 'give list, add or remove' : `unknown subcommand "${sub}"`);
 }
 
-export const muteCommand: Command = {
-  summary: 'list, add or remove alert mute rules: telltale mute add --message "*ResizeObserver*"',
-  async run(argv, io) {
-    if (argv[0] === 'help' || argv[0] === '--help' || argv[0] === '-h') {
-      io.stdout.write(USAGE);
-      return 0;
-    }
-    try {
-      return await run(argv, io);
-    } catch (error) {
-      return usageFailure(io, error, USAGE);
-    }
-  },
-};
+export const muteCommand: Command = commandWithUsage(
+  'list, add or remove alert mute rules: telltale mute add --message "*ResizeObserver*"',
+  USAGE,
+  run,
+);

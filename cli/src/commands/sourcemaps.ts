@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import type { Command, CommandIO } from './types.js';
+import { usageFailure, UsageError } from './usage.js';
 
 const USAGE = `Usage: telltale sourcemaps upload <dir> --release <release> --url-prefix <url> [--endpoint <url>] [--key <secret>]
 
@@ -32,16 +33,6 @@ export function resolveEndpoint(option: string | undefined, env: NodeJS.ProcessE
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new UsageError(`--endpoint "${raw}" must be an http(s) URL`);
   return raw.replace(/(?<!\/)\/+$/, '');
-}
-
-/** A mistake on the command line: exit code 2 and the usage text. */
-export class UsageError extends Error {}
-
-export function usageFailure(io: CommandIO, error: unknown, usage: string): number {
-  const parseError = String((error as NodeJS.ErrnoException | null)?.code ?? '').startsWith('ERR_PARSE_ARGS');
-  if (!(error instanceof UsageError) && !parseError) throw error;
-  io.stderr.write(`telltale: ${(error as Error).message}\n\n${usage}`);
-  return 2;
 }
 
 /** The answer's error message in our JSON shape, or the status line. */

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { isTokenName, newApiToken, openAccessStore, ROLES, sha256, type Role } from '@telltale/dashboards';
-import { usageFailure, UsageError } from './sourcemaps.js';
+import { commandWithUsage, UsageError } from './usage.js';
 import type { Command, CommandIO } from './types.js';
 import { dataDirOf } from './users.js';
 
@@ -68,17 +68,8 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
   throw new UsageError(sub === undefined ? 'give create, list or revoke' : `unknown subcommand "${sub}"`);
 }
 
-export const tokensCommand: Command = {
-  summary: 'API tokens for scripts: telltale tokens create NAME [--role viewer|admin]',
-  async run(argv, io) {
-    if (argv[0] === 'help' || argv[0] === '--help' || argv[0] === '-h') {
-      io.stdout.write(USAGE);
-      return 0;
-    }
-    try {
-      return await run(argv, io);
-    } catch (error) {
-      return usageFailure(io, error, USAGE);
-    }
-  },
-};
+export const tokensCommand: Command = commandWithUsage(
+  'API tokens for scripts: telltale tokens create NAME [--role viewer|admin]',
+  USAGE,
+  run,
+);

@@ -9,7 +9,7 @@ import {
   ROLES,
   type Role,
 } from '@telltale/dashboards';
-import { usageFailure, UsageError } from './sourcemaps.js';
+import { commandWithUsage, UsageError } from './usage.js';
 import type { Command, CommandIO } from './types.js';
 
 const USAGE = `Usage: telltale users <command> [options]
@@ -149,17 +149,8 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
   );
 }
 
-export const usersCommand: Command = {
-  summary: 'people who sign in: telltale users add you@example.com [--role admin|viewer]',
-  async run(argv, io) {
-    if (argv[0] === 'help' || argv[0] === '--help' || argv[0] === '-h') {
-      io.stdout.write(USAGE);
-      return 0;
-    }
-    try {
-      return await run(argv, io);
-    } catch (error) {
-      return usageFailure(io, error, USAGE);
-    }
-  },
-};
+export const usersCommand: Command = commandWithUsage(
+  'people who sign in: telltale users add you@example.com [--role admin|viewer]',
+  USAGE,
+  run,
+);
