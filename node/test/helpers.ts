@@ -1,42 +1,22 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { build } from 'esbuild';
+import { waitFor as sharedWaitFor } from '../../test-support/wait.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const src = (pkg: string): string => path.join(ROOT, pkg, 'src', 'index.ts');
 
-export async function tempDir(prefix: string): Promise<{ dir: string; remove(): Promise<void> }> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), `telltale-${prefix}-`));
-  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
-}
+export { tempDir } from '../../test-support/wait.js';
 
-/** Polls until `check` returns a value other than undefined or false, or fails naming `what`. */
-export async function waitFor<T>(
+/** test-support's waitFor with this package's longer default (child processes and a pino worker start slowly). */
+export const waitFor = <T>(
   what: string,
   check: () => Promise<T | undefined | false> | T | undefined | false,
   timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() >= deadline)
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`,
-      );
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+): Promise<T> => sharedWaitFor(what, check, timeoutMs, 100);
 
 /**
  * The transport's current source as one ES module for pino's worker thread: a worker cannot load
