@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the integration tests need that npm cannot bring: Debian's Chromium and ClickHouse.
+# Installs what the integration tests need that npm cannot bring: Debian's Chromium, ClickHouse,
+# kcat (librdkafka's mock Kafka cluster) and docker-compose (validates docker-compose.yml offline).
 # Tests never skip when a service is missing; this script makes sure it is not.
 set -euo pipefail
 
@@ -7,6 +8,8 @@ need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -x /usr/sbin/clickhouse-server ] || need+=(clickhouse-server)
 [ -x /usr/bin/clickhouse-client ] || need+=(clickhouse-client)
+[ -x /usr/bin/kcat ] || need+=(kcat)
+[ -x /usr/bin/docker-compose ] || need+=(docker-compose)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
