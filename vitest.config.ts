@@ -10,6 +10,7 @@ const src = (pkg: string) => fileURLToPath(new URL(`./${pkg}/src/index.ts`, impo
 const alias = {
   '@telltale/protocol': src('protocol'),
   '@telltale/spool': src('spool'),
+  '@telltale/schema': src('schema'),
   '@telltale/collector': src('collector'),
   '@telltale/dispatchers': src('dispatchers'),
   '@telltale/dashboards': src('dashboards'),
