@@ -33,3 +33,10 @@ export { ERROR_CODES, errorBody, TelltaleError, type ErrorCode, type ErrorBody }
 export { scrubText, scrubStack, scrubUrl, scrubId, scrubAttributes, scrubJsonValue } from './scrub/scrub.js';
 export { keyWords, isDeniedKey, isDeniedTextKey } from './scrub/deny-list.js';
 export { stripDebugIdMarkers } from './debug-id.js';
+export {
+  kafkaSettingsFromEnv,
+  kafkaTopics,
+  kafkaRecordKey,
+  type KafkaSettings,
+  type KafkaTopics,
+} from './kafka.js';
