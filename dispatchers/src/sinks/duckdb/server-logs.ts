@@ -1,25 +1,9 @@
 import { dateValue, timestampValue, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+import { DUCKDB_DAY_TABLES, SERVER_LOG_COLUMNS } from '@telltale/schema';
 import type { ServerLogRow } from '../types.js';
 
-/** Column order of the staging table and of appendLog; every column of `server_logs` in schema.ts. */
-const COLUMNS = [
-  'app',
-  'id',
-  'ts',
-  'received_at',
-  'day',
-  'service',
-  'level',
-  'message',
-  'trace',
-  'span',
-  'session',
-  'user_id',
-  'account_id',
-  'release',
-  'environment',
-  'attrs',
-] as const;
+/** Column order of the staging table and of appendLog: every column of `server_logs` (@telltale/schema). */
+const COLUMNS = SERVER_LOG_COLUMNS;
 
 const MS_PER_DAY = 86_400_000;
 
@@ -76,7 +60,7 @@ export async function insertServerLogs(
 /** Retention: whole days go, by the `day` column both tables carry (DuckDB has no partitions to drop). */
 export async function deleteDaysBefore(connection: DuckDBConnection, day: string): Promise<string[]> {
   const dropped = new Set<string>();
-  for (const table of ['events', 'server_logs']) {
+  for (const table of DUCKDB_DAY_TABLES) {
     const reader = await connection.runAndReadAll(
       `SELECT DISTINCT strftime(day, '%Y-%m-%d') AS d FROM ${table} WHERE day < $1::DATE ORDER BY d`,
       [day],
