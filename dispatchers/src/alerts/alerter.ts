@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { EnrichedEvent } from '../enrich/enrich.js';
 import { parseStack } from '../enrich/stack.js';
-import { backoffDelay, MAIL_BACKOFF, type BackoffPolicy } from '../retry.js';
+import { MAIL_BACKOFF, type BackoffPolicy } from '../retry.js';
 import type { Regroup } from '../symbolicate/regroup.js';
 import type { Symbolicator } from '../symbolicate/symbolicator.js';
 import {
@@ -16,6 +15,8 @@ import {
 } from './alert-log.js';
 import { isRegression, type GroupState, type GroupStates } from './group-state.js';
 import { createNewKeyCap, type NewKeyCapStats } from './key-cap.js';
+import { summary as summaryOf } from './alert-index.js';
+import { createAlertSender, messageId } from './alert-sender.js';
 import { outboxDir, outboxFileName, type Mailer } from './mailer.js';
 import { alertKeys, composeAlert, composeDigest, type AlertContext } from './message.js';
 import type { MuteRules } from './mute-rules.js';
@@ -47,6 +48,8 @@ export interface Alerter {
   /** The raw .eml text of an outbox alert; null for SMTP alerts and unknown keys. */
   readAlert(key: string): Promise<string | null>;
   stats(): AlerterStats;
+  /** Resolves once the decisions made so far are logged and each of their emails had its first attempt. */
+  settled(): Promise<void>;
   /** Stops retries and waits for an in-flight send. Pending alerts are sent at the next start. */
   close(): Promise<void>;
 }
@@ -75,6 +78,11 @@ export interface AlerterOptions {
   /** Also alert the first use of a feature by each account (default false). */
   firstUsePerAccount?: boolean;
   now?: () => number;
+  /**
+   * Appended to digest keys (`digest:<window start>/<scope>`) when several alerters share one
+   * listing, e.g. one per Kafka partition: each partition's digest is its own email.
+   */
+  digestScope?: string;
 }
 
 export const ALERT_THROTTLE_DEFAULTS = Object.freeze({
@@ -85,15 +93,6 @@ export const ALERT_THROTTLE_DEFAULTS = Object.freeze({
 });
 /** Retention is checked at most this often (the log only shrinks by whole days anyway). */
 const RETENTION_CHECK_MS = 3_600_000;
-
-function messageId(key: string): string {
-  return `<${createHash('sha256').update(key).digest('hex').slice(0, 32)}@telltale>`;
-}
-
-function summaryOf(record: AlertRecord): AlertSummary {
-  const { messageId: _id, text: _text, html: _html, ...rest } = record;
-  return rest;
-}
 
 interface Candidate {
   key: string;
@@ -117,11 +116,8 @@ export function createAlerter(options: AlerterOptions): Alerter {
   const now = options.now ?? Date.now;
   const windowMs = options.windowMs ?? ALERT_THROTTLE_DEFAULTS.windowMs;
   const maxPerWindow = options.maxPerWindow ?? ALERT_THROTTLE_DEFAULTS.maxPerWindow;
+  // Digest timers; the sender keeps its own.
   const timers = new Map<string, NodeJS.Timeout>();
-  const attempts = new Map<string, number>();
-  // Sent but the `sent` line could not be written yet: retry the line, never the email.
-  const sentUnlogged = new Set<string>();
-  let chain: Promise<void> = Promise.resolve();
   // Decisions (process, digests) run one at a time: a digest never misses a deferral made beside it.
   let decisions: Promise<void> = Promise.resolve();
   let closed = false;
@@ -131,7 +127,10 @@ export function createAlerter(options: AlerterOptions): Alerter {
   let retentionCheckedAt = Number.NEGATIVE_INFINITY;
 
   const windowOf = (time: number): number => Math.floor(time / windowMs);
-  const digestKey = (window: number): string => `digest:${new Date(window * windowMs).toISOString()}`;
+  const scope = options.digestScope === undefined ? '' : `/${options.digestScope}`;
+  const digestKey = (window: number): string => `digest:${new Date(window * windowMs).toISOString()}${scope}`;
+  // The ISO start holds no "/": the scope is cut off before parsing.
+  const digestStart = (key: string): number => Date.parse(key.slice('digest:'.length).split('/')[0] ?? '');
   const capKey = (window: number, kind: AlertKind): string => `${window}:${kind}`;
   const newKeys = createNewKeyCap({
     max: options.maxNewKeysPerApp ?? ALERT_THROTTLE_DEFAULTS.maxNewKeysPerApp,
@@ -174,6 +173,8 @@ export function createAlerter(options: AlerterOptions): Alerter {
     logStats.compactions += 1;
     logStats.expired += expired;
   }
+  const sender = createAlertSender({ log, mailer, backoff, stats, onLogged: () => scheduleMaintenance() });
+  const schedule = sender.schedule;
   let maintenanceQueued = false;
   function scheduleMaintenance(): void {
     if (closed || maintenanceQueued || !log.needsCompaction()) return;
@@ -186,60 +187,13 @@ export function createAlerter(options: AlerterOptions): Alerter {
     });
   }
 
-  function schedule(key: string, delayMs: number): void {
-    if (closed || timers.has(key)) return;
-    const timer = setTimeout(() => {
-      timers.delete(key);
-      // One send at a time: a burst of new errors must not open a burst of SMTP connections.
-      chain = chain.then(() => sendOne(key)).catch(() => undefined);
-    }, delayMs);
-    timers.set(key, timer);
-  }
-
-  async function sendOne(key: string): Promise<void> {
-    const record = log.get(key);
-    if (closed || record === undefined || record.status !== 'pending') return;
-    const sentAt = new Date().toISOString();
-    const file =
-      mailer.transport === 'outbox'
-        ? (record.file ?? path.posix.join('outbox', outboxFileName(record.createdAt, key)))
-        : undefined;
-    try {
-      if (!sentUnlogged.has(key)) {
-        await mailer.send({
-          subject: record.subject,
-          text: record.text ?? record.subject,
-          html: record.html,
-          messageId: record.messageId ?? messageId(key),
-          date: new Date(record.createdAt),
-          file,
-        });
-        sentUnlogged.add(key);
-        stats.sent += 1;
-      }
-      const done: AlertRecord = { ...summaryOf(record), status: 'sent', transport: mailer.transport, sentAt };
-      if (file !== undefined) done.file = file;
-      else delete done.file;
-      await log.append([done]);
-      sentUnlogged.delete(key);
-      attempts.delete(key);
-      scheduleMaintenance();
-    } catch (error) {
-      const attempt = (attempts.get(key) ?? 0) + 1;
-      attempts.set(key, attempt);
-      stats.failures += 1;
-      stats.lastError = error instanceof Error ? error.message : String(error);
-      schedule(key, backoffDelay(attempt, backoff));
-    }
-  }
-
   /** At the end of a window, the alerts it deferred become one digest email (decided once, like any alert). */
   function flushDigest(key: string): Promise<void> {
     return decide(async () => {
       if (closed || log.has(key)) return;
       const deferred = log.withStatus('deferred').filter((r) => r.digest === key);
       if (deferred.length === 0) return;
-      const start = Date.parse(key.slice('digest:'.length));
+      const start = digestStart(key);
       const message = composeDigest(key, start, windowMs, deferred, options.dashboardUrl);
       const createdAt = new Date(now()).toISOString();
       const record: AlertRecord = {
@@ -269,7 +223,7 @@ export function createAlerter(options: AlerterOptions): Alerter {
   function scheduleDigest(key: string): void {
     const timerKey = `timer:${key}`;
     if (closed || timers.has(timerKey)) return;
-    const end = Date.parse(key.slice('digest:'.length)) + windowMs;
+    const end = digestStart(key) + windowMs;
     const timer = setTimeout(
       () => {
         timers.delete(timerKey);
@@ -419,6 +373,10 @@ export function createAlerter(options: AlerterOptions): Alerter {
       // Only a bare file name inside outbox/: the key comes from a URL.
       return readFile(path.join(outboxDir(options.dataDir), path.basename(file)), 'utf8').catch(() => null);
     },
+    async settled() {
+      await decisions;
+      await sender.idle();
+    },
     stats() {
       return {
         transport: mailer.transport,
@@ -433,7 +391,7 @@ export function createAlerter(options: AlerterOptions): Alerter {
       for (const timer of timers.values()) clearTimeout(timer);
       timers.clear();
       await decisions;
-      await chain;
+      await sender.close();
     },
   };
 }
