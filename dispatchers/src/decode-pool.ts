@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import type { DecodeTask, DecodeTaskResult } from './decode-worker.js';
+import { readColumns } from './enrich/wire.js';
 import {
   decodeRecordsInline,
   type DecodedRecord,
@@ -159,8 +160,13 @@ export async function createDecodePool(options: DecodePoolOptions): Promise<Deco
       threadIds.add(answer.threadId);
       return answer.results.map((result, index): RecordDecodeResult => {
         if (!result.ok) return result;
-        const raw = { ...result.value.raw, payload: payloads[index]! };
-        return { ok: true, value: { ...result.value, raw } as DecodedRecord };
+        const { value } = result;
+        const raw = { ...value.raw, payload: payloads[index]! };
+        const decoded: DecodedRecord =
+          value.kind === 'server'
+            ? { kind: 'server', logs: value.logs, raw }
+            : { kind: 'client', events: readColumns(answer.columns, value.from, value.to), raw };
+        return { ok: true, value: decoded };
       });
     } finally {
       release();

@@ -1,6 +1,7 @@
-import type { Batch, SpoolEnvelope, TelltaleEvent } from '@telltale/protocol';
+import type { Attributes, Batch, SpoolEnvelope, TelltaleEvent } from '@telltale/protocol';
 import { fingerprintError } from './fingerprint.js';
 import { groupingText } from './grouping-text.js';
+import { createMemo, memoKey, memoText } from './memo.js';
 import { scrubAttributes, scrubId, scrubStack, scrubText, scrubUrl } from './scrub.js';
 import { parseUserAgent } from './user-agent.js';
 
@@ -58,6 +59,66 @@ function eventTime(ts: number, receivedAt: number): number {
   return Number.isFinite(ts) && ts >= 0 && ts <= MAX_TIMESTAMP_MS ? Math.round(ts) : receivedAt;
 }
 
+type ErrorEvent = Extract<TelltaleEvent, { kind: 'error' }>;
+interface ErrorText {
+  fingerprint: string;
+  errorType: string;
+  message: string;
+  stack: string | null;
+}
+
+// Memos of the scrubbers and the fingerprint (memo.ts): each maps a raw text to what the scrubber
+// returned for it. Errors are keyed on everything that decides their stored text and group.
+const memoScrubText = memoText(scrubText);
+const memoScrubId = memoText(scrubId, { maxChars: 1024 * 1024 });
+const memoScrubUrl = memoText(scrubUrl, { maxChars: 1024 * 1024 });
+const errorTexts = createMemo<ErrorText>(
+  (e) => e.message.length + (e.stack?.length ?? 0) + e.errorType.length + e.fingerprint.length,
+  { max: 2_048, maxChars: 8 * 1024 * 1024 },
+);
+/** Attribute key → its scrubbed form and, when deny-listed, the value stored instead (asked of scrubAttributes). */
+const attributeKeys = createMemo<{ key: string; filtered: string | undefined } | null>(
+  (k) => (k === null ? 0 : k.key.length + (k.filtered?.length ?? 0)),
+  { max: 1_024, maxChars: 256 * 1024 },
+);
+
+function errorText(event: ErrorEvent): ErrorText {
+  return errorTexts.get(memoKey(event.type, event.message, event.stack, event.fingerprint), () => {
+    const stack = event.stack === undefined ? null : scrubStack(event.stack);
+    const errorType = scrubId(event.type);
+    return {
+      fingerprint: fingerprintError({
+        type: errorType,
+        // Hashed, never stored: grouped on the message as the scrubber before issue 9 left it, so
+        // a stronger scrubber does not move existing groups.
+        message: groupingText(event.message),
+        stack: stack ?? undefined,
+        fingerprint: event.fingerprint,
+      }),
+      errorType,
+      message: scrubText(event.message),
+      stack,
+    };
+  });
+}
+
+/** scrubAttributes, with each key's answer and each string value remembered: the same output. */
+function scrubAttrs(attrs: Attributes): Attributes {
+  const result: Attributes = {};
+  for (const [key, value] of Object.entries(attrs)) {
+    const safe = attributeKeys.get(key, () => {
+      const [entry] = Object.entries(scrubAttributes({ [key]: '' }));
+      // No entry: the key scrubs to one a plain object cannot hold (`__proto__`); scrubAttributes drops it too.
+      if (entry === undefined) return null;
+      // scrubText('') is '': anything else is the deny list's replacement.
+      return { key: entry[0], filtered: entry[1] === '' ? undefined : String(entry[1]) };
+    });
+    if (safe === null) continue;
+    result[safe.key] = safe.filtered ?? (typeof value === 'string' ? memoScrubText(value) : value);
+  }
+  return result;
+}
+
 function kindFields(
   event: TelltaleEvent,
 ): Pick<
@@ -66,18 +127,9 @@ function kindFields(
 > {
   switch (event.kind) {
     case 'error': {
-      const message = scrubText(event.message);
-      const stack = event.stack === undefined ? null : scrubStack(event.stack);
-      const errorType = scrubId(event.type);
+      const { fingerprint, errorType, message, stack } = errorText(event);
       return {
-        fingerprint: fingerprintError({
-          type: errorType,
-          // Hashed, never stored: grouped on the message as the scrubber before issue 9 left it, so
-          // a stronger scrubber does not move existing groups.
-          message: groupingText(event.message),
-          stack: stack ?? undefined,
-          fingerprint: event.fingerprint,
-        }),
+        fingerprint,
         name: null,
         errorType,
         message,
@@ -91,20 +143,20 @@ function kindFields(
     case 'assert':
       return {
         fingerprint: null,
-        name: scrubId(event.name),
+        name: memoScrubId(event.name),
         errorType: null,
         message: null,
         stack: null,
         level: event.soft ? 'warn' : 'error',
         count: Math.min(event.count ?? 1, MAX_INTEGER),
         soft: event.soft,
-        attrs: event.vars === undefined ? null : JSON.stringify(scrubAttributes(event.vars)),
+        attrs: event.vars === undefined ? null : JSON.stringify(scrubAttrs(event.vars)),
       };
     case 'feature':
     case 'blocked':
       return {
         fingerprint: null,
-        name: scrubId(event.kind === 'feature' ? event.name : event.reason),
+        name: memoScrubId(event.kind === 'feature' ? event.name : event.reason),
         errorType: null,
         message: null,
         stack: null,
@@ -112,14 +164,14 @@ function kindFields(
         // the SDK aggregates repeats between uploads (protocol v1 `count`)
         count: Math.min(event.count ?? 1, MAX_INTEGER),
         soft: null,
-        attrs: event.props === undefined ? null : JSON.stringify(scrubAttributes(event.props)),
+        attrs: event.props === undefined ? null : JSON.stringify(scrubAttrs(event.props)),
       };
     case 'log':
       return {
         fingerprint: null,
         name: null,
         errorType: null,
-        message: scrubText(event.message),
+        message: memoScrubText(event.message),
         stack: null,
         level: event.level,
         count: 1,
@@ -134,8 +186,8 @@ function breadcrumbsJson(event: TelltaleEvent): string | null {
   return JSON.stringify(
     event.breadcrumbs.map((crumb) => ({
       ...crumb,
-      ...(crumb.category === undefined ? {} : { category: scrubId(crumb.category) }),
-      message: scrubText(crumb.message),
+      ...(crumb.category === undefined ? {} : { category: memoScrubId(crumb.category) }),
+      message: memoScrubText(crumb.message),
     })),
   );
 }
@@ -158,7 +210,7 @@ function enrichEvent(
     session: batch.session,
     userId: batch.user ?? null,
     accountId: batch.account ?? null,
-    url: event.url === undefined ? null : scrubUrl(event.url),
+    url: event.url === undefined ? null : memoScrubUrl(event.url),
     trace: event.trace ?? null,
     online: event.online ?? null,
     ...kindFields(event),
