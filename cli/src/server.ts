@@ -15,6 +15,7 @@ import {
 import {
   createDuckDbStore,
   dashboardsPlugin,
+  type DashboardStore,
   registerAuth,
   type RegisteredRoute,
 } from '@telltale/dashboards';
@@ -24,6 +25,9 @@ import { mkdirDurable, type SpoolWriter } from '@telltale/spool';
 import { isLoopbackHost, resolveServerConfig, type ServerConfig, type ServerOptions } from './config.js';
 import { ensureDemoApp } from './demo-app.js';
 import { registerDemoRoutes } from './demo-routes.js';
+import { resolveStoreConfig } from './roles/config.js';
+import { clickHouseRoleStore } from './roles/stores.js';
+import { authOptions, closeServer, listenName, loggerOptions } from './roles/shared.js';
 
 export interface StartOptions extends ServerOptions {
   /** Dispatcher settings (SMTP, alert recipients); the environment fills what is not given. */
@@ -51,9 +55,6 @@ export interface RunningTelltale {
   routes(): readonly RegisteredRoute[];
   close(): Promise<void>;
 }
-
-// Ingest keys travel in query strings (beacons cannot set headers): never let them reach a log line.
-const redactedUrl = (url: string): string => url.split('?')[0] ?? url;
 
 /**
  * One process, embedded defaults: collector (/v1/*), dashboards (/ and /api/*), the demo page
@@ -110,19 +111,15 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
     { dataDir: config.dataDir, dashboardUrl, ...options.dispatcher },
     env,
   );
+  // The dashboards read what a sink of this process writes: DuckDB, or ClickHouse when asked for.
+  const storeConfig = resolveStoreConfig(env, config.dataDir);
+  if (storeConfig.kind === 'clickhouse' && !dispatcherConfig.sinks.includes('clickhouse'))
+    throw new TelltaleError(
+      'TELLTALE_ERR_INVALID_CONFIG',
+      `TELLTALE_STORE: "clickhouse" needs the clickhouse sink in this process (TELLTALE_SINKS=${dispatcherConfig.sinks.join(',')}); add it: TELLTALE_SINKS=duckdb,clickhouse`,
+    );
   const app = Fastify({
-    logger:
-      options.logger === false
-        ? false
-        : {
-            level: config.logLevel,
-            serializers: {
-              req: (request: { method: string; url: string }) => ({
-                method: request.method,
-                url: redactedUrl(request.url),
-              }),
-            },
-          },
+    logger: loggerOptions(config.logLevel, options.logger),
     bodyLimit: collectorConfig.limits.maxCompressedBytes,
     trustProxy: collectorConfig.trustProxy,
   });
@@ -157,11 +154,7 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
   // Before every route: the one access hook sees each request (docs/security.md).
   const dashboardSockets = new WeakSet<Socket>();
   const auth = await registerAuth(app, {
-    dataDir: config.dataDir,
-    apiToken: access.apiToken,
-    publicUrl: access.publicUrl,
-    session: { idleMs: access.sessionIdleMs, maxAgeMs: access.sessionMaxAgeMs },
-    oidc: access.oidc && { ...access.oidc, redirectUrl: `${dashboardUrl}/auth/oidc/callback` },
+    ...authOptions(config.dataDir, access, dashboardUrl),
     ...(access.dashboardPort === undefined
       ? {}
       : { onDashboardListener: (request) => dashboardSockets.has(request.raw.socket) }),
@@ -174,8 +167,12 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
     keys,
   });
   let ingestUrl = `http://127.0.0.1:${config.port}`;
+  let dashboardStore: DashboardStore | undefined;
   await app.register(dashboardsPlugin, {
-    store: await createDuckDbStore(duckdb),
+    store: (dashboardStore =
+      storeConfig.kind === 'clickhouse'
+        ? (await clickHouseRoleStore(storeConfig.clickhouse)).store
+        : await createDuckDbStore(duckdb)),
     listAlerts: (query) => dispatchers.listAlerts(query),
     readAlert: (key: string) => dispatchers.readAlert(key),
     issues: dispatchers.issues,
@@ -220,6 +217,7 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
       appsWatch.stop();
       await Promise.all([app.close(), dashboardServer && closeServer(dashboardServer)]);
       await dispatchers.close();
+      await dashboardStore?.close();
       await stores.close();
       duckdb.closeSync();
     })();
@@ -238,10 +236,6 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
     close,
   };
 }
-
-/** A wildcard listen address is no address to give a browser: loopback is, and the Host allow-list takes it. */
-const listenName = (host: string): string =>
-  host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
 
 /**
  * The second listener (TELLTALE_DASHBOARD_PORT): a plain HTTP server handing requests to the same
@@ -265,13 +259,4 @@ async function listenForDashboards(
   const port = typeof bound === 'object' && bound !== null ? bound.port : access.dashboardPort;
   const host = listenName(access.dashboardHost);
   return { server, url: `http://${isLoopbackHost(host) ? '127.0.0.1' : host}:${port}` };
-}
-
-/** Stops taking connections; a keep-alive browser tab must not hold shutdown open. */
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeIdleConnections();
-    setTimeout(() => server.closeAllConnections(), 2_000).unref();
-  });
 }

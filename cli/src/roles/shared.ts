@@ -1,0 +1,47 @@
+import type { Server } from 'node:http';
+import type { FastifyServerOptions } from 'fastify';
+import type { AuthOptions } from '@telltale/dashboards';
+import type { AccessConfig, LogLevel } from '../config.js';
+
+/** Pieces every Telltale process composes the same way: `telltale start` and each role. */
+
+// Ingest keys travel in query strings (beacons cannot set headers): never let them reach a log line.
+const redactedUrl = (url: string): string => url.split('?')[0] ?? url;
+
+/** Fastify's logger: pino at `level`, request lines without query strings; false turns it off (tests). */
+export function loggerOptions(level: LogLevel, enabled: boolean | undefined): FastifyServerOptions['logger'] {
+  if (enabled === false) return false;
+  return {
+    level,
+    serializers: {
+      req: (request: { method: string; url: string }) => ({
+        method: request.method,
+        url: redactedUrl(request.url),
+      }),
+    },
+  };
+}
+
+/** What `registerAuth` needs from the access settings (docs/security.md), the same in every process. */
+export function authOptions(dataDir: string, access: AccessConfig, dashboardUrl: string): AuthOptions {
+  return {
+    dataDir,
+    apiToken: access.apiToken,
+    publicUrl: access.publicUrl,
+    session: { idleMs: access.sessionIdleMs, maxAgeMs: access.sessionMaxAgeMs },
+    oidc: access.oidc && { ...access.oidc, redirectUrl: `${dashboardUrl}/auth/oidc/callback` },
+  };
+}
+
+/** A wildcard listen address is no address to give a browser: loopback is, and the Host allow-list takes it. */
+export const listenName = (host: string): string =>
+  host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+
+/** Stops taking connections; a keep-alive browser tab or scraper must not hold shutdown open. */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), 2_000).unref();
+  });
+}
