@@ -1,0 +1,198 @@
+import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import type { EnrichedEvent } from '../../enrich/enrich.js';
+import type { AlertLog } from '../alert-log.js';
+import type { Alerter } from '../alerter.js';
+import { kafkaAlertLog } from './kafka-log.js';
+import type { AlertLogView } from './log-view.js';
+import type { SharedAlertState } from './shared-state.js';
+
+export interface DeciderTimings {
+  /** kafkajs session timeout: how long a killed owner holds its partitions (default 30 s). */
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  /** Longest an owner waits for its alert log to be read before giving up the batch (default 60 s). */
+  catchUpTimeoutMs: number;
+  /** Longest a batch waits for its emails' first attempt before moving on (default 20 s). */
+  settleTimeoutMs: number;
+}
+
+export const DECIDER_TIMINGS: DeciderTimings = Object.freeze({
+  sessionTimeoutMs: 30_000,
+  heartbeatIntervalMs: 3_000,
+  catchUpTimeoutMs: 60_000,
+  settleTimeoutMs: 20_000,
+});
+
+/** Candidates decided per step; ownership is checked before each. */
+const DECISION_CHUNK = 200;
+
+interface Owned {
+  alerter: Alerter;
+  log: AlertLog;
+}
+
+export interface Deciders {
+  /** Alerters of the partitions this process owns now. */
+  owned(): Alerter[];
+  /** Candidates that were no event (damaged or foreign records), skipped. */
+  readonly skipped: number;
+  close(): Promise<void>;
+}
+
+function isCandidate(value: unknown): value is EnrichedEvent {
+  if (typeof value !== 'object' || value === null) return false;
+  const e = value as Record<string, unknown>;
+  return (
+    typeof e.app === 'string' &&
+    typeof e.kind === 'string' &&
+    typeof e.receivedAt === 'number' &&
+    typeof e.count === 'number'
+  );
+}
+
+/**
+ * Stage 2: the consumer group `<prefix>alert-deciders` over the candidates topic. The owner of a
+ * partition is the only process deciding its subjects: on assignment it reads that partition of the
+ * alert log to the high watermark, then runs the alerter on it (pending alerts of a dead owner are
+ * sent again, as after a local restart). On a rebalance it stops at once — timers cleared, the
+ * in-flight send awaited — before kafkajs rejoins, so the next owner starts from a log no one
+ * else still writes to (a zombie that missed its session timeout aside: see docs/alerts.md).
+ */
+export async function startDeciders(options: {
+  kafka: Kafka;
+  producer: Producer;
+  view: AlertLogView;
+  state: SharedAlertState;
+  groupId: string;
+  candidatesTopic: string;
+  logTopic: string;
+  timings: DeciderTimings;
+  createAlerter: (partition: number, log: AlertLog) => Alerter;
+  onError: (error: unknown) => void;
+}): Promise<Deciders> {
+  const { view, timings } = options;
+  const owned = new Map<number, Promise<Owned>>();
+  const released = new Map<number, Promise<void>>();
+  const ready = new Map<number, Owned>();
+  let skipped = 0;
+
+  function release(partition: number): void {
+    const current = owned.get(partition);
+    if (current === undefined) return;
+    owned.delete(partition);
+    ready.delete(partition);
+    const before = released.get(partition) ?? Promise.resolve();
+    const done = before
+      .then(() => current)
+      .then(async ({ alerter, log }) => {
+        await alerter.close();
+        await log.close();
+      })
+      .catch(options.onError);
+    released.set(partition, done);
+  }
+
+  function ensure(partition: number): Promise<Owned> {
+    let current = owned.get(partition);
+    if (current !== undefined) return current;
+    // A partition given back and taken again: the old alerter finishes its send first.
+    const before = released.get(partition) ?? Promise.resolve();
+    current = before.then(async () => {
+      await view.caughtUp([partition], timings.catchUpTimeoutMs);
+      const log = kafkaAlertLog({
+        producer: options.producer,
+        topic: options.logTopic,
+        state: view.partition(partition),
+      });
+      const mine = { log, alerter: options.createAlerter(partition, log) };
+      if (owned.get(partition) === current) ready.set(partition, mine);
+      return mine;
+    });
+    owned.set(partition, current);
+    // A failed catch-up is retried by the next batch or assignment.
+    current.catch((error: unknown) => {
+      if (owned.get(partition) === current) owned.delete(partition);
+      options.onError(error);
+    });
+    return current;
+  }
+
+  const consumer: Consumer = options.kafka.consumer({
+    groupId: options.groupId,
+    sessionTimeout: timings.sessionTimeoutMs,
+    heartbeatInterval: timings.heartbeatIntervalMs,
+    allowAutoTopicCreation: true,
+  });
+  // Synchronous on purpose: kafkajs emits this right before it rejoins, and alerter.close() stops
+  // every timer before its first await.
+  consumer.on(consumer.events.REBALANCING, () => {
+    for (const partition of [...owned.keys()]) release(partition);
+  });
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    const assigned = payload.memberAssignment[options.candidatesTopic] ?? [];
+    for (const partition of [...owned.keys()]) if (!assigned.includes(partition)) release(partition);
+    // Pending alerts of the previous owner go out even if no new candidate ever arrives.
+    for (const partition of assigned) ensure(partition).catch(() => undefined);
+  });
+
+  async function settle(alerter: Alerter, heartbeat: () => Promise<void>): Promise<void> {
+    let finished = false;
+    const done = alerter.settled().then(() => {
+      finished = true;
+    });
+    const deadline = Date.now() + timings.settleTimeoutMs;
+    while (!finished && Date.now() < deadline) {
+      await Promise.race([done, new Promise((resolve) => setTimeout(resolve, timings.heartbeatIntervalMs))]);
+      if (!finished) await heartbeat();
+    }
+  }
+
+  async function eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary } = payload;
+    const { partition } = batch;
+    const mine = await ensure(partition);
+    for (let i = 0; i < batch.messages.length; i += DECISION_CHUNK) {
+      // Not ours any more (a rebalance or a stop): the next owner decides the rest.
+      if (!isRunning() || isStale() || owned.get(partition) === undefined) return;
+      const chunk = batch.messages.slice(i, i + DECISION_CHUNK);
+      const events: EnrichedEvent[] = [];
+      for (const message of chunk) {
+        try {
+          const value: unknown = JSON.parse(message.value?.toString() ?? 'null');
+          if (isCandidate(value)) events.push(value);
+          else skipped += 1;
+        } catch {
+          skipped += 1;
+        }
+      }
+      await options.state.refresh();
+      try {
+        await mine.alerter.process(events);
+      } catch (error) {
+        // The log may hold part of this decision: rebuild from Kafka (which re-schedules its pending).
+        release(partition);
+        throw error;
+      }
+      await settle(mine.alerter, heartbeat);
+      resolveOffset(chunk[chunk.length - 1]!.offset);
+      await commitOffsetsIfNecessary();
+      await heartbeat();
+    }
+  }
+
+  await consumer.connect();
+  await consumer.subscribe({ topic: options.candidatesTopic, fromBeginning: true });
+  await consumer.run({ eachBatchAutoResolve: false, autoCommit: true, eachBatch });
+
+  return {
+    owned: () => [...ready.values()].map((o) => o.alerter),
+    get skipped() {
+      return skipped;
+    },
+    async close() {
+      await consumer.disconnect();
+      for (const partition of [...owned.keys()]) release(partition);
+      await Promise.all([...released.values()]);
+    },
+  };
+}

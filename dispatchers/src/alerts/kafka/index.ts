@@ -1,0 +1,198 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import kafkajs, { type Admin } from 'kafkajs';
+import { kafkaTopics, TelltaleError, type KafkaSettings } from '@telltale/protocol';
+import type { DispatcherConfig } from '../../config.js';
+import type { Sink } from '../../sinks/types.js';
+import type { AlertListQuery, AlertSummary } from '../alert-log.js';
+import { createAlerter, type Alerter, type AlerterStats } from '../alerter.js';
+import type { ErrorIntelligence } from '../issues.js';
+import { outboxDir, type Mailer } from '../mailer.js';
+import { createCandidatesSink } from './candidates.js';
+import { DECIDER_TIMINGS, startDeciders, type DeciderTimings } from './decider.js';
+import { listAcross } from './listing.js';
+import { startAlertLogView } from './log-view.js';
+import { openSharedAlertState } from './shared-state.js';
+
+export { subjectKey } from './candidates.js';
+export { DECIDER_TIMINGS, type DeciderTimings } from './decider.js';
+
+export interface KafkaAlertsOptions {
+  config: DispatcherConfig /* config.kafka set */;
+  intel: ErrorIntelligence;
+  mailer: Mailer;
+  /** Tests shorten the session timeout (how long a killed owner holds its partitions). */
+  timings?: Partial<DeciderTimings>;
+}
+
+export interface KafkaAlerts {
+  /** What the alerts consumer hands enriched events to. */
+  candidates: Sink;
+  listAlerts(query?: AlertListQuery): Promise<AlertSummary[]>;
+  readAlert(key: string): Promise<string | null>;
+  stats(): AlerterStats;
+  close(): Promise<void>;
+}
+
+type WithKafka = DispatcherConfig & { readonly kafka?: KafkaSettings | undefined };
+
+function sumStats(transport: Mailer['transport'], all: readonly AlerterStats[]): AlerterStats {
+  const out: AlerterStats = {
+    transport,
+    pending: 0,
+    sent: 0,
+    failures: 0,
+    lastError: undefined,
+    muted: 0,
+    deferred: 0,
+    notRecorded: 0,
+    notRecordedByApp: {},
+    log: { lines: 0, records: 0, seen: 0, compactions: 0, expired: 0 },
+  };
+  for (const s of all) {
+    for (const field of ['pending', 'sent', 'failures', 'muted', 'deferred', 'notRecorded'] as const)
+      out[field] += s[field];
+    out.lastError = s.lastError ?? out.lastError;
+    for (const [app, kinds] of Object.entries(s.notRecordedByApp)) {
+      const into = (out.notRecordedByApp[app] ??= {});
+      for (const [kind, n] of Object.entries(kinds) as Array<[keyof typeof kinds, number]>)
+        into[kind] = (into[kind] ?? 0) + n;
+    }
+    for (const field of ['lines', 'records', 'seen', 'compactions', 'expired'] as const)
+      out.log[field] += s.log[field];
+  }
+  return out;
+}
+
+/**
+ * Alerts decided exactly once across many dispatchers (docs/alerts.md, "Many dispatchers"): every
+ * dispatcher forwards candidates keyed by subject; the owner of a candidates partition decides its
+ * subjects against that partition of the alert log, kept in Kafka.
+ */
+export async function startKafkaAlerts(options: KafkaAlertsOptions): Promise<KafkaAlerts> {
+  const { config, intel, mailer } = options;
+  const settings = (config as WithKafka).kafka;
+  if (settings === undefined)
+    throw new TelltaleError(
+      'TELLTALE_ERR_INVALID_CONFIG',
+      'kafka: Kafka alerts need TELLTALE_KAFKA_BROKERS (host:port of the brokers); without it the dispatchers decide alerts locally',
+    );
+  const timings: DeciderTimings = { ...DECIDER_TIMINGS, ...options.timings };
+  const topics = kafkaTopics(settings.topicPrefix);
+  const kafka = new kafkajs.Kafka({
+    clientId: settings.clientId,
+    brokers: settings.brokers,
+    logLevel: kafkajs.logLevel.ERROR,
+  });
+  const admin = kafka.admin();
+  // acks=-1 everywhere: a decision counts once every in-sync replica has it.
+  const producer = kafka.producer({
+    idempotent: settings.idempotent,
+    ...(settings.idempotent ? { maxInFlightRequests: 1 } : {}),
+    allowAutoTopicCreation: true,
+  });
+  const closers: Array<() => Promise<unknown>> = [];
+  const close = async (): Promise<void> => {
+    for (const step of closers.splice(0).reverse()) await step().catch(() => undefined);
+  };
+  let lastError: string | undefined;
+  const onError = (error: unknown): void => {
+    lastError = error instanceof Error ? error.message : String(error);
+  };
+
+  try {
+    await admin.connect();
+    closers.push(() => admin.disconnect());
+    await producer.connect();
+    closers.push(() => producer.disconnect());
+    await checkPartitions(admin, topics.alertCandidates, topics.alertLog);
+
+    const state = await openSharedAlertState(config.dataDir);
+    closers.push(() => state.close());
+    const view = await startAlertLogView({
+      kafka,
+      admin,
+      topic: topics.alertLog,
+      groupPrefix: settings.topicPrefix,
+    });
+    closers.push(() => view.close());
+    const { symbolicator, maxPerWindow, windowMs, firstUsePerAccount, maxNewKeysPerApp, retentionDays } =
+      intel.alerterOptions;
+    const deciders = await startDeciders({
+      kafka,
+      producer,
+      view,
+      state,
+      groupId: `${settings.topicPrefix}alert-deciders`,
+      candidatesTopic: topics.alertCandidates,
+      logTopic: topics.alertLog,
+      timings,
+      onError,
+      createAlerter: (partition, log): Alerter =>
+        createAlerter({
+          dataDir: config.dataDir,
+          dashboardUrl: config.dashboardUrl,
+          log,
+          mailer,
+          symbolicator,
+          groups: state.groups,
+          rules: state.rules,
+          maxPerWindow,
+          windowMs,
+          firstUsePerAccount,
+          maxNewKeysPerApp,
+          retentionDays,
+          digestScope: `p${partition}`,
+        }),
+    });
+    closers.push(() => deciders.close());
+    const candidates = createCandidatesSink({
+      producer,
+      topic: topics.alertCandidates,
+      state,
+      decided: (key) => view.has(key),
+      regroup: intel.regroup,
+      firstUsePerAccount: config.alertFirstUsePerAccount,
+      forgetAfterMs: config.alertWindowMs,
+    });
+
+    return {
+      candidates,
+      listAlerts: async (query) => listAcross(view.all(), query),
+      async readAlert(key) {
+        for (const part of view.all()) {
+          const file = part.index.get(key)?.file;
+          // Only a bare file name inside outbox/: the key comes from a URL.
+          if (file !== undefined)
+            return readFile(path.join(outboxDir(config.dataDir), path.basename(file)), 'utf8').catch(
+              () => null,
+            );
+        }
+        return null;
+      },
+      stats() {
+        const total = sumStats(
+          mailer.transport,
+          deciders.owned().map((a) => a.stats()),
+        );
+        total.lastError = total.lastError ?? lastError;
+        return total;
+      },
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** Ownership of a candidates partition is ownership of the same log partition: the counts must match. */
+async function checkPartitions(admin: Admin, candidates: string, log: string): Promise<void> {
+  const { topics } = await admin.fetchTopicMetadata({ topics: [candidates, log] });
+  const count = (name: string): number => topics.find((t) => t.name === name)?.partitions.length ?? 0;
+  if (count(candidates) !== count(log))
+    throw new TelltaleError(
+      'TELLTALE_ERR_INVALID_CONFIG',
+      `kafka: topic ${candidates} has ${count(candidates)} partitions and ${log} has ${count(log)}; create both with the same number (the decider of candidates partition N writes log partition N)`,
+    );
+}
