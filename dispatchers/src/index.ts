@@ -229,3 +229,4 @@ export {
   type ReplayItem,
   type ShipOutcome,
 } from './sinks/replay.js';
+export * from './metrics.js';
