@@ -123,4 +123,9 @@ export { openCollectorStores, collectorPaths, segmentBytesFor, type CollectorSto
 export { notReadyReasons } from './ops-routes.js';
 export { sentryDsn } from './sentry/dsn.js';
 export { SENTRY_ENVELOPE_URL, SENTRY_STORE_URL } from './sentry/route.js';
-export { startCollectorServer, type CollectorServerOptions, type RunningCollector } from './server.js';
+export {
+  startCollectorServer,
+  resolveCollectorKafka,
+  type CollectorServerOptions,
+  type RunningCollector,
+} from './server.js';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { TelltaleError } from '@telltale/protocol';
+import { kafkaSettingsFromEnv, TelltaleError, type KafkaSettings } from '@telltale/protocol';
 import { build, type CollectorLogger } from './app.js';
 import { appsFilePath, appsFileVersion, readAppsFile } from './apps-file.js';
 import { watchAppsFile, type AppsWatch } from './apps-watch.js';
@@ -18,6 +18,12 @@ export interface CollectorServerOptions {
   /** Data directory: `<dataDir>/spool/client`, `spool/server`, `attachments` (`TELLTALE_DATA_DIR`, default ./.telltale). */
   dataDir?: string;
   config?: CollectorOptions;
+  /**
+   * Forward the spools to Kafka (default: from `TELLTALE_KAFKA_BROKERS` and the other
+   * `TELLTALE_KAFKA_*` variables; unset = no forwarding). Requests are still acknowledged after
+   * the local fsync; the forwarder produces afterwards and removes a segment once it is in Kafka.
+   */
+  kafka?: KafkaSettings;
   logger?: CollectorLogger;
   env?: NodeJS.ProcessEnv;
 }
@@ -25,12 +31,22 @@ export interface CollectorServerOptions {
 export interface RunningCollector {
   url: string;
   app: FastifyInstance;
+  /** The Kafka settings in force (undefined: no forwarding, the spools are read locally). */
+  kafka: KafkaSettings | undefined;
   /** Graceful shutdown: stop accepting, finish in-flight requests (each fsync'd), close the spools. */
   close(): Promise<void>;
 }
 
 function invalid(field: string, problem: string): never {
   throw new TelltaleError('TELLTALE_ERR_INVALID_CONFIG', `${field}: ${problem}`);
+}
+
+/** The standalone collector's Kafka settings: the option wins whole, else the environment; undefined = off. */
+export function resolveCollectorKafka(
+  options: Pick<CollectorServerOptions, 'kafka'>,
+  env: NodeJS.ProcessEnv = process.env,
+): KafkaSettings | undefined {
+  return options.kafka ?? kafkaSettingsFromEnv(env);
 }
 
 /**
@@ -52,6 +68,8 @@ export async function startCollectorServer(options: CollectorServerOptions = {})
       'TELLTALE_API_TOKEN',
       'must be 32-128 characters of A-Z, a-z, 0-9, "_" or "-" (e.g. openssl rand -hex 24)',
     );
+
+  const kafka = resolveCollectorKafka(options, env);
 
   const appsFromElsewhere = options.config?.apps !== undefined || env.TELLTALE_APPS !== undefined;
   const { file, explicit } = appsFilePath(env);
@@ -96,7 +114,7 @@ export async function startCollectorServer(options: CollectorServerOptions = {})
         await app!.close();
         await stores.close();
       })());
-    return { url: address, app, close };
+    return { url: address, app, kafka, close };
   } catch (error) {
     watch?.stop();
     await app?.close();

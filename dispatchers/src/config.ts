@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { TelltaleError } from '@telltale/protocol';
+import { kafkaSettingsFromEnv, TelltaleError, type KafkaSettings } from '@telltale/protocol';
 import { resolveSinkSettings, type SinkOptions, type SinkSettings } from './sinks/settings.js';
 import { resolveAlertSettings, type AlertSettings } from './alerts/settings.js';
 
@@ -37,6 +37,13 @@ export interface DispatcherConfig extends SinkSettings, AlertSettings {
    * (`npm run bench:e2e`); the spool's disk cap still applies.
    */
   readonly dispatchPaused: boolean;
+  /**
+   * Kafka between collectors and dispatchers (`TELLTALE_KAFKA_BROKERS`, `_CLIENT_ID`,
+   * `_TOPIC_PREFIX`, `_IDEMPOTENT`; see protocol's kafka.ts). Set: the sink consumers and the
+   * alerts consumer read the client and server topics as a consumer group instead of the local
+   * spools. Unset: Kafka is off.
+   */
+  readonly kafka?: KafkaSettings;
 }
 
 export type DispatcherOptions = Partial<Omit<DispatcherConfig, keyof SinkSettings>> & SinkOptions;
@@ -160,6 +167,9 @@ export function resolveDispatcherConfig(
     );
   const dispatchPaused = options.dispatchPaused ?? rawPaused === '1';
 
+  // Options win whole: a test or embedder passing `kafka` does not mix in half of the environment.
+  const kafka = options.kafka ?? kafkaSettingsFromEnv(env);
+
   const sinks = resolveSinkSettings(options, env);
   // Alert throttling and source-map cache: alerts/settings.ts.
   const alerts = resolveAlertSettings(options, env);
@@ -174,6 +184,7 @@ export function resolveDispatcherConfig(
     batchSize,
     dispatchThreads,
     dispatchPaused,
+    ...(kafka === undefined ? {} : { kafka: Object.freeze({ ...kafka, brokers: [...kafka.brokers] }) }),
     ...sinks,
     ...alerts,
   });
