@@ -1,4 +1,8 @@
-// Request context and middleware: what an app imports. The pino transport is `@telltale/node/pino`.
+// What an app imports: the pino destination, request context and middleware. The older pino
+// transport (a worker-thread target) is `@telltale/node/pino`.
+export { telltaleDestination, type TelltaleDestination } from './destination.js';
+export { STATS_EVENT, type TransportStats } from './shipping.js';
+export type { TransportOptions } from './transport-config.js';
 export {
   telltaleMixin,
   currentContext,

@@ -8,7 +8,7 @@ import {
   type ServerLog,
 } from '@telltale/protocol';
 
-/** A line as it sits in the disk buffer: scrubbed, valid, without its id (the buffer position gives it one). */
+/** A line as it is shipped, before its id (the journal position gives it one): scrubbed, valid. */
 export type BufferedLine = Omit<ServerLog, 'id' | 'clientTs'>;
 
 const LEVELS: ReadonlyArray<readonly [number, ServerLog['level']]> = [
@@ -154,4 +154,30 @@ export function toServerLog(
   const attrs = attributes(line);
   if (Object.keys(attrs).length > 0) out.attrs = attrs;
   return out;
+}
+
+/**
+ * A journal line as the collector gets it: pino's JSON (anything else is the message of a line of
+ * its own), scrubbed, with its id first. Blank lines, and the zeros a power cut can leave, are none.
+ */
+export function wireLine(
+  raw: string,
+  id: string,
+  defaults: { service: string | undefined; release: string | undefined; environment: string | undefined },
+): string | undefined {
+  let start = 0;
+  while (start < raw.length && raw.charCodeAt(start) === 0) start += 1;
+  const text = (start > 0 ? raw.slice(start) : raw).trimEnd();
+  if (text.trim() === '') return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const line =
+    typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : { msg: text };
+  return JSON.stringify({ id, ...toServerLog(line, defaults) });
 }

@@ -1,7 +1,7 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
-import type { SpoolRecord } from '@telltale/spool';
-import { countLines, type DiskBuffer } from './disk-buffer.js';
+import type { SpoolPosition } from '@telltale/spool';
+import type { JournalBatch } from './journal.js';
 
 const gzip = promisify(gzipCallback);
 
@@ -12,13 +12,22 @@ export const RETRY = Object.freeze({
   capMs: 30_000,
   retryAfterCapMs: 10 * 60_000,
   requestTimeoutMs: 30_000,
-  idlePollMs: 1_000,
+  // The journal is polled: the app's thread never signals the shipping worker, that would cost it a message per line.
+  idlePollMs: 250,
 });
+// A request's NDJSON before gzip: well under the collector's 1 MiB gzip body, even for text that hardly compresses.
+const MAX_BATCH_CHARS = 256 * 1024;
+
+/** Where the shipper reads lines from and reports what the collector took (the journal reader). */
+export interface ShipSource {
+  read(maxLines: number, maxChars: number): Promise<JournalBatch>;
+  shipped(next: SpoolPosition): Promise<void>;
+}
 
 export interface ShipperStats {
   /** Lines the collector acknowledged (202). */
   shipped: number;
-  /** Lines the collector refused as invalid (400) or too large (413) one record at a time: dropped, counted. */
+  /** Lines the collector refused as invalid (400) or too large (413) one at a time, or too long to read: dropped, counted. */
   rejected: number;
   /** Failed attempts (network, 429, 5xx, 401/403) since start. */
   retries: number;
@@ -28,6 +37,8 @@ export interface ShipperStats {
 
 export interface Shipper {
   stats(): ShipperStats;
+  /** Ends an idle wait (new lines), never a backoff. */
+  wake(): void;
   /** Stops after the request in flight (aborted after `graceMs`). */
   stop(graceMs?: number): Promise<void>;
 }
@@ -46,43 +57,26 @@ export function backoffMs(attempt: number, random = Math.random): number {
   return ceiling / 2 + random() * (ceiling / 2);
 }
 
-function body(buffer: DiskBuffer, records: SpoolRecord[]): string {
-  const out: string[] = [];
-  for (const record of records) {
-    const lines = record.payload.toString('utf8').split('\n');
-    // The id goes first, so the rest of the line is copied as the disk has it.
-    for (let i = 0; i < lines.length; i++)
-      out.push(`{"id":"${buffer.lineId(record, i)}",${lines[i]!.slice(1)}`);
-  }
-  return out.join('\n');
-}
-
-const lineCount = (records: SpoolRecord[]): number => records.reduce((n, r) => n + countLines(r.payload), 0);
-
 /**
  * Ships the buffer in the background: gzipped NDJSON to `/v1/logs`, oldest first, one request at a time.
  * The checkpoint moves only on a 202, so a crash between the 202 and the commit resends a batch
  * whose ids the stores already hold.
  */
 export function startShipper(options: {
-  buffer: DiskBuffer;
+  source: ShipSource;
   logsUrl: string;
   key: string;
   batchLines: number;
   warn: (reason: string, message: string) => void;
 }): Shipper {
-  const { buffer, logsUrl, key, warn } = options;
+  const { source, logsUrl, key, warn } = options;
   const counters: ShipperStats = { shipped: 0, rejected: 0, retries: 0, lastError: null };
   let stopped = false;
   let attempt = 0;
   // Halved on a 413, so a batch that does not fit goes in smaller pieces; back to full after a 202.
-  let maxRecords = options.batchLines;
+  let maxLines = options.batchLines;
   let sleeping: { done: () => void; idle: boolean } | undefined;
   let inFlight: AbortController | undefined;
-  // A new line ends an idle wait, never a backoff; stop() ends either.
-  buffer.onDurable(() => {
-    if (sleeping?.idle) sleeping.done();
-  });
 
   const sleep = (ms: number, idle = false): Promise<void> =>
     new Promise((resolve) => {
@@ -104,10 +98,19 @@ export function startShipper(options: {
   }
 
   async function once(): Promise<void> {
-    const records = await pickRecords();
-    if (records.length === 0) return sleep(RETRY.idlePollMs, true);
-    const lines = lineCount(records);
-    const compressed = await gzip(Buffer.from(body(buffer, records), 'utf8'));
+    const batch = await source.read(maxLines, MAX_BATCH_CHARS);
+    const { entries } = batch;
+    if (entries.length === 0) {
+      // Only blank lines, a torn tail or an overlong line: nothing to send, but the checkpoint moves past them.
+      if (batch.advanced) {
+        await source.shipped(batch.next);
+        counters.rejected += batch.skipped;
+        return;
+      }
+      return sleep(RETRY.idlePollMs, true);
+    }
+    const lines = entries.length;
+    const compressed = await gzip(Buffer.from(entries.map((e) => e.wire).join('\n'), 'utf8'));
     inFlight = new AbortController();
     const timeout = setTimeout(() => inFlight?.abort(), RETRY.requestTimeoutMs);
     let response: Response;
@@ -132,25 +135,23 @@ export function startShipper(options: {
     }
     const status = response.status;
     if (status === 202 || status === 200) {
-      await buffer.shipped(records.at(-1)!.next);
+      await source.shipped(batch.next);
       counters.shipped += lines;
+      counters.rejected += batch.skipped;
       counters.lastError = null;
       attempt = 0;
-      maxRecords = options.batchLines;
+      maxLines = options.batchLines;
       return;
     }
-    if ((status === 413 || status === 400) && records.length > 1) {
-      maxRecords = Math.max(1, Math.floor(records.length / 2)); // find the piece that does not fit
+    if ((status === 413 || status === 400) && lines > 1) {
+      maxLines = Math.max(1, Math.floor(lines / 2)); // find the line that does not fit
       return;
     }
     if (status === 413 || status === 400) {
-      // One record the collector will never take: skipping it is the only way the rest gets through.
-      await buffer.shipped(records[0]!.next);
-      counters.rejected += lines;
-      warn(
-        `rejected_${status}`,
-        `the collector refused ${lines} log lines with ${status}; they were dropped`,
-      );
+      // One line the collector will never take: skipping it is the only way the rest gets through.
+      await source.shipped(batch.next);
+      counters.rejected += 1 + batch.skipped;
+      warn(`rejected_${status}`, `the collector refused a log line with ${status}; it was dropped`);
       return;
     }
     if (status === 401 || status === 403)
@@ -158,20 +159,6 @@ export function startShipper(options: {
     const wait =
       status === 429 || status === 503 ? retryAfterMs(response.headers.get('retry-after')) : undefined;
     return failed(String(status), wait ?? backoffMs(attempt));
-  }
-
-  // Whole records up to batchLines lines (a record holds at most that many).
-  async function pickRecords(): Promise<SpoolRecord[]> {
-    const records = await buffer.read(maxRecords);
-    let lines = 0;
-    let take = 0;
-    while (take < records.length) {
-      const n = lineCount([records[take]!]);
-      if (take > 0 && lines + n > options.batchLines) break;
-      lines += n;
-      take += 1;
-    }
-    return records.slice(0, take);
   }
 
   const loop = (async () => {
@@ -187,6 +174,9 @@ export function startShipper(options: {
 
   return {
     stats: () => ({ ...counters }),
+    wake() {
+      if (sleeping?.idle) sleeping.done();
+    },
     async stop(graceMs = 2_000) {
       stopped = true;
       sleeping?.done();

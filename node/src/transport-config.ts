@@ -1,13 +1,13 @@
 import path from 'node:path';
 import { TelltaleError } from '@telltale/protocol';
 
-/** What `pino.transport({ target: '@telltale/node/pino', options })` takes. */
+/** What `telltaleDestination(options)` and `pino.transport({ target: '@telltale/node/pino', options })` take. */
 export interface TransportOptions {
   /** The collector's base URL (`http://127.0.0.1:8080`); lines go to `<endpoint>/v1/logs`. Required. */
   endpoint: string;
   /** The app's secret key (`tt_secret_…`), sent as `x-telltale-key`. Required. */
   key: string;
-  /** The local disk buffer's directory on the app's machine (0700, files 0600). Required. */
+  /** The local buffer's directory on the app's machine (0700, files 0600), one per process. Required. */
   dir: string;
   /** The `service` of every line. Default: the logger's `name`, else `app`. */
   service?: string;
@@ -35,11 +35,9 @@ export const DEFAULT_MAX_BUFFER_BYTES = 64 * MIB;
 const MAX_LINES = 1000; // the collector's MAX_LOG_LINES
 const MAX_ID = 200; // LIMITS.maxIdLength
 
-function invalid(field: string, fix: string): never {
-  throw new TelltaleError('TELLTALE_ERR_INVALID_CONFIG', `@telltale/node/pino options.${field}: ${fix}`);
-}
+type Invalid = (field: string, fix: string) => never;
 
-function optionalId(options: Record<string, unknown>, field: string): string | undefined {
+function optionalId(options: Record<string, unknown>, field: string, invalid: Invalid): string | undefined {
   const value = options[field];
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || value === '' || value.length > MAX_ID)
@@ -53,6 +51,7 @@ function positiveInteger(
   fallback: number,
   min: number,
   max: number,
+  invalid: Invalid,
 ): number {
   const value = options[field];
   if (value === undefined) return fallback;
@@ -62,7 +61,10 @@ function positiveInteger(
 }
 
 /** Validated once when the transport starts; an invalid option stops it with the field and the fix. */
-export function resolveTransportConfig(input: unknown): TransportConfig {
+export function resolveTransportConfig(input: unknown, who = '@telltale/node/pino'): TransportConfig {
+  const invalid: Invalid = (field, fix) => {
+    throw new TelltaleError('TELLTALE_ERR_INVALID_CONFIG', `${who} options.${field}: ${fix}`);
+  };
   const options = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
   const { endpoint, key, dir } = options;
   if (typeof endpoint !== 'string' || endpoint === '')
@@ -88,10 +90,17 @@ export function resolveTransportConfig(input: unknown): TransportConfig {
     logsUrl,
     key,
     dir: path.resolve(dir),
-    service: optionalId(options, 'service'),
-    release: optionalId(options, 'release'),
-    environment: optionalId(options, 'environment'),
-    maxBufferBytes: positiveInteger(options, 'maxBufferBytes', DEFAULT_MAX_BUFFER_BYTES, MIB, 2 ** 40),
-    batchLines: positiveInteger(options, 'batchLines', MAX_LINES, 1, MAX_LINES),
+    service: optionalId(options, 'service', invalid),
+    release: optionalId(options, 'release', invalid),
+    environment: optionalId(options, 'environment', invalid),
+    maxBufferBytes: positiveInteger(
+      options,
+      'maxBufferBytes',
+      DEFAULT_MAX_BUFFER_BYTES,
+      MIB,
+      2 ** 40,
+      invalid,
+    ),
+    batchLines: positiveInteger(options, 'batchLines', MAX_LINES, 1, MAX_LINES, invalid),
   });
 }

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,28 +19,44 @@ export const waitFor = <T>(
   timeoutMs = 30_000,
 ): Promise<T> => sharedWaitFor(what, check, timeoutMs, 100);
 
+/** Which API the numbered app logs through: `pino(opts, telltaleDestination(…))` or `pino.transport(…)`. */
+export type LoggerApi = 'destination' | 'transport';
+
 /**
- * The transport's current source as one ES module for pino's worker thread: a worker cannot load
+ * The package's current source as ES modules a worker thread can load: a worker cannot load
  * TypeScript through tsx on Node 20, and dist/ may be stale, so esbuild bundles src/ (and the
- * protocol and spool sources it imports) the way the tests' aliases see them.
+ * protocol and spool sources it imports) the way the tests' aliases see them. Returns the
+ * `TT_TARGET` (the pino transport) and `TT_DESTINATION` (telltaleDestination, with its
+ * `ship-worker.js` beside it, where it looks for it) of the numbered app.
  */
-export async function bundleTransport(outDir: string): Promise<string> {
-  const outfile = path.join(outDir, 'telltale-pino.mjs');
-  await build({
-    entryPoints: [path.join(ROOT, 'node', 'src', 'pino.ts')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    logLevel: 'error',
-    alias: { '@telltale/protocol': src('protocol'), '@telltale/spool': src('spool') },
-    // pino-abstract-transport is CommonJS: give its require() calls a real require.
-    banner: {
-      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-    },
-  });
-  return outfile;
+export async function bundleTransport(
+  outDir: string,
+): Promise<{ TT_TARGET: string; TT_DESTINATION: string }> {
+  const bundle = (entry: string, outfile: string) =>
+    build({
+      entryPoints: [path.join(ROOT, 'node', 'src', entry)],
+      outfile: path.join(outDir, outfile),
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      logLevel: 'error',
+      alias: { '@telltale/protocol': src('protocol'), '@telltale/spool': src('spool') },
+      // pino-abstract-transport is CommonJS: give its require() calls a real require.
+      banner: {
+        js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+      },
+    });
+  await Promise.all([
+    bundle('pino.ts', 'telltale-pino.mjs'),
+    bundle('destination.ts', 'telltale-destination.mjs'),
+    bundle('ship-worker.ts', 'ship-worker.js'),
+    writeFile(path.join(outDir, 'package.json'), '{"type":"module"}\n'),
+  ]);
+  return {
+    TT_TARGET: path.join(outDir, 'telltale-pino.mjs'),
+    TT_DESTINATION: path.join(outDir, 'telltale-destination.mjs'),
+  };
 }
 
 export interface AppProcess {
@@ -56,7 +73,7 @@ export interface AppProcess {
   exited: Promise<void>;
 }
 
-/** Starts test/fixtures/numbered-app.ts: a real pino logger with the transport, writing `{ n }` lines. */
+/** Starts test/fixtures/numbered-app.ts: a real pino logger with Telltale (TT_API), writing `{ n }` lines. */
 export function startApp(env: Record<string, string>): AppProcess {
   const fixture = fileURLToPath(new URL('./fixtures/numbered-app.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', fixture], {

@@ -11,23 +11,24 @@ import {
   tempDir,
   waitFor,
   type AppProcess,
+  type LoggerApi,
 } from './helpers.js';
 
 const API_TOKEN = 'node-transport-test-token-0123456789abcdef';
 const range = (from: number, count: number): number[] => Array.from({ length: count }, (_, i) => from + i);
 
-describe('pino transport: collector down', () => {
+describe.each<LoggerApi>(['destination', 'transport'])('%s: collector down', (api) => {
   let data: { dir: string; remove(): Promise<void> };
   let work: { dir: string; remove(): Promise<void> };
   let door: Awaited<ReturnType<typeof startDoor>>;
   let server: RunningTelltale | undefined;
   let app: AppProcess | undefined;
-  let target: string;
+  let bundles: Record<string, string>;
 
   beforeEach(async () => {
     data = await tempDir('node-outage-data');
     work = await tempDir('node-outage-app');
-    target = await bundleTransport(work.dir);
+    bundles = { ...(await bundleTransport(work.dir)), TT_API: api };
     door = await startDoor(); // closed: every connection to the "collector" is reset
   });
   afterEach(async () => {
@@ -59,7 +60,7 @@ describe('pino transport: collector down', () => {
     door.shut(); // down again
 
     app = startApp({
-      TT_TARGET: target,
+      ...bundles,
       TT_ENDPOINT: door.url,
       TT_KEY: key,
       TT_DIR: path.join(work.dir, 'buffer'),
@@ -102,7 +103,7 @@ describe('pino transport: collector down', () => {
 
     const total = 20_000; // ~4 MiB of lines into a 1 MiB buffer
     app = startApp({
-      TT_TARGET: target,
+      ...bundles,
       TT_ENDPOINT: door.url,
       TT_KEY: key,
       TT_DIR: path.join(work.dir, 'buffer'),
@@ -140,7 +141,7 @@ describe('pino transport: collector down', () => {
       TELLTALE_RATE_LIMIT_PER_KEY_BURST: '2',
     });
     app = startApp({
-      TT_TARGET: target,
+      ...bundles,
       TT_ENDPOINT: collector.url,
       TT_KEY: collector.demoSecret!,
       TT_DIR: path.join(work.dir, 'buffer'),

@@ -1,0 +1,124 @@
+import { EventEmitter } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import { openJournalWriter } from './journal.js';
+import { rateLimitedWarn, segmentMaxBytes, STATS_EVENT, type TransportStats } from './shipping.js';
+import { resolveTransportConfig, type TransportOptions } from './transport-config.js';
+
+// Counters go to the worker this often, so its reports carry them (a message per line would cost the app).
+const COUNTERS_INTERVAL_MS = 500;
+// A shipping worker that died (a bug, out of memory) is started again after this long; lines wait on disk.
+const RESTART_DELAY_MS = 30_000;
+
+/** A pino destination (`pino(options, telltaleDestination({ endpoint, key, dir }))`). */
+export interface TelltaleDestination extends EventEmitter {
+  /** pino calls it once per line: the line is in the local journal (page cache) when it returns. */
+  write(line: string): boolean;
+  /** Nothing is held in memory: every line is in the journal already. */
+  flush(callback?: (error?: Error) => void): void;
+  flushSync(): void;
+  /** Stops shipping (after the request in flight) and closes the journal; unsent lines ship at the next start. */
+  close(): Promise<void>;
+  end(): void;
+  stats(): TransportStats;
+}
+
+/**
+ * The default way to send a Node app's pino lines to Telltale: each `logger.info` appends its line to
+ * the local journal with one synchronous write on the app's thread (no fsync, no network), so a
+ * kill -9 of the app loses no line whose call returned; a worker thread reads the journal, scrubs,
+ * ships and fsyncs it every second. The app never waits on the collector.
+ */
+export function telltaleDestination(options: TransportOptions): TelltaleDestination {
+  const config = resolveTransportConfig(options, 'telltaleDestination');
+  const writer = openJournalWriter({
+    dir: config.dir,
+    segmentMaxBytes: segmentMaxBytes(config.maxBufferBytes),
+    who: 'telltaleDestination',
+  });
+  const warn = rateLimitedWarn();
+  const emitter = new EventEmitter();
+  let received = 0;
+  let closed = false;
+  let worker: Worker | undefined;
+  let last: TransportStats | undefined;
+  const counters = () => ({ received, ...writer.counters() });
+
+  const start = (): void => {
+    const current = new Worker(new URL('./ship-worker.js', import.meta.url), {
+      workerData: { config },
+    });
+    worker = current;
+    current.unref(); // the app exits when it is done; lines not shipped wait on disk
+    current.on('message', (message: { type: string; stats?: TransportStats }) => {
+      if (message.type === 'stats' && message.stats) {
+        last = { ...message.stats, received, written: writer.counters().written };
+        emitter.emit(STATS_EVENT, last);
+      } else if (message.type === 'ready') emitter.emit('ready');
+    });
+    current.on('error', (error) => {
+      warn('worker', `the shipping worker failed (${error.message.slice(0, 200)}); lines stay on disk`);
+    });
+    current.on('exit', () => {
+      if (worker === current) worker = undefined;
+      if (closed) return;
+      setTimeout(() => closed || start(), RESTART_DELAY_MS).unref();
+    });
+  };
+  start();
+  const sendCounters = setInterval(
+    () => worker?.postMessage({ type: 'counters', counters: counters() }),
+    COUNTERS_INTERVAL_MS,
+  );
+  sendCounters.unref();
+
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    clearInterval(sendCounters);
+    const running = worker;
+    if (running !== undefined) {
+      running.postMessage({ type: 'counters', counters: counters() });
+      await new Promise<void>((resolve) => {
+        running.once('exit', () => resolve());
+        running.on('message', (message: { type: string }) => {
+          if (message.type === 'stopped') void running.terminate();
+        });
+        running.postMessage({ type: 'stop' });
+      });
+    }
+    writer.close();
+    emitter.emit('close');
+  };
+
+  return Object.assign(emitter, {
+    write(line: string): boolean {
+      received += 1;
+      if (!closed) writer.append(line);
+      return true;
+    },
+    flush(callback?: (error?: Error) => void): void {
+      callback?.();
+    },
+    flushSync(): void {},
+    close,
+    end(): void {
+      void close();
+    },
+    stats(): TransportStats {
+      const { written, failed } = writer.counters();
+      return last
+        ? { ...last, received, written }
+        : {
+            received,
+            written,
+            droppedFull: failed,
+            bufferBytes: 0,
+            maxBufferBytes: config.maxBufferBytes,
+            shipped: 0,
+            rejected: 0,
+            retries: 0,
+            lastError: null,
+          };
+    },
+  });
+}

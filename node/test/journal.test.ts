@@ -1,0 +1,92 @@
+import { appendFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { listJournal, openJournalReader, openJournalWriter } from '../src/journal.js';
+import { tempDir } from './helpers.js';
+
+const line = (n: number): string =>
+  `${JSON.stringify({ level: 30, time: 1_700_000_000_000 + n, n, msg: `line ${n}` })}\n`;
+// What the shipper would send, reduced to the id and the number.
+const toWire = (raw: string, id: string): string | undefined =>
+  raw.trim() === '' ? undefined : JSON.stringify({ id, n: (JSON.parse(raw) as { n: number }).n });
+const parse = (wire: string) => JSON.parse(wire) as { id: string; n: number };
+
+describe('journal', () => {
+  let work: { dir: string; remove(): Promise<void> };
+  beforeEach(async () => {
+    work = await tempDir('node-journal');
+  });
+  afterEach(async () => {
+    await work.remove();
+  });
+
+  it('gives every line an id from its file and offset, the same on every read and after a restart', async () => {
+    const writer = openJournalWriter({ dir: work.dir, segmentMaxBytes: 1 << 20, who: 'test' });
+    for (let n = 0; n < 5; n++) expect(writer.append(line(n))).toBe(true);
+    const first = await openJournalReader({ dir: work.dir, toWire });
+    const batch = await first.read(100, 1 << 20);
+    expect(batch.entries.map((e) => parse(e.wire).n)).toEqual([0, 1, 2, 3, 4]);
+    const ids = batch.entries.map((e) => parse(e.wire).id);
+    expect(new Set(ids).size).toBe(5);
+    expect(ids[0]).toMatch(/^tn-[\da-f]{16}-0$/);
+    writer.close();
+    // A new process life: the same lines keep their ids; its own lines go to a new file with a new id.
+    const again = openJournalWriter({ dir: work.dir, segmentMaxBytes: 1 << 20, who: 'test' });
+    again.append(line(5));
+    const reread = await (await openJournalReader({ dir: work.dir, toWire })).read(100, 1 << 20);
+    expect(reread.entries.map((e) => parse(e.wire).id).slice(0, 5)).toEqual(ids);
+    expect(reread.entries.map((e) => parse(e.wire).n)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(parse(reread.entries[5]!.wire).id.split('-')[1]).not.toBe(ids[0]!.split('-')[1]);
+    again.close();
+  });
+
+  it('skips a torn tail of a sealed file and blank lines, and reads on from the checkpoint', async () => {
+    const writer = openJournalWriter({ dir: work.dir, segmentMaxBytes: 1 << 20, who: 'test' });
+    writer.append(line(0));
+    writer.append('\n');
+    writer.close();
+    // A power cut took back the end of the last line of the first life.
+    const [file] = await listJournal(work.dir);
+    await appendFile(file!.file, line(1).slice(0, 20));
+    const next = openJournalWriter({ dir: work.dir, segmentMaxBytes: 1 << 20, who: 'test' });
+    next.append(line(2));
+    const reader = await openJournalReader({ dir: work.dir, toWire });
+    const batch = await reader.read(100, 1 << 20);
+    expect(batch.entries.map((e) => parse(e.wire).n)).toEqual([0, 2]);
+    await reader.shipped(batch.next);
+    // The sealed file is shipped whole, so it is deleted; the newest stays (it is being written).
+    expect((await readdir(path.join(work.dir, 'journal'))).filter((n) => n.endsWith('.ndjson'))).toHaveLength(
+      1,
+    );
+    next.append(line(3));
+    expect((await reader.read(100, 1 << 20)).entries.map((e) => parse(e.wire).n)).toEqual([3]);
+    next.close();
+  });
+
+  it('drops the oldest files at the cap and counts exactly the unshipped lines they held', async () => {
+    const writer = openJournalWriter({ dir: work.dir, segmentMaxBytes: 1000, who: 'test' });
+    for (let n = 0; n < 100; n++) writer.append(line(n));
+    const reader = await openJournalReader({ dir: work.dir, toWire });
+    const shippedPart = await reader.read(3, 1 << 20);
+    await reader.shipped(shippedPart.next); // 3 lines shipped, in the oldest file
+    const before = await listJournal(work.dir);
+    const total = before.reduce((sum, f) => sum + f.bytes, 0);
+    const { dropped, bytes } = await reader.enforceCap(Math.floor(total / 2));
+    expect(bytes).toBeLessThanOrEqual(Math.floor(total / 2));
+    const rest = (await reader.read(1000, 1 << 20)).entries.map((e) => parse(e.wire).n);
+    // Drop-oldest: what is left is the newest lines, and every unshipped line is either left or counted.
+    expect(rest).toEqual(Array.from({ length: rest.length }, (_, i) => 100 - rest.length + i));
+    expect(3 + dropped + rest.length).toBe(100);
+    writer.close();
+  });
+
+  it('refuses a second writer on the same dir, naming the option and the fix', () => {
+    const writer = openJournalWriter({ dir: work.dir, segmentMaxBytes: 1 << 20, who: 'telltaleDestination' });
+    expect(() =>
+      openJournalWriter({ dir: work.dir, segmentMaxBytes: 1 << 20, who: 'telltaleDestination' }),
+    ).toThrow(
+      /telltaleDestination options\.dir: .* already used by another Telltale logger in this process; give each its own dir/,
+    );
+    writer.close();
+  });
+});
