@@ -3,3 +3,15 @@ export { resolveServerConfig, type ServerConfig, type ServerOptions } from './co
 export { ensureDemoApp, type DemoApp } from './demo-app.js';
 export { main } from './main.js';
 export { COMMANDS, type Command, type CommandIO } from './commands/index.js';
+export { startCollectorRole, type RunningCollectorRole } from './roles/collector.js';
+export {
+  startDispatcherRole,
+  type RunningDispatcher,
+  type DispatcherRoleOptions,
+} from './roles/dispatcher.js';
+export {
+  startDashboardsRole,
+  type RunningDashboards,
+  type DashboardsRoleOptions,
+} from './roles/dashboards.js';
+export { resolveOpsConfig, resolveStoreConfig, DEFAULT_OPS_PORT } from './roles/config.js';

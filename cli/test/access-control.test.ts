@@ -9,7 +9,7 @@ import {
   SIGN_IN_ROUTES,
   matchesRoute,
 } from '@telltale/dashboards';
-import { main, startTelltale, type RunningTelltale } from '../src/index.js';
+import { main, startDashboardsRole, startTelltale, type RunningTelltale } from '../src/index.js';
 import { tempDir } from './helpers.js';
 
 const ADMIN_TOKEN = 'test-admin-token-0123456789-abcdefghijkl';
@@ -338,5 +338,58 @@ describe('access control of the composed server', () => {
     expect((await telltale(['tokens', 'revoke', 'deploy-bot'], env)).code).toBe(0);
     const revoked = await fetch(`${t.url}/api/errors`, { headers: auth });
     expect(revoked.status).toBe(401);
+  });
+});
+
+describe('access control of `telltale dashboards` (the dashboards as a process of their own)', () => {
+  it('refuses an anonymous request on every route outside ingest and sign-in; /healthz and /readyz stay open', async () => {
+    const data = await tempDir('access-dashboards-role');
+    const t = await startDashboardsRole({
+      port: 0,
+      logger: false,
+      env: { TELLTALE_DATA_DIR: data.dir, TELLTALE_API_TOKEN: ADMIN_TOKEN },
+    });
+    try {
+      const routes = t.routes();
+      const printed = [...t.app.printRoutes({ commonPrefix: false }).matchAll(/\(([A-Z, ]{1,80})\)/g)];
+      expect(routes).toHaveLength(printed.reduce((n, match) => n + match[1]!.split(', ').length, 0));
+      for (const url of [
+        '/',
+        '/errors/:id',
+        '/api/errors',
+        '/api/mute-rules',
+        '/metrics',
+        '/login',
+        '/healthz',
+      ])
+        expect(routes.map((r) => r.url)).toContain(url);
+      // No ingest here: the collector is another process.
+      expect(routes.map((r) => r.url)).not.toContain('/v1/batch');
+      const guarded = routes.filter(
+        (r) => !isIngestRequest(r.url, r.url) && !matchesRoute(SIGN_IN_ROUTES, r.url),
+      );
+      expect(guarded.length).toBeGreaterThan(25);
+      for (const { method, url } of guarded) {
+        const answer = await t.app.inject({ method: method as 'GET', url: concrete(url) });
+        const where = `${method} ${url}`;
+        if (answer.statusCode === 302) {
+          expect(['GET', 'HEAD'], where).toContain(method);
+          expect(answer.headers.location, where).toMatch(/^\/login(\?next=%2F|$)/);
+        } else expect(answer.statusCode, where).toBe(401);
+      }
+      for (const url of ['/healthz', '/readyz']) {
+        const answer = await t.app.inject({ url, headers: { host: 'rebound.evil.example' } });
+        expect(answer.statusCode, url).toBe(200);
+      }
+      const metrics = await t.app.inject({
+        url: '/metrics',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      expect(metrics.statusCode).toBe(200);
+      expect(metrics.body).toContain('telltale_process_cpu_seconds_total{role="dashboards"}');
+    } finally {
+      await t.close();
+      await data.remove();
+    }
   });
 });

@@ -2,7 +2,7 @@ import { access } from 'node:fs/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
 import * as dashboards from '@telltale/dashboards';
 import { createDuckDbStore, type DashboardStore } from '@telltale/dashboards';
-import type { ClickHouseSettings } from '@telltale/dispatchers';
+import { ensureDuckDbSchema, type ClickHouseSettings } from '@telltale/dispatchers';
 import type { StoreConfig } from './config.js';
 
 /** A store for a dashboards process, and whether it can answer now (for /readyz). */
@@ -23,6 +23,7 @@ class StoreUnavailable extends Error {
  * ends. DuckDB allows one writing process per file and no reader beside it, so this works while no
  * dispatcher holds the file (e.g. it drained and stopped, or it writes ClickHouse); while one does,
  * every call is a 503 that says so. Holding the file open would keep a dispatcher from restarting.
+ * Before any dispatcher created the file, an empty in-memory database of the same schema answers.
  */
 export function duckDbSnapshotStore(file: string): RoleStore {
   let open: Promise<{ instance: DuckDBInstance; store: DashboardStore }> | undefined;
@@ -31,19 +32,26 @@ export function duckDbSnapshotStore(file: string): RoleStore {
     users += 1;
     try {
       open ??= (async () => {
-        await access(file).catch(() => {
-          throw new StoreUnavailable(
-            `${file} does not exist yet: no dispatcher has stored an event in this data dir`,
-          );
-        });
+        // Nothing stored yet: an empty database of the same schema answers (empty lists, zero counts).
+        const exists = await access(file).then(
+          () => true,
+          () => false,
+        );
         let instance: DuckDBInstance;
         try {
-          instance = await DuckDBInstance.create(file, { access_mode: 'READ_ONLY' });
+          instance = exists
+            ? await DuckDBInstance.create(file, { access_mode: 'READ_ONLY' })
+            : await DuckDBInstance.create(':memory:');
         } catch (error) {
           throw new StoreUnavailable(
             `${file} is held by a process writing it (${String((error as Error).message).slice(0, 200)}); ` +
               'DuckDB takes no reader beside its writer: serve the dashboards from that process (telltale start) or use TELLTALE_STORE=clickhouse',
           );
+        }
+        if (!exists) {
+          const connection = await instance.connect();
+          await ensureDuckDbSchema(connection);
+          connection.closeSync();
         }
         return { instance, store: await createDuckDbStore(instance) };
       })();
