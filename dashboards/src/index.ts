@@ -1,5 +1,6 @@
 export { dashboardsPlugin, type DashboardsPluginOptions } from './plugin.js';
 export { createDuckDbStore } from './stores/duckdb.js';
+export { createClickHouseStore, type ClickHouseStoreOptions } from './stores/clickhouse.js';
 export { LIST_LIMITS } from './store.js';
 export type {
   DashboardStore,

@@ -12,8 +12,8 @@ import {
 
 /**
  * The SQL of the timeline and the server-log list over DuckDB's `events` and `server_logs` tables
- * (dispatchers/src/sinks/duckdb/schema.ts); the ClickHouse twin of `timeline` is in
- * dispatchers/src/sinks/clickhouse/queries.ts and answers the same. Values are bound as parameters.
+ * (@telltale/schema); the ClickHouse twin is stores/clickhouse-timeline.ts and answers the same.
+ * Values are bound as parameters.
  */
 
 type Row = Record<string, JS>;

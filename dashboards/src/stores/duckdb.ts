@@ -19,8 +19,8 @@ import {
 import { serverLogs, timeline } from './duckdb-timeline.js';
 
 /**
- * Every SQL statement the dashboards run against the DuckDB `events` table
- * (schema: dispatchers/src/sinks/duckdb/schema.ts). All values are bound as parameters.
+ * Every SQL statement the dashboards run against the DuckDB `events` table (schema: @telltale/schema),
+ * the twin of stores/clickhouse-lists.ts. All values are bound as parameters.
  */
 
 type Row = Record<string, JS>;
@@ -37,11 +37,14 @@ const SUMMARY_COLUMNS = `app, id, kind, ts, received_at, release, environment, s
 const DETAIL_COLUMNS = `${SUMMARY_COLUMNS}, strftime(day, '%Y-%m-%d') AS day, batch_id, account_id, trace,
   online, stack, soft, attrs, breadcrumbs, browser_version, os_version, device, load_ms, adblock`;
 
+/** "Most recent": the latest event time, a tie broken by the larger id (the ClickHouse store does the same). */
+const LATEST = '(ts, id)';
+
 const GROUP_SELECT = `SELECT ${FINGERPRINT} AS fp, app,
-    arg_max(error_type, ts) AS type, arg_max(message, ts) AS message,
+    arg_max(error_type, ${LATEST}) AS type, arg_max(message, ${LATEST}) AS message,
     SUM(count) AS count, COUNT(*) AS events, ${USERS} AS users,
     min(ts) AS first_seen, max(ts) AS last_seen,
-    list_sort(list(DISTINCT release)) AS releases, arg_max(release, ts) AS last_release
+    list_sort(list(DISTINCT release)) AS releases, arg_max(release, ${LATEST}) AS last_release
   FROM events WHERE kind = 'error'`;
 
 /** A list's sort column as the outer query sees it; `desc` for the newest-first time column. */
@@ -113,7 +116,7 @@ export async function errorGroup(
   const [row] = await all(
     db,
     `${GROUP_SELECT} AND ${FINGERPRINT} = $1 AND ($2::VARCHAR IS NULL OR app = $2)
-     GROUP BY fp, app ORDER BY last_seen DESC LIMIT 1`,
+     GROUP BY fp, app ORDER BY last_seen DESC, fp, app LIMIT 1`,
     [fingerprint, app ?? null],
   );
   if (row === undefined) return undefined;
@@ -155,7 +158,7 @@ export async function assertFailures(db: DuckDBConnection, query: PageQuery = {}
   const rows = await page(
     db,
     `SELECT app, name, COALESCE(soft, false) AS soft, SUM(count) AS count, ${USERS} AS users,
-       min(ts) AS first_seen, max(ts) AS last_seen, arg_max(attrs, ts) AS last_attrs
+       min(ts) AS first_seen, max(ts) AS last_seen, arg_max(attrs, ${LATEST}) AS last_attrs
      FROM events WHERE kind = 'assert' GROUP BY app, name, COALESCE(soft, false)`,
     [],
     [
@@ -182,7 +185,7 @@ export async function blockedEvents(db: DuckDBConnection, query: PageQuery = {})
   const rows = await page(
     db,
     `SELECT app, name AS reason, SUM(count) AS count, ${USERS} AS users,
-       min(ts) AS first_seen, max(ts) AS last_seen, arg_max(attrs, ts) AS last_attrs
+       min(ts) AS first_seen, max(ts) AS last_seen, arg_max(attrs, ${LATEST}) AS last_attrs
      FROM events WHERE kind = 'blocked' GROUP BY app, name`,
     [],
     [
