@@ -6,7 +6,8 @@
  *
  * Per file: the profile's wall time, the busy share (everything but `(idle)`), then the functions
  * with the most self time (samples × their time deltas), summed over every node of the same
- * function (name, file, line). TOP=<n> shows more rows.
+ * function (name, file, line). TOP=<n> shows more rows; FROM_S=<s> and TO_S=<s> keep only the samples
+ * taken that many seconds after the profile started (one phase of a benchmark).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -29,6 +30,8 @@ interface CpuProfile {
 }
 
 const TOP = Number(process.env.TOP ?? 25);
+const FROM_US = Number(process.env.FROM_S ?? 0) * 1e6;
+const TO_US = Number(process.env.TO_S ?? Number.POSITIVE_INFINITY) * 1e6;
 
 function label(frame: CallFrame): string {
   const name = frame.functionName === '' ? '(anonymous)' : frame.functionName;
@@ -46,7 +49,10 @@ function summarise(file: string): void {
   for (const node of profile.nodes) labelOf.set(node.id, label(node.callFrame));
   const self = new Map<string, number>();
   let total = 0;
+  let at = 0;
   for (let i = 0; i < profile.samples.length; i += 1) {
+    at += profile.timeDeltas[i] ?? 0;
+    if (at < FROM_US || at > TO_US) continue;
     // timeDeltas[i] is the time before sample i; the next delta is the time it stood for.
     const us = profile.timeDeltas[i + 1] ?? 0;
     const name = labelOf.get(profile.samples[i]!) ?? '?';

@@ -16,6 +16,7 @@ const YIELD_EVERY = 16;
 export type SpoolContent = 'client' | 'server' | 'mixed';
 
 export type DecodedRecord =
+  /** `events` may be a getter that builds the rows on each read (the pool's); read it once. */
   | { kind: 'client'; events: EnrichedEvent[]; raw: RawBatch }
   | { kind: 'server'; logs: ServerLogRow[]; raw: RawBatch };
 
@@ -235,7 +236,12 @@ export function createSinkHandler(
           throw error;
         }
         pendingOf.delete(record);
-        if (result.ok) value = result.value;
+        // Rows from the pool are built on each read of `events` (decode-pool.ts): once per consumer here.
+        if (result.ok)
+          value =
+            result.value.kind === 'client'
+              ? { kind: 'client', events: result.value.events, raw: result.value.raw }
+              : result.value;
         else {
           // Poison never blocks the stream: park it with its reason and go on.
           await deadLetter.write(record.position, record.payload, result.code, result.reason);

@@ -6,6 +6,8 @@ export function utcDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
+const MS_PER_DAY = 86_400_000;
+
 // DateTime is UInt32 seconds (1970..2106): a client clock outside keeps its exact value in ts_ms only.
 const seconds = (ms: number): number => Math.min(4_294_967_295, Math.max(0, Math.floor(ms / 1000)));
 const flag = (v: boolean | null): number | null => (v === null ? null : v ? 1 : 0);
@@ -78,12 +80,14 @@ export function serverLogRow(l: ServerLogRow): Record<string, unknown> {
 const TSV_SPECIAL = /[\\\t\n\r]/g;
 const TSV_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 
+function escapeTsv(value: string): string {
+  TSV_SPECIAL.lastIndex = 0;
+  return TSV_SPECIAL.test(value) ? value.replace(TSV_SPECIAL, (c) => TSV_ESCAPES[c]!) : value;
+}
+
 function tsvValue(value: unknown): string {
   if (value === null || value === undefined) return '\\N';
-  if (typeof value === 'string') {
-    TSV_SPECIAL.lastIndex = 0;
-    return TSV_SPECIAL.test(value) ? value.replace(TSV_SPECIAL, (c) => TSV_ESCAPES[c]!) : value;
-  }
+  if (typeof value === 'string') return escapeTsv(value);
   return String(value);
 }
 
@@ -103,4 +107,94 @@ export function tabSeparated(rows: readonly Record<string, unknown>[]): { column
     body += `${line}\n`;
   }
   return { columns, body };
+}
+
+/** eventRow's keys, in its order: the columns of eventsTabSeparated (a test holds the two together). */
+export const EVENT_COLUMNS = [
+  'app',
+  'id',
+  'kind',
+  'ts',
+  'ts_ms',
+  'received_at',
+  'received_ms',
+  'day',
+  'batch_id',
+  'release',
+  'environment',
+  'session',
+  'user_id',
+  'account_id',
+  'url',
+  'trace',
+  'online',
+  'fingerprint',
+  'name',
+  'error_type',
+  'message',
+  'stack',
+  'level',
+  'count',
+  'soft',
+  'attrs',
+  'breadcrumbs',
+  'browser',
+  'browser_version',
+  'os',
+  'os_version',
+  'device',
+  'load_ms',
+  'adblock',
+] as const;
+
+/** Lines per chunk of a body: each chunk becomes one Buffer early, so no 10 MB string is ever built. */
+const LINES_PER_CHUNK = 512;
+/** Shorter strings are checked for escapes each time; longer ones (stacks, messages) once per call. */
+const MEMO_ESCAPES_FROM = 24;
+
+/**
+ * Events as TabSeparated, the same bytes as `tabSeparated(events.map(eventRow))` without the row
+ * objects (they were a third of the ClickHouse sink's CPU, and most of its garbage): one line per
+ * event in EVENT_COLUMNS order, in chunks of LINES_PER_CHUNK lines.
+ */
+export function eventsTabSeparated(events: readonly EnrichedEvent[]): {
+  columns: string[];
+  chunks: Buffer[];
+} {
+  const escaped = new Map<string, string>();
+  const days = new Map<number, string>();
+  const t = (value: string | null): string => {
+    if (value === null) return '\\N';
+    if (value.length < MEMO_ESCAPES_FROM) return escapeTsv(value);
+    let out = escaped.get(value);
+    if (out === undefined) escaped.set(value, (out = escapeTsv(value)));
+    return out;
+  };
+  const b = (v: boolean | null): string => (v === null ? '\\N' : v ? '1' : '0');
+  const day = (ms: number): string => {
+    const n = Math.floor(ms / MS_PER_DAY);
+    let out = days.get(n);
+    if (out === undefined) days.set(n, (out = utcDay(ms)));
+    return out;
+  };
+  const chunks: Buffer[] = [];
+  let chunk = '';
+  let lines = 0;
+  for (const e of events) {
+    chunk +=
+      `${t(e.app)}\t${t(e.id)}\t${t(e.kind)}\t${seconds(e.ts)}\t${e.ts}\t${seconds(e.receivedAt)}\t${e.receivedAt}\t` +
+      `${day(e.receivedAt)}\t${t(e.batchId)}\t${t(e.release)}\t${t(e.environment)}\t${t(e.session)}\t` +
+      `${t(e.userId)}\t${t(e.accountId)}\t${t(e.url)}\t${t(e.trace)}\t${b(e.online)}\t${t(e.fingerprint)}\t` +
+      `${t(e.name)}\t${t(e.errorType)}\t${t(e.message)}\t${t(e.stack)}\t${t(e.level)}\t${e.count}\t` +
+      `${b(e.soft)}\t${t(e.attrs)}\t${t(e.breadcrumbs)}\t${t(e.browser)}\t${t(e.browserVersion)}\t` +
+      `${t(e.os)}\t${t(e.osVersion)}\t${t(e.device)}\t${e.loadMs === null ? '\\N' : e.loadMs}\t${b(e.adblock)}\n`;
+    lines += 1;
+    if (lines === LINES_PER_CHUNK) {
+      chunks.push(Buffer.from(chunk));
+      chunk = '';
+      lines = 0;
+    }
+  }
+  if (chunk !== '') chunks.push(Buffer.from(chunk));
+  return { columns: [...EVENT_COLUMNS], chunks };
 }

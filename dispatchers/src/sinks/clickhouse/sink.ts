@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { ClickHouseError, ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { ExportResult, Sink } from '../types.js';
-import { eventRow, serverLogRow, tabSeparated } from './rows.js';
+import { eventsTabSeparated, serverLogRow, tabSeparated } from './rows.js';
 import { CLICKHOUSE_TABLES, migrateClickHouse } from './schema.js';
 
 export interface ClickHouseSinkOptions {
@@ -84,17 +84,24 @@ export function createClickHouseSink(options: ClickHouseSinkOptions, name = 'cli
     return migrated;
   };
 
-  async function insert(table: string, rows: Record<string, unknown>[]): Promise<ExportResult> {
+  type Body = { columns: string[]; chunks: (string | Buffer)[] };
+
+  /** One INSERT per MAX_ROWS_PER_INSERT rows; `body` renders a slice as TabSeparated. */
+  async function insert<T>(
+    table: string,
+    rows: readonly T[],
+    body: (slice: readonly T[]) => Body,
+  ): Promise<ExportResult> {
     if (closed) return { status: 'retryable', reason: 'sink is closed' };
     if (rows.length === 0) return { status: 'ok' };
     try {
       await migrate();
       for (let i = 0; i < rows.length; i += MAX_ROWS_PER_INSERT) {
-        const { columns, body } = tabSeparated(rows.slice(i, i + MAX_ROWS_PER_INSERT));
+        const { columns, chunks } = body(rows.slice(i, i + MAX_ROWS_PER_INSERT));
         // TabSeparated, not JSONEachRow: no key per value, a third of the bytes to build and parse.
         await client.insert({
           table: `${db}.${table}`,
-          values: Readable.from([body], { objectMode: false }),
+          values: Readable.from(chunks, { objectMode: false }),
           format: 'TabSeparated',
           columns: columns as [string, ...string[]],
         });
@@ -109,8 +116,12 @@ export function createClickHouseSink(options: ClickHouseSinkOptions, name = 'cli
   return {
     name,
     batching: CLICKHOUSE_BATCHING,
-    export: (events) => insert('events', events.map(eventRow)),
-    exportServerLogs: (logs) => insert('server_logs', logs.map(serverLogRow)),
+    export: (events) => insert('events', events, eventsTabSeparated),
+    exportServerLogs: (logs) =>
+      insert('server_logs', logs, (slice) => {
+        const { columns, body } = tabSeparated(slice.map(serverLogRow));
+        return { columns, chunks: [body] };
+      }),
     async dropDaysBefore(day) {
       await migrate();
       const cutoff = Number(day.replaceAll('-', ''));
