@@ -87,7 +87,9 @@ describe('telltale collector, dispatcher and dashboards as separate processes of
     expect((await fetch(`${dispatcher.url}/metrics`)).status).toBe(401);
     const metrics = await fetch(`${dispatcher.url}/metrics`, { headers: auth });
     expect(metrics.status).toBe(200);
-    expect(await metrics.text()).toMatch(/^telltale_process_cpu_seconds_total\{role="dispatcher"\} /m);
+    const text = await metrics.text();
+    expect(text).toMatch(/^telltale_process_cpu_seconds_total\{role="dispatcher"\} /m);
+    expect(text).toMatch(/^telltale_dispatcher_consumer_lag_bytes\{[^}]*consumer="duckdb"/m);
 
     // The dashboards of the same data dir: DuckDB takes no reader beside its writer, and says so.
     const dashboards = await start('dashboards', { TELLTALE_PORT: '0' });

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { collectorPaths } from '@telltale/collector';
 import {
+  createDispatcherMetrics,
   resolveDispatcherConfig,
   startDispatchers,
   type DispatcherConfig,
@@ -96,6 +97,10 @@ export async function startDispatcherRole(options: DispatcherRoleOptions = {}): 
   };
 
   const registry = processRegistry('dispatcher');
+  // The dispatchers' own figures (consumers, lag, breakers, alert backlog), computed at scrape time.
+  const pipeline = createDispatcherMetrics(() => dispatchers.stats(), undefined, {
+    spools: { client: paths.clientSpool, server: paths.serverLogSpool },
+  });
   let listener: OpsListener;
   try {
     listener = await startOpsListener({
@@ -104,7 +109,7 @@ export async function startDispatcherRole(options: DispatcherRoleOptions = {}): 
       apiToken: access.apiToken,
       notReady,
       detail: async () => ({ backlogBytes: await backlog(dispatchers, paths) }),
-      metrics: () => renderRegistries([registry]),
+      metrics: () => renderRegistries([pipeline, registry]),
     });
   } catch (error) {
     await dispatchers.close();

@@ -1,7 +1,6 @@
 import { access } from 'node:fs/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
-import * as dashboards from '@telltale/dashboards';
-import { createDuckDbStore, type DashboardStore } from '@telltale/dashboards';
+import { createClickHouseStore, createDuckDbStore, type DashboardStore } from '@telltale/dashboards';
 import { ensureDuckDbSchema, type ClickHouseSettings } from '@telltale/dispatchers';
 import type { StoreConfig } from './config.js';
 
@@ -111,23 +110,9 @@ export function duckDbSnapshotStore(file: string): RoleStore {
   };
 }
 
-type ClickHouseStoreFactory = (settings: {
-  url: string;
-  database: string;
-  username?: string | undefined;
-  password?: string | undefined;
-}) => DashboardStore | Promise<DashboardStore>;
-
 /** ClickHouse through `createClickHouseStore` of @telltale/dashboards (the dashboards' own queries). */
 export async function clickHouseRoleStore(settings: ClickHouseSettings): Promise<RoleStore> {
-  // Looked up at run time until every tree has it: a missing export is a clear start-up error, not a type error.
-  const factory = (dashboards as unknown as { createClickHouseStore?: ClickHouseStoreFactory })
-    .createClickHouseStore;
-  if (factory === undefined)
-    throw new Error(
-      'TELLTALE_STORE=clickhouse: this build of @telltale/dashboards has no ClickHouse store yet',
-    );
-  const store = await factory({
+  const store = await createClickHouseStore({
     url: settings.url,
     database: settings.database,
     username: settings.username,
