@@ -67,7 +67,7 @@ export {
 export { watchAppsFile, APPS_FILE_POLL_MS, type AppsWatch } from './apps-watch.js';
 export {
   createCollectorMetrics,
-  renderPrometheus,
+  renderMetrics,
   type CollectorMetrics,
   type CollectorMetricsSnapshot,
   type CollectorGauges,

@@ -1,3 +1,4 @@
+import { Counter, Gauge, Histogram, Registry, type MetricType } from 'prom-client';
 import type { ErrorCode } from '@telltale/protocol';
 import type { LatencyHistogram, SpoolWriterStats } from '@telltale/spool';
 
@@ -29,6 +30,15 @@ export interface CollectorMetricsSnapshot {
   sentryItems: Record<string, number>;
 }
 
+/** What /metrics shows besides the counters, read when scraped. */
+export interface CollectorGauges {
+  /** Each spool by name (`client`, `server`). */
+  spools: Record<string, SpoolWriterStats>;
+  idempotencyEntries: number;
+  attachments?: { bytes: number; files: number; maxBytes: number };
+  openConnections?: number;
+}
+
 export interface CollectorMetrics {
   stored(events: number): void;
   duplicate(): void;
@@ -40,14 +50,60 @@ export interface CollectorMetrics {
   clientError(reason: string): void;
   sentryItems(app: string, type: string, count: number): void;
   snapshot(): CollectorMetricsSnapshot;
+  /**
+   * The prom-client registry /metrics renders. Other parts of the process may register on it too
+   * (the one-process server adds the dispatchers' metrics: `createDispatcherMetrics(stats, registry)`).
+   */
+  readonly registry: Registry;
+  /** Where the scrape-time gauges (spools, idempotency, attachments, connections) come from; the last call wins. */
+  readGauges(read: () => CollectorGauges): void;
 }
 
 const bump = (record: Record<string, number>, key: string, by = 1): void => {
   record[key] = (record[key] ?? 0) + by;
 };
 
-/** In-memory counters; pass one to collectorRoutes to read them from outside (`snapshot()`). */
-export function createCollectorMetrics(): CollectorMetrics {
+/** A histogram the spool already aggregated (cumulative bucket counts): shown as it is, never observed here. */
+class SnapshotHistogram extends Histogram<'spool' | 'le'> {
+  constructor(
+    private readonly config: { name: string; help: string; registers: Registry[] },
+    private readonly series: () => Array<[spool: string, histogram: LatencyHistogram]>,
+  ) {
+    super({ ...config, labelNames: ['spool'] });
+    // The registry renders histograms through this (untyped) method rather than get().
+    Object.assign(this, { getForPromString: () => this.get() });
+  }
+
+  override async get(): ReturnType<Histogram<'spool' | 'le'>['get']> {
+    const { name, help } = this.config;
+    const values: Awaited<ReturnType<Histogram<'spool' | 'le'>['get']>>['values'] = [];
+    for (const [spool, h] of this.series()) {
+      h.bounds.forEach((le, i) =>
+        values.push({ metricName: `${name}_bucket`, labels: { spool, le }, value: h.counts[i] ?? 0 }),
+      );
+      values.push(
+        { metricName: `${name}_bucket`, labels: { spool, le: '+Inf' }, value: h.count },
+        { metricName: `${name}_sum`, labels: { spool }, value: h.sum },
+        { metricName: `${name}_count`, labels: { spool }, value: h.count },
+      );
+    }
+    // The text format reads the type as a string; the typings declare an enum nobody exports at runtime.
+    return {
+      name,
+      help,
+      type: 'histogram' as unknown as MetricType,
+      aggregator: 'sum',
+      collect: () => undefined,
+      values,
+    };
+  }
+}
+
+/**
+ * The collector's counters as prom-client metrics on `registry` (a new one when omitted). The
+ * snapshot keeps the same counts as plain numbers for callers and tests; /metrics renders the registry.
+ */
+export function createCollectorMetrics(registry: Registry = new Registry()): CollectorMetrics {
   const counts: CollectorMetricsSnapshot = {
     batchesStored: 0,
     eventsStored: 0,
@@ -61,206 +117,223 @@ export function createCollectorMetrics(): CollectorMetrics {
     clientErrors: {},
     sentryItems: {},
   };
+  const registers = [registry];
+  const counter = <T extends string>(name: string, help: string, labelNames: readonly T[] = []) =>
+    new Counter<T>({ name, help, labelNames, registers });
+
+  const batches = counter('telltale_collector_batches_total', 'Batches answered 202, by outcome.', [
+    'outcome',
+  ]);
+  // Both outcomes from the start: a rate over a series that appears later misses its first increase.
+  batches.inc({ outcome: 'stored' }, 0);
+  batches.inc({ outcome: 'duplicate' }, 0);
+  const eventsStored = counter(
+    'telltale_collector_events_stored_total',
+    'Events in batches stored in the spool.',
+  );
+  const accepted = counter(
+    'telltale_collector_accepted_total',
+    'Items accepted (events, server log lines, attachments), by route and app.',
+    ['route', 'app'],
+  );
+  const rejected = counter(
+    'telltale_collector_rejected_total',
+    'Requests refused, by route, error code and reason.',
+    ['route', 'code', 'reason'],
+  );
+  const bytes = counter(
+    'telltale_collector_received_bytes_total',
+    'Request body bytes of accepted requests, as sent (compressed) and inflated (decompressed).',
+    ['route', 'encoding'],
+  );
+  const timestamps = counter(
+    'telltale_collector_timestamps_fixed_total',
+    'Event and log times set to the receive time or shifted for clock drift, by reason.',
+    ['reason'],
+  );
+  const refused = counter(
+    'telltale_collector_connections_refused_total',
+    'Connections closed at accept: too many open from one address.',
+  );
+  const clientErrors = counter(
+    'telltale_collector_client_errors_total',
+    'Requests refused by the HTTP layer (slow or malformed clients), by reason.',
+    ['reason'],
+  );
+  const sentry = counter(
+    'telltale_collector_sentry_items_total',
+    'Items of Sentry envelopes received, by app and item type (only event and log items are stored).',
+    ['app', 'type'],
+  );
+
+  let read: (() => CollectorGauges) | undefined;
+  registerGauges(registry, () => read?.());
+
   return {
     stored(events) {
       counts.batchesStored += 1;
       counts.eventsStored += events;
+      batches.inc({ outcome: 'stored' });
+      eventsStored.inc(events);
     },
     duplicate() {
       counts.batchesDuplicate += 1;
+      batches.inc({ outcome: 'duplicate' });
     },
     accepted(route, app, items) {
       bump(counts.acceptedByApp, `${route} ${app}`, items);
+      accepted.inc({ route, app }, items);
     },
     rejected(route, code, reason) {
       counts.rejected[code] = (counts.rejected[code] ?? 0) + 1;
       bump(counts.rejectedByReason, `${route} ${code} ${reason}`);
+      rejected.inc({ route, code, reason });
     },
     bytes(route, compressed, decompressed) {
       bump(counts.bytes, `${route} compressed`, compressed);
       bump(counts.bytes, `${route} decompressed`, decompressed);
+      bytes.inc({ route, encoding: 'compressed' }, compressed);
+      bytes.inc({ route, encoding: 'decompressed' }, decompressed);
     },
     timestampsFixed(reason, count) {
       bump(counts.timestampsFixed, reason, count);
+      timestamps.inc({ reason }, count);
     },
     connectionRefused() {
       counts.connectionsRefused += 1;
+      refused.inc();
     },
     clientError(reason) {
       bump(counts.clientErrors, reason);
+      clientErrors.inc({ reason });
     },
     sentryItems(app, type, count) {
       bump(counts.sentryItems, `${app} ${type}`, count);
+      sentry.inc({ app, type }, count);
     },
     snapshot: () => structuredClone(counts),
+    registry,
+    readGauges(source) {
+      read = source;
+    },
   };
 }
 
-/** What /metrics shows besides the counters. */
-export interface CollectorGauges {
-  /** Each spool by name (`client`, `server`). */
-  spools: Record<string, SpoolWriterStats>;
-  idempotencyEntries: number;
-  attachments?: { bytes: number; files: number; maxBytes: number };
-  openConnections?: number;
-}
+type Fill = (set: (labels: Record<string, string>, value: number) => void, gauges: CollectorGauges) => void;
 
-type Sample = [labels: Record<string, string>, value: number];
-
-const renderLabels = (labels: Record<string, string>): string => {
-  const parts = Object.entries(labels).map(
-    ([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`,
-  );
-  return parts.length === 0 ? '' : `{${parts.join(',')}}`;
-};
-
-/** Prometheus text exposition (format 0.0.4) of the collector's counters, its spools and store. */
-export function renderPrometheus(metrics: CollectorMetricsSnapshot, gauges: CollectorGauges): string {
-  const lines: string[] = [];
-  const metric = (name: string, type: 'counter' | 'gauge', help: string, samples: Sample[]): void => {
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const [labels, value] of samples) lines.push(`${name}${renderLabels(labels)} ${value}`);
+/** Gauges and spool totals read at scrape time; a metric whose figure is unknown shows no sample. */
+function registerGauges(registry: Registry, read: () => CollectorGauges | undefined): void {
+  const registers = [registry];
+  // One read per scrape for all the metrics below (registry.metrics() collects them concurrently).
+  let last: { at: number; value: CollectorGauges | undefined } | undefined;
+  const current = (): CollectorGauges | undefined => {
+    const now = Date.now();
+    if (last === undefined || now - last.at > 100) last = { at: now, value: read() };
+    return last.value;
   };
-  const histogram = (
+  const define = (
+    kind: 'gauge' | 'counter',
     name: string,
     help: string,
-    series: Array<[Record<string, string>, LatencyHistogram]>,
+    labelNames: string[],
+    fill: Fill,
   ) => {
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} histogram`);
-    for (const [labels, h] of series) {
-      h.bounds.forEach((bound, i) =>
-        lines.push(`${name}_bucket${renderLabels({ ...labels, le: String(bound) })} ${h.counts[i] ?? 0}`),
-      );
-      lines.push(`${name}_bucket${renderLabels({ ...labels, le: '+Inf' })} ${h.count}`);
-      lines.push(
-        `${name}_sum${renderLabels(labels)} ${h.sum}`,
-        `${name}_count${renderLabels(labels)} ${h.count}`,
-      );
-    }
+    const Kind = kind === 'gauge' ? Gauge : Counter;
+    const metric = new Kind({ name, help, labelNames, registers });
+    const get = metric.get.bind(metric);
+    // Totals kept elsewhere (the spool writer): replaced at each scrape, never incremented here.
+    metric.get = async () => {
+      const base = await get();
+      const values: typeof base.values = [];
+      const gauges = current();
+      if (gauges !== undefined) fill((labels, value) => values.push({ labels, value }), gauges);
+      return { ...base, values };
+    };
   };
-  const split = (record: Record<string, number>, names: string[]): Sample[] =>
-    Object.entries(record).map(([key, value]) => {
-      const parts = key.split(' ');
-      return [Object.fromEntries(names.map((n, i) => [n, parts[i] ?? ''])), value];
-    });
+  const perSpool =
+    (pick: (s: SpoolWriterStats) => number | undefined): Fill =>
+    (set, g) => {
+      for (const [spool, stats] of Object.entries(g.spools)) {
+        const value = pick(stats);
+        if (value !== undefined) set({ spool }, value);
+      }
+    };
 
-  metric('telltale_collector_batches_total', 'counter', 'Batches answered 202, by outcome.', [
-    [{ outcome: 'stored' }, metrics.batchesStored],
-    [{ outcome: 'duplicate' }, metrics.batchesDuplicate],
-  ]);
-  metric('telltale_collector_events_stored_total', 'counter', 'Events in batches stored in the spool.', [
-    [{}, metrics.eventsStored],
-  ]);
-  metric(
-    'telltale_collector_accepted_total',
-    'counter',
-    'Items accepted (events, server log lines, attachments), by route and app.',
-    split(metrics.acceptedByApp, ['route', 'app']),
-  );
-  metric(
-    'telltale_collector_rejected_total',
-    'counter',
-    'Requests refused, by route, error code and reason.',
-    split(metrics.rejectedByReason, ['route', 'code', 'reason']),
-  );
-  metric(
-    'telltale_collector_received_bytes_total',
-    'counter',
-    'Request body bytes of accepted requests, as sent (compressed) and inflated (decompressed).',
-    split(metrics.bytes, ['route', 'encoding']),
-  );
-  metric(
-    'telltale_collector_timestamps_fixed_total',
-    'counter',
-    'Event and log times set to the receive time or shifted for clock drift, by reason.',
-    split(metrics.timestampsFixed, ['reason']),
-  );
-  metric(
-    'telltale_collector_connections_refused_total',
-    'counter',
-    'Connections closed at accept: too many open from one address.',
-    [[{}, metrics.connectionsRefused]],
-  );
-  metric(
-    'telltale_collector_client_errors_total',
-    'counter',
-    'Requests refused by the HTTP layer (slow or malformed clients), by reason.',
-    split(metrics.clientErrors, ['reason']),
-  );
-  metric(
-    'telltale_collector_sentry_items_total',
-    'counter',
-    'Items of Sentry envelopes received, by app and item type (only event and log items are stored).',
-    split(metrics.sentryItems, ['app', 'type']),
-  );
-  if (gauges.openConnections !== undefined)
-    metric('telltale_collector_open_connections', 'gauge', 'Open client connections.', [
-      [{}, gauges.openConnections],
-    ]);
-  metric('telltale_collector_idempotency_entries', 'gauge', 'Batch ids remembered for duplicate detection.', [
-    [{}, gauges.idempotencyEntries],
-  ]);
-
-  const spools = Object.entries(gauges.spools);
-  const perSpool = (pick: (s: SpoolWriterStats) => number): Sample[] =>
-    spools.map(([spool, stats]) => [{ spool }, pick(stats)]);
-  metric(
-    'telltale_spool_segments',
+  define('gauge', 'telltale_collector_open_connections', 'Open client connections.', [], (set, g) => {
+    if (g.openConnections !== undefined) set({}, g.openConnections);
+  });
+  define(
     'gauge',
-    'Segment files in the spool (its depth).',
-    perSpool((s) => s.segments),
+    'telltale_collector_idempotency_entries',
+    'Batch ids remembered for duplicate detection.',
+    [],
+    (set, g) => set({}, g.idempotencyEntries),
   );
-  metric(
-    'telltale_spool_bytes',
+  const spool = (
+    kind: 'gauge' | 'counter',
+    name: string,
+    help: string,
+    pick: (s: SpoolWriterStats) => number | undefined,
+  ) => define(kind, name, help, ['spool'], perSpool(pick));
+  spool('gauge', 'telltale_spool_segments', 'Segment files in the spool (its depth).', (s) => s.segments);
+  spool('gauge', 'telltale_spool_bytes', 'Bytes in the spool, not yet deleted by consumers.', (s) => s.bytes);
+  spool(
     'gauge',
-    'Bytes in the spool, not yet deleted by consumers.',
-    perSpool((s) => s.bytes),
-  );
-  metric(
     'telltale_spool_max_bytes',
-    'gauge',
     'Disk cap of the spool; appends past it are refused with 503.',
-    perSpool((s) => s.maxTotalBytes ?? 0),
+    (s) => s.maxTotalBytes ?? 0,
   );
-  metric(
-    'telltale_spool_writable',
+  spool(
     'gauge',
-    '1 when the last spool write succeeded.',
-    perSpool((s) => (s.writable ? 1 : 0)),
+    'telltale_spool_disk_cap_ratio',
+    'Share of the disk cap in use (spool bytes / cap); no sample without a cap. Refusals start at 1.',
+    (s) => (s.maxTotalBytes === null || s.maxTotalBytes <= 0 ? undefined : s.bytes / s.maxTotalBytes),
   );
-  metric(
-    'telltale_spool_records_total',
+  spool('gauge', 'telltale_spool_writable', '1 when the last spool write succeeded.', (s) =>
+    s.writable ? 1 : 0,
+  );
+  spool('counter', 'telltale_spool_records_total', 'Records appended since start.', (s) => s.records);
+  spool(
     'counter',
-    'Records appended since start.',
-    perSpool((s) => s.records),
-  );
-  metric(
     'telltale_spool_fsyncs_total',
-    'counter',
     'fdatasync calls since start (group commit).',
-    perSpool((s) => s.fsyncs),
+    (s) => s.fsyncs,
   );
-  metric(
-    'telltale_spool_refused_full_total',
+  spool(
     'counter',
+    'telltale_spool_refused_full_total',
     'Appends refused at the disk cap since start.',
-    perSpool((s) => s.refusedFull),
+    (s) => s.refusedFull,
   );
-  histogram(
-    'telltale_spool_fsync_seconds',
-    'fdatasync latency of spool append groups.',
-    spools.map(([spool, stats]) => [{ spool }, stats.fsyncLatency]),
+  spool(
+    'gauge',
+    'telltale_spool_truncated_bytes',
+    'Bytes of torn tail cut from the newest segment when the spool was opened.',
+    (s) => s.truncatedBytes,
   );
-  if (gauges.attachments) {
-    metric('telltale_attachments_bytes', 'gauge', 'Bytes in the attachment store.', [
-      [{}, gauges.attachments.bytes],
-    ]);
-    metric('telltale_attachments_files', 'gauge', 'Attachments in the store.', [
-      [{}, gauges.attachments.files],
-    ]);
-    metric('telltale_attachments_max_bytes', 'gauge', 'Disk cap of the attachment store.', [
-      [{}, gauges.attachments.maxBytes],
-    ]);
-  }
-  return `${lines.join('\n')}\n`;
+  new SnapshotHistogram(
+    {
+      name: 'telltale_spool_fsync_seconds',
+      help: 'fdatasync latency of spool append groups.',
+      registers,
+    },
+    () => Object.entries(current()?.spools ?? {}).map(([name, stats]) => [name, stats.fsyncLatency]),
+  );
+  const attachments = (
+    name: string,
+    help: string,
+    pick: (a: NonNullable<CollectorGauges['attachments']>) => number,
+  ) =>
+    define('gauge', name, help, [], (set, g) => {
+      if (g.attachments !== undefined) set({}, pick(g.attachments));
+    });
+  attachments('telltale_attachments_bytes', 'Bytes in the attachment store.', (a) => a.bytes);
+  attachments('telltale_attachments_files', 'Attachments in the store.', (a) => a.files);
+  attachments('telltale_attachments_max_bytes', 'Disk cap of the attachment store.', (a) => a.maxBytes);
+}
+
+/** Prometheus text exposition (format 0.0.4) of the registry, without the blank lines between metrics. */
+export async function renderMetrics(registry: Registry): Promise<string> {
+  // Metrics with no sample (an unknown figure) would print HELP/TYPE only; the blank lines carry nothing.
+  return (await registry.metrics()).replace(/\n{2,}/g, '\n');
 }

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { errorBody } from '@telltale/protocol';
 import type { SpoolWriter } from '@telltale/spool';
 import type { AttachmentStore } from './attachment-store.js';
-import { renderPrometheus, type CollectorMetrics } from './metrics.js';
+import { renderMetrics, type CollectorMetrics } from './metrics.js';
 
 export interface OpsDeps {
   spools: Record<string, SpoolWriter>;
@@ -40,17 +40,20 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsDeps): void {
       : reply.code(503).send({ status: 'not ready', reasons });
   });
 
+  // Read at scrape time; registered even without the route, so a process serving the registry elsewhere sees them.
+  deps.metrics.readGauges(() => {
+    const openConnections = deps.openConnections?.();
+    return {
+      spools: Object.fromEntries(Object.entries(deps.spools).map(([name, spool]) => [name, spool.stats()])),
+      idempotencyEntries: deps.idempotencyEntries(),
+      ...(deps.attachments ? { attachments: deps.attachments.stats() } : {}),
+      ...(openConnections !== undefined ? { openConnections } : {}),
+    };
+  });
   if (deps.metricsRoute) {
-    app.get('/metrics', async (_request, reply) => {
-      const openConnections = deps.openConnections?.();
-      const text = renderPrometheus(deps.metrics.snapshot(), {
-        spools: Object.fromEntries(Object.entries(deps.spools).map(([name, spool]) => [name, spool.stats()])),
-        idempotencyEntries: deps.idempotencyEntries(),
-        ...(deps.attachments ? { attachments: deps.attachments.stats() } : {}),
-        ...(openConnections !== undefined ? { openConnections } : {}),
-      });
-      return reply.type('text/plain; version=0.0.4').send(text);
-    });
+    app.get('/metrics', async (_request, reply) =>
+      reply.type(deps.metrics.registry.contentType).send(await renderMetrics(deps.metrics.registry)),
+    );
   }
 }
 
