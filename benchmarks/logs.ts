@@ -1,9 +1,11 @@
 /**
- * `npm run bench:logs`: server log lines from a real pino logger through the `@telltale/node/pino`
- * transport (scrub, local disk buffer with group-commit fsync, gzip, POST) into the collector's
- * server-log spool (fsync'd before its 202), and the app-side cost of one `logger.info` call with the
- * Telltale transport against pino writing to a file (`pino/file`, also a worker-thread transport),
- * measured in the same run. The collector runs in a child process, so its work is not the app's.
+ * `npm run bench:logs`: server log lines from a real pino logger through `telltaleDestination` (one
+ * synchronous append to the local journal on the app's thread; a worker scrubs, gzips and POSTs)
+ * into the collector's server-log spool (fsync'd before its 202), and the app-side cost of one
+ * `logger.info` call with it against pino writing to a file (`pino/file`, a worker-thread
+ * transport), measured in the same run. Also on stderr, same rounds: the older `@telltale/node/pino`
+ * transport, and pino's own synchronous file destination (`pino.destination({ sync: true })`).
+ * The collector runs in a child process, so its work is not the app's.
  * Progress goes to stderr; the last stdout line is the JSON result.
  */
 import { fork } from 'node:child_process';
@@ -13,6 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { build, openCollectorStores, resolveCollectorConfig } from '@telltale/collector';
+import { telltaleDestination } from '@telltale/node';
 
 const SECRET = 'tt_secret_bench_0123456789abcdef';
 const THROUGHPUT_LINES = 100_000;
@@ -63,23 +66,42 @@ interface Stats {
 const line = (i: number) =>
   [{ orderId: i, cart: 'c-' + (i % 1000), user: 'u-' + (i % 97), ms: i % 250 }, 'order placed'] as const;
 
+type Flushable = { flush(cb: (err?: Error) => void): void };
+
 function telltaleLogger(endpoint: string, dir: string) {
+  const destination = telltaleDestination({ endpoint, key: SECRET, dir, service: 'bench' });
+  let stats: Stats = { received: 0, shipped: 0 };
+  destination.on('telltale-stats', (s: Stats) => (stats = s));
+  return {
+    logger: pino(destination),
+    stream: destination as Flushable,
+    stats: () => stats,
+    close: () => destination.close(),
+  };
+}
+
+function transportLogger(endpoint: string, dir: string) {
   const transport = pino.transport({
     target: '@telltale/node/pino',
     options: { endpoint, key: SECRET, dir, service: 'bench' },
   });
   let stats: Stats = { received: 0, shipped: 0 };
   transport.on('telltale-stats', (s: Stats) => (stats = s));
-  return { logger: pino(transport), transport, stats: () => stats };
+  return { logger: pino(transport), stream: transport as Flushable, transport, stats: () => stats };
 }
 
 function fileLogger(file: string) {
   const transport = pino.transport({ target: 'pino/file', options: { destination: file, mkdir: true } });
-  return { logger: pino(transport), transport };
+  return { logger: pino(transport), stream: transport as Flushable, transport };
+}
+
+function syncFileLogger(file: string) {
+  const stream = pino.destination({ dest: file, sync: true });
+  return { logger: pino(stream), stream: stream as Flushable };
 }
 
 const ready = (stream: NodeJS.EventEmitter) => new Promise((resolve) => stream.once('ready', resolve));
-const flush = (stream: { flush(cb: (err?: Error) => void): void }) =>
+const flush = (stream: Flushable) =>
   new Promise<void>((resolve, reject) => stream.flush((err) => (err ? reject(err) : resolve())));
 
 async function waitUntil(what: string, check: () => boolean): Promise<void> {
@@ -91,11 +113,7 @@ async function waitUntil(what: string, check: () => boolean): Promise<void> {
 }
 
 /** ns per call of a tight loop of `logger.info`, the lines already handed to the worker afterwards. */
-async function timeCalls(
-  logger: pino.Logger,
-  stream: Parameters<typeof flush>[0],
-  from: number,
-): Promise<number> {
+async function timeCalls(logger: pino.Logger, stream: Flushable, from: number): Promise<number> {
   const started = process.hrtime.bigint();
   for (let i = 0; i < CALLS_PER_ROUND; i++) logger.info(...line(from + i));
   const ns = Number(process.hrtime.bigint() - started) / CALLS_PER_ROUND;
@@ -120,51 +138,64 @@ async function main(): Promise<void> {
 
     // 1. Throughput: as fast as the app can hand lines over, until the collector acknowledged all.
     const t = telltaleLogger(endpoint, path.join(work, 'buffer-throughput'));
-    await ready(t.transport);
     const started = process.hrtime.bigint();
     for (let i = 0; i < THROUGHPUT_LINES; i += 1000) {
       for (let j = i; j < i + 1000; j++) t.logger.info(...line(j));
-      await new Promise((resolve) => setImmediate(resolve)); // let the ring buffer drain, as a server would
+      await new Promise((resolve) => setImmediate(resolve)); // let the worker's messages in, as a server would
     }
     await waitUntil('every line acknowledged by the collector', () => t.stats().shipped >= THROUGHPUT_LINES);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const linesPerS = THROUGHPUT_LINES / seconds;
     process.stderr.write(`throughput: ${THROUGHPUT_LINES} lines acknowledged in ${seconds.toFixed(2)} s\n`);
-    t.transport.end();
+    await t.close();
 
-    // 2. App-side cost per call, Telltale vs pino/file, alternating rounds; medians.
+    // 2. App-side cost per call, each logger in turn (rotating which goes first), medians.
     const telltale = telltaleLogger(endpoint, path.join(work, 'buffer-calls'));
+    const transport = transportLogger(endpoint, path.join(work, 'buffer-transport'));
     const file = fileLogger(path.join(work, 'app.log'));
-    await Promise.all([ready(telltale.transport), ready(file.transport)]);
-    const ns = { telltale: [] as number[], file: [] as number[] };
+    const syncFile = syncFileLogger(path.join(work, 'app-sync.log'));
+    await Promise.all([ready(transport.transport), ready(file.transport)]);
+    const loggers = { telltale, transport, file, syncFile };
+    const names = Object.keys(loggers) as Array<keyof typeof loggers>;
+    const ns = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<
+      keyof typeof loggers,
+      number[]
+    >;
     for (let round = 0; round < ROUNDS + 1; round++) {
       // Each round starts with the previous one shipped: the loop is timed against the same idle state.
       await waitUntil(
         'the previous round shipped',
-        () => telltale.stats().shipped >= round * CALLS_PER_ROUND,
+        () =>
+          telltale.stats().shipped >= round * CALLS_PER_ROUND &&
+          transport.stats().shipped >= round * CALLS_PER_ROUND,
       );
-      // Alternating which goes first, so neither always runs on a machine the other just warmed or loaded.
-      const first = round % 2 === 0;
       const from = round * CALLS_PER_ROUND;
-      const b0 = first ? 0 : await timeCalls(file.logger, file.transport, from);
-      const a = await timeCalls(telltale.logger, telltale.transport, from);
-      const b = first ? await timeCalls(file.logger, file.transport, from) : b0;
+      // Rotating the order, so none always runs on a machine another just warmed or loaded.
+      const order = names.map((_, i) => names[(i + round) % names.length]!);
+      const times: Partial<Record<keyof typeof loggers, number>> = {};
+      for (const name of order)
+        times[name] = await timeCalls(loggers[name].logger, loggers[name].stream, from);
       if (round === 0) continue; // warm-up
-      ns.telltale.push(a);
-      ns.file.push(b);
+      for (const name of names) ns[name].push(times[name]!);
       process.stderr.write(
-        `round ${round}: telltale ${a.toFixed(0)} ns/call, pino/file ${b.toFixed(0)} ns/call\n`,
+        `round ${round}: ${names.map((name) => `${name} ${times[name]!.toFixed(0)}`).join(', ')} ns/call\n`,
       );
     }
     const ratio = median(ns.telltale) / median(ns.file);
     process.stderr.write(
-      `medians: telltale ${median(ns.telltale).toFixed(0)} ns, pino/file ${median(ns.file).toFixed(0)} ns per call; ratio ${ratio.toFixed(2)} (target ≤ 1.2)\n`,
+      `medians (ns/call): ${names.map((name) => `${name} ${median(ns[name]).toFixed(0)}`).join(', ')}\n` +
+        `telltaleDestination / pino/file ${ratio.toFixed(2)} (target ≤ 1.2); ` +
+        `@telltale/node/pino / pino/file ${(median(ns.transport) / median(ns.file)).toFixed(2)}; ` +
+        `telltaleDestination / pino.destination({ sync: true }) ${(median(ns.telltale) / median(ns.syncFile)).toFixed(2)}\n`,
     );
     await waitUntil(
       'the call rounds shipped',
-      () => telltale.stats().shipped >= (ROUNDS + 1) * CALLS_PER_ROUND,
+      () =>
+        telltale.stats().shipped >= (ROUNDS + 1) * CALLS_PER_ROUND &&
+        transport.stats().shipped >= (ROUNDS + 1) * CALLS_PER_ROUND,
     );
-    telltale.transport.end();
+    await telltale.close();
+    transport.transport.end();
     file.transport.end();
     process.stdout.write(
       JSON.stringify({

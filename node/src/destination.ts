@@ -11,6 +11,8 @@ const RESTART_DELAY_MS = 30_000;
 
 /** A pino destination (`pino(options, telltaleDestination({ endpoint, key, dir }))`). */
 export interface TelltaleDestination extends EventEmitter {
+  /** True until close(): what pino looks for to take `pino(destination)` as a stream, not options. */
+  writable: boolean;
   /** pino calls it once per line: the line is in the local journal (page cache) when it returns. */
   write(line: string): boolean;
   /** Nothing is held in memory: every line is in the journal already. */
@@ -74,6 +76,7 @@ export function telltaleDestination(options: TransportOptions): TelltaleDestinat
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
+    destination.writable = false;
     clearInterval(sendCounters);
     const running = worker;
     if (running !== undefined) {
@@ -90,7 +93,8 @@ export function telltaleDestination(options: TransportOptions): TelltaleDestinat
     emitter.emit('close');
   };
 
-  return Object.assign(emitter, {
+  const destination = Object.assign(emitter, {
+    writable: true,
     write(line: string): boolean {
       received += 1;
       if (!closed) writer.append(line);
@@ -121,4 +125,5 @@ export function telltaleDestination(options: TransportOptions): TelltaleDestinat
           };
     },
   });
+  return destination;
 }
