@@ -65,14 +65,6 @@ export {
 } from './sinks/clickhouse/sink.js';
 export { migrateClickHouse, CLICKHOUSE_MIGRATIONS, CLICKHOUSE_TABLES } from './sinks/clickhouse/schema.js';
 export {
-  dashboardQueries,
-  literal as clickHouseLiteral,
-  type DashboardQueries,
-  type ClickHouseErrorGroup,
-  type ClickHouseUsage,
-  type TimelineEntry,
-} from './sinks/clickhouse/queries.js';
-export {
   eventRow as clickHouseEventRow,
   serverLogRow as clickHouseServerLogRow,
 } from './sinks/clickhouse/rows.js';

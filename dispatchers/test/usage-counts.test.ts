@@ -1,14 +1,9 @@
 // Counted feature, blocked and assert events (protocol v1 `count`, issue 16): enrichment keeps the
-// count, and the ClickHouse dashboards add counts up, once per event even before a replay is merged.
+// count. That the dashboards add the counts up, once per event even before a replay is merged, is
+// tested with their stores (dashboards/test/store-clickhouse.test.ts).
 import type { SpoolEnvelope } from '@telltale/protocol';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createClickHouseClient,
-  createClickHouseSink,
-  dashboardQueries,
-  enrichEnvelope,
-} from '@telltale/dispatchers';
-import { startClickHouse, type ClickHouseServer } from './services.js';
+import { describe, expect, it } from 'vitest';
+import { enrichEnvelope } from '@telltale/dispatchers';
 
 const NOW = Date.now();
 const envelope = (): SpoolEnvelope => ({
@@ -43,33 +38,5 @@ describe('counted events', () => {
       ['b1', 9],
       ['a1', 12],
     ]);
-  });
-
-  describe('in ClickHouse (Debian’s 18.16 server)', () => {
-    let clickhouse: ClickHouseServer;
-    beforeAll(async () => {
-      clickhouse = await startClickHouse();
-    });
-    afterAll(async () => {
-      await clickhouse?.destroy();
-    });
-
-    it('feature uses, blocked and assert totals are sums of counts, a replayed batch counted once', async () => {
-      const database = 'telltale_counts';
-      const sink = createClickHouseSink({ url: clickhouse.url, database });
-      try {
-        const rows = enrichEnvelope(envelope());
-        expect(await sink.export(rows)).toEqual({ status: 'ok' });
-        expect(await sink.export(rows)).toEqual({ status: 'ok' }); // a replay: an unmerged second part
-        const q = dashboardQueries(createClickHouseClient({ url: clickhouse.url, database }), database);
-        const features = await q.featureUsage();
-        expect(features.find((f) => f.name == 'export-csv')).toMatchObject({ count: 1000, users: 1 });
-        expect(features.find((f) => f.name == 'dark-mode')).toMatchObject({ count: 1 });
-        expect((await q.blockedEvents())[0]).toMatchObject({ name: 'file-too-large', count: 9 });
-        expect((await q.assertFailures())[0]).toMatchObject({ name: 'cart-total', count: 12 });
-      } finally {
-        await sink.close();
-      }
-    }, 60_000);
   });
 });

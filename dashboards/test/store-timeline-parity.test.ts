@@ -3,18 +3,17 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import type { ServerLogEnvelope, SpoolEnvelope } from '@telltale/protocol';
 import { openSpoolWriter, type SpoolWriter } from '@telltale/spool';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDuckDbStore, type DashboardStore, type TimelineQuery } from '@telltale/dashboards';
+import { resolveDispatcherConfig, startDispatchers, type Dispatchers } from '@telltale/dispatchers';
+import { startClickHouse, type ClickHouseServer } from '../../test-support/clickhouse.js';
+import { tempDir, waitFor } from '../../test-support/wait.js';
 import {
-  createClickHouseClient,
-  dashboardQueries,
-  resolveDispatcherConfig,
-  startDispatchers,
-  type DashboardQueries,
-  type Dispatchers,
-} from '@telltale/dispatchers';
-import { json } from './corpus.js';
-import { tempDir, waitFor } from './helpers.js';
-import { startClickHouse, type ClickHouseServer } from './services.js';
+  createClickHouseStore,
+  createDuckDbStore,
+  type DashboardStore,
+  type TimelineQuery,
+} from '../src/index.js';
+
+const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const OTHER = '0af7651916cd43dd8448eb211c80319c';
@@ -25,7 +24,7 @@ const SPAN_B = '11f067aa0ba902b7';
  * One corpus, two stores: client batches (one browser clock 30 s fast, so its times exceed the
  * receive time; one batch uploaded twice) and server logs (two requests, a line without trace),
  * dispatched into DuckDB and ClickHouse 18.16 by the real dispatchers; every timeline query must
- * answer the same rows from both.
+ * answer the same rows from both stores (moved here from the dispatchers with the ClickHouse SQL).
  */
 function corpus(now: number): { client: SpoolEnvelope[]; server: ServerLogEnvelope[] } {
   const batch = (
@@ -130,7 +129,7 @@ describe('the timeline answers the same on DuckDB and on ClickHouse', () => {
   let cleanup: () => Promise<void>;
   let duckdb: DuckDBInstance;
   let store: DashboardStore;
-  let queries: DashboardQueries;
+  let queries: DashboardStore;
   let dispatchers: Dispatchers;
   let writers: SpoolWriter[];
   let now: number;
@@ -138,7 +137,7 @@ describe('the timeline answers the same on DuckDB and on ClickHouse', () => {
   beforeAll(async () => {
     clickhouse = await startClickHouse();
     let dir: string;
-    ({ dir, cleanup } = await tempDir());
+    ({ dir, remove: cleanup } = await tempDir('telltale-timeline-parity-'));
     duckdb = await DuckDBInstance.create(path.join(dir, 'telltale.duckdb'));
     const client = await openSpoolWriter({ dir: path.join(dir, 'spool', 'client') });
     const server = await openSpoolWriter({ dir: path.join(dir, 'spool', 'server') });
@@ -165,7 +164,7 @@ describe('the timeline answers the same on DuckDB and on ClickHouse', () => {
     for (const envelope of data.client) await client.append(json(envelope));
     for (const envelope of data.server) await server.append(json(envelope));
     store = await createDuckDbStore(duckdb);
-    queries = dashboardQueries(createClickHouseClient({ url: clickhouse.url, database }), database);
+    queries = await createClickHouseStore({ url: clickhouse.url, database });
     const count = async () =>
       Number((await clickhouse.query(`SELECT uniqExact(id) FROM ${database}.events`)).trim()) +
       Number((await clickhouse.query(`SELECT uniqExact(id) FROM ${database}.server_logs`)).trim());
@@ -178,6 +177,7 @@ describe('the timeline answers the same on DuckDB and on ClickHouse', () => {
 
   afterAll(async () => {
     await store?.close();
+    await queries?.close();
     await dispatchers?.close();
     for (const writer of writers ?? []) await writer.close();
     duckdb?.closeSync();
