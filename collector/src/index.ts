@@ -124,6 +124,21 @@ export { notReadyReasons } from './ops-routes.js';
 export { sentryDsn } from './sentry/dsn.js';
 export { SENTRY_ENVELOPE_URL, SENTRY_STORE_URL } from './sentry/route.js';
 export {
+  startKafkaForwarder,
+  forwardCheckpointFile,
+  type KafkaForwarder,
+  type KafkaForwarderOptions,
+  type KafkaForwarderStats,
+} from './forward/forwarder.js';
+export {
+  FORWARD_BATCH_RECORDS,
+  FORWARD_BATCH_BYTES,
+  FORWARD_POLL_MS,
+  FORWARD_BACKOFF,
+  type LaneStats as KafkaForwardLaneStats,
+} from './forward/lane.js';
+export { FORWARD_REQUEST_TIMEOUT_MS, FORWARD_CONNECT_TIMEOUT_MS } from './forward/kafka-client.js';
+export {
   startCollectorServer,
   resolveCollectorKafka,
   type CollectorServerOptions,

@@ -7,6 +7,9 @@ import { appsFilePath, appsFileVersion, readAppsFile } from './apps-file.js';
 import { watchAppsFile, type AppsWatch } from './apps-watch.js';
 import { createKeyRegistry } from './apps.js';
 import { resolveCollectorConfig, type CollectorOptions } from './config.js';
+import { startKafkaForwarder, type KafkaForwarder } from './forward/forwarder.js';
+import { registerForwarderMetrics } from './forward/metrics.js';
+import { createCollectorMetrics } from './metrics.js';
 import { requireMetricsToken } from './ops-routes.js';
 import { openCollectorStores } from './storage.js';
 
@@ -33,6 +36,8 @@ export interface RunningCollector {
   app: FastifyInstance;
   /** The Kafka settings in force (undefined: no forwarding, the spools are read locally). */
   kafka: KafkaSettings | undefined;
+  /** The spools' forwarder to Kafka, when `kafka` is set (its stats are on /metrics too). */
+  forwarder: KafkaForwarder | undefined;
   /** Graceful shutdown: stop accepting, finish in-flight requests (each fsync'd), close the spools. */
   close(): Promise<void>;
 }
@@ -84,10 +89,13 @@ export async function startCollectorServer(options: CollectorServerOptions = {})
 
   const stores = await openCollectorStores(dataDir, config);
   const keys = createKeyRegistry(config.apps);
+  const metrics = createCollectorMetrics();
   let app: FastifyInstance | undefined;
   let watch: AppsWatch | undefined;
+  let forwarder: KafkaForwarder | undefined;
   try {
     app = await build(config, {
+      metrics,
       spool: stores.spool,
       serverLogSpool: stores.serverLogSpool,
       attachments: stores.attachments,
@@ -97,6 +105,18 @@ export async function startCollectorServer(options: CollectorServerOptions = {})
     // This port faces the internet: the counters are for the operator's scraper only.
     requireMetricsToken(app, apiToken);
     const log = app.log;
+    if (kafka !== undefined) {
+      // Before listen: the backlog it counts at start is then exactly what is in the spools.
+      forwarder = await startKafkaForwarder({
+        kafka,
+        dataDir,
+        spool: stores.spool,
+        serverLogSpool: stores.serverLogSpool,
+        log: (level, message) => log[level](message),
+      });
+      const running = forwarder;
+      registerForwarderMetrics(metrics.registry, () => running.stats());
+    }
     if (fromFile)
       watch = watchAppsFile({
         file,
@@ -107,17 +127,20 @@ export async function startCollectorServer(options: CollectorServerOptions = {})
       });
     const address = await app.listen({ host, port });
     let closing: Promise<void> | undefined;
-    // Stop taking requests first, then let in-flight appends finish their fsync.
+    // Stop taking requests first, then let in-flight appends finish their fsync, then the forwarder
+    // its produce in flight (and commit); what is left in the spools goes to Kafka at the next start.
     const close = (): Promise<void> =>
       (closing ??= (async () => {
         watch?.stop();
         await app!.close();
+        await forwarder?.close();
         await stores.close();
       })());
-    return { url: address, app, kafka, close };
+    return { url: address, app, kafka, forwarder, close };
   } catch (error) {
     watch?.stop();
     await app?.close();
+    await forwarder?.close();
     await stores.close();
     throw error;
   }
