@@ -1,14 +1,23 @@
 import type { Attributes, Breadcrumb, EventKind } from '@telltale/protocol';
 
 /**
- * What the dashboards read, independent of the database behind it. DuckDB is the only implementation
- * (stores/duckdb.ts); the ClickHouse SQL for these views is in the dispatchers (dashboardQueries), not wired here.
+ * What the dashboards read, independent of the database behind it: one contract, two implementations
+ * that give the same answers — stores/duckdb*.ts (embedded DuckDB, `telltale start`) and
+ * stores/clickhouse*.ts (`createClickHouseStore`, `TELLTALE_STORE=clickhouse`: the database the
+ * clickhouse sink writes). Both read the tables defined once in @telltale/schema; the parity test
+ * (dashboards/test/store-parity.test.ts) holds them to the same JSON on every /api route, on DuckDB,
+ * ClickHouse 18.16 and the current ClickHouse engine.
  *
  * Conventions for every implementation:
  * - Times are epoch milliseconds (numbers), like `ts` on the wire. `ts`, `firstSeen`, `lastSeen`,
  *   `firstUse` and `lastUse` come from the event's own clock; `receivedAt` from the collector's.
+ * - Every event and log line counts once, however often it was stored (replays, retried sends):
+ *   DuckDB's primary key keeps the first copy; ClickHouse reads with FINAL, so `count` sums each
+ *   event's repeat counter once.
  * - `users` counts distinct user ids, counting an anonymous session as one user of its own.
- * - Lists are ordered most recent first.
+ * - Lists are ordered most recent first (the timeline oldest first), by exactly SORT_KEYS, ties
+ *   included; "most recent" values of a group (type, message, release, vars) are those of its event
+ *   with the latest time, a tie going to the larger event id.
  */
 export interface DashboardStore {
   /** One row per (app, fingerprint), most recently seen first. */
