@@ -71,6 +71,7 @@ export function createColumnWriter(): ColumnWriter {
   const numbers: number[] = [];
   const flags: number[] = [];
   let rows = 0;
+  const flag = (value: boolean | null): number => (value === null ? 0 : value ? 2 : 1);
   const ref = (value: string | null): number => {
     if (value === null) return -1;
     let at = index.get(value);
@@ -82,13 +83,36 @@ export function createColumnWriter(): ColumnWriter {
     return at;
   };
   return {
-    add(event) {
-      for (const field of STRING_FIELDS) refs.push(ref(event[field]));
-      for (const field of NUMBER_FIELDS) numbers.push(event[field] ?? Number.NaN);
-      for (const field of FLAG_FIELDS) {
-        const flag = event[field];
-        flags.push(flag === null ? 0 : flag ? 2 : 1);
-      }
+    // In STRING_FIELDS order, field by field: a loop over the names (a keyed read each) cost ~7 µs an event.
+    add(e) {
+      refs.push(
+        ref(e.app),
+        ref(e.id),
+        ref(e.kind),
+        ref(e.batchId),
+        ref(e.release),
+        ref(e.environment),
+        ref(e.session),
+        ref(e.userId),
+        ref(e.accountId),
+        ref(e.url),
+        ref(e.trace),
+        ref(e.fingerprint),
+        ref(e.name),
+        ref(e.errorType),
+        ref(e.message),
+        ref(e.stack),
+        ref(e.level),
+        ref(e.attrs),
+        ref(e.breadcrumbs),
+        ref(e.browser),
+        ref(e.browserVersion),
+        ref(e.os),
+        ref(e.osVersion),
+        ref(e.device),
+      );
+      numbers.push(e.ts, e.receivedAt, e.count, e.loadMs ?? Number.NaN);
+      flags.push(flag(e.online), flag(e.soft), flag(e.adblock));
       rows += 1;
     },
     rows: () => rows,

@@ -123,15 +123,20 @@ export async function insertEvents(
   options: { direct?: boolean } = {},
 ): Promise<void> {
   // Dedupe here too, so that within one export the first copy wins, deterministically.
-  const unique = new Map<string, EnrichedEvent>();
+  // Ids per app, not an `app + id` string per event: no key to build (and collect) for every row.
+  const idsOf = new Map<string, Set<string>>();
+  const unique: EnrichedEvent[] = [];
   for (const event of events) {
-    const key = `${event.app}\u0000${event.id}`;
-    if (!unique.has(key)) unique.set(key, event);
+    let ids = idsOf.get(event.app);
+    if (ids === undefined) idsOf.set(event.app, (ids = new Set()));
+    if (ids.has(event.id)) continue;
+    ids.add(event.id);
+    unique.push(event);
   }
   if (options.direct === true) {
     await connection.run('BEGIN TRANSACTION');
     try {
-      await appendAll(connection, 'events', unique.values());
+      await appendAll(connection, 'events', unique);
       await connection.run('COMMIT');
       return;
     } catch {
@@ -142,7 +147,7 @@ export async function insertEvents(
   }
   await connection.run('BEGIN TRANSACTION');
   try {
-    await appendAll(connection, 'events_staging', unique.values());
+    await appendAll(connection, 'events_staging', unique);
     // OR IGNORE: a replayed or re-uploaded event (same app and id) is stored once.
     await connection.run(
       `INSERT OR IGNORE INTO events (${COLUMNS.join(', ')}) SELECT ${COLUMNS.join(', ')} FROM events_staging`,
