@@ -222,3 +222,4 @@ export {
   type ShipOutcome,
 } from './sinks/replay.js';
 export * from './metrics.js';
+export * from './dead-letter-replay.js';
