@@ -34,6 +34,8 @@ interface Owned {
 export interface Deciders {
   /** Alerters of the partitions this process owns now. */
   owned(): Alerter[];
+  /** Their partitions, ascending. */
+  partitions(): number[];
   /** Candidates that were no event (damaged or foreign records), skipped. */
   readonly skipped: number;
   close(): Promise<void>;
@@ -186,6 +188,7 @@ export async function startDeciders(options: {
 
   return {
     owned: () => [...ready.values()].map((o) => o.alerter),
+    partitions: () => [...ready.keys()].sort((x, y) => x - y),
     get skipped() {
       return skipped;
     },

@@ -31,6 +31,8 @@ export interface KafkaAlerts {
   listAlerts(query?: AlertListQuery): Promise<AlertSummary[]>;
   readAlert(key: string): Promise<string | null>;
   stats(): AlerterStats;
+  /** Candidates partitions this process decides now (beyond the agreed interface: for health and tests). */
+  partitions(): number[];
   close(): Promise<void>;
 }
 
@@ -178,6 +180,7 @@ export async function startKafkaAlerts(options: KafkaAlertsOptions): Promise<Kaf
         total.lastError = total.lastError ?? lastError;
         return total;
       },
+      partitions: () => deciders.partitions(),
       close,
     };
   } catch (error) {

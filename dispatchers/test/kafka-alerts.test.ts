@@ -1,0 +1,169 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type kafkajs from 'kafkajs';
+import { openGroupStates } from '../src/alerts/group-state.js';
+import { startKafkaMock, type KafkaMockCluster } from '../../test-support/kafka.js';
+import { tempDir, waitFor } from '../../test-support/wait.js';
+import {
+  assertEvent,
+  errorEvent,
+  featureEvent,
+  kafkaAdmin,
+  quiescent,
+  startDecider,
+  startGatedSmtp,
+  type DeciderProcess,
+  type GatedSmtp,
+} from './fixtures/kafka-alerts-harness.js';
+
+/** Each subject exactly once, and nothing else. */
+function expectOnce(subjects: readonly string[], expected: readonly string[]): void {
+  expect([...subjects].sort()).toEqual([...expected].sort());
+}
+
+describe('Kafka alerts: exactly one email per new thing across dispatcher processes', () => {
+  let mock: KafkaMockCluster;
+  let admin: kafkajs.Admin;
+  let prefixes = 0;
+  const processes: DeciderProcess[] = [];
+  const cleanups: Array<() => Promise<void>> = [];
+
+  beforeAll(async () => {
+    mock = await startKafkaMock();
+    admin = kafkaAdmin(mock.bootstrap);
+    await admin.connect();
+  });
+  afterAll(async () => {
+    await admin?.disconnect();
+    await mock?.stop();
+  });
+  afterEach(async () => {
+    await Promise.all(processes.splice(0).map((p) => p.kill()));
+    for (const cleanup of cleanups.splice(0)) await cleanup();
+  });
+
+  async function setup(gateOpen = true): Promise<{
+    smtp: GatedSmtp;
+    dataDir: string;
+    start(name: string): Promise<DeciderProcess>;
+    prefix: string;
+  }> {
+    const smtp = await startGatedSmtp(gateOpen);
+    const { dir, remove } = await tempDir('kafka-alerts');
+    cleanups.push(() => smtp.close(), remove);
+    // Topics of their own per test: one mock cluster serves the file.
+    const prefix = `t${(prefixes += 1)}-${process.pid}.`;
+    return {
+      smtp,
+      dataDir: dir,
+      prefix,
+      async start(name) {
+        const p = await startDecider(name, {
+          bootstrap: mock.bootstrap,
+          prefix,
+          dataDir: dir,
+          smtpUrl: smtp.url,
+        });
+        processes.push(p);
+        return p;
+      },
+    };
+  }
+
+  it('two processes see the same new error, regression, first use and assert at once: one email each', async () => {
+    const { smtp, dataDir, start, prefix } = await setup();
+    const [a, b] = await Promise.all([start('a'), start('b')]);
+    const things = () => [
+      errorEvent('renderCart', 'u-1'),
+      errorEvent('renderCart', 'u-2'),
+      featureEvent('export-csv'),
+      assertEvent('cart-total-matches'),
+    ];
+    // The same events reach both dispatchers (several source partitions), twice each.
+    const results = await Promise.all([a, b, a, b].map((p) => p.export(things())));
+    expect(results.every((r) => r.status === 'ok')).toBe(true);
+    await quiescent(admin, prefix, [a, b]);
+    const error = errorEvent('renderCart');
+    expectOnce(smtp.subjects, [
+      '[Telltale] New error in shop: TypeError: boom in renderCart',
+      '[Telltale] First use of feature "export-csv" in shop',
+      '[Telltale] New failing assert in shop: cart-total-matches',
+    ]);
+
+    // Resolved on the dashboards (another process, the shared data volume), then seen again.
+    const groups = await openGroupStates(dataDir);
+    await groups.resolve('shop', error.fingerprint!);
+    await groups.close();
+    await Promise.all([a, b, a, b].map((p) => p.export([errorEvent('renderCart', 'u-3')])));
+    await quiescent(admin, prefix, [a, b]);
+    expect(smtp.subjects.filter((s) => s.startsWith('[Telltale] Regression in shop'))).toEqual([
+      '[Telltale] Regression in shop: TypeError: boom in renderCart',
+    ]);
+    expect(smtp.subjects).toHaveLength(4);
+  });
+
+  it('a third member joins and leaves mid-stream: still one email per new error', async () => {
+    const { smtp, start, prefix } = await setup();
+    const [a, b] = await Promise.all([start('a'), start('b')]);
+    const expected: string[] = [];
+    const round = async (n: number, live: readonly DeciderProcess[]): Promise<void> => {
+      const batch = Array.from({ length: 6 }, (_, i) => `render${n}x${i}`);
+      expected.push(...batch.map((fn) => `[Telltale] New error in shop: TypeError: boom in ${fn}`));
+      // Every live dispatcher gets the same errors, as if they arrived on several partitions.
+      const results = await Promise.all(live.map((p) => p.export(batch.map((fn) => errorEvent(fn)))));
+      expect(results.map((r) => r.status)).toEqual(live.map(() => 'ok'));
+    };
+    await round(0, [a, b]);
+    await round(1, [a, b]);
+    const c = await start('c');
+    // The join rebalances while these are being decided.
+    await round(2, [a, b, c]);
+    await round(3, [a, b, c]);
+    await waitFor(
+      'three members, each owning partitions',
+      async () => (await owners([a, b, c])) === 3,
+      60_000,
+    );
+    await round(4, [a, b, c]);
+    // c leaves while round 5 is in flight; its partitions go back to a and b.
+    await Promise.all([round(5, [a, b, c]), c.stop()]);
+    await round(6, [a, b]);
+    await waitFor('two members again', async () => (await owners([a, b])) === 2, 60_000);
+    await round(7, [a, b]);
+    await quiescent(admin, prefix, [a, b]);
+    expectOnce(smtp.subjects, expected);
+  });
+
+  it('kill -9 of the owner while it is deciding, then a restart: no alert lost, none sent twice', async () => {
+    const { smtp, start, prefix } = await setup(false);
+    const a = await start('a');
+    const first = ['renderCart', 'renderTotals', 'applyCoupon'];
+    expect((await a.export(first.map((fn) => errorEvent(fn)))).status).toBe('ok');
+    // `a` decided (pending is in the alert log) and is stuck sending: the gate holds its MAIL FROM.
+    await waitForHeld(smtp);
+    // Candidates `a` will never decide: they wait in the topic for the next owner.
+    const second = ['loadProfile', 'saveDraft'];
+    expect((await a.export([...second.map((fn) => errorEvent(fn)), featureEvent('export-csv')])).status).toBe(
+      'ok',
+    );
+    await a.kill();
+    expect(smtp.subjects).toEqual([]);
+    smtp.open();
+    const restarted = await start('a-restarted');
+    await quiescent(admin, prefix, [restarted], 90_000);
+    expectOnce(smtp.subjects, [
+      ...[...first, ...second].map((fn) => `[Telltale] New error in shop: TypeError: boom in ${fn}`),
+      '[Telltale] First use of feature "export-csv" in shop',
+    ]);
+  });
+});
+
+async function waitForHeld(smtp: GatedSmtp): Promise<void> {
+  await waitFor('the owner holding an SMTP transaction at the gate', () => smtp.held() > 0, 60_000);
+}
+
+/** Processes that own candidates partitions, when together they own all four exactly once. */
+async function owners(live: readonly DeciderProcess[]): Promise<number> {
+  const owned = await Promise.all(live.map((p) => p.partitions()));
+  const all = owned.flat().sort();
+  return all.join() === '0,1,2,3' ? owned.filter((o) => o.length > 0).length : -1;
+}
