@@ -158,7 +158,7 @@ export function createGuard(deps: GuardDeps, spec: GuardSpec) {
       return refuse(reply, route, 'TELLTALE_ERR_UNAUTHORIZED', 'wrong_key_kind', {
         message:
           kind === 'ingest'
-            ? `this route needs the app's secret key, not its public ingest key`
+            ? `requests to this route need the app's secret key, not its public ingest key`
             : `this route takes the app's public ingest key; keep the secret key on your servers`,
       });
 

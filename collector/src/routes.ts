@@ -170,7 +170,8 @@ export const collectorRoutes: FastifyPluginAsync<CollectorRoutesOptions> = async
   if (options.serverLogSpool && serverShares)
     registerOtlpLogsRoute(app, { ...deps, spool: options.serverLogSpool, shares: serverShares });
   if (options.attachments) registerAttachmentsRoute(app, { ...deps, store: options.attachments });
-  await app.register(sourcemapRoutes, { config, spool, keys }); // POST /v1/releases/:release/sourcemaps (secret key)
+  // POST /v1/releases/:release/sourcemaps (secret key), behind the same guard, limits and counters
+  await app.register(sourcemapRoutes, { config, spool, keys, guard: deps.guard, metrics });
 
   registerOpsRoutes(app, {
     spools: { client: spool, ...(options.serverLogSpool ? { server: options.serverLogSpool } : {}) },

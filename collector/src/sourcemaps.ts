@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { gunzip as gunzipCallback, type InputType, type ZlibOptions } from 'node:zlib';
-import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { ERROR_CODES, errorBody, LIMITS, type ErrorCode } from '@telltale/protocol';
-import { createKeyRegistry, type CollectorApp, type KeyRegistry } from './apps.js';
+import type { FastifyError, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { LIMITS } from '@telltale/protocol';
 import { PRIVATE_DIR_MODE, writeFileDurably, fsyncDir } from '@telltale/spool';
-
-const gunzip = promisify<InputType, ZlibOptions, Buffer>(gunzipCallback);
+import { createKeyRegistry, type KeyRegistry } from './apps.js';
+import type { CollectorConfig } from './config.js';
+import { inflateBody } from './decode.js';
+import { createGuard, createRefuse, type GuardDeps, type RequestAuth } from './guard.js';
+import { createCollectorMetrics, type CollectorMetrics, type IngestRoute } from './metrics.js';
+import { createRateLimiter } from './rate-limit.js';
 
 /**
  * `POST /v1/releases/:release/sourcemaps` with the app's SECRET key (`Authorization: Bearer …`):
@@ -45,10 +46,17 @@ export const SOURCEMAP_LIMITS: Readonly<SourceMapLimits> = Object.freeze({
 });
 
 export interface SourceMapRoutesOptions {
-  /** The apps; an app's `secretKeys` may upload (`CollectorConfig.apps[].secretKeys`). */
-  config: { apps: readonly CollectorApp[] };
+  /** The apps (an app's `secretKeys` may upload) and the rate limits, when no `guard` is given. */
+  config: Pick<CollectorConfig, 'apps' | 'rateLimits'>;
   /** The collector's key registry (reloaded apps, revoked keys); default: one built from config.apps. */
   keys?: KeyRegistry;
+  /**
+   * The other ingest routes' guard: the same keys, per-IP and per-key rate limits and refusal
+   * counters. Default: one of its own, from `keys`, `config.rateLimits` and `metrics`.
+   */
+  guard?: GuardDeps;
+  /** Where refusals, uploads and bytes are counted when no `guard` is given; default: new counters. */
+  metrics?: CollectorMetrics;
   /** The client spool (`<data>/spool/client`): artifacts go to `<data>/artifacts`, beside it. */
   spool: { dir: string };
   /** Overrides where artifacts go. */
@@ -153,22 +161,9 @@ function checkFile(entry: unknown, i: number): Checked {
   };
 }
 
-function refuse(
-  reply: FastifyReply,
-  code: ErrorCode,
-  detail?: { message?: string; field?: string; limit?: number },
-): FastifyReply {
-  return reply.code(ERROR_CODES[code].status).send(errorBody(code, detail));
-}
-
-function keyOf(request: FastifyRequest): { key: string; inUrl: boolean } | undefined {
-  const header = request.headers['x-telltale-key'];
-  if (typeof header === 'string' && header !== '') return { key: header, inUrl: false };
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
-  if (match?.[1] !== undefined) return { key: match[1], inUrl: false };
-  const query = (request.query as Record<string, unknown> | undefined)?.key;
-  return typeof query === 'string' && query !== '' ? { key: query, inUrl: true } : undefined;
-}
+// The metric label of this route. metrics.ts's IngestRoute does not list it yet (its owner is asked
+// to add 'sourcemaps'); prom-client takes any label value, so the cast changes nothing at runtime.
+const ROUTE = 'sourcemaps' as IngestRoute;
 
 const passBuffer = (
   _request: FastifyRequest,
@@ -179,97 +174,86 @@ const passBuffer = (
 /** The upload route as an encapsulated plugin with its own body limit, parsers and error shape. */
 export const sourcemapRoutes: FastifyPluginAsync<SourceMapRoutesOptions> = async (app, options) => {
   const limits = { ...SOURCEMAP_LIMITS, ...options.limits };
-  const keys = options.keys ?? createKeyRegistry(options.config.apps);
+  const metrics = options.metrics ?? createCollectorMetrics();
+  const guard: GuardDeps = options.guard ?? {
+    keys: options.keys ?? createKeyRegistry(options.config.apps),
+    perIp: createRateLimiter(options.config.rateLimits.perIp),
+    perKey: createRateLimiter(options.config.rateLimits.perKey),
+    refuse: createRefuse(metrics),
+    auth: new WeakMap<FastifyRequest, RequestAuth>(),
+  };
+  const { refuse } = guard;
   const root = options.artifactsDir ?? path.resolve(options.spool.dir, '..', '..', 'artifacts');
-  const appOf = new WeakMap<FastifyRequest, string>();
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limits.maxRequestBytes }, passBuffer);
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-      return refuse(reply, 'TELLTALE_ERR_BODY_TOO_LARGE', { limit: limits.maxRequestBytes });
+      return refuse(reply, ROUTE, 'TELLTALE_ERR_BODY_TOO_LARGE', 'body_too_large', {
+        limit: limits.maxRequestBytes,
+      });
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500)
-      return refuse(reply, 'TELLTALE_ERR_INVALID_SOURCEMAP', {
+      return refuse(reply, ROUTE, 'TELLTALE_ERR_INVALID_SOURCEMAP', 'unreadable_body', {
         message: `request could not be read (${error.code ?? error.statusCode})`,
       });
     // Only a failed write is STORAGE (503, retried); anything else is a bug and must not be retried forever.
     const failedWrite = typeof (error as { syscall?: unknown }).syscall === 'string';
     request.log.error({ err: error }, 'collector: source map upload failed');
     return failedWrite
-      ? refuse(reply, 'TELLTALE_ERR_STORAGE', { message: 'the source maps could not be stored; retry later' })
-      : refuse(reply, 'TELLTALE_ERR_INTERNAL', { message: 'unexpected error while storing source maps' });
+      ? refuse(reply, ROUTE, 'TELLTALE_ERR_STORAGE', 'storage', {
+          message: 'the source maps could not be stored; retry later',
+        })
+      : refuse(reply, ROUTE, 'TELLTALE_ERR_INTERNAL', 'unexpected', {
+          message: 'unexpected error while storing source maps',
+        });
   });
 
   app.route<{ Params: { release: string } }>({
     method: 'POST',
     url: SOURCEMAPS_URL,
     bodyLimit: limits.maxRequestBytes,
-    // The key is checked from the headers, before a (possibly large) body is read.
-    onRequest: async (request, reply) => {
-      const found = keyOf(request);
-      if (found === undefined)
-        return refuse(reply, 'TELLTALE_ERR_UNAUTHORIZED', {
-          message: "missing secret key: send Authorization: Bearer <the app's secret key>",
-        });
-      if (found.inUrl)
-        return refuse(reply, 'TELLTALE_ERR_UNAUTHORIZED', {
-          message: 'secret keys never go in a URL: send Authorization: Bearer <key>, and rotate this key',
-        });
-      const lookup = keys.lookup(found.key);
-      if (lookup.status !== 'active')
-        return refuse(reply, 'TELLTALE_ERR_UNAUTHORIZED', {
-          message: lookup.status === 'revoked' ? 'this secret key was revoked' : 'unknown secret key',
-        });
-      if (lookup.kind !== 'secret')
-        return refuse(reply, 'TELLTALE_ERR_UNAUTHORIZED', {
-          message: "source maps need the app's secret key, not its public ingest key",
-        });
-      appOf.set(request, lookup.app.id);
-    },
+    // The ingest routes' guard, from the headers, before a (possibly large) body is read: rate limits
+    // by IP and by key, the secret key (never in a URL), Content-Encoding.
+    onRequest: createGuard(guard, { route: ROUTE, kinds: ['secret'], checkOrigin: false }),
     handler: async (request, reply) => {
-      const appId = appOf.get(request);
-      if (appId === undefined) return refuse(reply, 'TELLTALE_ERR_UNAUTHORIZED'); // unreachable: onRequest set it
+      const auth = guard.auth.get(request);
+      if (auth === undefined) return refuse(reply, ROUTE, 'TELLTALE_ERR_UNAUTHORIZED', 'missing_key'); // unreachable: the guard set it
+      const appId = auth.app.id;
       const { release } = request.params;
       // eslint-disable-next-line no-control-regex
       if (release === '' || release.length > LIMITS.maxIdLength || /[\u0000-\u001f\u007f]/.test(release))
-        return refuse(reply, 'TELLTALE_ERR_INVALID_SOURCEMAP', {
+        return refuse(reply, ROUTE, 'TELLTALE_ERR_INVALID_SOURCEMAP', 'invalid_release', {
           field: 'release',
           message: `the release must be 1-${LIMITS.maxIdLength} printable characters, the same as the SDK's release`,
         });
 
-      let body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      const encoding = String(request.headers['content-encoding'] ?? '').toLowerCase();
-      if (encoding === 'gzip' || (body[0] === 0x1f && body[1] === 0x8b)) {
-        try {
-          body = await gunzip(body, { maxOutputLength: limits.maxDecompressedBytes });
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
-            return refuse(reply, 'TELLTALE_ERR_DECOMPRESSED_TOO_LARGE', {
-              limit: limits.maxDecompressedBytes,
-            });
-          return refuse(reply, 'TELLTALE_ERR_BAD_GZIP');
-        }
-      } else if (encoding !== '' && encoding !== 'identity') {
-        return refuse(reply, 'TELLTALE_ERR_UNSUPPORTED_ENCODING', { message: 'send gzip or no encoding' });
+      const sent = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      const inflated = await inflateBody(sent, auth.encoding, limits.maxDecompressedBytes);
+      if (!inflated.ok) {
+        const { code, reason, message, limit, field } = inflated;
+        return refuse(reply, ROUTE, code, reason, { message, limit, field });
       }
       let parsed: unknown;
       try {
-        parsed = JSON.parse(body.toString('utf8'));
+        parsed = JSON.parse(inflated.value.toString('utf8'));
       } catch {
-        return refuse(reply, 'TELLTALE_ERR_INVALID_SOURCEMAP', {
+        return refuse(reply, ROUTE, 'TELLTALE_ERR_INVALID_SOURCEMAP', 'not_json', {
           message: 'the body is not JSON: send {"files": [{"name", "map"}]}',
         });
       }
       const files = (parsed as { files?: unknown } | null)?.files;
       if (!Array.isArray(files) || files.length === 0 || files.length > limits.maxFiles)
-        return refuse(reply, 'TELLTALE_ERR_INVALID_SOURCEMAP', {
+        return refuse(reply, ROUTE, 'TELLTALE_ERR_INVALID_SOURCEMAP', 'bad_files', {
           field: 'files',
           message: `send {"files": [{"name", "map"}]} with 1-${limits.maxFiles} files`,
         });
       const checked = files.map(checkFile);
       const bad = checked.find((c) => !c.ok);
       if (bad !== undefined && !bad.ok)
-        return refuse(reply, 'TELLTALE_ERR_INVALID_SOURCEMAP', { field: bad.field, message: bad.message });
+        return refuse(reply, ROUTE, 'TELLTALE_ERR_INVALID_SOURCEMAP', 'invalid_sourcemap', {
+          field: bad.field,
+          message: bad.message,
+        });
 
       const dir = path.join(root, appId, releaseDirName(release));
       // Maps are the app's source code: this user only (files are 0600 by writeFileDurably).
@@ -320,6 +304,8 @@ export const sourcemapRoutes: FastifyPluginAsync<SourceMapRoutesOptions> = async
       }
       // fsync the folder so the renames themselves survive a crash: a 201 means the maps are on disk.
       await fsyncDir(dir);
+      metrics.accepted(ROUTE, appId, stored.length);
+      metrics.bytes(ROUTE, sent.length, inflated.value.length);
       return reply.code(201).send({ app: appId, release, files: stored });
     },
   });

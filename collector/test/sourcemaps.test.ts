@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { openSpoolWriter, type SpoolWriter } from '@telltale/spool';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { build, resolveCollectorConfig } from '../src/index.js';
+import { build, createCollectorMetrics, resolveCollectorConfig } from '../src/index.js';
 import { sourcemapRoutes } from '../src/sourcemaps.js';
 
 const SECRET = 'tt_secret_web_0123456789abcdef';
@@ -184,5 +184,63 @@ describe('POST /v1/releases/:release/sourcemaps', () => {
       error: { code: 'TELLTALE_ERR_DECOMPRESSED_TOO_LARGE', limit: 65_536 },
     });
     await small.close();
+  });
+
+  it("shares the ingest routes' per-key rate limit (429 + Retry-After), counted by route and reason", async () => {
+    const metrics = createCollectorMetrics();
+    const config = resolveCollectorConfig(
+      {
+        apps: [{ id: 'web', name: 'Web', ingestKeys: [INGEST], secretKeys: [SECRET] }],
+        rateLimits: { perKey: { perSecond: 1, burst: 2 } },
+      },
+      {},
+    );
+    const logs = await openSpoolWriter({ dir: path.join(dir, 'spool', 'server') });
+    const limited = await build(config, { spool, serverLogSpool: logs, metrics });
+    // The clock stands still, so the bucket does not refill between requests on a slow machine.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const upload = () =>
+        limited.inject({
+          method: 'POST',
+          url: '/v1/releases/2.0/sourcemaps',
+          headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' },
+          payload: JSON.stringify({ files: [{ name: '~/a.js', map: MAP }] }),
+        });
+      expect((await upload()).statusCode).toBe(201);
+      // The same key's bucket as /v1/logs: a log line sent with it takes the second token.
+      const log = await limited.inject({
+        method: 'POST',
+        url: '/v1/logs',
+        headers: { 'x-telltale-key': SECRET, 'content-type': 'application/x-ndjson' },
+        payload: JSON.stringify({ id: 'l1', ts: Date.now(), level: 'info', message: 'm', service: 's' }),
+      });
+      expect(log.statusCode).toBe(202);
+      const refused = await upload();
+      expect(refused.statusCode).toBe(429);
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      expect(refused.json()).toMatchObject({
+        error: { code: 'TELLTALE_ERR_RATE_LIMITED', message: expect.stringContaining('this key') },
+      });
+      const snapshot = metrics.snapshot();
+      expect(snapshot.rejectedByReason['sourcemaps TELLTALE_ERR_RATE_LIMITED rate_limited_key']).toBe(1);
+      expect(snapshot.acceptedByApp['sourcemaps web']).toBe(1);
+      // What /metrics renders, by route and reason.
+      expect(await metrics.registry.metrics()).toContain(
+        'telltale_collector_rejected_total{route="sourcemaps",code="TELLTALE_ERR_RATE_LIMITED",reason="rate_limited_key"} 1',
+      );
+      const unknown = await limited.inject({
+        method: 'POST',
+        url: '/v1/releases/2.0/sourcemaps',
+        headers: { authorization: 'Bearer tt_unknown_0123456789abcdef', 'content-type': 'application/json' },
+        payload: '{}',
+      });
+      expect(unknown.statusCode).toBe(401);
+      expect(metrics.snapshot().rejectedByReason['sourcemaps TELLTALE_ERR_UNAUTHORIZED unknown_key']).toBe(1);
+    } finally {
+      vi.useRealTimers();
+      await limited.close();
+      await logs.close();
+    }
   });
 });
