@@ -1,4 +1,5 @@
 import type { SpoolPosition } from '@telltale/spool';
+import { LRUCache } from 'lru-cache';
 import type { DeadLetterWriter } from '../dead-letter.js';
 import type { DecodePool } from '../decode-pool.js';
 import { decodeEnvelope } from '../decode.js';
@@ -112,41 +113,29 @@ export interface DecodeCacheLimits {
 }
 
 export function createDecodeCache(limits: DecodeCacheLimits = {}): DecodeCache {
-  const maxRecords = limits.maxRecords ?? 8_192;
-  const maxBytes = limits.maxBytes ?? 96 * 1024 * 1024;
-  const entries = new Map<string, { value: Promise<RecordDecodeResult>; reads: number; bytes: number }>();
+  // peek, never get: eviction goes by age (first set, first out), not by last read.
+  const entries = new LRUCache<string, { value: Promise<RecordDecodeResult>; reads: number }>({
+    max: limits.maxRecords ?? 8_192,
+    maxSize: limits.maxBytes ?? 96 * 1024 * 1024,
+  });
   let readers = 0;
-  let held = 0;
-  const remove = (key: string): void => {
-    const entry = entries.get(key);
-    if (entry === undefined) return;
-    entries.delete(key);
-    held -= entry.bytes;
-  };
-  function evict(): void {
-    for (const oldest of entries.keys()) {
-      if ((held <= maxBytes && entries.size <= maxRecords) || entries.size === 1) break;
-      remove(oldest);
-    }
-  }
   return {
     addReader: () => void (readers += 1),
     get(key) {
-      const entry = entries.get(key);
+      const entry = entries.peek(key);
       if (entry === undefined) return undefined;
       entry.reads += 1;
       // Every reader has it now: nobody will ask again, so hold it no longer.
-      if (entry.reads >= readers) remove(key);
+      if (entry.reads >= readers) entries.delete(key);
       return entry.value;
     },
     set(key, value, bytes = 0) {
       if (entries.has(key) || readers <= 1) return;
-      const entry = { value, reads: 1, bytes };
-      entries.set(key, entry);
-      held += bytes;
-      evict();
+      const entry = { value, reads: 1 };
+      // A payload larger than the whole byte bound is not held: the other readers decode it again.
+      entries.set(key, entry, { size: Math.max(1, bytes) });
       value.catch(() => {
-        if (entries.get(key) === entry) remove(key);
+        if (entries.peek(key) === entry) entries.delete(key);
       });
     },
     size: () => entries.size,
