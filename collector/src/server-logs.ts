@@ -1,10 +1,6 @@
 import { createHash } from 'node:crypto';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { Value } from '@sinclair/typebox/value';
-import { LIMITS, ServerLogSchema, type ServerLog } from '@telltale/protocol';
+import { LIMITS, validateServerLog, type ServerLog } from '@telltale/protocol';
 import { parseJson, type DecodeFailure } from './decode.js';
-
-const lineChecker = TypeCompiler.Compile(ServerLogSchema);
 
 /** Most lines in one `POST /v1/logs` (the same as events in a batch). */
 export const MAX_LOG_LINES = LIMITS.maxEventsPerBatch;
@@ -69,13 +65,12 @@ export function parseServerLogs(text: string): ParsedLogs {
     return fail('too_many_lines', `more than ${MAX_LOG_LINES} lines; send them in several requests`, '/');
   const lines: LogLine[] = [];
   for (let i = 0; i < values.length; i++) {
-    const value = values[i];
-    if (!lineChecker.Check(value)) {
-      const first = lineChecker.Errors(value).First();
-      const field = `/${i}${first?.path ?? ''}`;
-      return fail('schema', `${field}: ${first?.message ?? 'is not a server log line'}`, field);
+    const checked = validateServerLog(values[i]);
+    if (!checked.ok) {
+      const field = `/${i}${checked.path}`;
+      return fail('schema', `${field}: ${checked.message}`, field);
     }
-    const line = Value.Clean(ServerLogSchema, value) as ServerLog;
+    const line = checked.value;
     delete line.clientTs; // only the collector sets it
     lines.push({ ...line, id: line.id ?? contentId(line) });
   }

@@ -27,7 +27,7 @@ export type {
   Batch,
   ServerLog,
 } from './schema.js';
-export { validateBatch, type ValidationResult } from './validate.js';
+export { validateBatch, validateServerLog, type ValidationResult } from './validate.js';
 export type { SpoolEnvelope, ServerLogEnvelope } from './envelope.js';
 export { ERROR_CODES, errorBody, TelltaleError, type ErrorCode, type ErrorBody } from './errors.js';
 export { scrubText, scrubStack, scrubUrl, scrubId, scrubAttributes, scrubJsonValue } from './scrub/scrub.js';

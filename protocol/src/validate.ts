@@ -9,8 +9,10 @@ import {
   EVENT_KINDS,
   FeatureEventSchema,
   LogEventSchema,
+  ServerLogSchema,
   type Batch,
   type EventKind,
+  type ServerLog,
 } from './schema.js';
 
 const batchChecker = TypeCompiler.Compile(BatchSchema);
@@ -21,6 +23,7 @@ const eventCheckers: Record<EventKind, TypeCheck<TSchema>> = {
   blocked: TypeCompiler.Compile(BlockedEventSchema),
   log: TypeCompiler.Compile(LogEventSchema),
 };
+const serverLogChecker = TypeCompiler.Compile(ServerLogSchema);
 const EVENT_PATH = /^\/events\/(\d+)$/;
 
 export type ValidationResult<T> = { ok: true; value: T } | { ok: false; path: string; message: string };
@@ -53,4 +56,17 @@ function explainEvent(path: string, event: unknown): { ok: false; path: string; 
     path: `${path}${error?.path ?? ''}`,
     message: error?.message ?? `is not a valid ${kind} event`,
   };
+}
+
+/**
+ * Checks one server log line against protocol v1, compiled once for every reader (the collector's
+ * `/v1/logs` and OTLP routes, the dispatchers' server-log decoder). Unknown properties are removed;
+ * a line that does not fit is refused with the first problem, `path` from the line itself
+ * (`/trace`, or '' for the line as a whole).
+ */
+export function validateServerLog(input: unknown): ValidationResult<ServerLog> {
+  if (serverLogChecker.Check(input))
+    return { ok: true, value: Value.Clean(ServerLogSchema, input) as ServerLog };
+  const first = serverLogChecker.Errors(input).First();
+  return { ok: false, path: first?.path ?? '', message: first?.message ?? 'is not a server log line' };
 }

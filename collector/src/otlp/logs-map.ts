@@ -1,9 +1,12 @@
-import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { LIMITS, ServerLogSchema, type Attributes, type LogLevel, type ServerLog } from '@telltale/protocol';
+import {
+  LIMITS,
+  validateServerLog,
+  type Attributes,
+  type LogLevel,
+  type ServerLog,
+} from '@telltale/protocol';
 import { contentId, MAX_LOG_LINES, type LogLine } from '../server-logs.js';
 import type { OtlpAnyValue, OtlpKeyValue, OtlpLogRecord, OtlpLogsRequest, WireLong } from './logs-proto.js';
-
-const lineChecker = TypeCompiler.Compile(ServerLogSchema);
 
 /** Deepest AnyValue nesting written out in a body or attribute; deeper values become "…". */
 export const MAX_VALUE_DEPTH = 4;
@@ -236,7 +239,7 @@ export function mapOtlpLogs(request: OtlpLogsRequest, receivedAt: number): MapRe
           if (id !== undefined) line[field] = id;
         }
         if (attrs.size > 0) line.attrs = Object.fromEntries(attrs) as Attributes;
-        if (!lineChecker.Check(line)) {
+        if (!validateServerLog(line).ok) {
           rejected++;
           reasons.add('unstorable record');
           continue;
