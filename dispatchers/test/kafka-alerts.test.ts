@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type kafkajs from 'kafkajs';
 import { openGroupStates } from '../src/alerts/group-state.js';
+import { openMuteRules } from '../src/alerts/mute-rules.js';
 import { startKafkaMock, type KafkaMockCluster } from '../../test-support/kafka.js';
 import { tempDir, waitFor } from '../../test-support/wait.js';
 import {
@@ -99,6 +100,15 @@ describe('Kafka alerts: exactly one email per new thing across dispatcher proces
       '[Telltale] Regression in shop: TypeError: boom in renderCart',
     ]);
     expect(smtp.subjects).toHaveLength(4);
+
+    // A mute rule added on the dashboards (the shared volume) silences the next new assert everywhere.
+    const rules = await openMuteRules(dataDir);
+    expect((await rules.add({ message: 'noisy-*', note: 'test' })).ok).toBe(true);
+    await Promise.all([a, b].map((p) => p.export([assertEvent('noisy-retry'), assertEvent('noisy-retry')])));
+    await quiescent(admin, prefix, [a, b]);
+    expect(smtp.subjects).toHaveLength(4);
+    const muted = await Promise.all([a, b].map(async (p) => (await p.stats()).muted));
+    expect(muted[0]! + muted[1]!).toBe(1);
   });
 
   it('a third member joins and leaves mid-stream: still one email per new error', async () => {
