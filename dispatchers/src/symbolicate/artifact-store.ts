@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { LRUCache } from 'lru-cache';
 
 /**
  * Reader of the local artifact store the collector writes on `POST /v1/releases/:release/sourcemaps`
@@ -111,7 +112,7 @@ export interface ArtifactStore {
 const LISTING_CACHE = 256;
 
 export function openArtifactStore(root: string): ArtifactStore {
-  const listings = new Map<string, { mtimeMs: number; metas: ArtifactMeta[] }>();
+  const listings = new LRUCache<string, { mtimeMs: number; metas: ArtifactMeta[] }>({ max: LISTING_CACHE });
   const releaseDir = (app: string, release: string): string =>
     path.join(root, path.basename(app), releaseDirName(release));
 
@@ -135,10 +136,6 @@ export function openArtifactStore(root: string): ArtifactStore {
         if (isMeta(parsed)) metas.push(parsed);
       }
       metas.sort((a, b) => a.uploadedAt - b.uploadedAt || a.path.localeCompare(b.path));
-      if (listings.size >= LISTING_CACHE) {
-        const oldest = listings.keys().next().value;
-        if (oldest !== undefined) listings.delete(oldest);
-      }
       listings.set(key, { mtimeMs: info.mtimeMs, metas });
       return metas;
     },

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { SourceMapConsumer, type RawIndexMap, type RawSourceMap } from 'source-map';
 import { isInAppFile, type StackFrame } from '../enrich/stack.js';
 import {
@@ -115,52 +116,44 @@ export function createSymbolicator(options: SymbolicatorOptions): Symbolicator {
   const store: ArtifactStore = openArtifactStore(options.artifactsRoot);
   const cacheSize = Math.max(1, options.cacheSize ?? 32);
   const cacheBytes = options.cacheBytes ?? 256 * 1024 * 1024;
-  const cache = new Map<string, Promise<LoadedMap>>();
-  const sizes = new Map<string, number>();
   const counters = { loads: 0, evictions: 0 };
-
-  function evict(key: string): void {
-    const entry = cache.get(key);
-    cache.delete(key);
-    sizes.delete(key);
-    counters.evictions += 1;
-    // Destroy once any in-flight user is done with it: users await the promise, then run synchronously.
-    void entry?.then((loaded) => setImmediate(() => loaded.consumer.destroy())).catch(() => undefined);
-  }
-
-  function trim(): void {
-    let total = [...sizes.values()].reduce((a, b) => a + b, 0);
-    for (const key of cache.keys()) {
-      if (cache.size <= cacheSize && total <= cacheBytes) break;
-      if (cache.size <= 1) break;
-      total -= sizes.get(key) ?? 0;
-      evict(key);
-    }
-  }
+  const failed = new WeakSet<Promise<LoadedMap>>();
+  // A map's size is known once it is read: 1 until then, its text's length after (load sets it again),
+  // at most the whole budget, so a map larger than that is kept alone rather than refused.
+  const cache = new LRUCache<string, Promise<LoadedMap>>({
+    max: cacheSize,
+    maxSize: cacheBytes,
+    dispose: (entry) => {
+      if (failed.has(entry)) return;
+      counters.evictions += 1;
+      // Destroy once any in-flight user is done with it: users await the promise, then run synchronously.
+      void entry.then((loaded) => setImmediate(() => loaded.consumer.destroy())).catch(() => undefined);
+    },
+  });
 
   function load(app: string, release: string, meta: ArtifactMeta): Promise<LoadedMap> {
     const key = `${app}\u0000${release}\u0000${meta.id}\u0000${meta.uploadedAt}`;
+    // get: a hit becomes the most recently used.
     const hit = cache.get(key);
-    if (hit !== undefined) {
-      // Least recently used first: re-insert on every hit.
-      cache.delete(key);
-      cache.set(key, hit);
-      return hit;
-    }
+    if (hit !== undefined) return hit;
     counters.loads += 1;
     const loading = (async (): Promise<LoadedMap> => {
       const text = await store.readMap(app, release, meta);
       const raw = JSON.parse(text) as RawSourceMap | RawIndexMap;
       const consumer = await new SourceMapConsumer(raw);
-      sizes.set(key, text.length);
-      trim(); // now that its size is known
       return { consumer, bytes: text.length, generatedLines: generatedLineCount(raw), scopes: new Map() };
     })();
-    cache.set(key, loading);
-    loading.catch(() => {
-      if (cache.get(key) === loading) cache.delete(key);
-    });
-    trim();
+    cache.set(key, loading, { size: 1 });
+    loading.then(
+      (loaded) => {
+        if (cache.peek(key) === loading)
+          cache.set(key, loading, { size: Math.min(cacheBytes, Math.max(1, loaded.bytes)) });
+      },
+      () => {
+        failed.add(loading);
+        if (cache.peek(key) === loading) cache.delete(key);
+      },
+    );
     return loading;
   }
 
@@ -345,14 +338,10 @@ export function createSymbolicator(options: SymbolicatorOptions): Symbolicator {
       return { frames, problems: [...problems.values()] };
     },
     stats() {
-      return {
-        cachedMaps: cache.size,
-        cachedBytes: [...sizes.values()].reduce((a, b) => a + b, 0),
-        ...counters,
-      };
+      return { cachedMaps: cache.size, cachedBytes: cache.calculatedSize, ...counters };
     },
     close() {
-      for (const key of [...cache.keys()]) evict(key);
+      cache.clear();
     },
   };
 }
