@@ -1,6 +1,7 @@
 import { appendFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { telltaleDestination } from '../src/destination.js';
 import { listJournal, openJournalReader, openJournalWriter } from '../src/journal.js';
 import { tempDir } from './helpers.js';
 
@@ -88,5 +89,16 @@ describe('journal', () => {
       /telltaleDestination options\.dir: .* already used by another Telltale logger in this process; give each its own dir/,
     );
     writer.close();
+  });
+
+  it('refuses bad destination options at start, naming the field and the fix', () => {
+    const base = { endpoint: 'http://127.0.0.1:8080', key: 'tt_secret_x', dir: work.dir };
+    expect(() => telltaleDestination({ ...base, endpoint: 'collector:8080/x y' })).toThrow(
+      /TELLTALE_ERR_INVALID_CONFIG: telltaleDestination options\.endpoint: must be an http: or https: URL/,
+    );
+    expect(() => telltaleDestination({ ...base, maxBufferBytes: 10 })).toThrow(
+      /telltaleDestination options\.maxBufferBytes: must be an integer from 1048576/,
+    );
+    expect(() => telltaleDestination({ ...base, dir: '' })).toThrow(/options\.dir: set it to a directory/);
   });
 });
