@@ -3,6 +3,7 @@ import path from 'node:path';
 import { kafkaSettingsFromEnv, TelltaleError, type KafkaSettings } from '@telltale/protocol';
 import { resolveSinkSettings, type SinkOptions, type SinkSettings } from './sinks/settings.js';
 import { resolveAlertSettings, type AlertSettings } from './alerts/settings.js';
+import type { KafkaConsumerTimings } from './sources/kafka/timings.js';
 
 /**
  * Settings of the dispatchers (spool consumers, sinks, alert emails). Validated once, then frozen.
@@ -44,6 +45,12 @@ export interface DispatcherConfig extends SinkSettings, AlertSettings {
    * spools. Unset: Kafka is off.
    */
   readonly kafka?: KafkaSettings;
+  /**
+   * How the Kafka consumers behave (sources/kafka/timings.ts); from the environment only
+   * `TELLTALE_KAFKA_SESSION_TIMEOUT_MS` (how long a killed dispatcher holds its partitions,
+   * default 30 s; the broker's group.min/max.session.timeout.ms bound it).
+   */
+  readonly kafkaTimings?: Partial<KafkaConsumerTimings>;
 }
 
 export type DispatcherOptions = Partial<Omit<DispatcherConfig, keyof SinkSettings>> & SinkOptions;
@@ -169,6 +176,22 @@ export function resolveDispatcherConfig(
 
   // Options win whole: a test or embedder passing `kafka` does not mix in half of the environment.
   const kafka = options.kafka ?? kafkaSettingsFromEnv(env);
+  const rawSession = nonEmpty(env.TELLTALE_KAFKA_SESSION_TIMEOUT_MS);
+  if (rawSession !== undefined && !/^\d{1,7}$/.test(rawSession))
+    invalid(
+      'TELLTALE_KAFKA_SESSION_TIMEOUT_MS',
+      `"${rawSession}" must be a whole number of milliseconds from 1000 to 3600000 (default 30000)`,
+    );
+  const sessionTimeoutMs =
+    rawSession === undefined
+      ? undefined
+      : checkInteger('TELLTALE_KAFKA_SESSION_TIMEOUT_MS', Number(rawSession), 1_000, 3_600_000);
+  const kafkaTimings =
+    options.kafkaTimings ??
+    (sessionTimeoutMs === undefined
+      ? undefined
+      : // Heartbeats a tenth of the session apart, as Kafka advises (a third at most).
+        { sessionTimeoutMs, heartbeatIntervalMs: Math.max(100, Math.floor(sessionTimeoutMs / 10)) });
 
   const sinks = resolveSinkSettings(options, env);
   // Alert throttling and source-map cache: alerts/settings.ts.
@@ -185,6 +208,7 @@ export function resolveDispatcherConfig(
     dispatchThreads,
     dispatchPaused,
     ...(kafka === undefined ? {} : { kafka: Object.freeze({ ...kafka, brokers: [...kafka.brokers] }) }),
+    ...(kafkaTimings === undefined ? {} : { kafkaTimings: Object.freeze({ ...kafkaTimings }) }),
     ...sinks,
     ...alerts,
   });

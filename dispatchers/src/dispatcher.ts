@@ -3,6 +3,7 @@ import type { DuckDBInstance } from '@duckdb/node-api';
 import { openSpoolWriter, type SpoolPosition, type SpoolWriter } from '@telltale/spool';
 import { openAlertLog, type AlertListQuery, type AlertLog, type AlertSummary } from './alerts/alert-log.js';
 import { createAlerter, type Alerter, type AlerterStats } from './alerts/alerter.js';
+import { startKafkaAlerts, type KafkaAlerts } from './alerts/kafka/index.js';
 import { openErrorIntelligence, type ErrorIntelligence, type IssueServices } from './alerts/issues.js';
 import { createMailer, type Mailer } from './alerts/mailer.js';
 import type { DispatcherConfig } from './config.js';
@@ -29,6 +30,11 @@ import {
 import type { Sink } from './sinks/types.js';
 import { startBlobIngester, type BlobIngester, type BlobIngesterStats } from './sources/blob/ingester.js';
 import { openBlobLedger, type BlobLedger } from './sources/blob/ledger.js';
+import {
+  createKafkaConsumers,
+  type KafkaConsumers,
+  type KafkaDispatchStats,
+} from './sources/kafka/consumers.js';
 import { createSpoolConsumer, type SpoolConsumer } from './sources/spool/source.js';
 import type { ConsumerStats, RecordHandler } from './sources/types.js';
 
@@ -78,6 +84,11 @@ export interface DispatcherStats {
   alerts: AlerterStats;
   /** The worker threads decoding and enriching records for every consumer. */
   decodePool: DecodePoolStats;
+  /**
+   * With `config.kafka`: the consumer groups reading the client and server topics (then
+   * `consumers` and `serverLogConsumers` are empty: no local spool is read).
+   */
+  kafka?: KafkaDispatchStats;
 }
 
 export interface Dispatchers {
@@ -143,6 +154,8 @@ export async function startDispatchers(config: DispatcherConfig, deps: Dispatche
   let retentionTimer: NodeJS.Timeout | undefined;
   let retentionRun: Promise<RetentionReport[]> | undefined;
   let pool: DecodePool | undefined;
+  let kafkaConsumers: KafkaConsumers | undefined;
+  let kafkaAlerts: KafkaAlerts | undefined;
 
   // Segments below the slowest consumer of a spool are done for everyone.
   function reportRemovable(group: SpoolGroup): void {
@@ -218,7 +231,8 @@ export async function startDispatchers(config: DispatcherConfig, deps: Dispatche
   const close = async (): Promise<void> => {
     clearInterval(retentionTimer);
     await ingester?.stop();
-    await Promise.all(allRunning().map((r) => r.consumer.stop()));
+    await Promise.all([...allRunning().map((r) => r.consumer.stop()), kafkaConsumers?.stop()]);
+    await kafkaAlerts?.close();
     await retentionRun?.catch(() => undefined);
     await alerter?.close();
     await mailer?.close();
@@ -253,26 +267,33 @@ export async function startDispatchers(config: DispatcherConfig, deps: Dispatche
       });
     }
 
-    log = await openAlertLog(config.dataDir);
     mailer = createMailer(config);
-    alerter = createAlerter({
-      dataDir: config.dataDir,
-      dashboardUrl: config.dashboardUrl,
-      log,
-      mailer,
-      ...intel.alerterOptions,
-    });
-    // The alerter reads through the same decode cache as the sinks: a record is decoded and enriched
-    // once per spool, not once per consumer (that work is most of the dispatchers' CPU).
-    const activeAlerts = alerter;
-    const alerterTarget: Sink = {
-      name: 'alerts',
-      export: async (events) => {
-        await activeAlerts.process(events);
-        return { status: 'ok' };
-      },
-      close: async () => undefined,
-    };
+    let alerterTarget: Sink;
+    if (config.kafka !== undefined) {
+      // Many dispatchers: alerts are decided once per subject across all of them (alerts/kafka).
+      kafkaAlerts = await startKafkaAlerts({ config, intel, mailer });
+      alerterTarget = kafkaAlerts.candidates;
+    } else {
+      log = await openAlertLog(config.dataDir);
+      alerter = createAlerter({
+        dataDir: config.dataDir,
+        dashboardUrl: config.dashboardUrl,
+        log,
+        mailer,
+        ...intel.alerterOptions,
+      });
+      // The alerter reads through the same decode cache as the sinks: a record is decoded and enriched
+      // once per spool, not once per consumer (that work is most of the dispatchers' CPU).
+      const activeAlerts = alerter;
+      alerterTarget = {
+        name: 'alerts',
+        export: async (events) => {
+          await activeAlerts.process(events);
+          return { status: 'ok' };
+        },
+        close: async () => undefined,
+      };
+    }
     const alertHandler =
       (group: SpoolGroup) =>
       (deadLetter: DeadLetterWriter): RecordHandler<SpoolPosition> =>
@@ -300,10 +321,25 @@ export async function startDispatchers(config: DispatcherConfig, deps: Dispatche
       lastRemovable: 0,
       ...pick(deps.serverLogs ?? {}),
     };
+    // Always the first two groups (stats() reads them by index); without consumers in Kafka mode.
     groups.push(client, server);
-    for (const sink of sinks) addSinkConsumer(client, sink);
-    addConsumer(client, 'alerts', alertHandler(client));
-    for (const sink of sinks) addSinkConsumer(server, sink);
+    if (config.kafka === undefined) {
+      for (const sink of sinks) addSinkConsumer(client, sink);
+      addConsumer(client, 'alerts', alertHandler(client));
+      for (const sink of sinks) addSinkConsumer(server, sink);
+    } else {
+      // The collectors forward their spools to Kafka: the sinks and the alerts read the topics instead.
+      kafkaConsumers = createKafkaConsumers({
+        settings: config.kafka,
+        dataDir: config.dataDir,
+        sinks,
+        alerts: alerterTarget,
+        pool,
+        batchSize: config.batchSize,
+        pollMs: config.pollMs,
+        ...(config.kafkaTimings ? { timings: config.kafkaTimings } : {}),
+      });
+    }
 
     if (config.blobSource !== undefined) {
       // Blobs are copied into a local intake spool first, so every sink and the alerter read them with their own checkpoints.
@@ -329,7 +365,10 @@ export async function startDispatchers(config: DispatcherConfig, deps: Dispatche
     const local = sinks.find((s) => s.name === 'duckdb');
     if (local !== undefined) await applyRetention(local, retention.get('duckdb')!);
     // Paused: consumers stay unstarted, so checkpoints stay put and the spool keeps every record.
-    if (!config.dispatchPaused) for (const r of allRunning()) await r.consumer.start();
+    if (!config.dispatchPaused) {
+      for (const r of allRunning()) await r.consumer.start();
+      await kafkaConsumers?.start();
+    }
     for (const group of groups) reportRemovable(group);
     void runRetention();
     retentionTimer = setInterval(() => void runRetention(), config.retention.intervalMs);
@@ -354,8 +393,9 @@ export async function startDispatchers(config: DispatcherConfig, deps: Dispatche
     throw error;
   }
 
-  const activeAlerter = alerter;
+  const activeAlerter: Pick<KafkaAlerts, 'listAlerts' | 'readAlert' | 'stats'> = kafkaAlerts ?? alerter!;
   const activePool = pool;
+  const activeKafka = kafkaConsumers;
   const reports = (group: SpoolGroup | undefined): ConsumerReport[] => (group?.running ?? []).map(report);
   return {
     listAlerts: (query) => activeAlerter.listAlerts(query),
@@ -373,6 +413,7 @@ export async function startDispatchers(config: DispatcherConfig, deps: Dispatche
       })),
       alerts: activeAlerter.stats(),
       decodePool: activePool.stats(),
+      ...(activeKafka ? { kafka: activeKafka.stats() } : {}),
     }),
     runRetention,
     close,

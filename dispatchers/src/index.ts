@@ -41,7 +41,25 @@ export {
   type SinkCounters,
   type SinkHandlerOptions,
   type DecodeCache,
+  SPOOL_RECORD_IDENTITY,
+  type RecordIdentity,
 } from './sinks/handler.js';
+export {
+  createKafkaConsumers,
+  KAFKA_RECORD_IDENTITY,
+  type KafkaConsumers,
+  type KafkaConsumersOptions,
+  type KafkaConsumerReport,
+  type KafkaDispatchStats,
+} from './sources/kafka/consumers.js';
+export {
+  openKafkaSource,
+  type KafkaPosition,
+  type KafkaRecordSource,
+  type KafkaSourceOptions,
+  type KafkaSourceStats,
+} from './sources/kafka/source.js';
+export { KAFKA_CONSUMER_TIMINGS, type KafkaConsumerTimings } from './sources/kafka/timings.js';
 export {
   createDecodePool,
   type DecodePool,

@@ -1,6 +1,6 @@
 import type { SpoolPosition } from '@telltale/spool';
 import { LRUCache } from 'lru-cache';
-import type { DeadLetterWriter } from '../dead-letter.js';
+import type { DeadLetterOrigin, DeadLetterWriter } from '../dead-letter.js';
 import type { DecodePool } from '../decode-pool.js';
 import { decodeEnvelope } from '../decode.js';
 import { enrichEnvelope, type EnrichedEvent } from '../enrich/enrich.js';
@@ -9,7 +9,20 @@ import type { PrefetchingHandler } from '../sources/consumer.js';
 import type { HandleResult, SourceRecord } from '../sources/types.js';
 import type { ExportResult, RawBatch, ServerLogRow, Sink } from './types.js';
 
-type Rec = SourceRecord<SpoolPosition>;
+/**
+ * How a source names its records: `key` for the decode cache its consumers share (unique within
+ * that source, the same for every consumer reading the same record), `origin` for dead letters.
+ */
+export interface RecordIdentity<P> {
+  key(position: P): string;
+  origin(position: P): DeadLetterOrigin;
+}
+
+/** The local spools' records: segment and byte offset. */
+export const SPOOL_RECORD_IDENTITY: RecordIdentity<SpoolPosition> = Object.freeze({
+  key: (position: SpoolPosition) => `${position.segment}:${position.offset}`,
+  origin: (position: SpoolPosition) => position,
+});
 
 const YIELD_EVERY = 16;
 
@@ -152,13 +165,15 @@ export interface SinkCounters {
   lastError: string | undefined;
 }
 
-export interface SinkHandlerOptions {
+export interface SinkHandlerOptions<P = SpoolPosition> {
   /** The process's decode pool (startDispatchers'): decoding runs in its worker threads. Without it, inline. */
   pool?: Pick<DecodePool, 'decode'>;
+  /** How records are named in the cache and in dead letters; required for sources other than a spool. */
+  identity?: RecordIdentity<P>;
 }
 
-interface Entry {
-  record: Rec;
+interface HandlerEntry<P> {
+  record: SourceRecord<P>;
   value: DecodedRecord;
 }
 
@@ -174,9 +189,29 @@ export function createSinkHandler(
   counters: SinkCounters,
   content: SpoolContent,
   cache?: DecodeCache,
-  options: SinkHandlerOptions = {},
-): PrefetchingHandler<SpoolPosition> {
+  options?: SinkHandlerOptions,
+): PrefetchingHandler<SpoolPosition>;
+export function createSinkHandler<P>(
+  sink: Sink,
+  deadLetter: DeadLetterWriter,
+  counters: SinkCounters,
+  content: SpoolContent,
+  cache: DecodeCache | undefined,
+  options: SinkHandlerOptions<P> & { identity: RecordIdentity<P> },
+): PrefetchingHandler<P>;
+export function createSinkHandler<P>(
+  sink: Sink,
+  deadLetter: DeadLetterWriter,
+  counters: SinkCounters,
+  content: SpoolContent,
+  cache?: DecodeCache,
+  options: SinkHandlerOptions<P> = {},
+): PrefetchingHandler<P> {
+  type Rec = SourceRecord<P>;
+  type Entry = HandlerEntry<P>;
   const { pool } = options;
+  // Only the first overload may leave it out, and there P is SpoolPosition.
+  const identity = options.identity ?? (SPOOL_RECORD_IDENTITY as unknown as RecordIdentity<P>);
   const decodeMany = pool === undefined ? decodeRecordsInline : pool.decode.bind(pool);
   // Per record object: its decode (asked for once, by prefetch or the first hand-over), the result
   // (null for poison), and whether the sink has it already.
@@ -190,7 +225,7 @@ export function createSinkHandler(
     const missing: { record: Rec; key: string }[] = [];
     for (const record of records) {
       if (decodedOf.has(record) || pendingOf.has(record)) continue;
-      const key = `${record.position.segment}:${record.position.offset}`;
+      const key = identity.key(record.position);
       const shared = cache?.get(key);
       if (shared !== undefined) pendingOf.set(record, shared);
       else missing.push({ record, key });
@@ -233,7 +268,12 @@ export function createSinkHandler(
               : result.value;
         else {
           // Poison never blocks the stream: park it with its reason and go on.
-          await deadLetter.write(record.position, record.payload, result.code, result.reason);
+          await deadLetter.write(
+            identity.origin(record.position),
+            record.payload,
+            result.code,
+            result.reason,
+          );
           value = null;
         }
         decodedOf.set(record, value);
@@ -283,7 +323,7 @@ export function createSinkHandler(
         return single.retryAfterMs === undefined ? 'retry' : { retryAfterMs: single.retryAfterMs };
       else {
         await deadLetter.write(
-          entry.record.position,
+          identity.origin(entry.record.position),
           entry.record.payload,
           'sink_rejected',
           `${sink.name}: ${single.reason}`,
@@ -294,7 +334,7 @@ export function createSinkHandler(
     return undefined;
   }
 
-  const handle: PrefetchingHandler<SpoolPosition> = async (records) => {
+  const handle: PrefetchingHandler<P> = async (records) => {
     const entries = await decode(records);
     const client = entries.filter((e) => e.value.kind === 'client');
     let server = entries.filter((e) => e.value.kind === 'server');

@@ -1,0 +1,279 @@
+import type { Consumer as KafkaConsumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { RecordSource, SourceRecord } from '../types.js';
+import { KAFKA_CONSUMER_TIMINGS, type KafkaConsumerTimings } from './timings.js';
+
+/**
+ * Where a consumer is in one topic. For a record: its own partition and offset (one entry). For
+ * `next` and `committed()`: per partition, the offset of the next record to read, i.e. what to commit.
+ */
+export interface KafkaPosition {
+  readonly topic: string;
+  readonly offsets: Readonly<Record<string, string>>;
+}
+
+export interface KafkaSourceStats {
+  groupId: string;
+  topic: string;
+  /** Partitions this member owns now (after the last rebalance). */
+  partitions: number[];
+  /** Records fetched but not yet handed to the consumer loop. */
+  queued: number;
+  /** Records in the owned partitions after the committed offsets (from each fetch's high watermark). */
+  lag: number;
+  /** Times this member joined the group (1 after start; each rebalance adds one). */
+  joins: number;
+  /** Commits that the group refused because it was rebalancing: those records are delivered again. */
+  staleCommits: number;
+  /** Fetching stopped because the sink's breaker is open. */
+  paused: boolean;
+  connected: boolean;
+  lastError: string | undefined;
+}
+
+export interface KafkaRecordSource extends RecordSource<KafkaPosition> {
+  stats(): KafkaSourceStats;
+}
+
+export interface KafkaSourceOptions {
+  kafka: Kafka;
+  groupId: string;
+  topic: string;
+  /** Called when fetched records are waiting, so the consumer loop reads at once instead of at its next poll. */
+  onRecords?: () => void;
+  /** True while the sink cannot take anything (breaker open): fetching is paused until it returns false. */
+  paused?: () => boolean;
+  timings?: Partial<KafkaConsumerTimings>;
+}
+
+/** What the group coordinator answers a member that is out of date; its partitions are someone else's now. */
+const REBALANCING = new Set([
+  'REBALANCE_IN_PROGRESS',
+  'ILLEGAL_GENERATION',
+  'UNKNOWN_MEMBER_ID',
+  'NOT_COORDINATOR_FOR_GROUP',
+]);
+const isRebalancing = (error: unknown): boolean =>
+  REBALANCING.has((error as { type?: string } | null)?.type ?? '');
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+interface Fetched {
+  partition: number;
+  message: KafkaMessage;
+  batch: BatchState;
+}
+
+interface BatchState {
+  partition: number;
+  /** Messages of the batch not yet taken by read(). */
+  left: number;
+  dropped: boolean;
+  taken: () => void;
+}
+
+/**
+ * One member of a consumer group on one topic, behind the RecordSource seam. kafkajs pushes
+ * (eachBatch); the seam pulls (read). eachBatch queues its batch and waits, heartbeating, until
+ * read() has handed every record of it to the consumer loop; only then does it resolve the batch's
+ * offsets (kafkajs's in-memory fetch position) and return, so memory holds at most one fetch ahead.
+ * Offsets are committed by commit() alone, after the handler said `done` (autoCommit off). A batch
+ * whose partition went elsewhere (rebalance, stop, crash) is dropped from the queue unresolved: its
+ * new owner reads it again from the last commit.
+ */
+export async function openKafkaSource(options: KafkaSourceOptions): Promise<KafkaRecordSource> {
+  const timings = { ...KAFKA_CONSUMER_TIMINGS, ...options.timings };
+  const { topic, groupId } = options;
+  const consumer: KafkaConsumer = options.kafka.consumer({
+    groupId,
+    sessionTimeout: timings.sessionTimeoutMs,
+    rebalanceTimeout: timings.rebalanceTimeoutMs,
+    heartbeatInterval: timings.heartbeatIntervalMs,
+    maxBytesPerPartition: timings.maxBytesPerPartition,
+    maxBytes: timings.maxBytes,
+    maxWaitTimeInMs: timings.maxWaitMs,
+    allowAutoTopicCreation: true,
+    // A crashed consumer (broker gone) restarts by itself, forever, with kafkajs's own backoff.
+    retry: { retries: timings.restartRetries, initialRetryTime: 300, maxRetryTime: 10_000 },
+  });
+
+  let queue: Fetched[] = [];
+  let head = 0;
+  let closing = false;
+  let paused = false;
+  let connected = false;
+  let lastError: string | undefined;
+  let joins = 0;
+  let staleCommits = 0;
+  let assigned = new Set<number>();
+  // Next offset per partition over what read() handed out (the `next` of the last record taken).
+  let taken: Record<string, string> = {};
+  let committed: Record<string, string> = {};
+  const highWatermarks = new Map<number, bigint>();
+  const firstSeen = new Map<number, bigint>();
+
+  const { CONNECT, DISCONNECT, CRASH, GROUP_JOIN } = consumer.events;
+  consumer.on(CONNECT, () => {
+    connected = true;
+  });
+  consumer.on(DISCONNECT, () => {
+    connected = false;
+  });
+  consumer.on(CRASH, (event) => {
+    connected = false;
+    lastError = `kafka consumer ${groupId}: ${describe(event.payload.error)}`;
+  });
+  consumer.on(GROUP_JOIN, (event) => {
+    joins += 1;
+    connected = true;
+    const mine = new Set(event.payload.memberAssignment[topic] ?? []);
+    // Partitions that went elsewhere: forget how far we got; their new owner starts at the last commit.
+    for (const p of Object.keys(taken)) if (!mine.has(Number(p))) delete taken[p];
+    for (const p of [...highWatermarks.keys()]) if (!mine.has(p)) highWatermarks.delete(p);
+    firstSeen.clear();
+    assigned = mine;
+  });
+
+  const queued = (): number => queue.length - head;
+  function drop(batch: BatchState): void {
+    if (batch.dropped) return;
+    batch.dropped = true;
+    const kept = queue.slice(head).filter((f) => f.batch !== batch);
+    queue = kept;
+    head = 0;
+  }
+
+  async function eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, heartbeat, isRunning, isStale, resolveOffset } = payload;
+    if (closing || batch.isEmpty()) return;
+    const partition = batch.partition;
+    highWatermarks.set(partition, BigInt(batch.highWatermark));
+    if (!firstSeen.has(partition)) firstSeen.set(partition, BigInt(batch.firstOffset() ?? '0'));
+    let release!: () => void;
+    const allTaken = new Promise<void>((resolve) => (release = resolve));
+    const state: BatchState = { partition, left: batch.messages.length, dropped: false, taken: release };
+    for (const message of batch.messages) queue.push({ partition, message, batch: state });
+    options.onRecords?.();
+    try {
+      for (;;) {
+        let timer: NodeJS.Timeout | undefined;
+        const done = await Promise.race([
+          allTaken.then(() => true),
+          new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timings.waitTickMs))),
+        ]);
+        clearTimeout(timer);
+        if (done) break;
+        if (closing || !isRunning() || isStale()) {
+          drop(state);
+          return;
+        }
+        // Keeps the membership while the loop is busy (a slow insert, a sink backing off); throws when
+        // the group rebalances, which hands control back to kafkajs to rejoin.
+        await heartbeat();
+      }
+    } catch (error) {
+      drop(state);
+      throw error;
+    }
+    resolveOffset(batch.lastOffset());
+  }
+
+  function next(partition: number, offset: string): KafkaPosition {
+    taken = { ...taken, [partition]: (BigInt(offset) + 1n).toString() };
+    return { topic, offsets: taken };
+  }
+
+  // The breaker is polled rather than subscribed to: the guard exposes its state, not events.
+  const pauseTimer = setInterval(() => {
+    const want = options.paused?.() ?? false;
+    if (want === paused || closing) return;
+    paused = want;
+    if (want) consumer.pause([{ topic }]);
+    else consumer.resume([{ topic }]);
+  }, timings.pauseCheckMs);
+  pauseTimer.unref();
+
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      // Every owned partition's batch is queued at once: one hand-over can carry all of them.
+      partitionsConsumedConcurrently: timings.partitionsConcurrently,
+      eachBatch,
+    });
+  } catch (error) {
+    clearInterval(pauseTimer);
+    await consumer.disconnect().catch(() => undefined);
+    throw error;
+  }
+
+  return {
+    committed: () => ({ topic, offsets: committed }),
+    async read(max) {
+      const out: SourceRecord<KafkaPosition>[] = [];
+      while (out.length < max && head < queue.length) {
+        const fetched = queue[head]!;
+        head += 1;
+        const { partition, message } = fetched;
+        out.push({
+          position: { topic, offsets: { [partition]: message.offset } },
+          next: next(partition, message.offset),
+          payload: message.value ?? Buffer.alloc(0),
+        });
+        fetched.batch.left -= 1;
+        if (fetched.batch.left === 0) fetched.batch.taken();
+      }
+      if (head > 4_096 && head * 2 > queue.length) {
+        queue = queue.slice(head);
+        head = 0;
+      }
+      return out;
+    },
+    async commit(position) {
+      const offsets = Object.entries(position.offsets)
+        .filter(([p]) => assigned.has(Number(p)))
+        .map(([p, offset]) => ({ topic, partition: Number(p), offset }));
+      if (offsets.length === 0) return;
+      try {
+        await consumer.commitOffsets(offsets);
+      } catch (error) {
+        // Not ours any more: the records after the group's last commit go to the new owner again.
+        if (isRebalancing(error)) {
+          staleCommits += 1;
+          return;
+        }
+        lastError = `commit failed: ${describe(error)}`;
+        throw error;
+      }
+      committed = { ...committed, ...Object.fromEntries(offsets.map((o) => [o.partition, o.offset])) };
+    },
+    async close() {
+      closing = true;
+      clearInterval(pauseTimer);
+      // Leaves the group: the others take its partitions at once instead of after the session timeout.
+      await consumer.disconnect();
+    },
+    stats() {
+      let lag = 0n;
+      for (const [partition, hw] of highWatermarks) {
+        const at = committed[partition] ?? firstSeen.get(partition)?.toString();
+        if (at !== undefined && hw > BigInt(at)) lag += hw - BigInt(at);
+      }
+      return {
+        groupId,
+        topic,
+        partitions: [...assigned].sort((a, b) => a - b),
+        queued: queued(),
+        lag: Number(lag),
+        joins,
+        staleCommits,
+        paused,
+        connected,
+        lastError,
+      };
+    },
+  };
+}

@@ -1,0 +1,198 @@
+import kafkajs, { type Kafka, type Producer } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startKafkaMock, type KafkaMockCluster } from '../../test-support/kafka.js';
+import { waitFor } from '../../test-support/wait.js';
+import { createConsumer } from '../src/sources/consumer.js';
+import { openKafkaSource, type KafkaPosition, type KafkaRecordSource } from '../src/sources/kafka/source.js';
+import type { Consumer, HandleResult, SourceRecord } from '../src/sources/types.js';
+
+let mock: KafkaMockCluster;
+let kafka: Kafka;
+let producer: Producer;
+let topicCount = 0;
+
+beforeAll(async () => {
+  mock = await startKafkaMock();
+  kafka = new kafkajs.Kafka({ brokers: [mock.bootstrap], logLevel: kafkajs.logLevel.NOTHING });
+  producer = kafka.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
+  await producer.connect();
+});
+afterAll(async () => {
+  await producer?.disconnect();
+  await mock?.stop();
+});
+
+/** Fast rebalances: the tests wait for takeovers, not for production's 30 s session timeout. */
+const TIMINGS = {
+  sessionTimeoutMs: 6_000,
+  heartbeatIntervalMs: 500,
+  rebalanceTimeoutMs: 10_000,
+  waitTickMs: 100,
+};
+
+async function produce(topic: string, from: number, count: number): Promise<string[]> {
+  const values = Array.from({ length: count }, (_, i) => `record-${from + i}`);
+  await producer.send({
+    topic,
+    acks: -1,
+    messages: values.map((value, i) => ({ key: `key-${(from + i) % 13}`, value })),
+  });
+  return values;
+}
+
+interface Member {
+  consumer: Consumer<KafkaPosition>;
+  source: () => KafkaRecordSource | undefined;
+  handled: string[];
+}
+
+function member(
+  topic: string,
+  groupId: string,
+  handle: (records: SourceRecord<KafkaPosition>[]) => Promise<HandleResult> = async () => 'done',
+  paused?: () => boolean,
+): Member {
+  const handled: string[] = [];
+  let source: KafkaRecordSource | undefined;
+  const listeners = new Set<() => void>();
+  const consumer = createConsumer<KafkaPosition>({
+    name: groupId,
+    openSource: async () =>
+      (source = await openKafkaSource({
+        kafka,
+        groupId,
+        topic,
+        timings: TIMINGS,
+        onRecords: () => listeners.forEach((l) => l()),
+        ...(paused ? { paused } : {}),
+      })),
+    handle: async (records) => {
+      const result = await handle(records);
+      if (result === 'done') handled.push(...records.map((r) => r.payload.toString('utf8')));
+      return result;
+    },
+    batchSize: 50,
+    pollMs: 50,
+    notify: (l) => {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+    backoff: { baseMs: 50, multiplier: 2, capMs: 200, jitter: 0 },
+  });
+  return { consumer, source: () => source, handled };
+}
+
+async function committedTotal(groupId: string, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return (offsets?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+const fresh = (): { topic: string; group: string } => {
+  topicCount += 1;
+  return { topic: `src-test-${topicCount}`, group: `src-group-${topicCount}` };
+};
+
+describe('Kafka RecordSource (librdkafka mock cluster)', () => {
+  it('two members split the partitions; when one leaves the other takes every partition and nothing is lost', async () => {
+    const { topic, group } = fresh();
+    const sent = await produce(topic, 0, 200);
+    const a = member(topic, group);
+    const b = member(topic, group);
+    await a.consumer.start();
+    await b.consumer.start();
+    try {
+      await waitFor('both members own partitions', () => {
+        const pa = a.source()?.stats().partitions ?? [];
+        const pb = b.source()?.stats().partitions ?? [];
+        return pa.length > 0 && pb.length > 0 && pa.length + pb.length === 4;
+      });
+      expect(
+        a
+          .source()!
+          .stats()
+          .partitions.filter((p) => b.source()!.stats().partitions.includes(p)),
+      ).toEqual([]);
+      await waitFor('the first records handled', () => new Set([...a.handled, ...b.handled]).size === 200);
+
+      await a.consumer.stop();
+      await waitFor('b owns all four partitions', () => b.source()?.stats().partitions.length === 4);
+      sent.push(...(await produce(topic, 200, 200)));
+      await waitFor(
+        'every record handled at least once',
+        () => new Set([...a.handled, ...b.handled]).size === sent.length,
+      );
+      expect(new Set([...a.handled, ...b.handled])).toEqual(new Set(sent));
+      await waitFor(
+        'b committed everything',
+        async () => (await committedTotal(group, topic)) === sent.length,
+      );
+    } finally {
+      await a.consumer.stop();
+      await b.consumer.stop();
+    }
+  });
+
+  it('commits only after the handler said done: retried and abandoned records go to the next member', async () => {
+    const { topic, group } = fresh();
+    const sent = await produce(topic, 0, 40);
+    let attempts = 0;
+    const failing = member(topic, group, async () => {
+      attempts += 1;
+      return 'retry';
+    });
+    await failing.consumer.start();
+    try {
+      await waitFor('several failed attempts', () => attempts >= 5);
+      expect(await committedTotal(group, topic)).toBe(0);
+      expect(failing.consumer.stats().retries).toBeGreaterThanOrEqual(4);
+    } finally {
+      await failing.consumer.stop();
+    }
+    // Nothing was committed: a new member of the group gets every record again.
+    const next = member(topic, group);
+    await next.consumer.start();
+    try {
+      await waitFor(
+        'all records handled by the next member',
+        () => new Set(next.handled).size === sent.length,
+      );
+      await waitFor('and committed', async () => (await committedTotal(group, topic)) === sent.length);
+    } finally {
+      await next.consumer.stop();
+    }
+  });
+
+  it('stops fetching while paused (the sink breaker is open) and catches up once resumed', async () => {
+    const { topic, group } = fresh();
+    await produce(topic, 0, 20);
+    let open = false;
+    const m = member(
+      topic,
+      group,
+      async () => 'done',
+      () => open,
+    );
+    await m.consumer.start();
+    try {
+      await waitFor('the first records', () => m.handled.length === 20);
+      open = true;
+      await waitFor('paused', () => m.source()?.stats().paused === true);
+      await produce(topic, 20, 30);
+      // A negative check has nothing to poll for: give it several fetch rounds (maxWait 250 ms) it must not use.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(m.handled.length).toBe(20);
+      expect(m.source()!.stats().queued).toBe(0);
+      open = false;
+      await waitFor('resumed and caught up', () => m.handled.length === 50);
+      expect(m.source()!.stats().paused).toBe(false);
+    } finally {
+      await m.consumer.stop();
+    }
+  });
+});
