@@ -76,7 +76,8 @@ describe('Kafka alerts: exactly one email per new thing across dispatcher proces
     const things = () => [
       errorEvent('renderCart', 'u-1'),
       errorEvent('renderCart', 'u-2'),
-      featureEvent('export-csv'),
+      featureEvent('export-csv', 'u-1', 'acme'),
+      featureEvent('export-csv', 'u-2', 'globex'),
       assertEvent('cart-total-matches'),
     ];
     // The same events reach both dispatchers (several source partitions), twice each.
@@ -87,6 +88,8 @@ describe('Kafka alerts: exactly one email per new thing across dispatcher proces
     expectOnce(smtp.subjects, [
       '[Telltale] New error in shop: TypeError: boom in renderCart',
       '[Telltale] First use of feature "export-csv" in shop',
+      '[Telltale] Account acme used "export-csv" for the first time (shop)',
+      '[Telltale] Account globex used "export-csv" for the first time (shop)',
       '[Telltale] New failing assert in shop: cart-total-matches',
     ]);
 
@@ -99,14 +102,14 @@ describe('Kafka alerts: exactly one email per new thing across dispatcher proces
     expect(smtp.subjects.filter((s) => s.startsWith('[Telltale] Regression in shop'))).toEqual([
       '[Telltale] Regression in shop: TypeError: boom in renderCart',
     ]);
-    expect(smtp.subjects).toHaveLength(4);
+    expect(smtp.subjects).toHaveLength(6);
 
     // A mute rule added on the dashboards (the shared volume) silences the next new assert everywhere.
     const rules = await openMuteRules(dataDir);
     expect((await rules.add({ message: 'noisy-*', note: 'test' })).ok).toBe(true);
     await Promise.all([a, b].map((p) => p.export([assertEvent('noisy-retry'), assertEvent('noisy-retry')])));
     await quiescent(admin, prefix, [a, b]);
-    expect(smtp.subjects).toHaveLength(4);
+    expect(smtp.subjects).toHaveLength(6);
     const muted = await Promise.all([a, b].map(async (p) => (await p.stats()).muted));
     expect(muted[0]! + muted[1]!).toBe(1);
   });
@@ -163,6 +166,7 @@ describe('Kafka alerts: exactly one email per new thing across dispatcher proces
     expectOnce(smtp.subjects, [
       ...[...first, ...second].map((fn) => `[Telltale] New error in shop: TypeError: boom in ${fn}`),
       '[Telltale] First use of feature "export-csv" in shop',
+      '[Telltale] Account acme used "export-csv" for the first time (shop)',
     ]);
   });
 });

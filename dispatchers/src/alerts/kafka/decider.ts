@@ -1,10 +1,11 @@
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { EnrichedEvent } from '../../enrich/enrich.js';
 import type { AlertLog } from '../alert-log.js';
-import type { Alerter } from '../alerter.js';
+import type { Alerter, AlerterStats } from '../alerter.js';
 import { kafkaAlertLog } from './kafka-log.js';
 import type { AlertLogView } from './log-view.js';
 import type { SharedAlertState } from './shared-state.js';
+import { countersOf, emptyStats, sumStats } from './stats.js';
 
 export interface DeciderTimings {
   /** kafkajs session timeout: how long a killed owner holds its partitions (default 30 s). */
@@ -36,6 +37,8 @@ export interface Deciders {
   owned(): Alerter[];
   /** Their partitions, ascending. */
   partitions(): number[];
+  /** Counters of the alerters given back since start (emails sent, muted…), so stats survive rebalances. */
+  retired(): AlerterStats;
   /** Candidates that were no event (damaged or foreign records), skipped. */
   readonly skipped: number;
   close(): Promise<void>;
@@ -77,6 +80,7 @@ export async function startDeciders(options: {
   const released = new Map<number, Promise<void>>();
   const ready = new Map<number, Owned>();
   let skipped = 0;
+  let retired: AlerterStats | undefined;
 
   function release(partition: number): void {
     const current = owned.get(partition);
@@ -89,6 +93,8 @@ export async function startDeciders(options: {
       .then(async ({ alerter, log }) => {
         await alerter.close();
         await log.close();
+        const counters = countersOf(alerter.stats());
+        retired = sumStats(counters.transport, retired === undefined ? [counters] : [retired, counters]);
       })
       .catch(options.onError);
     released.set(partition, done);
@@ -189,6 +195,7 @@ export async function startDeciders(options: {
   return {
     owned: () => [...ready.values()].map((o) => o.alerter),
     partitions: () => [...ready.keys()].sort((x, y) => x - y),
+    retired: () => retired ?? emptyStats('smtp'),
     get skipped() {
       return skipped;
     },

@@ -11,10 +11,12 @@ import { outboxDir, type Mailer } from '../mailer.js';
 import { createCandidatesSink } from './candidates.js';
 import { DECIDER_TIMINGS, startDeciders, type DeciderTimings } from './decider.js';
 import { listAcross } from './listing.js';
+import { sumStats } from './stats.js';
 import { startAlertLogView } from './log-view.js';
 import { openSharedAlertState } from './shared-state.js';
 
 export { subjectKey } from './candidates.js';
+export { openSharedAlertState, type SharedAlertState } from './shared-state.js';
 export { DECIDER_TIMINGS, type DeciderTimings } from './decider.js';
 
 export interface KafkaAlertsOptions {
@@ -37,34 +39,6 @@ export interface KafkaAlerts {
 }
 
 type WithKafka = DispatcherConfig & { readonly kafka?: KafkaSettings | undefined };
-
-function sumStats(transport: Mailer['transport'], all: readonly AlerterStats[]): AlerterStats {
-  const out: AlerterStats = {
-    transport,
-    pending: 0,
-    sent: 0,
-    failures: 0,
-    lastError: undefined,
-    muted: 0,
-    deferred: 0,
-    notRecorded: 0,
-    notRecordedByApp: {},
-    log: { lines: 0, records: 0, seen: 0, compactions: 0, expired: 0 },
-  };
-  for (const s of all) {
-    for (const field of ['pending', 'sent', 'failures', 'muted', 'deferred', 'notRecorded'] as const)
-      out[field] += s[field];
-    out.lastError = s.lastError ?? out.lastError;
-    for (const [app, kinds] of Object.entries(s.notRecordedByApp)) {
-      const into = (out.notRecordedByApp[app] ??= {});
-      for (const [kind, n] of Object.entries(kinds) as Array<[keyof typeof kinds, number]>)
-        into[kind] = (into[kind] ?? 0) + n;
-    }
-    for (const field of ['lines', 'records', 'seen', 'compactions', 'expired'] as const)
-      out.log[field] += s.log[field];
-  }
-  return out;
-}
 
 /**
  * Alerts decided exactly once across many dispatchers (docs/alerts.md, "Many dispatchers"): every
@@ -173,10 +147,10 @@ export async function startKafkaAlerts(options: KafkaAlertsOptions): Promise<Kaf
         return null;
       },
       stats() {
-        const total = sumStats(
-          mailer.transport,
-          deciders.owned().map((a) => a.stats()),
-        );
+        const total = sumStats(mailer.transport, [
+          deciders.retired(),
+          ...deciders.owned().map((a) => a.stats()),
+        ]);
         total.lastError = total.lastError ?? lastError;
         return total;
       },
