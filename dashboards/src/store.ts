@@ -43,6 +43,9 @@ export interface DashboardStore {
 /** Default and ceiling for list sizes, shared by the store and the HTTP schemas. */
 export const LIST_LIMITS = Object.freeze({ defaultLimit: 100, maxLimit: 1000, sampleEvents: 20 });
 
+/** Longest `text` needle of a log search: a search is a substring test, linear in the message, and the needle is capped. */
+export const MAX_SEARCH_LENGTH = 200;
+
 /**
  * A place in a list's order: the sort key of one item (see SORT_KEYS). Keyset pagination, not
  * OFFSET: a page starts right after the last item seen, so rows arriving meanwhile neither repeat

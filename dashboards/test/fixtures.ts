@@ -1,6 +1,6 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { ensureDuckDbSchema } from '@telltale/dispatchers';
+import { DUCKDB_DDL } from '@telltale/schema';
 import type { AlertSummary } from '../src/alerts.js';
 import type { IssueServices } from '../src/issues.js';
 import { dashboardsPlugin } from '../src/plugin.js';
@@ -214,7 +214,7 @@ export async function createHarness(
 ): Promise<Harness> {
   const instance = await DuckDBInstance.create(':memory:');
   const db = await instance.connect();
-  await ensureDuckDbSchema(db);
+  for (const statement of DUCKDB_DDL) await db.run(statement);
   await insertRows(db, rows);
   const store = await createDuckDbStore(instance);
   const app = Fastify();

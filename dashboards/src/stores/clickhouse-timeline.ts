@@ -1,5 +1,11 @@
 import type { Attributes } from '@telltale/protocol';
-import type { ServerLogLine, ServerLogsQuery, TimelineItem, TimelineQuery } from '../store.js';
+import {
+  MAX_SEARCH_LENGTH,
+  type ServerLogLine,
+  type ServerLogsQuery,
+  type TimelineItem,
+  type TimelineQuery,
+} from '../store.js';
 import {
   keysetPage,
   num,
@@ -11,7 +17,6 @@ import {
   type Row,
 } from './clickhouse-query.js';
 import type { Tables } from './clickhouse-lists.js';
-import { MAX_SEARCH_LENGTH } from './duckdb-timeline.js';
 
 /**
  * The timeline and the server-log list over ClickHouse's `events` and `server_logs` tables, the

@@ -2,6 +2,7 @@ import type { DuckDBConnection, DuckDBValue, JS } from '@duckdb/node-api';
 import type { Attributes } from '@telltale/protocol';
 import {
   LIST_LIMITS,
+  MAX_SEARCH_LENGTH,
   type PageQuery,
   type ServerLogLine,
   type ServerLogsQuery,
@@ -17,9 +18,6 @@ import {
  */
 
 type Row = Record<string, JS>;
-
-/** Longest `text` needle: a search is a substring test, linear in the message, and the needle is capped. */
-export const MAX_SEARCH_LENGTH = 200;
 
 /** A client event's time on the collector's clock: never later than when the collector received it. */
 const CLIENT_TS = 'least(epoch_ms(ts), epoch_ms(received_at))';
