@@ -45,3 +45,4 @@ export {
 export { hashPassword, verifyPassword, passwordProblem, MIN_PASSWORD_LENGTH } from './auth/password.js';
 export { createSessionStarter, safeNext } from './auth/sign-in-routes.js';
 export type { Viewer, SessionLimits } from './auth/sessions.js';
+export * from './http/health-types.js';

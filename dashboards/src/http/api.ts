@@ -5,6 +5,8 @@ import { loadErrorDetail, loadErrorGroups } from '../error-detail.js';
 import type { DashboardsPluginOptions } from '../plugin.js';
 import { SORT_KEYS, type SortKey } from '../store.js';
 import { loadServerLogs, loadTimeline, TIMELINE_FILTERS, timelineFilters } from '../timeline.js';
+import { readHealth } from './health.js';
+import { failingParts } from './health-types.js';
 import { issueApiRoutes } from './issue-actions.js';
 import { InvalidCursorError, loadPage, type Page } from './pagination.js';
 import {
@@ -172,6 +174,21 @@ export async function apiRoutes(app: FastifyInstance, options: DashboardsPluginO
       (a) => [alertPosition(a).time, a.key],
     );
     return listBody('alerts', alerts);
+  });
+
+  // The /health page's figures, and what fails long enough for the banner.
+  app.get('/api/health', async (request, reply) => {
+    const health = await readHealth(options, request);
+    if (health === undefined)
+      return reply.code(404).send(
+        errorBody('TELLTALE_ERR_NOT_FOUND', {
+          message:
+            options.health === undefined
+              ? 'this process runs without the dispatchers: their ops port serves /metrics and /readyz'
+              : 'the pipeline figures could not be read; see the server log',
+        }),
+      );
+    return { ...health, failing: failingParts(health, options.healthBannerAfterMs) };
   });
 
   if (issues !== undefined) await issueApiRoutes(app, { store, issues });

@@ -1,6 +1,7 @@
 import { html, trustedHtml, type SafeHtml } from '../html.js';
 
-export type Section = 'errors' | 'features' | 'asserts' | 'blocked' | 'events' | 'logs' | 'alerts' | 'apps';
+export type Section =
+  'errors' | 'features' | 'asserts' | 'blocked' | 'events' | 'logs' | 'alerts' | 'apps' | 'health';
 
 const NAV: ReadonlyArray<[Section, string, string]> = [
   ['errors', 'Errors', '/'],
@@ -11,6 +12,7 @@ const NAV: ReadonlyArray<[Section, string, string]> = [
   ['logs', 'Server logs', '/logs'],
   ['alerts', 'Alerts', '/alerts'],
   ['apps', 'Apps', '/apps'],
+  ['health', 'Health', '/health'],
 ];
 
 export interface PageOptions {
@@ -27,6 +29,9 @@ export const STYLESHEET_PATH = '/assets/dashboard.css';
 
 /** Filled per request by the access hook (auth/access-hook.ts) with viewerBadge; empty without one. */
 export const VIEWER_SLOT = '<!--telltale:viewer-->';
+
+/** Filled per request by the health banner hook (http/health.ts) while the pipeline is failing; empty otherwise. */
+export const HEALTH_SLOT = '<!--telltale:health-->';
 
 /** Who is signed in, and the sign-out button (a form: signing out changes state, so it is a POST). */
 export function viewerBadge(email: string, role: string): SafeHtml {
@@ -54,6 +59,7 @@ ${refresh === true && html`<meta http-equiv="refresh" content="5">`}
 ${refresh === true && html`<span class="live" title="This page refreshes every 5 seconds">live</span>`}
 ${trustedHtml(VIEWER_SLOT)}
 </header>
+${trustedHtml(HEALTH_SLOT)}
 <main>
 ${body}
 </main>

@@ -113,4 +113,7 @@ form.rule-form label { display: flex; flex-direction: column; gap: 3px; font-siz
 input[type=text], select { font: inherit; padding: 4px 8px; border: 1px solid var(--line); border-radius: 6px; }
 button { font: inherit; padding: 4px 12px; border: 1px solid var(--line); border-radius: 6px; background: var(--bg); cursor: pointer; }
 button:hover { background: var(--panel); }
+.banner-failing { background: var(--error); color: #fff; padding: 10px 24px; font-size: 14px; }
+.banner-failing a { color: #fff; text-decoration: underline; font-weight: 600; }
+.banner-failing .banner-item { margin-right: 6px; }
 `;
