@@ -204,7 +204,7 @@ describe('/health: the pipeline on a page, the banner on every page, the dead-le
     await createDeadLetterWriter(data.dir, 'duckdb').write(
       { segment: 1, offset: 0 },
       Buffer.from(JSON.stringify(parked)),
-      'TELLTALE_ERR_SINK_REJECTED',
+      'sink_rejected',
       'duckdb: refused the batch (a schema change since fixed)',
     );
     expect(await stored(['parked-1', 'parked-2'])).toEqual([]);
@@ -227,7 +227,7 @@ describe('/health: the pipeline on a page, the banner on every page, the dead-le
     await page.goto(`${url}/health`);
     const row = page.locator('tr[data-dead-letters="duckdb"]');
     expect(await row.locator('td').nth(1).innerText()).toBe('1');
-    expect(await row.innerText()).toContain('TELLTALE_ERR_SINK_REJECTED');
+    expect(await row.innerText()).toContain('sink_rejected');
     await Promise.all([
       page.waitForURL(/\/health\?consumer=duckdb&replayed=1&left=0$/),
       row.locator('button').click(),
