@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import kafkajs, { type Admin } from 'kafkajs';
-import { kafkaTopics, TelltaleError, type KafkaSettings } from '@telltale/protocol';
+import { kafkaTopics, TelltaleError } from '@telltale/protocol';
 import type { DispatcherConfig } from '../../config.js';
 import type { Sink } from '../../sinks/types.js';
 import type { AlertListQuery, AlertSummary } from '../alert-log.js';
@@ -23,7 +23,7 @@ export interface KafkaAlertsOptions {
   config: DispatcherConfig /* config.kafka set */;
   intel: ErrorIntelligence;
   mailer: Mailer;
-  /** Tests shorten the session timeout (how long a killed owner holds its partitions). */
+  /** Beyond the agreed interface: tests shorten the session timeout (default: config.kafkaTimings, else 30 s). */
   timings?: Partial<DeciderTimings>;
 }
 
@@ -38,8 +38,6 @@ export interface KafkaAlerts {
   close(): Promise<void>;
 }
 
-type WithKafka = DispatcherConfig & { readonly kafka?: KafkaSettings | undefined };
-
 /**
  * Alerts decided exactly once across many dispatchers (docs/alerts.md, "Many dispatchers"): every
  * dispatcher forwards candidates keyed by subject; the owner of a candidates partition decides its
@@ -47,13 +45,20 @@ type WithKafka = DispatcherConfig & { readonly kafka?: KafkaSettings | undefined
  */
 export async function startKafkaAlerts(options: KafkaAlertsOptions): Promise<KafkaAlerts> {
   const { config, intel, mailer } = options;
-  const settings = (config as WithKafka).kafka;
+  const settings = config.kafka;
   if (settings === undefined)
     throw new TelltaleError(
       'TELLTALE_ERR_INVALID_CONFIG',
       'kafka: Kafka alerts need TELLTALE_KAFKA_BROKERS (host:port of the brokers); without it the dispatchers decide alerts locally',
     );
-  const timings: DeciderTimings = { ...DECIDER_TIMINGS, ...options.timings };
+  // The session timeout the dispatchers' own consumers use (TELLTALE_KAFKA_SESSION_TIMEOUT_MS), unless a test sets its own.
+  const { sessionTimeoutMs, heartbeatIntervalMs } = config.kafkaTimings ?? {};
+  const timings: DeciderTimings = {
+    ...DECIDER_TIMINGS,
+    ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }),
+    ...(heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs }),
+    ...options.timings,
+  };
   const topics = kafkaTopics(settings.topicPrefix);
   const kafka = new kafkajs.Kafka({
     clientId: settings.clientId,
