@@ -57,7 +57,10 @@ async function startServer(paused: boolean): Promise<Server> {
     path.join(os.tmpdir(), `telltale-bench-e2e-${paused ? 'collector' : 'full'}-`),
   );
   const port = await freePort();
-  const child = spawn(process.execPath, [CLI, 'start'], {
+  // BENCH_CPU_PROF_DIR=<dir>: a .cpuprofile per thread of the measured process (benchmarks/tools/cpuprofile-top.ts).
+  const profile = process.env.BENCH_CPU_PROF_DIR;
+  const flags = profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profile}`];
+  const child = spawn(process.execPath, [...flags, CLI, 'start'], {
     cwd: dataDir,
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {

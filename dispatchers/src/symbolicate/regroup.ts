@@ -16,30 +16,27 @@ export type Regroup = (events: EnrichedEvent[]) => Promise<EnrichedEvent[]>;
  */
 export function createRegroup(symbolicator: Symbolicator): Regroup {
   return async (events) => {
-    if (!events.some((e) => e.kind === 'error' && e.stack !== null)) return events;
-    // Most releases have no maps: ask once per release and export, not once per error.
+    const regroupable = (e: EnrichedEvent): boolean =>
+      e.kind === 'error' && e.stack !== null && e.fingerprint !== null;
+    // Most releases have no maps: ask once per release and export, not once per error, and when
+    // none of them has maps hand the rows back as they are (no await per row).
     const releasesWithMaps = new Map<string, Promise<boolean>>();
-    const releaseHasMaps = (event: EnrichedEvent): Promise<boolean> => {
+    for (const event of events) {
       const key = `${event.app}\u0000${event.release}`;
-      let answer = releasesWithMaps.get(key);
-      if (answer === undefined) {
-        answer = symbolicator.hasMaps(event.app, event.release);
-        releasesWithMaps.set(key, answer);
-      }
-      return answer;
-    };
+      if (regroupable(event) && !releasesWithMaps.has(key))
+        releasesWithMaps.set(key, symbolicator.hasMaps(event.app, event.release));
+    }
+    if (releasesWithMaps.size === 0) return events;
+    const answers = await Promise.all(releasesWithMaps.values());
+    const withMaps = new Set([...releasesWithMaps.keys()].filter((_, i) => answers[i]));
+    if (withMaps.size === 0) return events;
     const out: EnrichedEvent[] = [];
     for (const event of events) {
-      if (
-        event.kind !== 'error' ||
-        event.stack === null ||
-        event.fingerprint === null ||
-        !(await releaseHasMaps(event))
-      ) {
+      if (!regroupable(event) || !withMaps.has(`${event.app}\u0000${event.release}`)) {
         out.push(event);
         continue;
       }
-      const input = { type: event.errorType ?? 'Error', message: event.message ?? '', stack: event.stack };
+      const input = { type: event.errorType ?? 'Error', message: event.message ?? '', stack: event.stack! };
       // The stored fingerprint differs from the stack's own one only when the app chose it.
       if (fingerprintError(input) !== event.fingerprint) {
         out.push(event);
@@ -48,7 +45,7 @@ export function createRegroup(symbolicator: Symbolicator): Regroup {
       const result = await symbolicator.symbolicate({
         app: event.app,
         release: event.release,
-        frames: parseStack(event.stack),
+        frames: parseStack(event.stack!),
         uploadedBefore: event.receivedAt,
         explain: false,
       });
