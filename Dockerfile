@@ -50,10 +50,12 @@ COPY --from=build /src/cli/bin cli/bin
 COPY --from=build /src/browser-sdk/dist browser-sdk/dist
 COPY --from=build /src/browser-sdk/demo browser-sdk/demo
 
-# Not root: the data dir (spools, checkpoints, DuckDB, alert log) belongs to this user only.
+# Not root: the data dir (spools, checkpoints, DuckDB, alert log) belongs to this user only. The
+# folders compose mounts shared volumes on exist here, so a new volume takes this owner and mode.
 RUN groupadd --system --gid 10001 telltale \
   && useradd --system --uid 10001 --gid telltale --home-dir /data --shell /usr/sbin/nologin telltale \
-  && mkdir -p /data && chown telltale:telltale /data && chmod 0700 /data
+  && mkdir -p /data/artifacts /data/alerts \
+  && chown -R telltale:telltale /data && chmod -R 0700 /data
 USER telltale
 VOLUME ["/data"]
 # In a container the listeners face the container network; the load balancer or the port mapping

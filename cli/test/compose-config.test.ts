@@ -14,6 +14,8 @@ import { tempDir } from '../../test-support/wait.js';
 import { REPO } from './roles-process.js';
 
 // A pinned tag: not empty, not "latest" (an upgrade is a reviewed change of this file).
+// Shared on purpose (docker-compose.yml says why): source maps, and group lifecycle + mute rules.
+const SHARED_VOLUMES = ['artifacts', 'alert-state'];
 const pinned = (image: string | undefined): boolean =>
   /:[\w.-]+$/.test(image ?? '') && !/:latest$/.test(image!);
 
@@ -93,6 +95,7 @@ describe('docker-compose.yml (validated by docker-compose 1.29 `config`, no engi
       for (const volume of service.volumes ?? []) {
         const source = typeof volume === 'string' ? volume.split(':')[0]! : (volume.source ?? '');
         if (source.startsWith('/')) continue; // a bind mount (the nginx config)
+        if (SHARED_VOLUMES.includes(source)) continue;
         expect(volumes.get(source), `${source} shared by ${name} and ${volumes.get(source)}`).toBeUndefined();
         volumes.set(source, name);
       }
@@ -107,6 +110,9 @@ describe('docker-compose.yml (validated by docker-compose 1.29 `config`, no engi
       ).toBe(true);
     }
     for (const store of ['kafka', 'clickhouse', 'azurite']) expect([...volumes.values()]).toContain(store);
+    // Every process that decides alerts or changes their rules sees the same alert state.
+    for (const name of ['dispatcher-1', 'dispatcher-2', 'dashboards'])
+      expect(config.services[name]?.volumes, name).toContain('alert-state:/data/alerts:rw');
   });
 });
 
