@@ -170,7 +170,15 @@ export async function startKafkaAlerts(options: KafkaAlertsOptions): Promise<Kaf
 
 /** Ownership of a candidates partition is ownership of the same log partition: the counts must match. */
 async function checkPartitions(admin: Admin, candidates: string, log: string): Promise<void> {
-  const { topics } = await admin.fetchTopicMetadata({ topics: [candidates, log] });
+  let topics: Array<{ name: string; partitions: unknown[] }>;
+  try {
+    ({ topics } = await admin.fetchTopicMetadata({ topics: [candidates, log] }));
+  } catch (error) {
+    throw new TelltaleError(
+      'TELLTALE_ERR_INVALID_CONFIG',
+      `kafka: cannot read topics ${candidates} and ${log} (${error instanceof Error ? error.message : String(error)}); create them with the same partition count, ${log} with cleanup.policy=compact (docs/alerts.md, "Many dispatchers")`,
+    );
+  }
   const count = (name: string): number => topics.find((t) => t.name === name)?.partitions.length ?? 0;
   if (count(candidates) !== count(log))
     throw new TelltaleError(
