@@ -271,7 +271,13 @@ export async function startDispatchers(config: DispatcherConfig, deps: Dispatche
     let alerterTarget: Sink;
     if (config.kafka !== undefined) {
       // Many dispatchers: alerts are decided once per subject across all of them (alerts/kafka).
-      kafkaAlerts = await startKafkaAlerts({ config, intel, mailer });
+      const { sessionTimeoutMs, heartbeatIntervalMs } = config.kafkaTimings ?? {};
+      // The deciders' group lets go of a killed member as fast as the sink groups do.
+      const timings = {
+        ...(sessionTimeoutMs !== undefined ? { sessionTimeoutMs } : {}),
+        ...(heartbeatIntervalMs !== undefined ? { heartbeatIntervalMs } : {}),
+      };
+      kafkaAlerts = await startKafkaAlerts({ config, intel, mailer, timings });
       alerterTarget = kafkaAlerts.candidates;
     } else {
       log = await openAlertLog(config.dataDir);
