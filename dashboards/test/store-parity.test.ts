@@ -81,7 +81,7 @@ describe('every /api route answers the same on DuckDB, ClickHouse 18.16 and the 
       stored.events += envelope.batch.events.length;
       await waitFor(
         'the batch in ClickHouse',
-        async () => (await raw(`SELECT count() FROM ${DATABASE}.events`)) === stored.events,
+        async () => (await raw(`SELECT count() FROM ${DATABASE}.events`)) >= stored.events,
       );
     }
     for (const envelope of serverEnvelopes()) {
@@ -89,9 +89,15 @@ describe('every /api route answers the same on DuckDB, ClickHouse 18.16 and the 
       stored.logs += envelope.logs.length;
       await waitFor(
         'the lines in ClickHouse',
-        async () => (await raw(`SELECT count() FROM ${DATABASE}.server_logs`)) === stored.logs,
+        async () => (await raw(`SELECT count() FROM ${DATABASE}.server_logs`)) >= stored.logs,
       );
     }
+    await waitFor(
+      'every distinct row in ClickHouse',
+      async () =>
+        (await raw(`SELECT count() FROM ${DATABASE}.events FINAL`)) === DISTINCT_EVENTS &&
+        (await raw(`SELECT count() FROM ${DATABASE}.server_logs FINAL`)) === DISTINCT_LOGS,
+    );
     const duckStore = await createDuckDbStore(duckdb);
     await waitFor('DuckDB has the corpus', async () => {
       const counts = await duckStore.eventCounts();
@@ -157,9 +163,13 @@ describe('every /api route answers the same on DuckDB, ClickHouse 18.16 and the 
   }
 
   it('the copies are really there: ClickHouse holds every re-sent row twice, DuckDB once', async () => {
-    expect(await raw(`SELECT count() FROM ${DATABASE}.events`)).toBe(DISTINCT_EVENTS + 8);
+    // At least: a sink retry whose first attempt had landed after all adds one more copy (at-least-once).
+    expect(await raw(`SELECT count() FROM ${DATABASE}.events`)).toBeGreaterThanOrEqual(DISTINCT_EVENTS + 8);
     expect(await raw(`SELECT count() FROM ${DATABASE}.events FINAL`)).toBe(DISTINCT_EVENTS);
-    expect(await raw(`SELECT count() FROM ${DATABASE}.server_logs`)).toBe(DISTINCT_LOGS + 3);
+    expect(await raw(`SELECT count() FROM ${DATABASE}.server_logs`)).toBeGreaterThanOrEqual(
+      DISTINCT_LOGS + 3,
+    );
+    expect(await raw(`SELECT count() FROM ${DATABASE}.server_logs FINAL`)).toBe(DISTINCT_LOGS);
     // The current engine collapses copies inside one insert (optimize_on_insert), not across two.
     const chdbCount = (sql: string) => Number(chdb.session.query(sql, 'TabSeparated'));
     expect(chdbCount(`SELECT count() FROM ${DATABASE}.events`)).toBe(2 * DISTINCT_EVENTS);
