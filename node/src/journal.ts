@@ -248,9 +248,14 @@ async function readAt(file: string, offset: number, length: number): Promise<Buf
 
 async function countLines(file: JournalFile, from: number): Promise<number> {
   let lines = 0;
-  for (let offset = from; offset < file.bytes; offset += READ_BLOCK_BYTES) {
-    const block = await readAt(file.file, offset, Math.min(READ_BLOCK_BYTES, file.bytes - offset));
-    for (let i = block.indexOf(10); i >= 0; i = block.indexOf(10, i + 1)) lines += 1;
+  try {
+    for (let offset = from; offset < file.bytes; offset += READ_BLOCK_BYTES) {
+      const block = await readAt(file.file, offset, Math.min(READ_BLOCK_BYTES, file.bytes - offset));
+      for (let i = block.indexOf(10); i >= 0; i = block.indexOf(10, i + 1)) lines += 1;
+    }
+  } catch (error) {
+    if (!isErrno(error, 'ENOENT')) throw error;
+    return 0; // shipped and deleted meanwhile: nothing of it is dropped
   }
   return lines;
 }
@@ -284,7 +289,13 @@ export async function openJournalReader(options: {
       next = { segment: file.seq, offset };
       // The newest file may grow while we read; reading to the size listed is enough.
       while (offset < file.bytes && !full()) {
-        const block = await readAt(file.file, offset, Math.min(READ_BLOCK_BYTES, file.bytes - offset));
+        const block = await readAt(file.file, offset, Math.min(READ_BLOCK_BYTES, file.bytes - offset)).catch(
+          (error: unknown) => {
+            if (isErrno(error, 'ENOENT')) return undefined; // dropped at the cap meanwhile: its lines are counted
+            throw error;
+          },
+        );
+        if (block === undefined) break;
         let start = 0;
         for (let nl = block.indexOf(10); nl >= 0 && !full(); nl = block.indexOf(10, start)) {
           const raw = block.toString('utf8', start, nl);
