@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type kafkajs from 'kafkajs';
 import { openGroupStates } from '../src/alerts/group-state.js';
+import { startKafkaAlertReader } from '../src/alerts/kafka/index.js';
 import { openMuteRules } from '../src/alerts/mute-rules.js';
 import { startKafkaMock, type KafkaMockCluster } from '../../test-support/kafka.js';
 import { tempDir, waitFor } from '../../test-support/wait.js';
@@ -112,6 +113,22 @@ describe('Kafka alerts: exactly one email per new thing across dispatcher proces
     expect(smtp.subjects).toHaveLength(6);
     const muted = await Promise.all([a, b].map(async (p) => (await p.stats()).muted));
     expect(muted[0]! + muted[1]!).toBe(1);
+
+    // The dashboards' process lists them from the alert-log topic: every partition, newest first, paged.
+    const reader = await startKafkaAlertReader({
+      settings: { brokers: [mock.bootstrap], clientId: 'dashboards', topicPrefix: prefix, idempotent: false },
+      dataDir,
+    });
+    cleanups.push(() => reader.close());
+    const all = await reader.listAlerts();
+    expect(all.map((x) => x.status).sort()).toEqual(['muted', ...Array<string>(6).fill('sent')]);
+    expect(all.find((x) => x.kind === 'new-assert' && x.status === 'muted')?.key).toBe(
+      'new-assert:shop:noisy-retry',
+    );
+    const first = await reader.listAlerts({ limit: 4 });
+    const last = first[first.length - 1]!;
+    const rest = await reader.listAlerts({ before: { time: Date.parse(last.createdAt), key: last.key } });
+    expect([...first, ...rest]).toEqual(all);
   });
 
   it('a third member joins and leaves mid-stream: still one email per new error', async () => {

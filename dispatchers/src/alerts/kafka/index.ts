@@ -1,5 +1,3 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import kafkajs, { type Admin } from 'kafkajs';
 import { kafkaTopics, TelltaleError } from '@telltale/protocol';
 import type { DispatcherConfig } from '../../config.js';
@@ -7,16 +5,18 @@ import type { Sink } from '../../sinks/types.js';
 import type { AlertListQuery, AlertSummary } from '../alert-log.js';
 import { createAlerter, type Alerter, type AlerterStats } from '../alerter.js';
 import type { ErrorIntelligence } from '../issues.js';
-import { outboxDir, type Mailer } from '../mailer.js';
+import type { Mailer } from '../mailer.js';
 import { createCandidatesSink } from './candidates.js';
 import { DECIDER_TIMINGS, startDeciders, type DeciderTimings } from './decider.js';
 import { listAcross } from './listing.js';
 import { sumStats } from './stats.js';
 import { startAlertLogView } from './log-view.js';
+import { readOutboxAlert } from './reader.js';
 import { openSharedAlertState } from './shared-state.js';
 
 export { subjectKey } from './candidates.js';
 export { openSharedAlertState, type SharedAlertState } from './shared-state.js';
+export { startKafkaAlertReader, type KafkaAlertReader } from './reader.js';
 export { DECIDER_TIMINGS, type DeciderTimings } from './decider.js';
 
 export interface KafkaAlertsOptions {
@@ -140,17 +140,7 @@ export async function startKafkaAlerts(options: KafkaAlertsOptions): Promise<Kaf
     return {
       candidates,
       listAlerts: async (query) => listAcross(view.all(), query),
-      async readAlert(key) {
-        for (const part of view.all()) {
-          const file = part.index.get(key)?.file;
-          // Only a bare file name inside outbox/: the key comes from a URL.
-          if (file !== undefined)
-            return readFile(path.join(outboxDir(config.dataDir), path.basename(file)), 'utf8').catch(
-              () => null,
-            );
-        }
-        return null;
-      },
+      readAlert: (key) => readOutboxAlert(view, config.dataDir, key),
       stats() {
         const total = sumStats(mailer.transport, [
           deciders.retired(),
