@@ -14,7 +14,8 @@ import { createRateLimiter } from './rate-limit.js';
 /**
  * `POST /v1/releases/:release/sourcemaps` with the app's SECRET key (`Authorization: Bearer …`):
  * stores the source maps of one release in the local artifact store, where the dispatchers read
- * them to symbolicate stacks. The body is JSON, gzip allowed:
+ * them to symbolicate stacks. Behind the ingest routes' guard (per-IP and per-key rate limits, key
+ * checks, refusals counted by route and reason) and their bounded inflate. The body is JSON, gzip allowed:
  *
  *   { "files": [ { "name": "https://app.example.com/assets/app.3f9a2c1b.js", "map": "<the .map file's text>" } ] }
  *
