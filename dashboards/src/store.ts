@@ -13,7 +13,8 @@ import type { Attributes, Breadcrumb, EventKind } from '@telltale/protocol';
  *   `firstUse` and `lastUse` come from the event's own clock; `receivedAt` from the collector's.
  * - Every event and log line counts once, however often it was stored (replays, retried sends):
  *   DuckDB's primary key keeps the first copy; ClickHouse reads with FINAL, so `count` sums each
- *   event's repeat counter once.
+ *   event's repeat counter once. FINAL collapses copies with the same sort key in the same day
+ *   partition; a re-send that another collector received on another UTC day would show twice there.
  * - `users` counts distinct user ids, counting an anonymous session as one user of its own.
  * - Lists are ordered most recent first (the timeline oldest first), by exactly SORT_KEYS, ties
  *   included; "most recent" values of a group (type, message, release, vars) are those of its event
