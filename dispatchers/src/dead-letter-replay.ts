@@ -70,6 +70,8 @@ export interface DeadLetterReplayOptions {
   deps?: SinkFactoryDeps;
   /** How long one entry may wait for a sink that answers "retry", ms (default 60 s). */
   deadlineMs?: number;
+  /** Called with each line as soon as it is known (the CLI prints progress while a long replay runs). */
+  onLine?: (line: string) => void;
 }
 
 export interface DeadLetterReplayReport {
@@ -87,12 +89,16 @@ export async function replayDeadLetters(options: DeadLetterReplayOptions): Promi
   for (const name of consumers) entries.push(...(await readDeadLetters(dataDir, name)));
   if (options.entry !== undefined) entries = entries.filter((e) => e.name === options.entry);
   const report: DeadLetterReplayReport = { replayed: 0, left: 0, lines: [] };
+  const say = (line: string): void => {
+    report.lines.push(line);
+    options.onLine?.(line);
+  };
   const bySink = new Map<string, DeadLetterEntry[]>();
   for (const entry of entries) {
     const target = deadLetterTarget(entry.consumer);
     if (target === undefined) {
       // alerts re-decide from the spool on their own; a poison blob needs a fixed upload under a new name
-      report.lines.push(
+      say(
         `skip ${entry.consumer}/${entry.name}: ${entry.consumer} has no sink to replay into (kept for inspection)`,
       );
       report.left += 1;
@@ -110,7 +116,7 @@ export async function replayDeadLetters(options: DeadLetterReplayOptions): Promi
       for (const entry of group) {
         if (entry.payload?.format === 'text') {
           report.left += 1;
-          report.lines.push(
+          say(
             `still failing ${entry.consumer}/${entry.name}: ${entry.code}: not JSON (${entry.payload.bytes} bytes, ` +
               `sha256 ${entry.payload.sha256.slice(0, 16)}…); only its scrubbed text is kept, for inspection`,
           );
@@ -130,12 +136,12 @@ export async function replayDeadLetters(options: DeadLetterReplayOptions): Promi
         if (outcome.failed.length === 0) {
           await markReplayed(entry);
           report.replayed += 1;
-          report.lines.push(
+          say(
             `replayed ${entry.consumer}/${entry.name}: ${outcome.events} events, ${outcome.logs} server logs`,
           );
         } else {
           report.left += 1;
-          report.lines.push(`still failing ${entry.consumer}/${entry.name}: ${outcome.failed[0]!.reason}`);
+          say(`still failing ${entry.consumer}/${entry.name}: ${outcome.failed[0]!.reason}`);
         }
       }
     } finally {

@@ -1,15 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import {
-  isSinkKind,
   listDeadLetterConsumers,
-  markReplayed,
-  openReplaySink,
   readDeadLetters,
+  replayDeadLetters,
   resolveDispatcherConfig,
-  shipItems,
   type DeadLetterEntry,
-  type SpoolContent,
 } from '@telltale/dispatchers';
 import { TelltaleError } from '@telltale/protocol';
 import type { Command, CommandIO } from './types.js';
@@ -32,13 +27,6 @@ flowed on. They are kept scrubbed (like the stores keep them) for TELLTALE_DEAD_
 `;
 
 class UsageError extends Error {}
-
-/** `clickhouse.server` → sink clickhouse reading server logs; `alerts` and `blob-source` have no sink. */
-function consumerTarget(consumer: string): { sink: string; content: SpoolContent } | undefined {
-  const [sink = '', suffix] = consumer.split('.');
-  if (!isSinkKind(sink)) return undefined;
-  return { sink, content: suffix === 'server' ? 'server' : suffix === 'blob' ? 'mixed' : 'client' };
-}
 
 async function entriesOf(dataDir: string, consumer: string | undefined): Promise<DeadLetterEntry[]> {
   const consumers = consumer === undefined ? await listDeadLetterConsumers(dataDir) : [consumer];
@@ -87,68 +75,21 @@ async function replay(
   consumer: string | undefined,
   only: string | undefined,
 ): Promise<number> {
-  let entries = await entriesOf(dataDir, consumer);
-  if (only !== undefined) entries = entries.filter((e) => e.name === only);
-  if (entries.length === 0) {
+  // The same replay as the /health page's button: one implementation, in the dispatchers.
+  const report = await replayDeadLetters({
+    dataDir,
+    env: io.env,
+    onLine: (line) => io.stdout.write(`${line}\n`),
+    ...(consumer === undefined ? {} : { consumer }),
+    ...(only === undefined ? {} : { entry: only }),
+  });
+  // Every entry found gives a line (replayed, skipped or still failing): none means nothing matched.
+  if (report.lines.length === 0) {
     io.stdout.write('Nothing to replay.\n');
     return only === undefined ? 0 : 1;
   }
-  let replayed = 0;
-  let left = 0;
-  const bySink = new Map<string, DeadLetterEntry[]>();
-  for (const entry of entries) {
-    const target = consumerTarget(entry.consumer);
-    if (target === undefined) {
-      // alerts re-decide from the spool on their own; a poison blob needs a fixed upload under a new name
-      io.stdout.write(
-        `skip ${entry.consumer}/${entry.name}: ${entry.consumer} has no sink to replay into (kept for inspection)\n`,
-      );
-      left += 1;
-      continue;
-    }
-    bySink.set(target.sink, [...(bySink.get(target.sink) ?? []), entry]);
-  }
-  for (const [sinkName, group] of bySink) {
-    const target = await openReplaySink(sinkName, { dataDir, env: io.env });
-    try {
-      for (const entry of group) {
-        if (entry.payload?.format === 'text') {
-          // Only scrubbed text of a payload that was not JSON is kept: nothing a sink could take.
-          left += 1;
-          io.stdout.write(
-            `still failing ${entry.consumer}/${entry.name}: ${entry.code}: not JSON (${entry.payload.bytes} bytes, ` +
-              `sha256 ${entry.payload.sha256.slice(0, 16)}…); only its scrubbed text is kept, for inspection\n`,
-          );
-          continue;
-        }
-        const content = consumerTarget(entry.consumer)!.content;
-        const payload = await readFile(entry.payloadFile);
-        const outcome = await shipItems(
-          target.sink,
-          [{ origin: entry.name, payload, content }],
-          60_000,
-        ).catch((error: unknown) => ({
-          events: 0,
-          logs: 0,
-          failed: [{ origin: entry.name, reason: (error as Error).message }],
-        }));
-        if (outcome.failed.length === 0) {
-          await markReplayed(entry);
-          replayed += 1;
-          io.stdout.write(
-            `replayed ${entry.consumer}/${entry.name}: ${outcome.events} events, ${outcome.logs} server logs\n`,
-          );
-        } else {
-          left += 1;
-          io.stdout.write(`still failing ${entry.consumer}/${entry.name}: ${outcome.failed[0]!.reason}\n`);
-        }
-      }
-    } finally {
-      await target.close();
-    }
-  }
-  io.stdout.write(`\n${replayed} replayed, ${left} left in the dead-letter folder\n`);
-  return left === 0 ? 0 : 1;
+  io.stdout.write(`\n${report.replayed} replayed, ${report.left} left in the dead-letter folder\n`);
+  return report.left === 0 ? 0 : 1;
 }
 
 async function run(argv: string[], io: CommandIO): Promise<number> {
