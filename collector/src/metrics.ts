@@ -3,7 +3,7 @@ import type { ErrorCode } from '@telltale/protocol';
 import type { LatencyHistogram, SpoolWriterStats } from '@telltale/spool';
 
 /** The ingest routes, as metric labels. */
-export type IngestRoute = 'batch' | 'logs' | 'attachments' | 'sentry';
+export type IngestRoute = 'batch' | 'logs' | 'attachments' | 'sentry' | 'sourcemaps';
 
 export interface CollectorMetricsSnapshot {
   /** Batches stored in the spool (202, duplicate: false). */
