@@ -130,10 +130,16 @@ describe('the docker-compose topology, every Telltale service as a local process
         timeoutMs: 180_000,
       });
       running.set(name, p);
-      const ops = await waitFor(`${name} ready`, async () => {
-        const answer = await fetch(`${p.url}/readyz`);
-        return answer.status === 200 || undefined;
-      });
+      const ops = await waitFor(
+        `${name} ready`,
+        async () => {
+          const answer = await fetch(`${p.url}/readyz`);
+          if (answer.status !== 200) throw new Error(`${answer.status} ${await answer.text()}`);
+          return true;
+        },
+        90_000,
+        250,
+      );
       expect(ops).toBe(true);
     }
     const collectors = services
