@@ -155,6 +155,14 @@ describe('telltale collector, dispatcher and dashboards as separate processes of
     const clickhouse = await runTelltale(['dashboards'], { ...base, TELLTALE_STORE: 'clickhouse' });
     expect(clickhouse.code).toBe(1);
     expect(clickhouse.out).toContain('TELLTALE_CLICKHOUSE_URL: is required when TELLTALE_STORE=clickhouse');
+    const start = await runTelltale(['start'], {
+      ...base,
+      TELLTALE_PORT: '0',
+      TELLTALE_STORE: 'clickhouse',
+      TELLTALE_CLICKHOUSE_URL: 'http://127.0.0.1:8123',
+    });
+    expect(start.code).toBe(1);
+    expect(start.out).toContain('TELLTALE_STORE: "clickhouse" needs the clickhouse sink in this process');
     const collector = await runTelltale(['collector'], { ...base, TELLTALE_PORT: '99999' });
     expect(collector.code).toBe(1);
     expect(collector.out).toContain('TELLTALE_PORT: "99999" is not a port number');
