@@ -57,25 +57,51 @@ export async function createStagingTable(connection: DuckDBConnection): Promise<
   );
 }
 
+function appendText(a: DuckDBAppender, v: string | null): void {
+  if (v === null) a.appendNull();
+  else a.appendVarchar(v);
+}
+
+function appendFlag(a: DuckDBAppender, v: boolean | null): void {
+  if (v === null) a.appendNull();
+  else a.appendBoolean(v);
+}
+
+// Column by column in COLUMNS order, with no array or closure per row (the Appender runs on the HTTP event loop).
 function appendRow(a: DuckDBAppender, e: EnrichedEvent): void {
-  const text = (v: string | null): void => (v === null ? a.appendNull() : a.appendVarchar(v));
-  const bool = (v: boolean | null): void => (v === null ? a.appendNull() : a.appendBoolean(v));
-  text(e.app);
-  text(e.id);
-  text(e.kind);
+  appendText(a, e.app);
+  appendText(a, e.id);
+  appendText(a, e.kind);
   a.appendTimestamp(timestampValue(BigInt(e.ts) * 1000n));
   a.appendTimestamp(timestampValue(BigInt(e.receivedAt) * 1000n));
   a.appendDate(dateValue(Math.floor(e.receivedAt / MS_PER_DAY)));
-  for (const v of [e.batchId, e.release, e.environment, e.session, e.userId, e.accountId, e.url, e.trace])
-    text(v);
-  bool(e.online);
-  for (const v of [e.fingerprint, e.name, e.errorType, e.message, e.stack, e.level]) text(v);
+  appendText(a, e.batchId);
+  appendText(a, e.release);
+  appendText(a, e.environment);
+  appendText(a, e.session);
+  appendText(a, e.userId);
+  appendText(a, e.accountId);
+  appendText(a, e.url);
+  appendText(a, e.trace);
+  appendFlag(a, e.online);
+  appendText(a, e.fingerprint);
+  appendText(a, e.name);
+  appendText(a, e.errorType);
+  appendText(a, e.message);
+  appendText(a, e.stack);
+  appendText(a, e.level);
   a.appendInteger(e.count);
-  bool(e.soft);
-  for (const v of [e.attrs, e.breadcrumbs, e.browser, e.browserVersion, e.os, e.osVersion, e.device]) text(v);
+  appendFlag(a, e.soft);
+  appendText(a, e.attrs);
+  appendText(a, e.breadcrumbs);
+  appendText(a, e.browser);
+  appendText(a, e.browserVersion);
+  appendText(a, e.os);
+  appendText(a, e.osVersion);
+  appendText(a, e.device);
   if (e.loadMs === null) a.appendNull();
   else a.appendDouble(e.loadMs);
-  bool(e.adblock);
+  appendFlag(a, e.adblock);
   a.endRow();
 }
 
