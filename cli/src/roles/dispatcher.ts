@@ -89,10 +89,9 @@ export async function startDispatcherRole(options: DispatcherRoleOptions = {}): 
       if (now - since >= BREAKER_OPEN_GRACE_MS)
         reasons.push(`sink ${sink.name}: breaker open for ${Math.round((now - since) / 1000)} s`);
     }
-    // Filled in by the Kafka source when it is configured (issue #12); absent otherwise.
-    const kafka = (stats as { kafka?: { connected?: boolean; lastError?: string } }).kafka;
-    if (kafka !== undefined && kafka.connected === false)
-      reasons.push(`kafka: not connected${kafka.lastError ? ` (${kafka.lastError})` : ''}`);
+    // With Kafka: every consumer group member connected, none crashed.
+    if (stats.kafka !== undefined && !stats.kafka.connected)
+      reasons.push(`kafka: not connected${stats.kafka.lastError ? ` (${stats.kafka.lastError})` : ''}`);
     return reasons;
   };
 
