@@ -103,4 +103,27 @@ describe('the Kafka-backed alert log: folding a partition', () => {
     expect(state.index.withStatus('pending')).toEqual([]);
     expect(state.nextOffset).toBe(12);
   });
+
+  it("a previous owner's late line between two of ours is still folded: its sent alert is not sent again", () => {
+    const state = createLogPartition(1);
+    const inherited = record('new-error:shop:cc', 'pending', '2026-12-01T12:00:00.000Z', { text: 'c' });
+    foldLogRecord(state, 0, JSON.stringify(inherited));
+    // We own the partition now and write at offset 2; the old owner's `sent` landed at offset 1.
+    foldOwnRecords(state, 2, [record('new-assert:shop:dd', 'pending', '2026-12-01T12:00:05.000Z')]);
+    expect(
+      state.index
+        .withStatus('pending')
+        .map((r) => r.key)
+        .sort(),
+    ).toEqual(['new-assert:shop:dd', 'new-error:shop:cc']);
+    foldLogRecord(state, 1, JSON.stringify(record('new-error:shop:cc', 'sent', '2026-12-01T12:00:00.000Z')));
+    foldLogRecord(
+      state,
+      2,
+      JSON.stringify(record('new-assert:shop:dd', 'pending', '2026-12-01T12:00:05.000Z')),
+    );
+    expect(state.index.withStatus('pending').map((r) => r.key)).toEqual(['new-assert:shop:dd']);
+    expect(state.own.size).toBe(0);
+    expect(state.nextOffset).toBe(3);
+  });
 });

@@ -11,6 +11,7 @@ import {
   featureEvent,
   kafkaAdmin,
   quiescent,
+  spawnDecider,
   startDecider,
   startGatedSmtp,
   type DeciderProcess,
@@ -47,6 +48,7 @@ describe('Kafka alerts: exactly one email per new thing across dispatcher proces
     smtp: GatedSmtp;
     dataDir: string;
     start(name: string): Promise<DeciderProcess>;
+    spawn(name: string): ReturnType<typeof spawnDecider>;
     prefix: string;
   }> {
     const smtp = await startGatedSmtp(gateOpen);
@@ -67,6 +69,15 @@ describe('Kafka alerts: exactly one email per new thing across dispatcher proces
         });
         processes.push(p);
         return p;
+      },
+      spawn(name) {
+        const env = { bootstrap: mock.bootstrap, prefix, dataDir: dir, smtpUrl: smtp.url };
+        const spawned = spawnDecider(name, env);
+        void spawned.ready.then(
+          (p) => processes.push(p),
+          () => undefined,
+        );
+        return spawned;
       },
     };
   }
@@ -161,6 +172,25 @@ describe('Kafka alerts: exactly one email per new thing across dispatcher proces
     await round(7, [a, b]);
     await quiescent(admin, prefix, [a, b]);
     expectOnce(smtp.subjects, expected);
+  });
+
+  it('a member joins while the owner is mid-send: the owner finishes and logs it before handing over, one email', async () => {
+    const { smtp, start, spawn, prefix } = await setup(false);
+    const a = await start('a');
+    expect((await a.export([errorEvent('renderSlowly')])).status).toBe('ok');
+    await waitForHeld(smtp);
+    const joining = spawn('b');
+    // B joins as soon as it started; a notices the rebalance at its next heartbeat (0.6 s) while its
+    // send is held. Held 3 s more, the gate opens: a must finish and log the send before it rejoins
+    // (kafkajs rejoins after the batch returns), so b finds it sent. (b's start-up itself waits for
+    // its join, which waits for a: hence the gate opens before b is ready.)
+    await joining.starting;
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    smtp.open();
+    const b = await joining.ready;
+    await waitFor('both members owning partitions', async () => (await owners([a, b])) === 2, 60_000);
+    await quiescent(admin, prefix, [a, b]);
+    expectOnce(smtp.subjects, ['[Telltale] New error in shop: TypeError: boom in renderSlowly']);
   });
 
   it('kill -9 of the owner while it is deciding, then a restart: no alert lost, none sent twice', async () => {

@@ -83,6 +83,11 @@ export interface AlerterOptions {
    * listing, e.g. one per Kafka partition: each partition's digest is its own email.
    */
   digestScope?: string;
+  /**
+   * Pending alerts found at start are sent after this long (default 0). A Kafka owner that took a
+   * partition from a live one waits, so that owner's in-flight send can log `sent` first.
+   */
+  inheritedPendingDelayMs?: number;
 }
 
 export const ALERT_THROTTLE_DEFAULTS = Object.freeze({
@@ -355,7 +360,7 @@ export function createAlerter(options: AlerterOptions): Alerter {
     stats.lastError = error instanceof Error ? error.message : String(error);
   });
   // Alerts decided before a crash or shutdown and never confirmed sent; digests of past windows.
-  for (const record of log.pending()) schedule(record.key, 0);
+  for (const record of log.pending()) schedule(record.key, options.inheritedPendingDelayMs ?? 0);
   for (const key of new Set(log.withStatus('deferred').map((r) => r.digest ?? '')))
     if (key !== '') scheduleDigest(key);
 

@@ -15,6 +15,13 @@ export interface DeciderTimings {
   catchUpTimeoutMs: number;
   /** Longest a batch waits for its emails' first attempt before moving on (default 20 s). */
   settleTimeoutMs: number;
+  /**
+   * A new owner sends the pending alerts it found after this long (default 40 s: longer than one
+   * SMTP attempt may take, see mailer.ts), so a live previous owner's in-flight send logs `sent` first.
+   */
+  inheritedPendingDelayMs: number;
+  /** How long the group waits for members to rejoin; an owner finishes its in-flight send first (default 90 s). */
+  rebalanceTimeoutMs: number;
 }
 
 export const DECIDER_TIMINGS: DeciderTimings = Object.freeze({
@@ -22,6 +29,8 @@ export const DECIDER_TIMINGS: DeciderTimings = Object.freeze({
   heartbeatIntervalMs: 3_000,
   catchUpTimeoutMs: 60_000,
   settleTimeoutMs: 20_000,
+  inheritedPendingDelayMs: 40_000,
+  rebalanceTimeoutMs: 90_000,
 });
 
 /** Candidates decided per step; ownership is checked before each. */
@@ -129,6 +138,7 @@ export async function startDeciders(options: {
     groupId: options.groupId,
     sessionTimeout: timings.sessionTimeoutMs,
     heartbeatInterval: timings.heartbeatIntervalMs,
+    rebalanceTimeout: timings.rebalanceTimeoutMs,
     allowAutoTopicCreation: true,
   });
   // Synchronous on purpose: kafkajs emits this right before it rejoins, and alerter.close() stops
@@ -156,6 +166,18 @@ export async function startDeciders(options: {
   }
 
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
+    try {
+      await decideBatch(payload);
+    } catch (error) {
+      // A rebalance seen by a heartbeat, or a failed write: kafkajs rejoins only after this returns,
+      // so the in-flight send finishes (and logs `sent`) before anyone else may own the partition.
+      release(payload.batch.partition);
+      await released.get(payload.batch.partition);
+      throw error;
+    }
+  }
+
+  async function decideBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary } = payload;
     const { partition } = batch;
     const mine = await ensure(partition);
@@ -174,13 +196,8 @@ export async function startDeciders(options: {
         }
       }
       await options.state.refresh();
-      try {
-        await mine.alerter.process(events);
-      } catch (error) {
-        // The log may hold part of this decision: rebuild from Kafka (which re-schedules its pending).
-        release(partition);
-        throw error;
-      }
+      // On failure the log may hold part of this decision: eachBatch releases, the retry rebuilds from Kafka.
+      await mine.alerter.process(events);
       await settle(mine.alerter, heartbeat);
       resolveOffset(chunk[chunk.length - 1]!.offset);
       await commitOffsetsIfNecessary();

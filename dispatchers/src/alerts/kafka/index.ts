@@ -124,6 +124,7 @@ export async function startKafkaAlerts(options: KafkaAlertsOptions): Promise<Kaf
           maxNewKeysPerApp,
           retentionDays,
           digestScope: `p${partition}`,
+          inheritedPendingDelayMs: timings.inheritedPendingDelayMs,
         }),
     });
     closers.push(() => deciders.close());

@@ -1,6 +1,6 @@
 import type { Producer } from 'kafkajs';
 import type { AlertLog, AlertRecord, SeenMarker } from '../alert-log.js';
-import { foldOwnRecords, type LogPartition } from './log-view.js';
+import { foldOwnRecords, markOwn, type LogPartition } from './log-view.js';
 
 /** Kafka's default max.message.bytes is ~1 MB per record batch: appends are split below it. */
 const MAX_SEND_BYTES = 768 * 1024;
@@ -79,8 +79,7 @@ export function kafkaAlertLog(options: { producer: Producer; topic: string; stat
           }));
           for (let i = 0; i < markers.length; i += 1_000) {
             const slice = markers.slice(i, i + 1_000);
-            const base = await produce(slice);
-            state.nextOffset = Math.max(state.nextOffset, base + slice.length);
+            markOwn(state, await produce(slice), slice.length);
           }
           index.dropExpired(expired);
         }

@@ -7,24 +7,28 @@ import { isAlertRecord, isSeenMarker, type AlertRecord } from '../alert-log.js';
 export interface LogPartition {
   readonly partition: number;
   readonly index: AlertIndex;
-  /** Offsets below this one are in the index (or were compacted away). */
+  /** Offsets below this one were read from the topic (or compacted away). */
   nextOffset: number;
+  /** Offsets of lines this process wrote and folded already, not yet read back. */
+  readonly own: Set<number>;
 }
 
 export function createLogPartition(partition: number): LogPartition {
-  return { partition, index: createAlertIndex(), nextOffset: 0 };
+  return { partition, index: createAlertIndex(), nextOffset: 0, own: new Set() };
 }
 
 /**
  * Folds one record of the topic into its partition. Each line is a whole alert summary (a `sent`
  * line repeats what the `pending` one said, minus the body), so a compacted partition — the latest
  * line per key, offsets with gaps — folds to the same state as the full history. Lines below
- * `nextOffset` were folded already (this process wrote them, or read them before a rejoin).
+ * `nextOffset` were read already (a rejoin reads them again); this process's own lines were folded
+ * when Kafka acknowledged them. Anyone else's line is folded, even one that landed between two of
+ * ours (a previous owner's late `sent`).
  */
 export function foldLogRecord(state: LogPartition, offset: number, value: Buffer | string | null): void {
   if (offset < state.nextOffset) return;
   state.nextOffset = offset + 1;
-  if (value === null) return;
+  if (state.own.delete(offset) || value === null) return;
   let parsed: unknown;
   try {
     parsed = JSON.parse(value.toString());
@@ -39,14 +43,19 @@ export function foldLogRecord(state: LogPartition, offset: number, value: Buffer
   } else if (isAlertRecord(parsed)) state.index.merge(parsed);
 }
 
-/** Lines this process wrote itself, folded as soon as Kafka acknowledged them. */
+/** Lines this process wrote itself, folded as soon as Kafka acknowledged them (at baseOffset onwards). */
 export function foldOwnRecords(
   state: LogPartition,
   baseOffset: number,
   records: readonly AlertRecord[],
 ): void {
   for (const record of records) state.index.merge(record);
-  state.nextOffset = Math.max(state.nextOffset, baseOffset + records.length);
+  markOwn(state, baseOffset, records.length);
+}
+
+/** The tail skips these when it reads them back: they are in the index already. */
+export function markOwn(state: LogPartition, baseOffset: number, count: number): void {
+  for (let i = 0; i < count; i += 1) if (baseOffset + i >= state.nextOffset) state.own.add(baseOffset + i);
 }
 
 export interface AlertLogView {
