@@ -51,6 +51,7 @@ function member(
   groupId: string,
   handle: (records: SourceRecord<KafkaPosition>[]) => Promise<HandleResult> = async () => 'done',
   paused?: () => boolean,
+  instance?: string,
 ): Member {
   const handled: string[] = [];
   let source: KafkaRecordSource | undefined;
@@ -65,6 +66,7 @@ function member(
         timings: TIMINGS,
         onRecords: () => listeners.forEach((l) => l()),
         ...(paused ? { paused } : {}),
+        ...(instance ? { instance } : {}),
       })),
     handle: async (records) => {
       const result = await handle(records);
@@ -193,6 +195,33 @@ describe('Kafka RecordSource (librdkafka mock cluster)', () => {
       expect(m.source()!.stats().paused).toBe(false);
     } finally {
       await m.consumer.stop();
+    }
+  });
+
+  it('gives each process the same partitions in every group of a topic (one decode per record per process)', async () => {
+    const { topic, group } = fresh();
+    await produce(topic, 0, 8);
+    const members = ['process-a', 'process-b'].flatMap((instance) =>
+      [`${group}-sink`, `${group}-alerts`].map((g) => ({
+        instance,
+        g,
+        m: member(topic, g, undefined, undefined, instance),
+      })),
+    );
+    for (const { m } of members) await m.consumer.start();
+    try {
+      const owned = (instance: string, g: string): number[] =>
+        members
+          .find((x) => x.instance === instance && x.g === g)!
+          .m.source()
+          ?.stats().partitions ?? [];
+      await waitFor('both groups settled with two members each', () =>
+        members.every(({ m }) => (m.source()?.stats().partitions.length ?? 0) === 2),
+      );
+      for (const instance of ['process-a', 'process-b'])
+        expect(owned(instance, `${group}-alerts`)).toEqual(owned(instance, `${group}-sink`));
+    } finally {
+      await Promise.all(members.map(({ m }) => m.consumer.stop()));
     }
   });
 });

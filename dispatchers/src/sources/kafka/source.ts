@@ -1,5 +1,7 @@
 import type { Consumer as KafkaConsumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import kafkajs from 'kafkajs';
 import type { RecordSource, SourceRecord } from '../types.js';
+import { colocatedAssigner } from './assigner.js';
 import { KAFKA_CONSUMER_TIMINGS, type KafkaConsumerTimings } from './timings.js';
 
 /**
@@ -26,6 +28,7 @@ export interface KafkaSourceStats {
   staleCommits: number;
   /** Fetching stopped because the sink's breaker is open. */
   paused: boolean;
+  /** Joined the group (and not crashed or disconnected since). */
   connected: boolean;
   lastError: string | undefined;
 }
@@ -43,6 +46,8 @@ export interface KafkaSourceOptions {
   /** True while the sink cannot take anything (breaker open): fetching is paused until it returns false. */
   paused?: () => boolean;
   timings?: Partial<KafkaConsumerTimings>;
+  /** The process this member belongs to, for the co-located assignment (default: this process). */
+  instance?: string;
 }
 
 /** What the group coordinator answers a member that is out of date; its partitions are someone else's now. */
@@ -87,6 +92,8 @@ export async function openKafkaSource(options: KafkaSourceOptions): Promise<Kafk
   const { topic, groupId } = options;
   const consumer: KafkaConsumer = options.kafka.consumer({
     groupId,
+    // Round robin stays listed so a group with members of an older version still agrees on one.
+    partitionAssigners: [colocatedAssigner(options.instance), kafkajs.PartitionAssigners.roundRobin],
     sessionTimeout: timings.sessionTimeoutMs,
     rebalanceTimeout: timings.rebalanceTimeoutMs,
     heartbeatInterval: timings.heartbeatIntervalMs,
@@ -113,10 +120,8 @@ export async function openKafkaSource(options: KafkaSourceOptions): Promise<Kafk
   const highWatermarks = new Map<number, bigint>();
   const firstSeen = new Map<number, bigint>();
 
-  const { CONNECT, DISCONNECT, CRASH, GROUP_JOIN } = consumer.events;
-  consumer.on(CONNECT, () => {
-    connected = true;
-  });
+  // Connected means in the group: from a join until a crash or disconnect (a rebalance keeps it).
+  const { DISCONNECT, CRASH, GROUP_JOIN } = consumer.events;
   consumer.on(DISCONNECT, () => {
     connected = false;
   });
