@@ -1,6 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import * as dispatchers from '@telltale/dispatchers';
 import { alertLogFile, type AlertSummary } from '@telltale/dispatchers';
+import type { KafkaSettings } from '@telltale/protocol';
 import type { ListAlerts } from '@telltale/dashboards';
 
 /**
@@ -88,4 +90,25 @@ export function openAlertLogReader(dataDir: string): AlertLogReader {
       return readFile(path.join(dataDir, 'outbox', path.basename(alert.file)), 'utf8').catch(() => null);
     },
   };
+}
+
+type KafkaAlertReaderFactory = (options: {
+  settings: KafkaSettings;
+  dataDir: string;
+}) => Promise<AlertLogReader & { close(): Promise<void> }>;
+
+/**
+ * Where a dashboards process lists alerts: with Kafka, the alert-log topic the deciders write
+ * (`startKafkaAlertReader` of the dispatchers, tailed, never written); without, the data dir's log.
+ */
+export async function openAlertList(
+  dataDir: string,
+  kafka: KafkaSettings | undefined,
+): Promise<AlertLogReader & { close(): Promise<void> }> {
+  // Looked up at run time: the dispatchers' index exports it from issue #12 on (asked for); until
+  // then the data dir's log is listed, which is empty in the Kafka deployment.
+  const start = (dispatchers as unknown as { startKafkaAlertReader?: KafkaAlertReaderFactory })
+    .startKafkaAlertReader;
+  if (kafka !== undefined && start !== undefined) return start({ settings: kafka, dataDir });
+  return { ...openAlertLogReader(dataDir), close: async () => undefined };
 }

@@ -8,7 +8,7 @@ import {
 } from '@telltale/dispatchers';
 import { mkdirDurable } from '@telltale/spool';
 import { resolveServerConfig } from '../config.js';
-import { openAlertLogReader } from './alert-reader.js';
+import { openAlertList } from './alert-reader.js';
 import { resolveStoreConfig, type StoreConfig } from './config.js';
 import { processRegistry, renderRegistries } from './ops.js';
 import { authOptions, listenName, loggerOptions } from './shared.js';
@@ -62,8 +62,10 @@ export async function startDashboardsRole(options: DashboardsRoleOptions = {}): 
   const app = Fastify({ logger: loggerOptions(config.logLevel, options.logger) });
   let store: RoleStore | undefined;
   let intelligence: ErrorIntelligence | undefined;
+  let alerts: Awaited<ReturnType<typeof openAlertList>> | undefined;
   const closeAll = async (): Promise<void> => {
     await app.close();
+    await alerts?.close();
     await store?.close();
     await intelligence?.close();
   };
@@ -72,7 +74,7 @@ export async function startDashboardsRole(options: DashboardsRoleOptions = {}): 
     const auth = await registerAuth(app, authOptions(config.dataDir, access, dashboardUrl));
     store = await openRoleStore(storeConfig, path.join(config.dataDir, 'telltale.duckdb'));
     intelligence = await openErrorIntelligence(dispatcherConfig);
-    const alerts = openAlertLogReader(config.dataDir);
+    alerts = await openAlertList(config.dataDir, dispatcherConfig.kafka);
     const registry = processRegistry('dashboards');
     let draining = false;
     const activeStore = store;
