@@ -214,6 +214,19 @@ describe('the docker-compose topology, every Telltale service as a local process
     };
     expect(new Set(listed.events.map((e) => e.id))).toEqual(ids);
 
+    // The new error group alerts once, through the compose file's SMTP (mailpit there, a real
+    // SMTP server here), however many dispatchers saw its events.
+    await waitFor(
+      'the new-error email',
+      () =>
+        smtp.messages.some((m) => m.subject.startsWith('[Telltale] New error in web: TypeError')) ||
+        undefined,
+      90_000,
+      250,
+    );
+    const subjects = smtp.messages.map((m) => m.subject);
+    expect(new Set(subjects).size, subjects.join('\n')).toBe(subjects.length);
+
     // Every role stops cleanly on SIGTERM (what `docker compose stop` sends).
     for (const [name, p] of [...running].reverse()) {
       expect(await p.stop(), name).toBe(0);
