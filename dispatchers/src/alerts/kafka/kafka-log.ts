@@ -2,7 +2,7 @@ import type { Producer } from 'kafkajs';
 import type { AlertLog, AlertRecord, SeenMarker } from '../alert-log.js';
 import { foldOwnRecords, markOwn, type LogPartition } from './log-view.js';
 
-/** Kafka's default max.message.bytes is ~1 MB per record batch: appends are split below it. */
+/** Kafka's default max.message.bytes is ~1 MB per record batch: appends are split below it, counted in UTF-8 bytes. */
 const MAX_SEND_BYTES = 768 * 1024;
 
 /**
@@ -48,10 +48,11 @@ export function kafkaAlertLog(options: { producer: Producer; topic: string; stat
     };
     for (const record of records) {
       const value = JSON.stringify(record);
-      if (bytes + value.length > MAX_SEND_BYTES) await flush();
+      const size = Buffer.byteLength(record.key) + Buffer.byteLength(value);
+      if (bytes + size > MAX_SEND_BYTES) await flush();
       chunk.push(record);
       values.push({ key: record.key, value });
-      bytes += value.length;
+      bytes += size;
     }
     await flush();
   }
