@@ -76,7 +76,7 @@ describe('telltale collector, dispatcher and dashboards as separate processes of
     let dispatcher = await start('dispatcher', { TELLTALE_OPS_PORT: '0' });
     expect((await fetch(`${dispatcher.url}/healthz`)).status).toBe(200);
     const ready = await waitFor('the dispatcher to be ready', async () => {
-      const answer = await fetch(`${dispatcher.url}/readyz`);
+      const answer = await fetch(`${dispatcher.url}/readyz`, { headers: auth });
       return answer.status === 200
         ? ((await answer.json()) as { backlogBytes: Record<string, number> })
         : undefined;
@@ -84,6 +84,8 @@ describe('telltale collector, dispatcher and dashboards as separate processes of
     expect(Object.keys(ready.backlogBytes)).toEqual(
       expect.arrayContaining(['duckdb', 'alerts', 'duckdb.server']),
     );
+    // Anonymous callers (any probe) get the status alone: no consumer names, no backlog.
+    expect(await (await fetch(`${dispatcher.url}/readyz`)).json()).toEqual({ status: 'ready', ready: true });
     expect((await fetch(`${dispatcher.url}/metrics`)).status).toBe(401);
     const metrics = await fetch(`${dispatcher.url}/metrics`, { headers: auth });
     expect(metrics.status).toBe(200);
@@ -94,7 +96,10 @@ describe('telltale collector, dispatcher and dashboards as separate processes of
     // The dashboards of the same data dir: DuckDB takes no reader beside its writer, and says so.
     const dashboards = await start('dashboards', { TELLTALE_PORT: '0' });
     expect((await fetch(`${dashboards.url}/healthz`)).status).toBe(200);
-    const busy = await fetch(`${dashboards.url}/readyz`);
+    const busyAnonymous = await fetch(`${dashboards.url}/readyz`);
+    expect(busyAnonymous.status).toBe(503);
+    expect(await busyAnonymous.json()).toEqual({ status: 'not ready', ready: false });
+    const busy = await fetch(`${dashboards.url}/readyz`, { headers: auth });
     expect(busy.status).toBe(503);
     expect(JSON.stringify(await busy.json())).toContain('TELLTALE_STORE=clickhouse');
     const refused = await fetch(`${dashboards.url}/api/stats`, { headers: auth });
@@ -111,7 +116,7 @@ describe('telltale collector, dispatcher and dashboards as separate processes of
     await waitFor(
       'the restarted dispatcher to drain the spool',
       async () => {
-        const answer = await fetch(`${dispatcher.url}/readyz`);
+        const answer = await fetch(`${dispatcher.url}/readyz`, { headers: auth });
         const body = (await answer.json()) as { backlogBytes: Record<string, number> };
         return answer.status === 200 && Object.values(body.backlogBytes).every((bytes) => bytes === 0);
       },

@@ -10,7 +10,7 @@ import { mkdirDurable } from '@telltale/spool';
 import { resolveServerConfig } from '../config.js';
 import { openAlertList } from './alert-reader.js';
 import { resolveStoreConfig, type StoreConfig } from './config.js';
-import { processRegistry, renderRegistries } from './ops.js';
+import { bearerMatches, processRegistry, readyAnswer, renderRegistries } from './ops.js';
 import { authOptions, listenName, loggerOptions } from './shared.js';
 import { openRoleStore, type RoleStore } from './stores.js';
 
@@ -79,11 +79,13 @@ export async function startDashboardsRole(options: DashboardsRoleOptions = {}): 
     let draining = false;
     const activeStore = store;
     app.get('/healthz', async () => ({ status: 'ok' }));
-    app.get('/readyz', async (_request, reply) => {
+    // Open to probes; the reasons (the store's address and error) only with the token.
+    const { apiToken } = access;
+    app.get('/readyz', async (request, reply) => {
       const reasons = [...(draining ? ['shutting down'] : []), ...(await activeStore.notReady())];
-      return reasons.length === 0
-        ? reply.send({ status: 'ready' })
-        : reply.code(503).send({ status: 'not ready', reasons });
+      const trusted = apiToken !== undefined && bearerMatches(request.headers.authorization, apiToken);
+      const answer = readyAnswer(reasons, trusted);
+      return reply.code(answer.code).send(answer.body);
     });
     // Not on the ingest list: the access hook asks for a session or a token, as in `telltale start`.
     app.get('/metrics', async (_request, reply) =>

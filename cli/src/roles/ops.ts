@@ -3,7 +3,6 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { errorBody } from '@telltale/protocol';
 import { isLoopbackHost } from '../config.js';
-import { listenName } from './shared.js';
 
 /** prom-client's process metrics (CPU, memory, event-loop lag, GC) in a registry of this process's own. */
 export function processRegistry(role: string): Registry {
@@ -25,7 +24,7 @@ export interface OpsListenerOptions {
   port: number;
   /** `TELLTALE_API_TOKEN`: /metrics then needs `Authorization: Bearer <it>`. */
   apiToken: string | undefined;
-  /** Why this process should get no work now; [] when ready. */
+  /** Why this process should get no work now; [] when ready. Shown only to a caller with the token. */
   notReady: () => string[] | Promise<string[]>;
   metrics: () => Promise<string>;
   /** Extra fields of the /readyz body (e.g. the dispatcher's backlog per consumer). */
@@ -47,21 +46,46 @@ export function bearerMatches(header: string | undefined, token: string): boolea
 }
 
 /**
+ * /metrics without a token: only when the configured host itself is loopback. Decided on the raw
+ * value, never on listenName's browser-facing rewrite (which maps 0.0.0.0 and :: to 127.0.0.1).
+ */
+export const metricsOpenWithoutToken = (host: string, apiToken: string | undefined): boolean =>
+  apiToken === undefined && isLoopbackHost(host);
+
+/**
+ * A /readyz answer. Probes need only the status code; the reasons and detail (consumer names,
+ * backlog, a store's address and error) go to a caller with the token, since /readyz is open.
+ */
+export function readyAnswer(
+  reasons: readonly string[],
+  trusted: boolean,
+  detail: Record<string, unknown> = {},
+): { code: 200 | 503; body: Record<string, unknown> } {
+  const ready = reasons.length === 0;
+  const status = ready ? 'ready' : 'not ready';
+  if (!trusted) return { code: ready ? 200 : 503, body: { status, ready } };
+  return {
+    code: ready ? 200 : 503,
+    body: ready ? { status, ready, ...detail } : { status, ready, reasons, ...detail },
+  };
+}
+
+/**
  * `/healthz` (the process answers), `/readyz` (it can do its work), `/metrics` (Prometheus) for a
  * process that serves nothing else. /metrics: the token when one is set; open without one only on
- * loopback, since the counters name apps and sinks.
+ * a loopback host, since the counters name apps and sinks.
  */
 export async function startOpsListener(options: OpsListenerOptions): Promise<OpsListener> {
   const app = Fastify({ logger: false });
   const { apiToken } = options;
-  const open = apiToken === undefined && isLoopbackHost(listenName(options.host));
+  const open = metricsOpenWithoutToken(options.host, apiToken);
   app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/readyz', async (request, reply) => {
+    const trusted =
+      open || (apiToken !== undefined && bearerMatches(request.headers.authorization, apiToken));
     const reasons = await options.notReady();
-    const detail = (await options.detail?.()) ?? {};
-    return reasons.length === 0
-      ? reply.send({ status: 'ready', ...detail })
-      : reply.code(503).send({ status: 'not ready', reasons, ...detail });
+    const answer = readyAnswer(reasons, trusted, trusted ? ((await options.detail?.()) ?? {}) : {});
+    return reply.code(answer.code).send(answer.body);
   });
   app.get('/metrics', async (request, reply) => {
     if (!open && (apiToken === undefined || !bearerMatches(request.headers.authorization, apiToken)))
