@@ -5,6 +5,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import Fastify, { type FastifyInstance } from 'fastify';
 import {
   collectorRoutes,
+  createCollectorMetrics,
   createKeyRegistry,
   loadAppsFile,
   sentryDsn,
@@ -19,7 +20,15 @@ import {
   registerAuth,
   type RegisteredRoute,
 } from '@telltale/dashboards';
-import { resolveDispatcherConfig, startDispatchers, type DispatcherOptions } from '@telltale/dispatchers';
+import {
+  createDispatcherMetrics,
+  createPipelineMonitor,
+  replayDeadLetters,
+  resolveDispatcherConfig,
+  startDispatchers,
+  summarizeDeadLetters,
+  type DispatcherOptions,
+} from '@telltale/dispatchers';
 import { TelltaleError } from '@telltale/protocol';
 import { mkdirDurable, type SpoolWriter } from '@telltale/spool';
 import { isLoopbackHost, resolveServerConfig, type ServerConfig, type ServerOptions } from './config.js';
@@ -141,6 +150,11 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
       onRemovableSegment: removeSegments(stores.serverLogSpool, 'server-log spool'),
     },
   });
+  // One registry for the collector's and the dispatchers' figures: this process's /metrics serves both.
+  const metrics = createCollectorMetrics();
+  const spoolDirs = { client: spool.dir, server: stores.serverLogSpool.dir };
+  createDispatcherMetrics(() => dispatchers.stats(), metrics.registry, { spools: spoolDirs });
+  const monitor = createPipelineMonitor(() => dispatchers.stats(), { spools: spoolDirs });
 
   const appsWatch = watchAppsFile({
     file: config.configFile,
@@ -165,6 +179,7 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
     serverLogSpool: stores.serverLogSpool,
     attachments: stores.attachments,
     keys,
+    metrics,
   });
   let ingestUrl = `http://127.0.0.1:${config.port}`;
   let dashboardStore: DashboardStore | undefined;
@@ -176,6 +191,22 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
     listAlerts: (query) => dispatchers.listAlerts(query),
     readAlert: (key: string) => dispatchers.readAlert(key),
     issues: dispatchers.issues,
+    // The /health page: the dispatchers' figures, this process's spools and refusals, the dead letters.
+    health: async () => ({
+      ...(await monitor.figures()),
+      spools: { client: spool.stats(), server: stores.serverLogSpool.stats() },
+      rejected: metrics.snapshot().rejectedByReason,
+      deadLetters: await summarizeDeadLetters(dispatcherConfig.dataDir),
+    }),
+    // Through this process's DuckDB instance: DuckDB takes one writer per file.
+    replayDeadLetters: (consumer) =>
+      replayDeadLetters({
+        dataDir: dispatcherConfig.dataDir,
+        consumer,
+        env,
+        deps: { duckdb },
+        deadlineMs: 10_000,
+      }),
     // DSNs name the address SDKs send to: the public URL when set, else this listener (known after listen).
     apps: () =>
       keys.apps().map((a) => ({
@@ -216,6 +247,7 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
     closing ??= (async () => {
       appsWatch.stop();
       await Promise.all([app.close(), dashboardServer && closeServer(dashboardServer)]);
+      monitor.close();
       await dispatchers.close();
       await dashboardStore?.close();
       await stores.close();
