@@ -1,13 +1,17 @@
 import path from 'node:path';
 import { kafkaTopics, type KafkaSettings } from '@telltale/protocol';
 import type { SpoolWriter } from '@telltale/spool';
+import { createForwardDeadLetter } from './dead-letter.js';
 import { createForwardClient, createForwardProducer, type KafkaLogSink } from './kafka-client.js';
 import { startLane, type Lane, type LaneStats } from './lane.js';
 import { clientRecordKey, serverRecordKey } from './record-key.js';
 
 export interface KafkaForwarderOptions {
   kafka: KafkaSettings;
-  /** The collector's data dir: checkpoints live in `<dataDir>/checkpoints/kafka-forward*.json`. */
+  /**
+   * The collector's data dir: checkpoints live in `<dataDir>/checkpoints/kafka-forward*.json`,
+   * records Kafka refuses for good in `<dataDir>/dead-letter/kafka-forward/<day>/`.
+   */
   dataDir: string;
   spool: SpoolWriter;
   serverLogSpool: SpoolWriter;
@@ -19,6 +23,8 @@ export interface KafkaForwarderStats {
   connected: boolean;
   /** Records produced and committed since start, both spools. */
   forwarded: number;
+  /** Records Kafka refused even alone, in `<dataDir>/dead-letter/kafka-forward/`, both spools. */
+  deadLettered: number;
   lagRecords: number;
   lagSegments: number;
   lastError: string | undefined;
@@ -78,6 +84,7 @@ export async function startKafkaForwarder(options: KafkaForwarderOptions): Promi
         producer,
         connect,
         keyOf: clientRecordKey,
+        deadLetter: createForwardDeadLetter(options.dataDir, 'client', topics.client),
       }),
       await startLane({
         spool: options.serverLogSpool,
@@ -86,6 +93,7 @@ export async function startKafkaForwarder(options: KafkaForwarderOptions): Promi
         producer,
         connect,
         keyOf: serverRecordKey,
+        deadLetter: createForwardDeadLetter(options.dataDir, 'server', topics.server),
       }),
     );
   } catch (error) {
@@ -104,6 +112,7 @@ export async function startKafkaForwarder(options: KafkaForwarderOptions): Promi
       return {
         connected: connected && !c.failing && !s.failing,
         forwarded: c.forwarded + s.forwarded,
+        deadLettered: c.deadLettered + s.deadLettered,
         lagRecords: c.lagRecords + s.lagRecords,
         lagSegments: c.lagSegments + s.lagSegments,
         lastError: c.lastError ?? s.lastError,

@@ -1,11 +1,19 @@
 import { openCheckpoint, openSpoolReader, type SpoolRecord, type SpoolWriter } from '@telltale/spool';
-import type { Producer } from 'kafkajs';
+import kafkajs, { type Producer } from 'kafkajs';
+import type { ForwardDeadLetter } from './dead-letter.js';
 import { FORWARD_REQUEST_TIMEOUT_MS } from './kafka-client.js';
 
 /** Most spool records in one produce request. */
 export const FORWARD_BATCH_RECORDS = 500;
-/** A produce request stops growing past this many payload bytes (one record may be bigger on its own). */
-export const FORWARD_BATCH_BYTES = 4 * 1024 * 1024;
+/**
+ * A produce request stops growing before this many record bytes (uncompressed), so the record
+ * batch of any one partition stays below a broker's default `message.max.bytes` (1,048,588) even
+ * if gzip gains nothing. A single record may be bigger on its own: it goes alone, gzipped, and if
+ * the broker still refuses it, it is dead-lettered (see startLane).
+ */
+export const FORWARD_BATCH_BYTES = 900 * 1024;
+/** Broker answers that refuse these records for good: retrying the same request can never succeed. */
+const RECORD_REFUSALS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD']);
 /** How often an idle lane looks for records when no append notification arrived, ms. */
 export const FORWARD_POLL_MS = 250;
 /** Backoff after a failed produce or read: fast at first, then every 10 s while Kafka stays down. */
@@ -23,6 +31,8 @@ export interface LaneStats {
   lagSegments: number;
   /** Failed produce or read attempts since start. */
   failures: number;
+  /** Records the broker refused even alone (too large), dead-lettered and skipped since start. */
+  deadLettered: number;
   lastError: string | undefined;
   /** The last produce attempt failed (Kafka down, frozen or refusing); false once one succeeds again. */
   failing: boolean;
@@ -42,6 +52,21 @@ export interface LaneOptions {
   /** Connects the shared producer (once; again after a failure). */
   connect: () => Promise<void>;
   keyOf: (payload: Buffer) => string | undefined;
+  /** Where a record the broker refuses on its own goes (durably) before the checkpoint moves past it. */
+  deadLetter: ForwardDeadLetter;
+}
+
+/** The broker's refusal of these very records (kafkajs wraps it: NonRetriableError, aggregates), not of the request. */
+export function refusalOf(error: unknown, depth = 0): string | undefined {
+  if (typeof error !== 'object' || error === null || depth > 4) return undefined;
+  const e = error as { type?: unknown; cause?: unknown; originalError?: unknown; errors?: unknown };
+  if (typeof e.type === 'string' && RECORD_REFUSALS.has(e.type)) return e.type;
+  const nested = [e.cause, e.originalError, ...(Array.isArray(e.errors) ? (e.errors as unknown[]) : [])];
+  for (const inner of nested) {
+    const found = inner === error ? undefined : refusalOf(inner, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 function describe(error: unknown): string {
@@ -65,7 +90,13 @@ export async function startLane(options: LaneOptions): Promise<Lane> {
   const { spool, topic, producer } = options;
   const reader = openSpoolReader({ dir: spool.dir });
   const checkpoint = await openCheckpoint(options.checkpointFile);
-  const stats = { forwarded: 0, failures: 0, lastError: undefined as string | undefined, failing: false };
+  const stats = {
+    forwarded: 0,
+    deadLettered: 0,
+    failures: 0,
+    lastError: undefined as string | undefined,
+    failing: false,
+  };
 
   // Backlog at start, so the lag is exact from the first scrape: records after the checkpoint.
   let backlog = 0;
@@ -99,11 +130,16 @@ export async function startLane(options: LaneOptions): Promise<Lane> {
   });
 
   /** Up to the batch limits from the checkpoint, with their keys. */
-  async function nextBatch(): Promise<{ records: SpoolRecord[]; keys: (string | undefined)[] }> {
+  interface Batch {
+    records: SpoolRecord[];
+    keys: (string | undefined)[];
+  }
+  async function nextBatch(): Promise<Batch> {
     const read = await reader.read(checkpoint.position, FORWARD_BATCH_RECORDS);
     const records: SpoolRecord[] = [];
     let bytes = 0;
     for (const record of read) {
+      // Below the cap in total, so below it for every partition too.
       if (records.length > 0 && bytes + record.payload.length > FORWARD_BATCH_BYTES) break;
       records.push(record);
       bytes += record.payload.length;
@@ -112,7 +148,9 @@ export async function startLane(options: LaneOptions): Promise<Lane> {
   }
 
   async function run(): Promise<void> {
-    let batch: Awaited<ReturnType<typeof nextBatch>> | undefined;
+    // Chunks still to send, in spool order (the first goes next). A request the broker refuses for
+    // its records is split in halves here; the checkpoint moves after each chunk, so order holds.
+    let chunks: Batch[] = [];
     let attempt = 0;
     const fail = async (error: unknown): Promise<void> => {
       stats.failures += 1;
@@ -121,8 +159,9 @@ export async function startLane(options: LaneOptions): Promise<Lane> {
       await sleep(delay(attempt));
     };
     while (!stopping) {
-      if (batch === undefined) {
+      if (chunks.length === 0) {
         notified = false;
+        let batch: Batch;
         try {
           batch = await nextBatch();
         } catch (error) {
@@ -130,37 +169,69 @@ export async function startLane(options: LaneOptions): Promise<Lane> {
           continue;
         }
         if (batch.records.length === 0) {
-          batch = undefined;
           if (!notified) await sleep(FORWARD_POLL_MS);
           continue;
         }
+        chunks = [batch];
       }
-      const { records, keys } = batch;
+      const { records, keys } = chunks[0]!;
+      let deadLettered = false;
       try {
         await options.connect();
         await producer.send({
           topic,
           acks: -1,
           timeout: FORWARD_REQUEST_TIMEOUT_MS,
+          // Batches are JSON: gzip keeps a large accepted batch (it came gzipped) far below the broker's limit.
+          compression: kafkajs.CompressionTypes.GZIP,
           // The spool record's bytes unchanged: dispatchers decode exactly what a local consumer would.
           messages: records.map((record, i) => ({ key: keys[i] ?? null, value: record.payload })),
         });
       } catch (error) {
-        stats.failing = true;
-        await fail(error);
-        continue;
+        const refused = refusalOf(error);
+        if (refused === undefined) {
+          // Kafka down, slow or not ready: the same records again after a backoff, for as long as it takes.
+          stats.failing = true;
+          await fail(error);
+          continue;
+        }
+        stats.failures += 1;
+        stats.lastError = describe(error);
+        if (records.length > 1) {
+          // Which record is refused is not told: halve until the refused one goes alone; the rest is sent.
+          const half = Math.ceil(records.length / 2);
+          chunks.splice(
+            0,
+            1,
+            { records: records.slice(0, half), keys: keys.slice(0, half) },
+            { records: records.slice(half), keys: keys.slice(half) },
+          );
+          continue;
+        }
+        try {
+          await options.deadLetter(records[0]!, 'kafka_refused', `${refused}: ${describe(error)}`);
+        } catch (writeError) {
+          await fail(new Error(`dead letter write failed: ${describe(writeError)}`));
+          continue;
+        }
+        deadLettered = true;
       }
       stats.failing = false;
       attempt = 0;
-      batch = undefined;
-      stats.forwarded += records.length;
+      chunks.shift();
+      const done = (sign: 1 | -1): void => {
+        if (deadLettered) stats.deadLettered += sign;
+        else stats.forwarded += sign * records.length;
+      };
+      done(1);
       try {
         await checkpoint.commit(records[records.length - 1]!.next);
-        // Whole segments below the checkpoint are in Kafka now: the spool may let them go.
+        // Whole segments below the checkpoint are in Kafka (or dead-lettered) now: the spool may let them go.
         await spool.removeSegmentsBefore(checkpoint.position.segment);
       } catch (error) {
-        // Not committed: the next round reads these records again and sends them twice (deduped downstream).
-        stats.forwarded -= records.length;
+        // Not committed: read again from the checkpoint and send these records twice (deduped downstream).
+        done(-1);
+        chunks = [];
         await fail(new Error(`checkpoint commit failed: ${describe(error)}`));
       }
     }
@@ -169,10 +240,14 @@ export async function startLane(options: LaneOptions): Promise<Lane> {
   const loop = run();
   return {
     stats: () => {
-      const lagRecords = Math.max(0, backlog + (spool.stats().records - appendedAtStart) - stats.forwarded);
+      const lagRecords = Math.max(
+        0,
+        backlog + (spool.stats().records - appendedAtStart) - stats.forwarded - stats.deadLettered,
+      );
       return {
         topic,
         forwarded: stats.forwarded,
+        deadLettered: stats.deadLettered,
         lagRecords,
         // Segments below the checkpoint are gone, so what is left holds the lag (the active one stays even when drained).
         lagSegments: lagRecords === 0 ? 0 : spool.stats().segments,

@@ -33,6 +33,11 @@ export function registerForwarderMetrics(registry: Registry, read: () => KafkaFo
     'Spool segment files held because some of their records are not yet in Kafka.',
     (l) => l.lagSegments,
   );
+  perLane(
+    'telltale_kafka_forward_dead_lettered_records',
+    'Spool records Kafka refused even alone (too large), dead-lettered and skipped since start.',
+    (l) => l.deadLettered,
+  );
   perLane('telltale_kafka_forward_failures', 'Failed produce attempts since start.', (l) => l.failures);
   new Gauge({
     name: 'telltale_kafka_forward_connected',
