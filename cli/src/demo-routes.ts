@@ -4,7 +4,13 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { currentContext, telltaleFastify, telltaleMixin } from '@telltale/node';
+import {
+  currentContext,
+  telltaleDestination,
+  telltaleFastify,
+  telltaleMixin,
+  type TelltaleDestination,
+} from '@telltale/node';
 
 const sdkRoot = path.dirname(createRequire(import.meta.url).resolve('@telltale/browser-sdk/package.json'));
 
@@ -39,7 +45,7 @@ export const DEMO_API_PREFIX = '/demo/api';
 /** The `service` of the demo API's log lines. */
 export const DEMO_SERVICE = 'demo-api';
 
-/** Where this process answers /v1/logs, for the demo API's transport: its own listener, on loopback when bound to all. */
+/** Where this process answers /v1/logs, for the demo API's destination: its own listener, on loopback when bound to all. */
 function ownEndpoint(app: FastifyInstance): string {
   const address = app.server.address() as AddressInfo | null;
   if (address === null) throw new Error('demo api: the server is not listening yet');
@@ -49,27 +55,26 @@ function ownEndpoint(app: FastifyInstance): string {
 
 /**
  * POST /demo/api/checkout through @telltale/node's fastify plugin, with a pino logger of its own
- * shipping to this process's /v1/logs with the demo app's secret key, as a customer's API would.
+ * writing to telltaleDestination (the documented default, docs/server-logs.md): each line on disk
+ * in the buffer dir before the call returns, then shipped to this process's /v1/logs with the demo
+ * app's secret key, as a customer's API would.
  * Checkout always fails here (502), so the page throws and the error's timeline shows both sides.
  */
 async function registerDemoApi(app: FastifyInstance, options: { secretKey: string; bufferDir: string }) {
   let logger: Logger | undefined;
-  let transport: ReturnType<typeof pino.transport> | undefined;
-  // Made on first use: the transport needs the port, known only once the server listens.
+  let destination: TelltaleDestination | undefined;
+  // Made on first use: the destination needs the port, known only once the server listens.
   const log = (): Logger => {
     if (logger === undefined) {
-      transport = pino.transport({
-        target: '@telltale/node/pino',
-        options: {
-          endpoint: ownEndpoint(app),
-          key: options.secretKey,
-          dir: options.bufferDir,
-          service: DEMO_SERVICE,
-          release: 'demo-api-1.0.0',
-          environment: 'demo',
-        },
+      destination = telltaleDestination({
+        endpoint: ownEndpoint(app),
+        key: options.secretKey,
+        dir: options.bufferDir,
+        service: DEMO_SERVICE,
+        release: 'demo-api-1.0.0',
+        environment: 'demo',
       });
-      logger = pino({ mixin: telltaleMixin }, transport);
+      logger = pino({ mixin: telltaleMixin }, destination);
     }
     return logger;
   };
@@ -93,18 +98,16 @@ async function registerDemoApi(app: FastifyInstance, options: { secretKey: strin
     },
     { prefix: DEMO_API_PREFIX },
   );
+  // Lines not shipped yet stay in the buffer dir and ship at the next start (local-first). Bounded:
+  // a shipment in flight goes to this very server, which is closing, and must not hold shutdown.
   app.addHook('onClose', async () => {
-    if (transport === undefined) return;
-    const stream = transport;
-    // Lines not shipped yet stay in the buffer dir and ship at the next start (local-first).
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 2000);
-      stream.once('close', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      stream.end();
-    });
+    if (destination === undefined) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      destination.close(),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, 3_000).unref())),
+    ]);
+    clearTimeout(timer);
   });
 }
 

@@ -219,7 +219,7 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
   await registerDemoRoutes(app, {
     ingestKey: demo?.ingestKey,
     secretKey: demo?.secretKey,
-    bufferDir: path.join(config.dataDir, 'demo-api-buffer'), // the demo API's pino transport buffer
+    bufferDir: path.join(config.dataDir, 'demo-api-buffer'), // the demo API's telltaleDestination buffer
   });
 
   const address = await app.listen({ host: config.host, port: config.port });

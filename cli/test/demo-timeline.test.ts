@@ -1,26 +1,40 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { startTelltale, type RunningTelltale } from '../src/index.js';
 import { launchChromium, tempDir, waitFor } from './helpers.js';
+import { startTelltaleProcess, type TelltaleProcess } from './roles-process.js';
 
 /**
  * The demo shows both sides: in real Chromium, one click on "Check out" calls the demo API (served
- * by this process through @telltale/node's fastify plugin and pino transport), the page throws, and
+ * by this process through @telltale/node's fastify plugin and telltaleDestination), the page throws, and
  * the error's detail links to a timeline with the click, the server's lines and the client error
- * under one trace id.
+ * under one trace id. A real `telltale start` process (the built cli), as a user runs it:
+ * telltaleDestination ships from a worker thread loaded from the package's dist/.
  */
+const TOKEN = 'demo-timeline-token-0123456789-abcdefghij';
+
 describe('the demo page: one click, client and server on one timeline', () => {
   let browser: Browser;
   let data: Awaited<ReturnType<typeof tempDir>>;
-  let telltale: RunningTelltale;
+  let telltale: { process: TelltaleProcess; url: string; loginLink: string };
 
   beforeAll(async () => {
     [browser, data] = await Promise.all([launchChromium(), tempDir('demo-timeline')]);
-    telltale = await startTelltale({ port: 0, dataDir: data.dir, logger: false });
+    const started = await startTelltaleProcess(
+      ['start'],
+      {
+        TELLTALE_PORT: '0',
+        TELLTALE_DATA_DIR: data.dir,
+        TELLTALE_LOG_LEVEL: 'warn',
+        TELLTALE_API_TOKEN: TOKEN,
+      },
+      { ready: /(http:\/\/127\.0\.0\.1:\d+\/login\/token\/\S+)\s/ },
+    );
+    const loginLink = started.url;
+    telltale = { process: started, url: new URL(loginLink).origin, loginLink };
   });
 
   afterAll(async () => {
-    await telltale?.close();
+    if (telltale) expect(await telltale.process.stop()).toBe(0);
     await browser?.close();
     await data?.remove();
   });
@@ -31,7 +45,7 @@ describe('the demo page: one click, client and server on one timeline', () => {
     page.on('console', (message) => {
       if (message.text().includes('Content Security Policy')) violations.push(message.text());
     });
-    await page.goto(telltale.loginLink!);
+    await page.goto(telltale.loginLink);
     await page.goto(`${telltale.url}/demo`);
     await page.click('#checkout');
     const link = await page.waitForSelector('#checkout-timeline', { timeout: 10_000 });
@@ -39,7 +53,7 @@ describe('the demo page: one click, client and server on one timeline', () => {
     const trace = new URL(href, telltale.url).searchParams.get('trace')!;
     expect(trace).toMatch(/^[0-9a-f]{32}$/);
 
-    // The SDK sends about a second later; the transport ships from its disk buffer in the background.
+    // The SDK sends about a second later; the destination ships from its disk buffer in the background.
     await waitFor(
       'the client error and the server lines on the timeline',
       async () => {
@@ -75,4 +89,26 @@ describe('the demo page: one click, client and server on one timeline', () => {
     expect(await page.getAttribute('a.trace-timeline', 'href')).toBe(`/timeline?trace=${trace}`);
     expect(violations).toEqual([]);
   }, 90_000);
+
+  it("the demo API's own lines reach the timeline of its trace through telltaleDestination", async () => {
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const answer = await fetch(`${telltale.url}/demo/api/checkout`, { method: 'POST', headers: auth });
+    expect(answer.status).toBe(502);
+    const { trace } = (await answer.json()) as { trace: string };
+    expect(trace).toMatch(/^[0-9a-f]{32}$/);
+    const items = await waitFor(
+      'the server lines of the checkout on its timeline',
+      async () => {
+        const response = await fetch(`${telltale.url}/api/timeline?trace=${trace}`, { headers: auth });
+        expect(response.status).toBe(200);
+        const text = JSON.stringify(await response.json());
+        return text.includes('payment provider declined the card') && text.includes('charging the card')
+          ? text
+          : undefined;
+      },
+      30_000,
+      250,
+    );
+    expect(items).toContain('demo-api');
+  }, 60_000);
 });
