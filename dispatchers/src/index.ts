@@ -60,6 +60,19 @@ export {
   type KafkaSourceStats,
 } from './sources/kafka/source.js';
 export { KAFKA_CONSUMER_TIMINGS, type KafkaConsumerTimings } from './sources/kafka/timings.js';
+// Alerts in the Kafka deployment (issue #12): the deciders, and the reader a dashboards process lists alerts with.
+export {
+  startKafkaAlerts,
+  type KafkaAlerts,
+  type KafkaAlertsOptions,
+  startKafkaAlertReader,
+  type KafkaAlertReader,
+  openSharedAlertState,
+  type SharedAlertState,
+  subjectKey,
+  DECIDER_TIMINGS,
+  type DeciderTimings,
+} from './alerts/kafka/index.js';
 export {
   createDecodePool,
   type DecodePool,

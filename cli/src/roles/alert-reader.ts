@@ -1,7 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import * as dispatchers from '@telltale/dispatchers';
-import { alertLogFile, type AlertSummary } from '@telltale/dispatchers';
+import { alertLogFile, startKafkaAlertReader, type AlertSummary } from '@telltale/dispatchers';
 import type { KafkaSettings } from '@telltale/protocol';
 import type { ListAlerts } from '@telltale/dashboards';
 
@@ -92,11 +91,6 @@ export function openAlertLogReader(dataDir: string): AlertLogReader {
   };
 }
 
-type KafkaAlertReaderFactory = (options: {
-  settings: KafkaSettings;
-  dataDir: string;
-}) => Promise<AlertLogReader & { close(): Promise<void> }>;
-
 /**
  * Where a dashboards process lists alerts: with Kafka, the alert-log topic the deciders write
  * (`startKafkaAlertReader` of the dispatchers, tailed, never written); without, the data dir's log.
@@ -105,10 +99,6 @@ export async function openAlertList(
   dataDir: string,
   kafka: KafkaSettings | undefined,
 ): Promise<AlertLogReader & { close(): Promise<void> }> {
-  // Looked up at run time: the dispatchers' index exports it from issue #12 on (asked for); until
-  // then the data dir's log is listed, which is empty in the Kafka deployment.
-  const start = (dispatchers as unknown as { startKafkaAlertReader?: KafkaAlertReaderFactory })
-    .startKafkaAlertReader;
-  if (kafka !== undefined && start !== undefined) return start({ settings: kafka, dataDir });
+  if (kafka !== undefined) return startKafkaAlertReader({ settings: kafka, dataDir });
   return { ...openAlertLogReader(dataDir), close: async () => undefined };
 }
