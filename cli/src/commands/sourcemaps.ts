@@ -35,6 +35,25 @@ export function resolveEndpoint(option: string | undefined, env: NodeJS.ProcessE
   return raw.replace(/(?<!\/)\/+$/, '');
 }
 
+/** Times one file is retried after a 429 before it counts as failed. */
+export const UPLOAD_RETRIES = 5;
+/** The longest Retry-After the command waits out; a longer one (a quota window) is a failure to report. */
+export const MAX_RETRY_AFTER_SECONDS = 60;
+
+/**
+ * Seconds to wait before retrying a 429, from its Retry-After (delta seconds or an HTTP date);
+ * 1 when absent or unreadable; undefined when longer than the command is willing to wait.
+ */
+export function retryDelaySeconds(header: string | null, now = Date.now()): number | undefined {
+  const value = header?.trim() ?? '';
+  let seconds = 1;
+  if (/^\d+$/.test(value)) seconds = Number(value);
+  else if (value !== '' && !Number.isNaN(Date.parse(value)))
+    seconds = Math.ceil((Date.parse(value) - now) / 1000);
+  seconds = Math.max(seconds, 1);
+  return seconds > MAX_RETRY_AFTER_SECONDS ? undefined : seconds;
+}
+
 /** The answer's error message in our JSON shape, or the status line. */
 export async function describeFailure(response: Response): Promise<string> {
   const text = await response.text().catch(() => '');
@@ -206,25 +225,37 @@ async function upload(argv: string[], io: CommandIO): Promise<number> {
   let failed = 0;
   // One file per request: bounded memory on both ends, and one bad map does not sink the others.
   for (const u of uploads) {
+    // The map's own `debug_id` is read by the collector; the script's comment travels beside it.
+    const body = gzipSync(
+      JSON.stringify({
+        files: [{ name: u.name, map: u.map, ...(u.debugId ? { debugId: u.debugId } : {}) }],
+      }),
+    );
     let response: Response;
-    try {
-      response = await fetch(url, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${key}`,
-          'content-type': 'application/json',
-          'content-encoding': 'gzip',
-        },
-        // The map's own `debug_id` is read by the collector; the script's comment travels beside it.
-        body: gzipSync(
-          JSON.stringify({
-            files: [{ name: u.name, map: u.map, ...(u.debugId ? { debugId: u.debugId } : {}) }],
-          }),
-        ),
-      });
-    } catch (error) {
-      io.stderr.write(`telltale: cannot reach ${endpoint}: ${(error as Error).message}\n`);
-      return 1;
+    // The upload route is rate limited: a 429 with a short Retry-After is waited out, a few times.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        response = await fetch(url, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${key}`,
+            'content-type': 'application/json',
+            'content-encoding': 'gzip',
+          },
+          body,
+        });
+      } catch (error) {
+        io.stderr.write(`telltale: cannot reach ${endpoint}: ${(error as Error).message}\n`);
+        return 1;
+      }
+      if (response.status !== 429 || attempt >= UPLOAD_RETRIES) break;
+      const wait = retryDelaySeconds(response.headers.get('retry-after'));
+      if (wait === undefined) break;
+      await response.body?.cancel();
+      io.stderr.write(
+        `rate limited on ${u.file}: retrying in ${wait} s (${attempt + 1} of ${UPLOAD_RETRIES})\n`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, wait * 1000));
     }
     if (response.ok) {
       const body = (await response.json()) as {
