@@ -23,6 +23,12 @@ afterAll(async () => {
   await mock?.stop();
 });
 
+// kafkajs's typings omit the constructor's second argument, which carries the broker's answer.
+const NonRetriable = kafkajs.KafkaJSNonRetriableError as unknown as new (
+  e: Error,
+  o: { cause: Error },
+) => Error;
+
 /**
  * The real kafkajs producer on the mock cluster behind a broker's size check, the way the review
  * reproduced the wedge: a request with more than BROKER_LIMIT record bytes is refused whole with
@@ -41,7 +47,8 @@ function sizeCheckedProducer(real: Producer): { producer: Producer; requests: nu
         retriable: false,
         message: 'The request included a message larger than the max message size the server will accept',
       } as unknown as Error);
-      throw new kafkajs.KafkaJSNonRetriableError(answer);
+      // As kafkajs's retrier hands it up (src/retry: `new KafkaJSNonRetriableError(e, { cause: e.cause || e })`).
+      throw new NonRetriable(answer, { cause: answer });
     }
     requests.push(bytes);
     return real.send(record);
