@@ -62,6 +62,24 @@ describe('docker-compose.yml (validated by docker-compose 1.29 `config`, no engi
     expect(init).toMatch(/--topic telltale\.alert-log [^\n]*--config cleanup\.policy=compact/);
     expect(services['kafka-init']?.depends_on).toMatchObject({ kafka: { condition: 'service_healthy' } });
 
+    // A whole accepted batch (10 MiB, protocol's limits) fits one Kafka record: broker, replicas and
+    // the two topics of spool records allow 12 MiB, so the forwarder never has to dead-letter one.
+    const atLeast12MiB = (value: unknown): boolean => Number(value) >= 12 * 1024 * 1024;
+    const broker = services.kafka?.environment as Record<string, unknown> | undefined;
+    expect(atLeast12MiB(broker?.KAFKA_MESSAGE_MAX_BYTES), 'KAFKA_MESSAGE_MAX_BYTES').toBe(true);
+    expect(atLeast12MiB(broker?.KAFKA_REPLICA_FETCH_MAX_BYTES), 'KAFKA_REPLICA_FETCH_MAX_BYTES').toBe(true);
+    const initEnv = services['kafka-init']?.environment as Record<string, unknown> | undefined;
+    expect(atLeast12MiB(initEnv?.MAX_MESSAGE_BYTES), 'kafka-init MAX_MESSAGE_BYTES').toBe(true);
+    for (const topic of [kafkaTopics('telltale.').client, kafkaTopics('telltale.').server]) {
+      const escaped = topic.replace('.', '\\.');
+      expect(init).toMatch(
+        new RegExp(`--topic ${escaped} [^\\n]*--config max\\.message\\.bytes="?(\\$)+MAX_MESSAGE_BYTES`),
+      );
+    }
+    expect(init).toMatch(
+      /kafka-configs\.sh [^\n]*--alter [^\n]*--add-config max\.message\.bytes="?(\$)+MAX_MESSAGE_BYTES/,
+    );
+
     const roles = telltaleServices(config).map(([name, service]) => [name, commandOf(service)[0]]);
     expect(roles).toEqual(
       expect.arrayContaining([
