@@ -191,6 +191,7 @@ describe('Kafka forwarder: requests bounded, records the broker refuses dead-let
       topic,
     });
     expect(reason.reason).toMatch(/^MESSAGE_TOO_LARGE: /);
+    expect(reason.payload).toMatchObject({ format: 'json', bytes: hostile.length, truncated: false });
     const copy = await readFile(path.join(root, day!, files[0]!), 'utf8');
     expect(copy).not.toContain('hunter2');
     expect((JSON.parse(copy) as { logs: Array<{ id: string }> }).logs[0]!.id).toBe('big');

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { scrubJsonValue, scrubText } from '@telltale/protocol';
@@ -23,21 +24,23 @@ export interface ForwardDeadLetterReason {
   spool: string;
   topic: string;
   position: SpoolRecord['position'];
-  bytes: number;
   time: string;
+  /** What the payload file replaces, in the dispatchers' dead-letter shape (their health page reads it). */
+  payload: { format: 'json' | 'text'; bytes: number; sha256: string; truncated: boolean };
 }
 
 export type ForwardDeadLetter = (record: SpoolRecord, code: string, reason: string) => Promise<void>;
 
-function scrubbedCopy(payload: Buffer): string {
+function scrubbedCopy(payload: Buffer): { body: string; format: 'json' | 'text' } {
   if (payload.length <= MAX_SCRUB_JSON_BYTES) {
     try {
-      return JSON.stringify(scrubJsonValue(JSON.parse(payload.toString('utf8')) as unknown));
+      const body = JSON.stringify(scrubJsonValue(JSON.parse(payload.toString('utf8')) as unknown));
+      return { body, format: 'json' };
     } catch {
       // not JSON (never expected: it was validated when spooled): kept as capped text below
     }
   }
-  return scrubText(payload.subarray(0, MAX_TEXT_COPY_BYTES).toString('utf8'));
+  return { body: scrubText(payload.subarray(0, MAX_TEXT_COPY_BYTES).toString('utf8')), format: 'text' };
 }
 
 /** Durable before it resolves: the lane commits its checkpoint past the record right after. */
@@ -52,6 +55,7 @@ export function createForwardDeadLetter(dataDir: string, spool: string, topic: s
     await tightenMode(dir, PRIVATE_DIR_MODE);
     const { segment, offset } = record.position;
     const name = `${spool}-${String(segment).padStart(10, '0')}-${String(offset).padStart(12, '0')}`;
+    const copy = scrubbedCopy(record.payload);
     const why: ForwardDeadLetterReason = {
       consumer: FORWARD_DEAD_LETTER_CONSUMER,
       code,
@@ -59,10 +63,15 @@ export function createForwardDeadLetter(dataDir: string, spool: string, topic: s
       spool,
       topic,
       position: record.position,
-      bytes: record.payload.length,
       time: now.toISOString(),
+      payload: {
+        format: copy.format,
+        bytes: record.payload.length,
+        sha256: createHash('sha256').update(record.payload).digest('hex'),
+        truncated: copy.format === 'text' && record.payload.length > MAX_TEXT_COPY_BYTES,
+      },
     };
-    await writeFileDurably(path.join(folder, `${name}.payload`), scrubbedCopy(record.payload));
+    await writeFileDurably(path.join(folder, `${name}.payload`), copy.body);
     await writeFileDurably(path.join(folder, `${name}.reason.json`), `${JSON.stringify(why, null, 2)}\n`);
   };
 }
