@@ -75,10 +75,15 @@ describe.each<LoggerApi>(['destination', 'transport'])('%s: collector down', (ap
       // Every one of the app's 6000 calls returns with nothing acknowledged: logging never waits on us.
       await waitFor('the app to finish its logging loop', () => app!.done() || undefined, 60_000);
       expect(app.wrote()).toBe(6000);
-      const down = await waitFor('the transport to report its failed attempts', () => {
-        const s = app!.stats();
-        return s !== undefined && (s.retries as number) >= 3 && s.written === 6000 ? s : undefined;
-      });
+      // Backoff doubles between attempts: three of them can take over 30 s on a loaded machine.
+      const down = await waitFor(
+        'the transport to report its failed attempts',
+        () => {
+          const s = app!.stats();
+          return s !== undefined && (s.retries as number) >= 3 && s.written === 6000 ? s : undefined;
+        },
+        90_000,
+      );
       expect(down.shipped).toBe(0);
       expect(down.lastError).toMatch(/ECONNRESET|ECONNREFUSED|UND_ERR_SOCKET|other side closed/i);
 
