@@ -19,7 +19,7 @@ import {
 } from './fixtures/kafka-alerts-harness.js';
 
 /** Several processes, joins and session timeouts on a shared 2-core machine: more than vitest's 60 s default. */
-const TEST_TIMEOUT_MS = 180_000;
+const TEST_TIMEOUT_MS = 240_000;
 
 /** Each subject exactly once, and nothing else. */
 function expectOnce(subjects: readonly string[], expected: readonly string[]): void {
