@@ -57,8 +57,14 @@ describe('collector → Kafka forwarder (librdkafka mock cluster)', () => {
       port: 0,
       dataDir: tmp.dir,
       kafka: settings,
-      // No per-app share of the cap: the disk-cap test fills the spool with one app.
-      config: { apps: APPS, storage: { spoolMaxBytes }, quotas: { spoolShare: 0 } },
+      // No per-app share of the cap: the disk-cap test fills the spool with one app. Rate limits off:
+      // these tests post hundreds of batches a second from one address (a quiet machine got 429s).
+      config: {
+        apps: APPS,
+        storage: { spoolMaxBytes },
+        quotas: { spoolShare: 0 },
+        rateLimits: { perKey: { perSecond: 0 }, perIp: { perSecond: 0 } },
+      },
       env: {},
     }));
 
