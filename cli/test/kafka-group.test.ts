@@ -72,6 +72,9 @@ const BASE = {
   TELLTALE_KAFKA_IDEMPOTENT: '0',
   TELLTALE_KAFKA_TOPIC_PREFIX: 'group.',
   TELLTALE_DISPATCH_THREADS: '1',
+  // Load from one address, hundreds of batches a second: the rate limits are not under test here.
+  TELLTALE_RATE_LIMIT_PER_IP: '0',
+  TELLTALE_RATE_LIMIT_PER_KEY: '0',
 };
 
 function startCollector(name: string): Promise<TelltaleProcess> {
