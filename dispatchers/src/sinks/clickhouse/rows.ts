@@ -1,3 +1,4 @@
+import { EVENT_COLUMNS as SCHEMA_EVENT_COLUMNS } from '@telltale/schema';
 import type { EnrichedEvent } from '../../enrich/enrich.js';
 import type { ServerLogRow } from '../types.js';
 
@@ -109,43 +110,13 @@ export function tabSeparated(rows: readonly Record<string, unknown>[]): { column
   return { columns, body };
 }
 
-/** eventRow's keys, in its order: the columns of eventsTabSeparated (a test holds the two together). */
-export const EVENT_COLUMNS = [
-  'app',
-  'id',
-  'kind',
-  'ts',
-  'ts_ms',
-  'received_at',
-  'received_ms',
-  'day',
-  'batch_id',
-  'release',
-  'environment',
-  'session',
-  'user_id',
-  'account_id',
-  'url',
-  'trace',
-  'online',
-  'fingerprint',
-  'name',
-  'error_type',
-  'message',
-  'stack',
-  'level',
-  'count',
-  'soft',
-  'attrs',
-  'breadcrumbs',
-  'browser',
-  'browser_version',
-  'os',
-  'os_version',
-  'device',
-  'load_ms',
-  'adblock',
-] as const;
+/**
+ * eventRow's keys, in its order: the columns of eventsTabSeparated (a test holds the two together).
+ * The schema's list with ClickHouse's millisecond columns after their DateTime twins.
+ */
+export const EVENT_COLUMNS: readonly string[] = SCHEMA_EVENT_COLUMNS.flatMap((column) =>
+  column === 'ts' ? ['ts', 'ts_ms'] : column === 'received_at' ? ['received_at', 'received_ms'] : [column],
+);
 
 /** Lines per chunk of a body: each chunk becomes one Buffer early, so no 10 MB string is ever built. */
 const LINES_PER_CHUNK = 512;

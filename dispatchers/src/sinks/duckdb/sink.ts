@@ -5,46 +5,14 @@ import {
   type DuckDBConnection,
   type DuckDBInstance,
 } from '@duckdb/node-api';
+import { EVENT_COLUMNS } from '@telltale/schema';
 import type { EnrichedEvent } from '../../enrich/enrich.js';
 import type { ExportResult, Sink } from '../types.js';
 import { ensureDuckDbSchema } from './schema.js';
 import { createServerLogStaging, deleteDaysBefore, insertServerLogs } from './server-logs.js';
 
-/** Column order of the staging table and of appendRow; every column of schema.ts. */
-const COLUMNS = [
-  'app',
-  'id',
-  'kind',
-  'ts',
-  'received_at',
-  'day',
-  'batch_id',
-  'release',
-  'environment',
-  'session',
-  'user_id',
-  'account_id',
-  'url',
-  'trace',
-  'online',
-  'fingerprint',
-  'name',
-  'error_type',
-  'message',
-  'stack',
-  'level',
-  'count',
-  'soft',
-  'attrs',
-  'breadcrumbs',
-  'browser',
-  'browser_version',
-  'os',
-  'os_version',
-  'device',
-  'load_ms',
-  'adblock',
-] as const;
+/** Column order of the staging table and of appendRow: the schema's own list. */
+const COLUMNS = EVENT_COLUMNS;
 
 const MS_PER_DAY = 86_400_000;
 /** Rows per Appender flush: one DuckDB vector, a few milliseconds of work. */
