@@ -1,5 +1,5 @@
 export { dashboardsPlugin, type DashboardsPluginOptions } from './plugin.js';
-export { createDuckDbStore } from './stores/duckdb.js';
+export { createDuckDbStore, type DuckDbStoreOptions } from './stores/duckdb.js';
 export { createClickHouseStore, type ClickHouseStoreOptions } from './stores/clickhouse.js';
 export { LIST_LIMITS } from './store.js';
 export type {

@@ -239,9 +239,18 @@ export async function eventCounts(db: DuckDBConnection): Promise<EventCounts> {
   return counts;
 }
 
+export interface DuckDbStoreOptions {
+  /** Called after each statement with its SQL, bound values and milliseconds (benchmarks/query.ts replays them). */
+  onQuery?: (sql: string, params: readonly DuckDBValue[], ms: number) => void;
+}
+
 /** Opens the store's own connection on a shared instance (the duckdb sink writes through another). */
-export async function createDuckDbStore(instance: DuckDBInstance): Promise<DashboardStore> {
-  const db = await instance.connect();
+export async function createDuckDbStore(
+  instance: DuckDBInstance,
+  options: DuckDbStoreOptions = {},
+): Promise<DashboardStore> {
+  const connection = await instance.connect();
+  const db = options.onQuery === undefined ? connection : observed(connection, options.onQuery);
   // A connection runs one statement at a time; queueing here keeps waiters off libuv's small thread pool (fsyncs use it).
   let tail: Promise<unknown> = Promise.resolve();
   const serial = <T>(run: () => Promise<T>): Promise<T> => {
@@ -262,6 +271,19 @@ export async function createDuckDbStore(instance: DuckDBInstance): Promise<Dashb
     serverLogs: (query) => serial(() => serverLogs(db, query)),
     close: () => serial(async () => db.closeSync()),
   };
+}
+
+/** The connection with every runAndReadAll (all SQL of this store and duckdb-timeline.ts) reported to `onQuery`. */
+function observed(connection: DuckDBConnection, onQuery: NonNullable<DuckDbStoreOptions['onQuery']>) {
+  const runAndReadAll: DuckDBConnection['runAndReadAll'] = async (sql, values, ...rest) => {
+    const started = performance.now();
+    const reader = await connection.runAndReadAll(sql, values, ...rest);
+    onQuery(sql, Array.isArray(values) ? [...values] : [], performance.now() - started);
+    return reader;
+  };
+  return new Proxy(connection, {
+    get: (target, key) => (key === 'runAndReadAll' ? runAndReadAll : Reflect.get(target, key, target)),
+  });
 }
 
 async function all(db: DuckDBConnection, sql: string, params: DuckDBValue[] = []): Promise<Row[]> {
