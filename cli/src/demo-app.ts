@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import {
   mkdirDurable,
   PRIVATE_DIR_MODE,
@@ -8,6 +7,7 @@ import {
   tightenMode,
   writeFileDurably,
 } from '@telltale/spool';
+import { dataLayout } from '@telltale/protocol';
 
 export interface DemoApp {
   id: string;
@@ -35,7 +35,7 @@ export async function ensureDemoApp(
   dataDir: string,
   fixed: { ingestKey?: string | undefined; secretKey?: string | undefined } = {},
 ): Promise<DemoApp> {
-  const file = path.join(dataDir, 'demo-app.json');
+  const file = dataLayout(dataDir).demoApp;
   const stored = await readFile(file, 'utf8')
     .then((text) => JSON.parse(text) as { ingestKey?: string; secretKey?: string })
     .catch(() => ({}) as { ingestKey?: string; secretKey?: string });

@@ -1,6 +1,5 @@
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
-import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import Fastify, { type FastifyInstance } from 'fastify';
 import {
@@ -29,7 +28,7 @@ import {
   summarizeDeadLetters,
   type DispatcherOptions,
 } from '@telltale/dispatchers';
-import { TelltaleError } from '@telltale/protocol';
+import { dataLayout, TelltaleError } from '@telltale/protocol';
 import { mkdirDurable, type SpoolWriter } from '@telltale/spool';
 import { isLoopbackHost, resolveServerConfig, type ServerConfig, type ServerOptions } from './config.js';
 import { ensureDemoApp } from './demo-app.js';
@@ -110,7 +109,7 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
   // Client spool, server-log spool and attachment store under the data dir, each with its disk cap.
   const stores = await openCollectorStores(config.dataDir, collectorConfig);
   const spool = stores.spool;
-  const duckdb = await DuckDBInstance.create(path.join(config.dataDir, 'telltale.duckdb'));
+  const duckdb = await DuckDBInstance.create(dataLayout(config.dataDir).duckdb);
   const { access } = config;
   const dashboardUrl =
     env.TELLTALE_DASHBOARD_URL ||
@@ -219,7 +218,7 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
   await registerDemoRoutes(app, {
     ingestKey: demo?.ingestKey,
     secretKey: demo?.secretKey,
-    bufferDir: path.join(config.dataDir, 'demo-api-buffer'), // the demo API's telltaleDestination buffer
+    bufferDir: dataLayout(config.dataDir).demoApiBuffer, // the demo API's telltaleDestination buffer
   });
 
   const address = await app.listen({ host: config.host, port: config.port });

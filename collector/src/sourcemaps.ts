@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyError, FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { LIMITS } from '@telltale/protocol';
+import { dataLayout, LIMITS } from '@telltale/protocol';
 import { PRIVATE_DIR_MODE, writeFileDurably, fsyncDir } from '@telltale/spool';
 import { createKeyRegistry, type KeyRegistry } from './apps.js';
 import type { CollectorConfig } from './config.js';
@@ -183,7 +183,7 @@ export const sourcemapRoutes: FastifyPluginAsync<SourceMapRoutesOptions> = async
     auth: new WeakMap<FastifyRequest, RequestAuth>(),
   };
   const { refuse } = guard;
-  const root = options.artifactsDir ?? path.resolve(options.spool.dir, '..', '..', 'artifacts');
+  const root = options.artifactsDir ?? dataLayout(path.resolve(options.spool.dir, '..', '..')).artifacts;
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limits.maxRequestBytes }, passBuffer);

@@ -1,14 +1,17 @@
-import path from 'node:path';
 import { DEFAULT_SEGMENT_MAX_BYTES, openSpoolWriter, type SpoolWriter } from '@telltale/spool';
 import { openAttachmentStore, type AttachmentStore } from './attachment-store.js';
 import type { CollectorConfig } from './config.js';
+import { dataLayout } from '@telltale/protocol';
 
 /** Where the collector keeps what it accepted, under the data directory. */
-export const collectorPaths = (dataDir: string) => ({
-  clientSpool: path.join(dataDir, 'spool', 'client'),
-  serverLogSpool: path.join(dataDir, 'spool', 'server'),
-  attachments: path.join(dataDir, 'attachments'),
-});
+export const collectorPaths = (dataDir: string) => {
+  const layout = dataLayout(dataDir);
+  return {
+    clientSpool: layout.spool('client'),
+    serverLogSpool: layout.spool('server'),
+    attachments: layout.attachments,
+  };
+};
 
 export interface CollectorStores {
   spool: SpoolWriter;

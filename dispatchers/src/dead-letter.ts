@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { SpoolPosition } from '@telltale/spool';
 import { PRIVATE_DIR_MODE, tightenMode, writeFileDurably, fsyncDir } from '@telltale/spool';
 import { scrubRawPayload, type RawPayloadInfo } from './scrub-raw.js';
+import { dataLayout } from '@telltale/protocol';
 
 /**
  * Layout: `<data>/dead-letter/<consumer>/<yyyy-mm-dd>/<name>.{payload,reason.json}`, one folder per
@@ -49,7 +50,7 @@ function isErrno(error: unknown, code: string): boolean {
 }
 
 export function deadLetterRoot(dataDir: string): string {
-  return path.join(dataDir, 'dead-letter');
+  return dataLayout(dataDir).deadLetters;
 }
 
 /** A day folder's name, `yyyy-mm-dd` (UTC). */

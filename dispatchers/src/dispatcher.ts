@@ -1,4 +1,3 @@
-import path from 'node:path';
 import type { DuckDBInstance } from '@duckdb/node-api';
 import { openSpoolWriter, type SpoolPosition, type SpoolWriter } from '@telltale/spool';
 import { openAlertLog, type AlertListQuery, type AlertLog, type AlertSummary } from './alerts/alert-log.js';
@@ -37,6 +36,7 @@ import {
 } from './sources/kafka/consumers.js';
 import { createSpoolConsumer, type SpoolConsumer } from './sources/spool/source.js';
 import type { ConsumerStats, RecordHandler } from './sources/types.js';
+import { dataLayout } from '@telltale/protocol';
 
 /** A spool the dispatchers read, and the writer's hooks on it (the collector owns client and server spools). */
 export interface SpoolHooks {
@@ -120,7 +120,7 @@ interface SpoolGroup extends SpoolHooks {
 }
 
 export function checkpointFile(dataDir: string, consumer: string): string {
-  return path.join(dataDir, 'checkpoints', `${consumer}.json`);
+  return dataLayout(dataDir).checkpoint(consumer);
 }
 
 /** Consumer names per spool: `<sink>` on the client spool, `<sink>.server`, `<sink>.blob`. */
@@ -321,7 +321,7 @@ export async function startDispatchers(config: DispatcherConfig, deps: Dispatche
       ...pick(deps),
     };
     const server: SpoolGroup = {
-      dir: deps.serverLogs?.spoolDir ?? path.join(config.dataDir, 'spool', 'server'),
+      dir: deps.serverLogs?.spoolDir ?? dataLayout(config.dataDir).spool('server'),
       content: 'server',
       running: [],
       lastRemovable: 0,
@@ -349,7 +349,7 @@ export async function startDispatchers(config: DispatcherConfig, deps: Dispatche
 
     if (config.blobSource !== undefined) {
       // Blobs are copied into a local intake spool first, so every sink and the alerter read them with their own checkpoints.
-      const spool = await openSpoolWriter({ dir: path.join(config.dataDir, 'spool', 'blob') });
+      const spool = await openSpoolWriter({ dir: dataLayout(config.dataDir).spool('blob') });
       blobSpool = spool;
       const blob: SpoolGroup = {
         dir: spool.dir,
@@ -363,7 +363,7 @@ export async function startDispatchers(config: DispatcherConfig, deps: Dispatche
       for (const sink of sinks) addSinkConsumer(blob, sink);
       addConsumer(blob, 'alerts.blob', alertHandler(blob));
       ledger = await openBlobLedger(
-        path.join(config.dataDir, 'sources', `blob-${config.blobSource.container}.jsonl`),
+        dataLayout(config.dataDir).blobSourceCheckpoint(config.blobSource.container),
       );
     }
 

@@ -40,3 +40,4 @@ export {
   type KafkaSettings,
   type KafkaTopics,
 } from './kafka.js';
+export { dataLayout, DEFAULT_DATA_DIR, type DataLayout, type SpoolName } from './data-layout.js';

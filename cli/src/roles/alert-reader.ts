@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { alertLogFile, startKafkaAlertReader, type AlertSummary } from '@telltale/dispatchers';
-import type { KafkaSettings } from '@telltale/protocol';
+import { dataLayout, type KafkaSettings } from '@telltale/protocol';
 import type { ListAlerts } from '@telltale/dashboards';
 
 /**
@@ -86,7 +86,9 @@ export function openAlertLogReader(dataDir: string): AlertLogReader {
       const alert = (await current()).find((a) => a.key === key);
       if (alert?.file === undefined) return null;
       // <data>/outbox/ (ARCHITECTURE.md); only a bare file name, since the key came from a URL.
-      return readFile(path.join(dataDir, 'outbox', path.basename(alert.file)), 'utf8').catch(() => null);
+      return readFile(path.join(dataLayout(dataDir).outbox, path.basename(alert.file)), 'utf8').catch(
+        () => null,
+      );
     },
   };
 }

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { dashboardsPlugin, registerAuth, type RegisteredRoute } from '@telltale/dashboards';
 import {
@@ -13,6 +12,7 @@ import { resolveStoreConfig, type StoreConfig } from './config.js';
 import { bearerMatches, processRegistry, readyAnswer, renderRegistries } from './ops.js';
 import { authOptions, listenName, loggerOptions } from './shared.js';
 import { openRoleStore, type RoleStore } from './stores.js';
+import { dataLayout } from '@telltale/protocol';
 
 export interface DashboardsRoleOptions {
   env?: NodeJS.ProcessEnv;
@@ -72,7 +72,7 @@ export async function startDashboardsRole(options: DashboardsRoleOptions = {}): 
   try {
     // Before every route: the one access hook sees each request (docs/security.md).
     const auth = await registerAuth(app, authOptions(config.dataDir, access, dashboardUrl));
-    store = await openRoleStore(storeConfig, path.join(config.dataDir, 'telltale.duckdb'));
+    store = await openRoleStore(storeConfig, dataLayout(config.dataDir).duckdb);
     intelligence = await openErrorIntelligence(dispatcherConfig);
     alerts = await openAlertList(config.dataDir, dispatcherConfig.kafka);
     const registry = processRegistry('dashboards');

@@ -14,6 +14,7 @@ import { fsyncDir, listSegments, mkdirDurable, segmentFileName } from '@telltale
 import { resolveServerConfig } from '../config.js';
 import { resolveOpsConfig } from './config.js';
 import { processRegistry, renderRegistries, startOpsListener, type OpsListener } from './ops.js';
+import { dataLayout } from '@telltale/protocol';
 
 export interface DispatcherRoleOptions {
   env?: NodeJS.ProcessEnv;
@@ -54,7 +55,7 @@ export async function startDispatcherRole(options: DispatcherRoleOptions = {}): 
   await mkdirDurable(dataDir);
   const paths = collectorPaths(dataDir);
   const duckdb = config.sinks.includes('duckdb')
-    ? await openDuckDbWriter(path.join(dataDir, 'telltale.duckdb'))
+    ? await openDuckDbWriter(dataLayout(dataDir).duckdb)
     : undefined;
   let dispatchers: Dispatchers;
   try {

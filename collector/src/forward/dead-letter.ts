@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { scrubJsonValue, scrubText } from '@telltale/protocol';
+import { dataLayout, scrubJsonValue, scrubText } from '@telltale/protocol';
 import { PRIVATE_DIR_MODE, tightenMode, writeFileDurably, type SpoolRecord } from '@telltale/spool';
 
 /**
@@ -45,8 +45,8 @@ function scrubbedCopy(payload: Buffer): { body: string; format: 'json' | 'text' 
 
 /** Durable before it resolves: the lane commits its checkpoint past the record right after. */
 export function createForwardDeadLetter(dataDir: string, spool: string, topic: string): ForwardDeadLetter {
-  const root = path.join(dataDir, 'dead-letter');
-  const dir = path.join(root, FORWARD_DEAD_LETTER_CONSUMER);
+  const root = dataLayout(dataDir).deadLetters;
+  const dir = dataLayout(dataDir).deadLetter(FORWARD_DEAD_LETTER_CONSUMER);
   return async (record, code, reason) => {
     const now = new Date();
     const folder = path.join(dir, now.toISOString().slice(0, 10));

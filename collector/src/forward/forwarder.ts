@@ -1,5 +1,4 @@
-import path from 'node:path';
-import { kafkaTopics, type KafkaSettings } from '@telltale/protocol';
+import { dataLayout, kafkaTopics, type KafkaSettings } from '@telltale/protocol';
 import type { SpoolWriter } from '@telltale/spool';
 import { createForwardDeadLetter } from './dead-letter.js';
 import { createForwardClient, createForwardProducer, type KafkaLogSink } from './kafka-client.js';
@@ -39,11 +38,7 @@ export interface KafkaForwarder {
 }
 
 export function forwardCheckpointFile(dataDir: string, spool: 'client' | 'server'): string {
-  return path.join(
-    dataDir,
-    'checkpoints',
-    spool === 'client' ? 'kafka-forward.json' : 'kafka-forward.server.json',
-  );
+  return dataLayout(dataDir).forwardCheckpoint(spool);
 }
 
 /**

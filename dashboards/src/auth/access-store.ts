@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileDurably } from '@telltale/spool';
+import { dataLayout } from '@telltale/protocol';
 
 export type Role = 'admin' | 'viewer';
 export const ROLES: readonly Role[] = ['admin', 'viewer'];
@@ -31,7 +32,7 @@ interface AccessFile {
 }
 
 /** Where users and API tokens live: `<data>/auth/access.json`, 0600 in a 0700 folder. */
-export const accessFilePath = (dataDir: string): string => path.join(dataDir, 'auth', 'access.json');
+export const accessFilePath = (dataDir: string): string => dataLayout(dataDir).accessFile;
 
 export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
 /** Loose on purpose: the address is a sign-in name, never mailed; it only must look like one. */

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import type { DuckDBInstance } from '@duckdb/node-api';
 import type { TokenCredential } from '@azure/identity';
 import type { LogsIngestionClientOptions } from '@azure/monitor-ingestion';
@@ -9,6 +8,7 @@ import { createDuckDbSink } from './duckdb/sink.js';
 import { createLogAnalyticsSink } from './log-analytics/sink.js';
 import type { SinkKind, SinkSettings } from './settings.js';
 import type { Sink } from './types.js';
+import { dataLayout } from '@telltale/protocol';
 
 /** What the configured sinks need beyond their settings: shared instances, credentials, test seams. */
 export interface SinkFactoryDeps {
@@ -23,7 +23,7 @@ export interface SinkFactoryDeps {
 }
 
 export function duckDbFile(dataDir: string): string {
-  return path.join(dataDir, 'telltale.duckdb');
+  return dataLayout(dataDir).duckdb;
 }
 
 /** Builds one configured sink. Nothing here connects yet: a store that is down at start only delays its consumer. */

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { openSpoolReader, type SpoolPosition } from '@telltale/spool';
-import { TelltaleError } from '@telltale/protocol';
+import { dataLayout, TelltaleError } from '@telltale/protocol';
 import { openErrorIntelligence } from '../alerts/issues.js';
 import { resolveDispatcherConfig } from '../config.js';
 import { retryUntil } from '../retry.js';
@@ -89,9 +89,9 @@ export async function openReplaySink(
 /** The spools under a data dir, with what they hold. */
 export function spoolsOf(dataDir: string): Array<{ dir: string; content: SpoolContent }> {
   return [
-    { dir: path.join(dataDir, 'spool', 'client'), content: 'client' },
-    { dir: path.join(dataDir, 'spool', 'server'), content: 'server' },
-    { dir: path.join(dataDir, 'spool', 'blob'), content: 'mixed' },
+    { dir: dataLayout(dataDir).spool('client'), content: 'client' },
+    { dir: dataLayout(dataDir).spool('server'), content: 'server' },
+    { dir: dataLayout(dataDir).spool('blob'), content: 'mixed' },
   ];
 }
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { LRUCache } from 'lru-cache';
+import { dataLayout } from '@telltale/protocol';
 
 /**
  * Reader of the local artifact store the collector writes on `POST /v1/releases/:release/sourcemaps`
@@ -29,7 +30,7 @@ export interface ArtifactMeta {
 }
 
 export function artifactsRoot(dataDir: string): string {
-  return path.join(dataDir, 'artifacts');
+  return dataLayout(dataDir).artifacts;
 }
 
 const PLAIN_RELEASE = /^[A-Za-z0-9_][A-Za-z0-9._+-]{0,99}$/;
