@@ -3,7 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKafkaMock, type KafkaMockCluster } from '../../test-support/kafka.js';
 import { waitFor } from '../../test-support/wait.js';
 import { createConsumer } from '../src/sources/consumer.js';
-import { openKafkaSource, type KafkaPosition, type KafkaRecordSource } from '../src/sources/kafka/source.js';
+import {
+  openKafkaSource,
+  type KafkaPosition,
+  type KafkaRecordSource,
+  type KafkaSourceOptions,
+} from '../src/sources/kafka/source.js';
 import type { Consumer, HandleResult, SourceRecord } from '../src/sources/types.js';
 
 let mock: KafkaMockCluster;
@@ -52,6 +57,7 @@ function member(
   handle: (records: SourceRecord<KafkaPosition>[]) => Promise<HandleResult> = async () => 'done',
   paused?: () => boolean,
   instance?: string,
+  extra: Pick<KafkaSourceOptions, 'beforeBatch' | 'timings'> = {},
 ): Member {
   const handled: string[] = [];
   let source: KafkaRecordSource | undefined;
@@ -63,10 +69,11 @@ function member(
         kafka,
         groupId,
         topic,
-        timings: TIMINGS,
         onRecords: () => listeners.forEach((l) => l()),
         ...(paused ? { paused } : {}),
         ...(instance ? { instance } : {}),
+        ...extra,
+        timings: { ...TIMINGS, ...extra.timings },
       })),
     handle: async (records) => {
       const result = await handle(records);
@@ -222,6 +229,75 @@ describe('Kafka RecordSource (librdkafka mock cluster)', () => {
         expect(owned(instance, `${group}-alerts`)).toEqual(owned(instance, `${group}-sink`));
     } finally {
       await Promise.all(members.map(({ m }) => m.consumer.stop()));
+    }
+  });
+
+  it('a consumer that crashes on a non-retriable error is replaced: every record handled once, connected again', async () => {
+    const { topic, group } = fresh();
+    const sent = await produce(topic, 0, 120);
+    let injected = 0;
+    const m: Member = member(topic, group, undefined, undefined, undefined, {
+      // Every batch of the first consumer fails the way a protocol error kafkajs cannot retry does
+      // (CRASH with restart=false), so none of its records reach the handler.
+      beforeBatch: () => {
+        if ((m.source()?.stats().restarts ?? 0) > 0) return;
+        injected += 1;
+        throw new kafkajs.KafkaJSNonRetriableError('injected: the broker is incompatible');
+      },
+      timings: { restartBaseMs: 2_000 },
+    });
+    await m.consumer.start();
+    try {
+      const cause = await waitFor('the crash reported while the member is replaced', () => {
+        const stats = m.source()?.stats();
+        return stats?.connected === false && stats.lastError?.includes('injected') ? stats : undefined;
+      });
+      expect(cause.restarts).toBe(0);
+      await waitFor('a new member joined', () => m.source()?.stats().connected === true, 60_000);
+      sent.push(...(await produce(topic, 120, 80)));
+      await waitFor(
+        'every record committed',
+        async () => (await committedTotal(group, topic)) === sent.length,
+      );
+      expect(injected).toBeGreaterThan(0);
+      // Exactly once: the dead member handed nothing out, the new one read from the last commit.
+      expect([...m.handled].sort()).toEqual([...sent].sort());
+      const stats = m.source()!.stats();
+      expect(stats).toMatchObject({ restarts: 1, connected: true, lastError: undefined, queued: 0 });
+      expect(stats.partitions).toEqual([0, 1, 2, 3]);
+    } finally {
+      await m.consumer.stop();
+    }
+  });
+
+  it('a member that keeps crashing is replaced again and again, and stop() does not wait out the backoff', async () => {
+    const { topic, group } = fresh();
+    await produce(topic, 0, 10);
+    const m = member(topic, group, undefined, undefined, undefined, {
+      beforeBatch: () => {
+        throw new kafkajs.KafkaJSNonRetriableError('injected: always');
+      },
+      // The first replacement comes after 2.5-5 s, the second after 5-10 s: stop() comes before it.
+      timings: { restartBaseMs: 5_000, restartCapMs: 60_000 },
+    });
+    await m.consumer.start();
+    let stopped = false;
+    try {
+      await waitFor(
+        'replaced at least once and crashed again',
+        () => {
+          const stats = m.source()?.stats();
+          return stats !== undefined && stats.restarts >= 1 && !stats.connected;
+        },
+        60_000,
+      );
+      expect(m.handled).toEqual([]);
+      const began = Date.now();
+      await m.consumer.stop();
+      stopped = true;
+      expect(Date.now() - began).toBeLessThan(4_000);
+    } finally {
+      if (!stopped) await m.consumer.stop();
     }
   });
 });

@@ -1,7 +1,9 @@
 import type { Consumer as KafkaConsumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import kafkajs from 'kafkajs';
+import type { BackoffPolicy } from '../../retry.js';
 import type { RecordSource, SourceRecord } from '../types.js';
 import { colocatedAssigner } from './assigner.js';
+import { keepConsumer, type ConsumerKeeper, type MemberLife } from './keeper.js';
 import { KAFKA_CONSUMER_TIMINGS, type KafkaConsumerTimings } from './timings.js';
 
 /**
@@ -24,12 +26,15 @@ export interface KafkaSourceStats {
   lag: number;
   /** Times this member joined the group (1 after start; each rebalance adds one). */
   joins: number;
+  /** Consumers built to replace one that kafkajs would not restart (a non-retriable error). */
+  restarts: number;
   /** Commits that the group refused because it was rebalancing: those records are delivered again. */
   staleCommits: number;
   /** Fetching stopped because the sink's breaker is open. */
   paused: boolean;
   /** Joined the group (and not crashed or disconnected since). */
   connected: boolean;
+  /** Why it is not connected (a crash, a failed replacement, a refused commit); cleared by the next join. */
   lastError: string | undefined;
 }
 
@@ -48,6 +53,11 @@ export interface KafkaSourceOptions {
   timings?: Partial<KafkaConsumerTimings>;
   /** The process this member belongs to, for the co-located assignment (default: this process). */
   instance?: string;
+  /**
+   * Called with each fetched batch before it is queued; what it throws goes to kafkajs as eachBatch's
+   * error (fault injection: a KafkaJSNonRetriableError crashes the consumer for good).
+   */
+  beforeBatch?: (payload: EachBatchPayload) => void | Promise<void>;
 }
 
 /** What the group coordinator answers a member that is out of date; its partitions are someone else's now. */
@@ -85,25 +95,18 @@ interface BatchState {
  * offsets (kafkajs's in-memory fetch position) and return, so memory holds at most one fetch ahead.
  * Offsets are committed by commit() alone, after the handler said `done` (autoCommit off). A batch
  * whose partition went elsewhere (rebalance, stop, crash) is dropped from the queue unresolved: its
- * new owner reads it again from the last commit.
+ * new owner reads it again from the last commit. A consumer that kafkajs leaves stopped (a
+ * non-retriable error) is replaced by a new member after a backoff (keeper.ts), forever until close.
  */
 export async function openKafkaSource(options: KafkaSourceOptions): Promise<KafkaRecordSource> {
   const timings = { ...KAFKA_CONSUMER_TIMINGS, ...options.timings };
   const { topic, groupId } = options;
-  const consumer: KafkaConsumer = options.kafka.consumer({
-    groupId,
-    // Round robin stays listed so a group with members of an older version still agrees on one.
-    partitionAssigners: [colocatedAssigner(options.instance), kafkajs.PartitionAssigners.roundRobin],
-    sessionTimeout: timings.sessionTimeoutMs,
-    rebalanceTimeout: timings.rebalanceTimeoutMs,
-    heartbeatInterval: timings.heartbeatIntervalMs,
-    maxBytesPerPartition: timings.maxBytesPerPartition,
-    maxBytes: timings.maxBytes,
-    maxWaitTimeInMs: timings.maxWaitMs,
-    allowAutoTopicCreation: true,
-    // A crashed consumer (broker gone) restarts by itself, forever, with kafkajs's own backoff.
-    retry: { retries: timings.restartRetries, initialRetryTime: 300, maxRetryTime: 10_000 },
-  });
+  const restartBackoff: BackoffPolicy = {
+    baseMs: timings.restartBaseMs,
+    multiplier: 2,
+    capMs: timings.restartCapMs,
+    jitter: 0.5,
+  };
 
   let queue: Fetched[] = [];
   let head = 0;
@@ -120,25 +123,76 @@ export async function openKafkaSource(options: KafkaSourceOptions): Promise<Kafk
   const highWatermarks = new Map<number, bigint>();
   const firstSeen = new Map<number, bigint>();
 
-  // Connected means in the group: from a join until a crash or disconnect (a rebalance keeps it).
-  const { DISCONNECT, CRASH, GROUP_JOIN } = consumer.events;
-  consumer.on(DISCONNECT, () => {
+  /** One member of the group; a dead one is replaced by the keeper with a new one built here. */
+  function build(generation: number, life: MemberLife): KafkaConsumer {
+    const consumer = options.kafka.consumer({
+      groupId,
+      // Round robin stays listed so a group with members of an older version still agrees on one.
+      partitionAssigners: [colocatedAssigner(options.instance), kafkajs.PartitionAssigners.roundRobin],
+      sessionTimeout: timings.sessionTimeoutMs,
+      rebalanceTimeout: timings.rebalanceTimeoutMs,
+      heartbeatInterval: timings.heartbeatIntervalMs,
+      maxBytesPerPartition: timings.maxBytesPerPartition,
+      maxBytes: timings.maxBytes,
+      maxWaitTimeInMs: timings.maxWaitMs,
+      allowAutoTopicCreation: true,
+      // A crashed consumer (broker gone) restarts by itself, forever, with kafkajs's own backoff.
+      retry: { retries: timings.restartRetries, initialRetryTime: 300, maxRetryTime: 10_000 },
+    });
+    const current = (): boolean => generationNow() === generation;
+    // Connected means in the group: from a join until a crash or disconnect (a rebalance keeps it).
+    const { DISCONNECT, CRASH, GROUP_JOIN } = consumer.events;
+    consumer.on(DISCONNECT, () => {
+      if (current()) connected = false;
+    });
+    consumer.on(CRASH, (event) => {
+      if (!current()) return;
+      connected = false;
+      lastError = `kafka consumer ${groupId}: ${describe(event.payload.error)}`;
+      // kafkajs restarts a consumer after a retriable error only; any other leaves it stopped for good.
+      if (event.payload.restart === false) life.died(event.payload.error);
+    });
+    consumer.on(GROUP_JOIN, (event) => {
+      if (!current()) return;
+      joins += 1;
+      connected = true;
+      lastError = undefined;
+      const mine = new Set(event.payload.memberAssignment[topic] ?? []);
+      // Partitions that went elsewhere: forget how far we got; their new owner starts at the last commit.
+      for (const p of Object.keys(taken)) if (!mine.has(Number(p))) delete taken[p];
+      for (const p of [...highWatermarks.keys()]) if (!mine.has(p)) highWatermarks.delete(p);
+      firstSeen.clear();
+      assigned = mine;
+    });
+    return consumer;
+  }
+
+  async function begin(consumer: KafkaConsumer, generation: number): Promise<void> {
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      // Every owned partition's batch is queued at once: one hand-over can carry all of them.
+      partitionsConsumedConcurrently: timings.partitionsConcurrently,
+      eachBatch: (payload) => eachBatch(payload, generation),
+    });
+    // A replacement while the breaker is open starts paused, like the member it replaces.
+    if (paused) consumer.pause([{ topic }]);
+  }
+
+  /** The dead member's fetched records are read again from the last commit by whoever owns them next. */
+  function forget(cause: unknown): void {
     connected = false;
-  });
-  consumer.on(CRASH, (event) => {
-    connected = false;
-    lastError = `kafka consumer ${groupId}: ${describe(event.payload.error)}`;
-  });
-  consumer.on(GROUP_JOIN, (event) => {
-    joins += 1;
-    connected = true;
-    const mine = new Set(event.payload.memberAssignment[topic] ?? []);
-    // Partitions that went elsewhere: forget how far we got; their new owner starts at the last commit.
-    for (const p of Object.keys(taken)) if (!mine.has(Number(p))) delete taken[p];
-    for (const p of [...highWatermarks.keys()]) if (!mine.has(p)) highWatermarks.delete(p);
+    if (cause !== undefined) lastError = `kafka consumer ${groupId}: ${describe(cause)} (replacing it)`;
+    for (const fetched of queue.slice(head)) fetched.batch.dropped = true;
+    queue = [];
+    head = 0;
+    taken = {};
+    assigned = new Set();
+    highWatermarks.clear();
     firstSeen.clear();
-    assigned = mine;
-  });
+  }
 
   const queued = (): number => queue.length - head;
   function drop(batch: BatchState): void {
@@ -149,9 +203,12 @@ export async function openKafkaSource(options: KafkaSourceOptions): Promise<Kafk
     head = 0;
   }
 
-  async function eachBatch(payload: EachBatchPayload): Promise<void> {
+  const gone = (generation: number): boolean => closing || generationNow() !== generation;
+
+  async function eachBatch(payload: EachBatchPayload, generation: number): Promise<void> {
     const { batch, heartbeat, isRunning, isStale, resolveOffset } = payload;
-    if (closing || batch.isEmpty()) return;
+    if (batch.isEmpty() || gone(generation)) return;
+    await options.beforeBatch?.(payload);
     const partition = batch.partition;
     highWatermarks.set(partition, BigInt(batch.highWatermark));
     if (!firstSeen.has(partition)) firstSeen.set(partition, BigInt(batch.firstOffset() ?? '0'));
@@ -169,7 +226,7 @@ export async function openKafkaSource(options: KafkaSourceOptions): Promise<Kafk
         ]);
         clearTimeout(timer);
         if (done) break;
-        if (closing || !isRunning() || isStale()) {
+        if (gone(generation) || !isRunning() || isStale()) {
           drop(state);
           return;
         }
@@ -189,31 +246,33 @@ export async function openKafkaSource(options: KafkaSourceOptions): Promise<Kafk
     return { topic, offsets: taken };
   }
 
+  // Undefined while the first consumer begins: that one is generation 1.
+  let keeper: ConsumerKeeper | undefined = undefined;
+  const generationNow = (): number => keeper?.generation() ?? 1;
+  keeper = await keepConsumer({
+    build,
+    begin,
+    backoff: restartBackoff,
+    onDeath: forget,
+    onError: (error) => {
+      lastError = `kafka consumer ${groupId}: ${describe(error)} (replacing it)`;
+    },
+  });
+  const kept = keeper;
+
   // The breaker is polled rather than subscribed to: the guard exposes its state, not events.
   const pauseTimer = setInterval(() => {
     const want = options.paused?.() ?? false;
     if (want === paused || closing) return;
     paused = want;
-    if (want) consumer.pause([{ topic }]);
-    else consumer.resume([{ topic }]);
+    try {
+      if (want) kept.current().pause([{ topic }]);
+      else kept.current().resume([{ topic }]);
+    } catch {
+      // A replacement not running yet: begin() pauses it when it starts.
+    }
   }, timings.pauseCheckMs);
   pauseTimer.unref();
-
-  try {
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      // Every owned partition's batch is queued at once: one hand-over can carry all of them.
-      partitionsConsumedConcurrently: timings.partitionsConcurrently,
-      eachBatch,
-    });
-  } catch (error) {
-    clearInterval(pauseTimer);
-    await consumer.disconnect().catch(() => undefined);
-    throw error;
-  }
 
   return {
     committed: () => ({ topic, offsets: committed }),
@@ -239,11 +298,12 @@ export async function openKafkaSource(options: KafkaSourceOptions): Promise<Kafk
     },
     async commit(position) {
       const offsets = Object.entries(position.offsets)
-        .filter(([p]) => assigned.has(Number(p)))
+        // Not ours, or behind our own last commit (a record read from a member since replaced).
+        .filter(([p, offset]) => assigned.has(Number(p)) && BigInt(offset) > BigInt(committed[p] ?? -1))
         .map(([p, offset]) => ({ topic, partition: Number(p), offset }));
       if (offsets.length === 0) return;
       try {
-        await consumer.commitOffsets(offsets);
+        await kept.current().commitOffsets(offsets);
       } catch (error) {
         // Not ours any more: the records after the group's last commit go to the new owner again.
         if (isRebalancing(error)) {
@@ -259,7 +319,7 @@ export async function openKafkaSource(options: KafkaSourceOptions): Promise<Kafk
       closing = true;
       clearInterval(pauseTimer);
       // Leaves the group: the others take its partitions at once instead of after the session timeout.
-      await consumer.disconnect();
+      await kept.close();
     },
     stats() {
       let lag = 0n;
@@ -274,6 +334,7 @@ export async function openKafkaSource(options: KafkaSourceOptions): Promise<Kafk
         queued: queued(),
         lag: Number(lag),
         joins,
+        restarts: kept.restarts(),
         staleCommits,
         paused,
         connected,

@@ -18,6 +18,12 @@ export interface KafkaConsumerTimings {
   partitionsConcurrently: number;
   /** kafkajs restarts a crashed consumer this many times (effectively forever). */
   restartRetries: number;
+  /**
+   * A consumer kafkajs does not restart (a non-retriable error) is replaced after this long, doubling
+   * with each replacement that does not join, up to `restartCapMs` (jittered by half), ms.
+   */
+  restartBaseMs: number;
+  restartCapMs: number;
 }
 
 export const KAFKA_CONSUMER_TIMINGS: Readonly<KafkaConsumerTimings> = Object.freeze({
@@ -31,4 +37,6 @@ export const KAFKA_CONSUMER_TIMINGS: Readonly<KafkaConsumerTimings> = Object.fre
   pauseCheckMs: 250,
   partitionsConcurrently: 64,
   restartRetries: Number.MAX_SAFE_INTEGER,
+  restartBaseMs: 1_000,
+  restartCapMs: 30_000,
 });
