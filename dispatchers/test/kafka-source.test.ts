@@ -300,4 +300,36 @@ describe('Kafka RecordSource (librdkafka mock cluster)', () => {
       if (!stopped) await m.consumer.stop();
     }
   });
+
+  it('members that subscribe before the topic exists get its partitions once it is auto-created', async () => {
+    const { topic, group } = fresh();
+    const members = ['process-a', 'process-b', 'process-c', 'process-d', 'process-e'].map((instance) =>
+      member(topic, group, undefined, undefined, instance),
+    );
+    // Started together: the first join sees the topic created a moment ago (metadata may still be empty).
+    await Promise.all(members.map((m) => m.consumer.start()));
+    try {
+      await waitFor(
+        'the four partitions owned once, one member left without any',
+        () => {
+          const owned = members.map((m) => m.source()?.stats().partitions ?? []);
+          const all = owned.flat().sort();
+          return all.join() === '0,1,2,3' && owned.filter((o) => o.length === 0).length === 1;
+        },
+        60_000,
+      );
+      const idle = members.find((m) => m.source()!.stats().partitions.length === 0)!;
+      expect(idle.source()!.stats()).toMatchObject({ connected: true, lastError: undefined });
+      const sent = await produce(topic, 0, 60);
+      await waitFor(
+        'every record handled once',
+        () => members.flatMap((m) => m.handled).length === sent.length,
+        30_000,
+      );
+      expect(members.flatMap((m) => m.handled).sort()).toEqual([...sent].sort());
+      expect(idle.handled).toEqual([]);
+    } finally {
+      await Promise.all(members.map((m) => m.consumer.stop()));
+    }
+  });
 });

@@ -9,6 +9,15 @@ export const PROCESS_INSTANCE = `${process.pid}-${randomUUID()}`;
 export const COLOCATED_ASSIGNER_NAME = 'TelltaleColocated';
 
 /**
+ * A topic auto-created by this very join can be missing from the metadata the leader just fetched
+ * (no partitions yet): assigning then would leave every partition unowned until kafkajs next
+ * refreshes metadata (metadataMaxAge). The leader looks again a few times first; the group waits
+ * for its SyncGroup meanwhile.
+ */
+const METADATA_RETRIES = 10;
+const METADATA_RETRY_MS = 200;
+
+/**
  * Round robin over members sorted by their process, not by their random member id: every group
  * of one topic with the same processes in it (one per sink, and the alerts) then gives each
  * process the same partitions, so a record is fetched by several groups of one process and
@@ -45,16 +54,28 @@ export const colocatedAssigner =
             ? a.memberId.localeCompare(b.memberId)
             : a.instance.localeCompare(b.instance),
         );
-      const assignment = new Map<string, Record<string, number[]>>(sorted.map((m) => [m.memberId, {}]));
+      const partitionsOf = (topic: string): number[] =>
+        [...new Set(cluster.findTopicPartitionMetadata(topic).map((p) => p.partitionId))].sort(
+          (a, b) => a - b,
+        );
+      for (
+        let tries = 0;
+        tries < METADATA_RETRIES && topics.some((t) => partitionsOf(t).length === 0);
+        tries++
+      ) {
+        await new Promise((resolve) => setTimeout(resolve, METADATA_RETRY_MS));
+        await cluster.refreshMetadata();
+      }
+      // Every member gets every topic, with an empty list when there are more members than partitions.
+      const assignment = new Map<string, Record<string, number[]>>(
+        sorted.map((m) => [m.memberId, Object.fromEntries(topics.map((t) => [t, []]))]),
+      );
       for (const topic of topics) {
-        const partitions = cluster
-          .findTopicPartitionMetadata(topic)
-          .map((p) => p.partitionId)
-          .sort((a, b) => a - b);
+        const partitions = partitionsOf(topic);
         // Per topic from member 0: the same partition goes to the same process in every group of that topic.
         partitions.forEach((partition, i) => {
           const owner = assignment.get(sorted[i % sorted.length]!.memberId)!;
-          (owner[topic] ??= []).push(partition);
+          owner[topic]!.push(partition);
         });
       }
       return [...assignment].map(([memberId, topicsOf]) => ({
