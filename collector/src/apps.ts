@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { LIMITS, TelltaleError } from '@telltale/protocol';
+import { LIMITS, parseWebhookDestinations, TelltaleError } from '@telltale/protocol';
 
 /** An app allowed to send data. */
 export interface CollectorApp {
@@ -53,6 +53,8 @@ export interface CollectorAppOptions {
   allowedOrigins?: readonly string[];
   revokedKeys?: readonly string[];
   quotas?: AppQuotas;
+  /** Alert webhooks of this app (`[{ type: 'json' | 'slack' | 'teams', url, secret? }]`): the dispatchers send them. */
+  webhooks?: unknown;
 }
 
 const APP_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -71,6 +73,7 @@ const APP_FIELDS = [
   'allowedOrigins',
   'revokedKeys',
   'quotas',
+  'webhooks',
 ] as const;
 
 /**
@@ -143,7 +146,10 @@ export function resolveApps(raw: unknown, source: string, howToFix: string): Col
       allowedOrigins = [],
       revokedKeys = [],
       quotas,
+      webhooks,
     } = entry;
+    // Checked here so `telltale apps` and a reload refuse a bad one; the dispatchers send them.
+    parseWebhookDestinations(webhooks, `${field}.webhooks`);
     if (typeof id !== 'string' || !APP_ID.test(id)) {
       invalid(
         `${field}.id`,

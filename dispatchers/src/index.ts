@@ -171,6 +171,18 @@ export {
   type AlertTransport,
 } from './alerts/alert-log.js';
 export { ALERT_THROTTLE_DEFAULTS, type AlerterStats } from './alerts/alerter.js';
+// Alert webhooks (issue #15): signed JSON, Slack and Teams, fed by the alert log.
+export {
+  alertWebhookBody,
+  readAppWebhooks,
+  signatureHeader,
+  slackPayload,
+  teamsPayload,
+  type AlertWebhookBody,
+  type AppWebhooks,
+  type WebhookStats,
+} from './alerts/webhooks/index.js';
+export type { WebhookDelivery } from './alerts/alert-log.js';
 // Error intelligence (issue #6): source maps, grouping on original code, group lifecycle, mute rules.
 export { ALERT_DEFAULTS, type AlertSettings, type AlertOptions } from './alerts/settings.js';
 export { openErrorIntelligence, type IssueServices, type ErrorIntelligence } from './alerts/issues.js';

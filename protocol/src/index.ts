@@ -41,3 +41,10 @@ export {
   type KafkaTopics,
 } from './kafka.js';
 export { dataLayout, DEFAULT_DATA_DIR, type DataLayout, type SpoolName } from './data-layout.js';
+export {
+  parseWebhookDestinations,
+  WebhookDestinationSchema,
+  WebhookDestinationsSchema,
+  type WebhookDestination,
+  type WebhookDestinationOptions,
+} from './webhooks.js';

@@ -36,6 +36,23 @@ export interface AlertSummary {
   digest?: string;
   /** Digests: how many alerts they list. `overflow:` tallies: how many new keys were not recorded. */
   count?: number;
+  /** Webhooks of the app when the alert was decided, by destination id (see alerts/webhooks/). */
+  deliveries?: Record<string, WebhookDelivery>;
+}
+
+/** One webhook's delivery of one alert: `pending` → `sent`, or `failing` (retried) → `sent` | `failed` (given up). */
+export interface WebhookDelivery {
+  type: 'json' | 'slack' | 'teams';
+  /** The destination's host only: its URL and secret never enter the log. */
+  host: string;
+  status: 'pending' | 'failing' | 'sent' | 'failed';
+  attempts: number;
+  /** ISO time the receiver answered 2xx. */
+  sentAt?: string;
+  /** ISO time of the last failed attempt. */
+  failedAt?: string;
+  /** `HTTP 500`, `timeout`, `ECONNREFUSED`, …: never a response body. */
+  lastError?: string;
 }
 
 /** A log line. Pending lines also carry the rendered message, so a restart can send it without the event. */

@@ -20,6 +20,8 @@ import { createAlertSender, messageId } from './alert-sender.js';
 import { outboxDir, outboxFileName, type Mailer } from './mailer.js';
 import { alertKeys, composeAlert, composeDigest, type AlertContext } from './message.js';
 import type { MuteRules } from './mute-rules.js';
+import { initialDeliveries, withDeliveries, type AppWebhooks } from './webhooks/delivery-log.js';
+import { createWebhookSender, type WebhookPolicy, type WebhookStats } from './webhooks/sender.js';
 
 export interface AlerterStats {
   transport: Mailer['transport'];
@@ -38,6 +40,8 @@ export interface AlerterStats {
   notRecordedByApp: NewKeyCapStats['notRecordedByApp'];
   /** The alert log: lines in the file, alerts kept whole, expired keys kept as markers, rewrites since start. */
   log: { lines: number; records: number; seen: number; compactions: number; expired: number };
+  /** Webhook deliveries since start (see alerts/webhooks/). */
+  webhooks: WebhookStats;
 }
 
 export interface Alerter {
@@ -88,6 +92,9 @@ export interface AlerterOptions {
    * partition from a live one waits, so that owner's in-flight send can log `sent` first.
    */
   inheritedPendingDelayMs?: number;
+  /** Each app's webhooks: every alert that is emailed on its own, and every digest, goes to them once. */
+  webhooks?: AppWebhooks;
+  webhookPolicy?: WebhookPolicy;
 }
 
 export const ALERT_THROTTLE_DEFAULTS = Object.freeze({
@@ -116,7 +123,9 @@ interface Candidate {
  * background with backoff, so a dead SMTP server only delays the emails.
  */
 export function createAlerter(options: AlerterOptions): Alerter {
-  const { log, mailer } = options;
+  const { mailer } = options;
+  // Every line built from the latest state: email, webhooks and decisions write the same keys.
+  const log = withDeliveries(options.log);
   const backoff = options.backoff ?? MAIL_BACKOFF;
   const now = options.now ?? Date.now;
   const windowMs = options.windowMs ?? ALERT_THROTTLE_DEFAULTS.windowMs;
@@ -179,7 +188,16 @@ export function createAlerter(options: AlerterOptions): Alerter {
     logStats.expired += expired;
   }
   const sender = createAlertSender({ log, mailer, backoff, stats, onLogged: () => scheduleMaintenance() });
-  const schedule = sender.schedule;
+  const hooks = createWebhookSender({
+    log,
+    webhooks: options.webhooks ?? new Map(),
+    ...(options.webhookPolicy === undefined ? {} : { policy: options.webhookPolicy }),
+    onLogged: () => scheduleMaintenance(),
+  });
+  const schedule = (key: string, delayMs: number): void => {
+    sender.schedule(key, delayMs);
+    hooks.scheduleAlert(key, delayMs);
+  };
   let maintenanceQueued = false;
   function scheduleMaintenance(): void {
     if (closed || maintenanceQueued || !log.needsCompaction()) return;
@@ -215,6 +233,8 @@ export function createAlerter(options: AlerterOptions): Alerter {
         text: message.text,
         html: message.html,
       };
+      const deliveries = initialDeliveries(options.webhooks, new Set(deferred.map((r) => r.app)));
+      if (deliveries !== undefined) record.deliveries = deliveries;
       if (mailer.transport === 'outbox')
         record.file = path.posix.join('outbox', outboxFileName(createdAt, key));
       await log.append([
@@ -329,6 +349,8 @@ export function createAlerter(options: AlerterOptions): Alerter {
         record.messageId = messageId(message.key);
         record.text = message.text;
         record.html = message.html;
+        const deliveries = initialDeliveries(options.webhooks, [message.app]);
+        if (deliveries !== undefined) record.deliveries = deliveries;
         if (mailer.transport === 'outbox')
           record.file = path.posix.join('outbox', outboxFileName(createdAt, message.key));
         toSend.push(message.key);
@@ -361,6 +383,10 @@ export function createAlerter(options: AlerterOptions): Alerter {
   });
   // Alerts decided before a crash or shutdown and never confirmed sent; digests of past windows.
   for (const record of log.pending()) schedule(record.key, options.inheritedPendingDelayMs ?? 0);
+  // Webhooks of alerts already emailed that a crash or shutdown cut short.
+  for (const record of log.withStatus('sent'))
+    if (record.deliveries !== undefined)
+      hooks.scheduleAlert(record.key, options.inheritedPendingDelayMs ?? 0);
   for (const key of new Set(log.withStatus('deferred').map((r) => r.digest ?? '')))
     if (key !== '') scheduleDigest(key);
 
@@ -380,7 +406,7 @@ export function createAlerter(options: AlerterOptions): Alerter {
     },
     async settled() {
       await decisions;
-      await sender.idle();
+      await Promise.all([sender.idle(), hooks.idle()]);
     },
     stats() {
       return {
@@ -389,6 +415,7 @@ export function createAlerter(options: AlerterOptions): Alerter {
         ...stats,
         ...newKeys.stats(),
         log: { ...log.size(), ...logStats },
+        webhooks: hooks.stats(),
       };
     },
     async close() {
@@ -396,7 +423,7 @@ export function createAlerter(options: AlerterOptions): Alerter {
       for (const timer of timers.values()) clearTimeout(timer);
       timers.clear();
       await decisions;
-      await sender.close();
+      await Promise.all([sender.close(), hooks.close()]);
     },
   };
 }

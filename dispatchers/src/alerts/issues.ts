@@ -50,6 +50,7 @@ export interface ErrorIntelligence {
     | 'firstUsePerAccount'
     | 'maxNewKeysPerApp'
     | 'retentionDays'
+    | 'webhooks'
   >;
   close(): Promise<void>;
 }
@@ -91,6 +92,7 @@ export async function openErrorIntelligence(config: DispatcherConfig): Promise<E
       firstUsePerAccount: config.alertFirstUsePerAccount,
       maxNewKeysPerApp: config.alertMaxNewKeysPerApp,
       retentionDays: config.alertRetentionDays,
+      webhooks: config.alertWebhooks,
     },
     async close() {
       await groups.close();

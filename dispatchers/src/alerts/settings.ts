@@ -1,4 +1,7 @@
+import path from 'node:path';
 import { TelltaleError } from '@telltale/protocol';
+import type { AppWebhooks } from './webhooks/delivery-log.js';
+import { readAppWebhooks } from './webhooks/config.js';
 
 /** Alert and source-map settings of the dispatchers; part of DispatcherConfig (see config.ts). */
 export interface AlertSettings {
@@ -17,6 +20,10 @@ export interface AlertSettings {
   readonly alertRetentionDays: number;
   /** Parsed source maps kept in memory, least recently used dropped first (`TELLTALE_SOURCEMAP_CACHE_SIZE`, default 32). */
   readonly sourceMapCacheSize: number;
+  /** The apps file whose `apps[].webhooks` receive alerts (`TELLTALE_CONFIG`, default ./telltale.config.json). */
+  readonly alertAppsFile: string;
+  /** Each app's alert webhooks, read from `alertAppsFile` once at start (see docs/alerts.md). */
+  readonly alertWebhooks: AppWebhooks;
 }
 
 export type AlertOptions = Partial<AlertSettings>;
@@ -63,7 +70,12 @@ function boolean(option: boolean | undefined, envValue: string | undefined, envN
 
 /** Explicit options win over the environment, the environment over defaults. */
 export function resolveAlertSettings(options: AlertOptions, env: NodeJS.ProcessEnv): AlertSettings {
+  const alertAppsFile = path.resolve(
+    options.alertAppsFile ?? (env.TELLTALE_CONFIG?.trim() || undefined) ?? 'telltale.config.json',
+  );
   return {
+    alertAppsFile,
+    alertWebhooks: options.alertWebhooks ?? readAppWebhooks(alertAppsFile),
     alertLimit: integer(
       options.alertLimit,
       env.TELLTALE_ALERT_LIMIT,

@@ -97,8 +97,15 @@ export async function startKafkaAlerts(options: KafkaAlertsOptions): Promise<Kaf
       groupPrefix: settings.topicPrefix,
     });
     closers.push(() => view.close());
-    const { symbolicator, maxPerWindow, windowMs, firstUsePerAccount, maxNewKeysPerApp, retentionDays } =
-      intel.alerterOptions;
+    const {
+      symbolicator,
+      maxPerWindow,
+      windowMs,
+      firstUsePerAccount,
+      maxNewKeysPerApp,
+      retentionDays,
+      webhooks,
+    } = intel.alerterOptions;
     const deciders = await startDeciders({
       kafka,
       producer,
@@ -123,6 +130,7 @@ export async function startKafkaAlerts(options: KafkaAlertsOptions): Promise<Kaf
           firstUsePerAccount,
           maxNewKeysPerApp,
           retentionDays,
+          webhooks,
           digestScope: `p${partition}`,
           inheritedPendingDelayMs: timings.inheritedPendingDelayMs,
         }),

@@ -13,6 +13,7 @@ export function emptyStats(transport: Mailer['transport']): AlerterStats {
     notRecorded: 0,
     notRecordedByApp: {},
     log: { lines: 0, records: 0, seen: 0, compactions: 0, expired: 0 },
+    webhooks: { sent: 0, failures: 0, failed: 0, lastError: undefined },
   };
 }
 
@@ -30,6 +31,8 @@ export function sumStats(transport: Mailer['transport'], all: readonly AlerterSt
     }
     for (const field of ['lines', 'records', 'seen', 'compactions', 'expired'] as const)
       out.log[field] += s.log[field];
+    for (const field of ['sent', 'failures', 'failed'] as const) out.webhooks[field] += s.webhooks[field];
+    out.webhooks.lastError = s.webhooks.lastError ?? out.webhooks.lastError;
   }
   return out;
 }

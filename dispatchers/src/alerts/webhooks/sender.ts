@@ -1,0 +1,145 @@
+import type { WebhookDestination } from '@telltale/protocol';
+import { backoffDelay, MAIL_BACKOFF, type BackoffPolicy } from '../../retry.js';
+import { summary } from '../alert-index.js';
+import type { WebhookDelivery } from '../alert-log-types.js';
+import { isFinished, type AppWebhooks, type DeliveryLog } from './delivery-log.js';
+import { webhookRequest } from './payload.js';
+import { postWebhook, WEBHOOK_TIMEOUT_MS } from './post.js';
+
+/** How webhooks are retried: the mail policy's backoff (1 s doubling to 10 min), given up after 20 tries (~2 h). */
+export interface WebhookPolicy {
+  backoff?: BackoffPolicy;
+  maxAttempts?: number;
+  timeoutMs?: number;
+}
+export const WEBHOOK_MAX_ATTEMPTS = 20;
+
+export interface WebhookStats {
+  sent: number;
+  failures: number;
+  /** Deliveries given up (a 4xx, a redirect, or every attempt failed). */
+  failed: number;
+  lastError: string | undefined;
+}
+
+/** Delivers each alert once to each of its webhooks, in the background, and logs every outcome. */
+export interface WebhookSender {
+  /** Sends every delivery of this alert not yet sent or given up, after `delayMs`. */
+  scheduleAlert(key: string, delayMs: number): void;
+  /** Resolves once every delivery scheduled to go now had its attempt (later retries aside). */
+  idle(): Promise<void>;
+  stats(): WebhookStats;
+  close(): Promise<void>;
+}
+
+export function createWebhookSender(options: {
+  log: DeliveryLog;
+  webhooks: AppWebhooks;
+  policy?: WebhookPolicy;
+  onLogged?: () => void;
+}): WebhookSender {
+  const { log } = options;
+  const backoff = options.policy?.backoff ?? MAIL_BACKOFF;
+  const maxAttempts = options.policy?.maxAttempts ?? WEBHOOK_MAX_ATTEMPTS;
+  const timeoutMs = options.policy?.timeoutMs ?? WEBHOOK_TIMEOUT_MS;
+  const byId = new Map<string, WebhookDestination>();
+  for (const list of options.webhooks.values()) for (const d of list) byId.set(d.id, d);
+  const stats: WebhookStats = { sent: 0, failures: 0, failed: 0, lastError: undefined };
+  const timers = new Map<string, NodeJS.Timeout>();
+  // One request at a time per destination; a slow Slack does not hold up Teams.
+  const chains = new Map<string, Promise<void>>();
+  // Answered 2xx, line not yet written: retry the line, never the request.
+  const deliveredUnlogged = new Set<string>();
+  let closed = false;
+  let due = 0;
+  let waiters: Array<() => void> = [];
+  const settle = (): void => {
+    due -= 1;
+    if (due > 0) return;
+    for (const resolve of waiters.splice(0)) resolve();
+  };
+
+  function schedule(key: string, id: string, delayMs: number): void {
+    const slot = `${id}\n${key}`;
+    if (closed || timers.has(slot)) return;
+    const now = delayMs <= 0;
+    if (now) due += 1;
+    const timer = setTimeout(() => {
+      timers.delete(slot);
+      const run = (chains.get(id) ?? Promise.resolve())
+        .then(() => sendOne(key, id))
+        .catch(() => undefined)
+        .finally(() => {
+          if (now) settle();
+        });
+      chains.set(id, run);
+    }, delayMs);
+    timers.set(slot, timer);
+  }
+
+  async function sendOne(key: string, id: string): Promise<void> {
+    const record = log.get(key);
+    const delivery = record?.deliveries?.[id];
+    if (closed || record === undefined || delivery === undefined || isFinished(delivery)) return;
+    const destination = byId.get(id);
+    const slot = `${id}\n${key}`;
+    const at = new Date().toISOString();
+    const attempts = delivery.attempts + 1;
+    let next: (current: WebhookDelivery) => WebhookDelivery;
+    let retryIn: number | undefined;
+    if (destination === undefined) {
+      // Taken out of the apps file since the alert was decided: nowhere to send it.
+      next = (c) => ({ ...c, status: 'failed', failedAt: at, lastError: 'not configured any more' });
+    } else {
+      const result = deliveredUnlogged.has(slot)
+        ? ({ status: 'ok' } as const)
+        : await postWebhook(destination.url, webhookRequest(destination, summary(record)), timeoutMs);
+      if (closed && result.status !== 'ok') return;
+      if (result.status === 'ok') {
+        if (!deliveredUnlogged.has(slot)) stats.sent += 1;
+        deliveredUnlogged.add(slot);
+        next = (c) => ({ ...c, status: 'sent', attempts: Math.max(c.attempts, attempts), sentAt: at });
+      } else {
+        stats.failures += 1;
+        stats.lastError = result.error;
+        const giveUp = result.status === 'rejected' || attempts >= maxAttempts;
+        if (giveUp) stats.failed += 1;
+        else retryIn = backoffDelay(attempts, backoff, result.retryAfterMs);
+        next = (c) => ({
+          ...c,
+          status: giveUp ? 'failed' : 'failing',
+          attempts,
+          failedAt: at,
+          lastError: result.error,
+        });
+      }
+    }
+    try {
+      await log.updateDelivery(key, id, next);
+      deliveredUnlogged.delete(slot);
+      options.onLogged?.();
+    } catch (error) {
+      stats.lastError = error instanceof Error ? error.message : String(error);
+      retryIn ??= backoffDelay(attempts, backoff);
+    }
+    if (retryIn !== undefined) schedule(key, id, retryIn);
+  }
+
+  return {
+    scheduleAlert(key, delayMs) {
+      for (const [id, delivery] of Object.entries(log.get(key)?.deliveries ?? {}))
+        if (!isFinished(delivery)) schedule(key, id, delayMs);
+    },
+    idle: () => (due <= 0 ? Promise.resolve() : new Promise((resolve) => waiters.push(resolve))),
+    stats: () => ({ ...stats }),
+    async close() {
+      closed = true;
+      for (const timer of timers.values()) clearTimeout(timer);
+      timers.clear();
+      due = 0;
+      for (const resolve of waiters.splice(0)) resolve();
+      waiters = [];
+      await Promise.all(chains.values());
+    },
+  };
+}
