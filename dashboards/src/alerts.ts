@@ -27,6 +27,21 @@ export interface AlertSummary {
   mutedBy?: string;
   /** The digest that lists it. */
   digest?: string;
+  /** Webhook deliveries by destination id: the host only, never the URL or secret. */
+  deliveries?: Record<string, AlertDelivery>;
+}
+
+/** One webhook's delivery of one alert (the dispatchers' WebhookDelivery). */
+export interface AlertDelivery {
+  type: 'json' | 'slack' | 'teams' | (string & {});
+  host: string;
+  /** `failing` is retried; `failed` was given up (a 4xx, a redirect, or too many attempts). */
+  status: 'pending' | 'failing' | 'sent' | 'failed' | (string & {});
+  attempts: number;
+  sentAt?: string;
+  failedAt?: string;
+  /** `HTTP 404`, `timeout`, `ECONNREFUSED`, … */
+  lastError?: string;
 }
 
 /** A place in the alerts' order (newest first, then key descending): one alert's time and key. */

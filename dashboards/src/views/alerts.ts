@@ -24,6 +24,25 @@ function statusCell(a: AlertSummary): SafeHtml {
   return badge;
 }
 
+const DELIVERY_BADGE: Record<string, string> = { sent: 'ok', failed: 'error' };
+const DELIVERY_LABEL: Record<string, string> = { failing: 'failing', failed: 'given up' };
+
+/** Each webhook: where (host only), and sent at / failing with the last error / given up. */
+function deliveriesCell(a: AlertSummary, now: number): SafeHtml {
+  const entries = Object.entries(a.deliveries ?? {});
+  if (entries.length === 0) return html``;
+  return html`<div class="deliveries">${entries.map(([id, d]) => {
+    const badge = html`<span class="badge badge-${DELIVERY_BADGE[d.status] ?? 'pending'}">${DELIVERY_LABEL[d.status] ?? d.status}</span>`;
+    const when =
+      d.status === 'sent' && d.sentAt !== undefined
+        ? html` ${timeCell(Date.parse(d.sentAt), now)}`
+        : d.lastError !== undefined
+          ? html` <span class="muted">${d.lastError}, ${d.attempts} attempt${d.attempts === 1 ? '' : 's'}</span>`
+          : html``;
+    return html`<div data-delivery="${id}">${d.type} <code>${d.host}</code> ${badge}${when}</div>`;
+  })}</div>`;
+}
+
 /** `canRead`: whether a readAlert function was given, so the .eml links can work; `canMute`: rules can be managed. */
 export function alertsPage(
   site: string,
@@ -41,7 +60,7 @@ ${
   alerts.length === 0
     ? emptyState('No alerts yet. The first new error or first use of a feature sends one.')
     : html`<table>
-<thead><tr><th>Created</th><th>Kind</th><th>App</th><th>Subject</th><th>Status</th><th>Transport</th><th></th></tr></thead>
+<thead><tr><th>Created</th><th>Kind</th><th>App</th><th>Subject</th><th>Status</th><th>Transport</th><th>Webhooks</th><th></th></tr></thead>
 <tbody>${alerts.map(
         (a) => html`<tr>
 <td class="nowrap">${timeCell(alertTime(a), now)}</td>
@@ -50,6 +69,7 @@ ${
 <td class="main">${a.subject}</td>
 <td class="nowrap">${statusCell(a)}</td>
 <td>${a.transport}</td>
+<td class="nowrap">${deliveriesCell(a, now)}</td>
 <td>${canRead && a.file !== undefined && html`<a href="${alertHref(a.key)}">view .eml</a>`}</td>
 </tr>`,
       )}</tbody>
