@@ -1,4 +1,5 @@
 import { html, trustedHtml, type SafeHtml } from '../html.js';
+import { liveSwitch } from './live.js';
 
 export type Section =
   'errors' | 'features' | 'asserts' | 'blocked' | 'events' | 'logs' | 'alerts' | 'apps' | 'health';
@@ -20,7 +21,7 @@ export interface PageOptions {
   site: string;
   title: string;
   section?: Section;
-  /** List pages reload themselves so new events show up without a click (no script: CSP). */
+  /** List pages reload themselves so new events show up without a click, until paused (views/live.ts). */
   refresh?: boolean;
   body: SafeHtml;
 }
@@ -45,7 +46,6 @@ export function page(options: PageOptions): SafeHtml {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-${refresh === true && html`<meta http-equiv="refresh" content="5">`}
 <title>${title} · ${site}</title>
 <link rel="stylesheet" href="${STYLESHEET_PATH}">
 </head>
@@ -56,7 +56,7 @@ ${refresh === true && html`<meta http-equiv="refresh" content="5">`}
     ([key, label, href]) =>
       html`<a href="${href}"${key === section ? html` class="active" aria-current="page"` : ''}>${label}</a>`,
   )}</nav>
-${refresh === true && html`<span class="live" title="This page refreshes every 5 seconds">live</span>`}
+${refresh === true && liveSwitch()}
 ${trustedHtml(VIEWER_SLOT)}
 </header>
 ${trustedHtml(HEALTH_SLOT)}
