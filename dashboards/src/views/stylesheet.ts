@@ -21,7 +21,10 @@ code, pre, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, m
 .topbar nav a:hover { background: rgba(255,255,255,.08); text-decoration: none; }
 .topbar nav a.active { background: rgba(255,255,255,.16); color: #fff; }
 .topbar .viewer a { color: var(--bar-fg); }
+.topbar .viewer a { color: var(--bar-fg); }
 .live { font-size: 12px; color: #7ee2a8; }
+.topbar button.live { background: transparent; border-color: transparent; padding: 2px 6px; }
+.topbar button.live[aria-pressed="false"] { color: var(--bar-fg); border-color: var(--bar-fg); }
 .topbar button.live { background: transparent; border-color: transparent; padding: 2px 6px; }
 .topbar button.live[aria-pressed="false"] { color: var(--bar-fg); border-color: var(--bar-fg); }
 .live::before { content: "●"; margin-right: 4px; }
@@ -30,6 +33,8 @@ main { max-width: 1280px; margin: 0 auto; padding: 24px; }
 h1 { font-size: 22px; margin: 0 0 4px; font-weight: 600; word-break: break-word; }
 h2 { font-size: 16px; margin: 28px 0 8px; font-weight: 600; }
 .lead { color: var(--muted); margin: 0 0 16px; }
+/* Links inside running text are underlined: colour alone does not tell them apart (WCAG 1.4.1). */
+p a, li a, dd a, .lead a, .empty a, .notice a { text-decoration: underline; }
 /* Links inside running text are underlined: colour alone does not tell them apart (WCAG 1.4.1). */
 p a, li a, dd a, .lead a, .empty a, .notice a { text-decoration: underline; }
 .lead.message { color: var(--fg); font-size: 15px; word-break: break-word; }
