@@ -1,4 +1,5 @@
 import type { Attributes, Breadcrumb, EventKind } from '@telltale/protocol';
+import type { SeriesStore } from './series.js';
 
 /**
  * What the dashboards read, independent of the database behind it: one contract, two implementations
@@ -20,7 +21,7 @@ import type { Attributes, Breadcrumb, EventKind } from '@telltale/protocol';
  *   included; "most recent" values of a group (type, message, release, vars) are those of its event
  *   with the latest time, a tie going to the larger event id.
  */
-export interface DashboardStore {
+export interface DashboardStore extends SeriesStore {
   /** One row per (app, fingerprint), most recently seen first. */
   errorGroups(query?: ErrorGroupsQuery): Promise<ErrorGroup[]>;
   /** The group and its most recent sample events; `app` picks one app when several share a fingerprint. */

@@ -92,6 +92,11 @@ export function duckDbSnapshotStore(file: string): RoleStore {
     eventCounts: call((s) => s.eventCounts),
     timeline: call((s) => s.timeline),
     serverLogs: call((s) => s.serverLogs),
+    errorSparklines: call((s) => s.errorSparklines),
+    errorGroupSeries: call((s) => s.errorGroupSeries),
+    featureSeries: call((s) => s.featureSeries),
+    assertSeries: call((s) => s.assertSeries),
+    blockedSeries: call((s) => s.blockedSeries),
     close: async () => undefined,
   };
   return {

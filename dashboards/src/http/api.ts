@@ -8,6 +8,7 @@ import { loadServerLogs, loadTimeline, TIMELINE_FILTERS, timelineFilters } from 
 import { readHealth } from './health.js';
 import { failingParts } from './health-types.js';
 import { issueApiRoutes } from './issue-actions.js';
+import { seriesApiRoutes } from './series-api.js';
 import { InvalidCursorError, loadPage, type Page } from './pagination.js';
 import {
   blankToUndefined,
@@ -191,5 +192,6 @@ export async function apiRoutes(app: FastifyInstance, options: DashboardsPluginO
     return { ...health, failing: failingParts(health, options.healthBannerAfterMs) };
   });
 
+  await seriesApiRoutes(app, options);
   if (issues !== undefined) await issueApiRoutes(app, { store, issues });
 }

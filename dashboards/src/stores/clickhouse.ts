@@ -13,6 +13,7 @@ import {
   listEvents,
   tablesOf,
 } from './clickhouse-lists.js';
+import { clickHouseSeries } from './clickhouse-series.js';
 import { inlineParams, type BoundQuery, type ClickHouseRunner, type Row } from './clickhouse-query.js';
 import { serverLogs, timeline } from './clickhouse-timeline.js';
 
@@ -146,6 +147,7 @@ export function clickHouseStoreOver(runner: ClickHouseRunner, database: string):
     eventCounts: () => eventCounts(run, t),
     timeline: (query) => timeline(run, t, query),
     serverLogs: (query) => serverLogs(run, t, query),
+    ...clickHouseSeries(run, t),
     close: () => run.close(),
   };
 }

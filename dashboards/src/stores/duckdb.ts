@@ -16,6 +16,7 @@ import {
   type PageQuery,
   type SortKey,
 } from '../store.js';
+import { duckDbSeries } from './duckdb-series.js';
 import { serverLogs, timeline } from './duckdb-timeline.js';
 
 /**
@@ -269,6 +270,7 @@ export async function createDuckDbStore(
     eventCounts: () => serial(() => eventCounts(db)),
     timeline: (query) => serial(() => timeline(db, query)),
     serverLogs: (query) => serial(() => serverLogs(db, query)),
+    ...duckDbSeries(db, serial),
     close: () => serial(async () => db.closeSync()),
   };
 }

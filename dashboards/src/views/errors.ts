@@ -5,6 +5,7 @@ import type { FrameView, IssueStatus, SourceMapProblemView } from '../issues.js'
 import type { EventDetail } from '../store.js';
 import { errorHref, eventHref, formatCount, hrefWith, isoTime, timeCell, truncate } from './format.js';
 import { emptyState, heading, page } from './layout.js';
+import { seriesKey } from '../series.js';
 
 const FILTERS: ReadonlyArray<[string | undefined, string]> = [
   [undefined, 'all'],
@@ -26,6 +27,7 @@ export function errorsPage(
   now: number,
   filter: { status?: string | undefined } = {},
   nav: SafeHtml = html``,
+  sparks: ReadonlyMap<string, SafeHtml> = new Map(),
 ): SafeHtml {
   const body = html`${heading('Errors', 'Exceptions grouped by fingerprint, most recently seen first.')}
 <nav class="filters">${FILTERS.map(
@@ -40,17 +42,18 @@ ${
           : 'No error groups with this status.',
       )
     : html`<table>
-<thead><tr><th>Error</th><th>Status</th><th>App</th><th class="num">Count</th><th class="num">Users</th><th>First seen</th><th>Last seen</th><th>Release</th></tr></thead>
-<tbody>${groups.map((g) => groupRow(g, now))}</tbody>
+<thead><tr><th>Error</th><th>Trend</th><th>Status</th><th>App</th><th class="num">Count</th><th class="num">Users</th><th>First seen</th><th>Last seen</th><th>Release</th></tr></thead>
+<tbody>${groups.map((g) => groupRow(g, now, sparks.get(seriesKey(g.app, g.fingerprint))))}</tbody>
 </table>`
 }
 ${nav}`;
   return page({ site, title: 'Errors', section: 'errors', refresh: true, body });
 }
 
-function groupRow(g: ErrorGroupView, now: number): SafeHtml {
+function groupRow(g: ErrorGroupView, now: number, spark: SafeHtml | undefined): SafeHtml {
   return html`<tr>
 <td class="main"><a href="${errorHref(g.fingerprint, g.app)}"><span class="etype">${g.type}</span> <span class="emsg">${truncate(g.message, 160)}</span></a></td>
+<td class="spark-cell">${spark}</td>
 <td>${statusBadge(g.status)}</td>
 <td>${g.app}</td>
 <td class="num">${formatCount(g.count)}</td>
@@ -146,6 +149,7 @@ export function errorGroupPage(
   detail: ErrorDetailView,
   now: number,
   canChange: boolean,
+  charts: SafeHtml = html``,
 ): SafeHtml {
   const g = detail.group;
   const body = html`<p class="crumbs"><a href="/">Errors</a> /</p>
@@ -162,6 +166,7 @@ ${canChange && actions(detail)}
 <div><dt>Releases</dt><dd>${g.releases.map((r) => html`<code>${r}</code> `)}</dd></div>
 <div class="wide"><dt>Fingerprint</dt><dd><code>${g.fingerprint}</code></dd></div>
 </dl>
+${charts}
 ${sourceMapNotice(detail)}
 ${g.frames.length > 0 && html`<h2>Stack <span class="muted">(newest event)</span></h2>${framesTable(g.frames)}`}
 <h2>Recent events <span class="muted">(${detail.samples.length} most recent)</span></h2>

@@ -9,8 +9,10 @@ export function featuresPage(
   features: FeatureUsage[],
   now: number,
   nav: SafeHtml = html``,
+  charts: SafeHtml = html``,
 ): SafeHtml {
   const body = html`${heading('Features', 'Every tracked feature, with its first use. Most recently used first.')}
+${charts}
 ${
   features.length === 0
     ? emptyState(html`No feature usage yet. Call <code>track("feature-name")</code> in your app.`)
@@ -31,8 +33,10 @@ export function assertsPage(
   asserts: AssertFailure[],
   now: number,
   nav: SafeHtml = html``,
+  charts: SafeHtml = html``,
 ): SafeHtml {
   const body = html`${heading('Failed asserts', 'Hard asserts mark a broken invariant; soft ones warn and let the user go on.')}
+${charts}
 ${
   asserts.length === 0
     ? emptyState('No failed asserts. Good.')
@@ -53,8 +57,10 @@ export function blockedPage(
   blocked: BlockedSummary[],
   now: number,
   nav: SafeHtml = html``,
+  charts: SafeHtml = html``,
 ): SafeHtml {
   const body = html`${heading('Blocked', 'Each time an app said "no" to a user, by reason: candidates to fix.')}
+${charts}
 ${
   blocked.length === 0
     ? emptyState('Nobody has been blocked yet.')

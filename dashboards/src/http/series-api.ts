@@ -1,0 +1,110 @@
+import { errorBody } from '@telltale/protocol';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { loadErrorGroups } from '../error-detail.js';
+import { filterFromQuery, FilterQuerySchema, type EventFilter } from '../filter.js';
+import type { DashboardsPluginOptions } from '../plugin.js';
+import {
+  DEFAULT_SPAN_MS,
+  seriesFilterOf,
+  withRegression,
+  type ErrorGroupSeries,
+  type SeriesFilter,
+} from '../series.js';
+import type { DashboardStore } from '../store.js';
+import type { IssueServices } from '../issues.js';
+import { blankToUndefined, errorParamsSchema, errorsQuerySchema, type ErrorsQuery } from './schemas.js';
+
+/**
+ * The charts' series as JSON under /api/series (the same numbers the pages draw), behind the same
+ * access control as every /api route. Every route takes the lists' filter (filter.ts); without a
+ * start the errors list looks back a day and the other charts 30 days.
+ */
+
+const seriesQuerySchema = {
+  type: 'object',
+  properties: { ...FilterQuerySchema.properties, ...errorsQuerySchema.properties },
+} as const;
+
+type SeriesQuery = Record<string, string | number | undefined>;
+
+/** The filter of a request, or a 400 naming the field already sent. */
+function filterOf(query: SeriesQuery, reply: FastifyReply): EventFilter | undefined {
+  const parsed = filterFromQuery(query, Date.now());
+  if (parsed.ok) return parsed.filter;
+  void reply
+    .code(400)
+    .send(errorBody('TELLTALE_ERR_INVALID_QUERY', { message: parsed.message, field: parsed.field }));
+  return undefined;
+}
+
+/** One group's series with its regression marker; the page and the API read it alike. */
+export async function loadErrorGroupSeries(
+  store: DashboardStore,
+  issues: IssueServices | undefined,
+  app: string,
+  fingerprint: string,
+  filter: SeriesFilter,
+): Promise<ErrorGroupSeries> {
+  const [series, state] = await Promise.all([
+    store.errorGroupSeries(app, fingerprint, filter),
+    issues?.groupState(app, fingerprint),
+  ]);
+  return withRegression(series, state);
+}
+
+export async function seriesApiRoutes(app: FastifyInstance, options: DashboardsPluginOptions): Promise<void> {
+  const { store, issues } = options;
+  const schema = { schema: { querystring: seriesQuerySchema } };
+
+  // Sparklines of the groups on the same page of /api/errors (same status, limit and cursors).
+  app.get<{ Querystring: SeriesQuery }>('/api/series/errors', schema, async (request, reply) => {
+    const filter = filterOf(request.query, reply);
+    if (filter === undefined) return reply;
+    const { status, limit, before, after } = request.query as ErrorsQuery;
+    const groups = await loadErrorGroups(
+      store,
+      issues,
+      {
+        app: filter.app,
+        status: blankToUndefined(status),
+        limit,
+        before,
+        after,
+      },
+      Date.now(),
+    );
+    return store.errorSparklines(groups.items, seriesFilterOf(filter, Date.now(), DEFAULT_SPAN_MS.list));
+  });
+
+  app.get<{ Params: { id: string }; Querystring: SeriesQuery }>(
+    '/api/series/errors/:id',
+    { schema: { params: errorParamsSchema, querystring: seriesQuerySchema } },
+    async (request, reply) => {
+      const filter = filterOf(request.query, reply);
+      if (filter === undefined) return reply;
+      const detail = await store.errorGroup(request.params.id, filter.app);
+      if (detail === undefined)
+        return reply
+          .code(404)
+          .send(
+            errorBody('TELLTALE_ERR_NOT_FOUND', { message: `no error group with id ${request.params.id}` }),
+          );
+      const range = seriesFilterOf(filter, Date.now(), DEFAULT_SPAN_MS.detail);
+      return loadErrorGroupSeries(store, issues, detail.group.app, detail.group.fingerprint, range);
+    },
+  );
+
+  const range = (filter: EventFilter) => seriesFilterOf(filter, Date.now(), DEFAULT_SPAN_MS.detail);
+  app.get<{ Querystring: SeriesQuery }>('/api/series/features', schema, async (request, reply) => {
+    const filter = filterOf(request.query, reply);
+    return filter === undefined ? reply : store.featureSeries(range(filter));
+  });
+  app.get<{ Querystring: SeriesQuery }>('/api/series/asserts', schema, async (request, reply) => {
+    const filter = filterOf(request.query, reply);
+    return filter === undefined ? reply : store.assertSeries(range(filter));
+  });
+  app.get<{ Querystring: SeriesQuery }>('/api/series/blocked', schema, async (request, reply) => {
+    const filter = filterOf(request.query, reply);
+    return filter === undefined ? reply : store.blockedSeries(range(filter));
+  });
+}

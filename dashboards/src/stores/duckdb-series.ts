@@ -1,0 +1,262 @@
+import type { DuckDBConnection, DuckDBValue, JS } from '@duckdb/node-api';
+import {
+  bucketsOf,
+  clampedFilter,
+  fillBuckets,
+  groupRows,
+  MAX_SERIES,
+  MAX_SPARKLINES,
+  seriesKey,
+  type Buckets,
+  type CountSeriesSet,
+  type ErrorGroupSeries,
+  type ErrorSparklines,
+  type FeatureSeriesSet,
+  type SeriesFilter,
+  type SeriesStore,
+} from '../series.js';
+import type { EventFilter } from '../filter.js';
+import { duckdbFilterSql } from './filter-sql.js';
+
+/**
+ * The series queries on DuckDB (contract: series.ts), twin of stores/clickhouse-series.ts. Bucket
+ * starts are computed as whole multiples of the bucket size in epoch milliseconds, the same
+ * arithmetic on both stores, so both lay events in the same buckets.
+ */
+
+type Row = Record<string, JS>;
+
+const USERS = `COUNT(DISTINCT COALESCE('u:' || user_id, 's:' || session))`;
+const FINGERPRINT = `COALESCE(fingerprint, md5(COALESCE(error_type, '') || ':' || COALESCE(message, '')))`;
+const TS_MS = 'epoch_ms(ts)';
+
+/** The bucket start of an event; `bucketMs` is one of BUCKET_MS, a number of ours, never input. */
+const bucketOf = (axis: Buckets, column = TS_MS): string =>
+  `(${column} // ${axis.bucketMs}) * ${axis.bucketMs}`;
+
+class Binder {
+  readonly values: DuckDBValue[] = [];
+  bind = (value: DuckDBValue): string => {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  };
+}
+
+/** The filter's conditions; `time: false` drops the range (a feature's first use ever). */
+function where(filter: SeriesFilter, b: Binder, time = true): string {
+  const narrowed: EventFilter = time ? filter : { ...filter, from: undefined, to: undefined };
+  const conditions = duckdbFilterSql(narrowed, b.bind);
+  return conditions.length === 0 ? '' : ` AND ${conditions.join(' AND ')}`;
+}
+
+const inList = (b: Binder, values: readonly string[]): string =>
+  values.length === 0 ? 'NULL' : values.map((v) => b.bind(v)).join(', ');
+
+async function all(db: DuckDBConnection, sql: string, params: DuckDBValue[]): Promise<Row[]> {
+  const reader = await db.runAndReadAll(sql, params);
+  return reader.getRowObjectsJS();
+}
+
+export async function errorSparklines(
+  db: DuckDBConnection,
+  groups: ReadonlyArray<{ app: string; fingerprint: string }>,
+  filter: SeriesFilter,
+): Promise<ErrorSparklines> {
+  const axis = bucketsOf(filter);
+  const wanted = groups.slice(0, MAX_SPARKLINES);
+  const byKey = new Map<string, Row[]>();
+  if (wanted.length > 0) {
+    const b = new Binder();
+    const fps = inList(b, [...new Set(wanted.map((g) => g.fingerprint))]);
+    const apps = inList(b, [...new Set(wanted.map((g) => g.app))]);
+    const rows = await all(
+      db,
+      `SELECT app, ${FINGERPRINT} AS fp, ${bucketOf(axis)} AS bucket, COUNT(*) AS n FROM events
+       WHERE kind = 'error' AND ${FINGERPRINT} IN (${fps}) AND app IN (${apps})${where(clampedFilter(filter), b)}
+       GROUP BY app, fp, bucket`,
+      b.values,
+    );
+    for (const [key, list] of groupRows(rows, (r) => seriesKey(str(r.app), str(r.fp)))) byKey.set(key, list);
+  }
+  return {
+    ...axis,
+    groups: wanted.map((g) => ({
+      app: g.app,
+      fingerprint: g.fingerprint,
+      events: fillBuckets(axis, points(byKey.get(seriesKey(g.app, g.fingerprint)) ?? [], 'n')),
+    })),
+  };
+}
+
+export async function errorGroupSeries(
+  db: DuckDBConnection,
+  app: string,
+  fingerprint: string,
+  filter: SeriesFilter,
+): Promise<ErrorGroupSeries> {
+  const axis = bucketsOf(filter);
+  const range = clampedFilter({ ...filter, app });
+  const b = new Binder();
+  const group = `kind = 'error' AND ${FINGERPRINT} = ${b.bind(fingerprint)}${where(range, b)}`;
+  const rows = await all(
+    db,
+    `SELECT ${bucketOf(axis)} AS bucket, COUNT(*) AS events, ${USERS} AS users FROM events
+     WHERE ${group} GROUP BY bucket`,
+    b.values,
+  );
+  const releases = await all(
+    db,
+    `SELECT release, min(${TS_MS}) AS first_ts FROM events WHERE ${group}
+     GROUP BY release ORDER BY first_ts, release`,
+    b.values,
+  );
+  return {
+    ...axis,
+    app,
+    fingerprint,
+    events: fillBuckets(axis, points(rows, 'events')),
+    users: fillBuckets(axis, points(rows, 'users')),
+    releases: releases.map((r) => ({ release: str(r.release), ts: num(r.first_ts), kind: 'first-seen' })),
+  };
+}
+
+/** The busiest (app, name) of a kind in the range, at most MAX_SERIES, busiest first. */
+async function busiest(
+  db: DuckDBConnection,
+  kind: string,
+  filter: SeriesFilter,
+): Promise<Array<{ app: string; name: string; accounts: number }>> {
+  const b = new Binder();
+  const rows = await all(
+    db,
+    `SELECT app, name, SUM(count) AS total, COUNT(DISTINCT account_id) AS accounts FROM events
+     WHERE kind = ${b.bind(kind)} AND name IS NOT NULL${where(filter, b)}
+     GROUP BY app, name ORDER BY total DESC, app, name LIMIT ${MAX_SERIES}`,
+    b.values,
+  );
+  return rows.map((r) => ({ app: str(r.app), name: str(r.name), accounts: num(r.accounts) }));
+}
+
+/** Per-bucket rows of the given (app, name) pairs, keyed by seriesKey. */
+async function perBucket(
+  db: DuckDBConnection,
+  kind: string,
+  filter: SeriesFilter,
+  axis: Buckets,
+  top: ReadonlyArray<{ app: string; name: string }>,
+): Promise<Map<string, Row[]>> {
+  if (top.length === 0) return new Map();
+  const b = new Binder();
+  const rows = await all(
+    db,
+    `SELECT app, name, ${bucketOf(axis)} AS bucket, SUM(count) AS total, ${USERS} AS users FROM events
+     WHERE kind = ${b.bind(kind)} AND name IN (${inList(b, [...new Set(top.map((t) => t.name))])})
+       AND app IN (${inList(b, [...new Set(top.map((t) => t.app))])})${where(filter, b)}
+     GROUP BY app, name, bucket`,
+    b.values,
+  );
+  return groupRows(rows, (r) => seriesKey(str(r.app), str(r.name)));
+}
+
+export async function featureSeries(db: DuckDBConnection, filter: SeriesFilter): Promise<FeatureSeriesSet> {
+  const axis = bucketsOf(filter);
+  const range = clampedFilter(filter);
+  const top = await busiest(db, 'feature', range);
+  const buckets = await perBucket(db, 'feature', range, axis, top);
+  const firsts = new Map<string, number>();
+  if (top.length > 0) {
+    const b = new Binder();
+    const rows = await all(
+      db,
+      `SELECT app, name, min(${TS_MS}) AS first_ts FROM events
+       WHERE kind = 'feature' AND name IN (${inList(b, [...new Set(top.map((t) => t.name))])})
+         AND app IN (${inList(b, [...new Set(top.map((t) => t.app))])})${where(range, b, false)}
+       GROUP BY app, name`,
+      b.values,
+    );
+    for (const r of rows) firsts.set(seriesKey(str(r.app), str(r.name)), num(r.first_ts));
+  }
+  const b = new Binder();
+  const from = b.bind(range.from);
+  const to = b.bind(range.to);
+  const firstRows = await all(
+    db,
+    `SELECT ${bucketOf(axis, 'first_ts')} AS bucket, COUNT(*) AS n FROM (
+       SELECT app, name, min(${TS_MS}) AS first_ts FROM events
+       WHERE kind = 'feature' AND name IS NOT NULL${where(range, b, false)} GROUP BY app, name
+     ) AS firsts WHERE first_ts >= ${from} AND first_ts < ${to} GROUP BY bucket`,
+    b.values,
+  );
+  const active = new Binder();
+  const accounts = await all(
+    db,
+    `SELECT app, COUNT(DISTINCT account_id) AS accounts FROM events WHERE true${where(range, active)}
+     GROUP BY app ORDER BY app`,
+    active.values,
+  );
+  return {
+    ...axis,
+    features: top.map((t) => {
+      const rows = buckets.get(seriesKey(t.app, t.name)) ?? [];
+      return {
+        app: t.app,
+        name: t.name,
+        uses: fillBuckets(axis, points(rows, 'total')),
+        users: fillBuckets(axis, points(rows, 'users')),
+        firstUse: firsts.get(seriesKey(t.app, t.name)) ?? 0,
+        accounts: t.accounts,
+      };
+    }),
+    firstUses: fillBuckets(axis, points(firstRows, 'n')),
+    activeAccounts: Object.fromEntries(accounts.map((r) => [str(r.app), num(r.accounts)])),
+  };
+}
+
+export async function countSeries(
+  db: DuckDBConnection,
+  kind: 'assert' | 'blocked',
+  filter: SeriesFilter,
+): Promise<CountSeriesSet> {
+  const axis = bucketsOf(filter);
+  const range = clampedFilter(filter);
+  const top = await busiest(db, kind, range);
+  const buckets = await perBucket(db, kind, range, axis, top);
+  return {
+    ...axis,
+    series: top.map((t) => ({
+      app: t.app,
+      name: t.name,
+      counts: fillBuckets(axis, points(buckets.get(seriesKey(t.app, t.name)) ?? [], 'total')),
+    })),
+  };
+}
+
+/** The series methods over one connection; `serial` is the store's statement queue. */
+export function duckDbSeries(
+  db: DuckDBConnection,
+  serial: <T>(run: () => Promise<T>) => Promise<T>,
+): SeriesStore {
+  return {
+    errorSparklines: (groups, filter) => serial(() => errorSparklines(db, groups, filter)),
+    errorGroupSeries: (app, fingerprint, filter) =>
+      serial(() => errorGroupSeries(db, app, fingerprint, filter)),
+    featureSeries: (filter) => serial(() => featureSeries(db, filter)),
+    assertSeries: (filter) => serial(() => countSeries(db, 'assert', filter)),
+    blockedSeries: (filter) => serial(() => countSeries(db, 'blocked', filter)),
+  };
+}
+
+function points(rows: readonly Row[], column: string): Array<{ bucket: number; value: number }> {
+  return rows.map((r) => ({ bucket: num(r.bucket), value: num(r[column]) }));
+}
+
+function str(value: JS | undefined): string {
+  return value === null || value === undefined ? '' : String(value);
+}
+
+function num(value: JS | undefined): number {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'bigint') return Number(value);
+  if (value instanceof Date) return value.getTime();
+  return 0;
+}
