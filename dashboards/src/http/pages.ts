@@ -18,6 +18,9 @@ import { SORT_KEYS, type SortKey } from '../store.js';
 import { InvalidCursorError, loadPage } from './pagination.js';
 import { assertsPage, blockedPage, featuresPage } from '../views/usage.js';
 import { applyGroupAction } from './issue-actions.js';
+import { DEFAULT_SPAN_MS, seriesFilterOf } from '../series.js';
+import { countCharts, errorGroupCharts, featureCharts, sparklineCells } from '../views/chart-panels.js';
+import { loadErrorGroupSeries } from './series-api.js';
 import { acceptForms, crossSiteReason } from './same-site.js';
 import {
   blankToUndefined,
@@ -114,7 +117,14 @@ export async function pageRoutes(app: FastifyInstance, options: DashboardsPlugin
       const app = blankToUndefined(appFilter);
       const groups = await loadErrorGroups(store, issues, { app, status, ...cursor }, Date.now());
       const nav = pager('/', { app, status, limit: request.query.limit }, groups);
-      return sendPage(reply, errorsPage(site, groups.items, Date.now(), { status }, nav));
+      const sparks = await store.errorSparklines(
+        groups.items,
+        seriesFilterOf({ app }, Date.now(), DEFAULT_SPAN_MS.list),
+      );
+      return sendPage(
+        reply,
+        errorsPage(site, groups.items, Date.now(), { status }, nav, sparklineCells(sparks)),
+      );
     },
   );
 
@@ -130,7 +140,11 @@ export async function pageRoutes(app: FastifyInstance, options: DashboardsPlugin
         Date.now(),
       );
       if (detail === undefined) return notFound(reply, 'No error group has this id. It may have expired.');
-      return sendPage(reply, errorGroupPage(site, detail, Date.now(), issues !== undefined));
+      const { app: groupApp, fingerprint } = detail.group;
+      const range = seriesFilterOf({}, Date.now(), DEFAULT_SPAN_MS.detail);
+      const series = await loadErrorGroupSeries(store, issues, groupApp, fingerprint, range);
+      const charts = errorGroupCharts(series);
+      return sendPage(reply, errorGroupPage(site, detail, Date.now(), issues !== undefined, charts));
     },
   );
 
@@ -138,17 +152,24 @@ export async function pageRoutes(app: FastifyInstance, options: DashboardsPlugin
   app.get<{ Querystring: PageQuerystring }>('/features', paged, async (request, reply) => {
     const list = await loadPage('features', request.query, (q) => store.featureUsage(q), SORT_KEYS.features);
     const nav = pager('/features', { limit: request.query.limit }, list);
-    return sendPage(reply, featuresPage(site, list.items, Date.now(), nav));
+    const charts = featureCharts(
+      await store.featureSeries(seriesFilterOf({}, Date.now(), DEFAULT_SPAN_MS.detail)),
+    );
+    return sendPage(reply, featuresPage(site, list.items, Date.now(), nav, charts));
   });
   app.get<{ Querystring: PageQuerystring }>('/asserts', paged, async (request, reply) => {
     const list = await loadPage('asserts', request.query, (q) => store.assertFailures(q), SORT_KEYS.asserts);
     const nav = pager('/asserts', { limit: request.query.limit }, list);
-    return sendPage(reply, assertsPage(site, list.items, Date.now(), nav));
+    const series = await store.assertSeries(seriesFilterOf({}, Date.now(), DEFAULT_SPAN_MS.detail));
+    const charts = countCharts(series, 'chart-asserts', 'Failed asserts by name', 'failures');
+    return sendPage(reply, assertsPage(site, list.items, Date.now(), nav, charts));
   });
   app.get<{ Querystring: PageQuerystring }>('/blocked', paged, async (request, reply) => {
     const list = await loadPage('blocked', request.query, (q) => store.blockedEvents(q), SORT_KEYS.blocked);
     const nav = pager('/blocked', { limit: request.query.limit }, list);
-    return sendPage(reply, blockedPage(site, list.items, Date.now(), nav));
+    const series = await store.blockedSeries(seriesFilterOf({}, Date.now(), DEFAULT_SPAN_MS.detail));
+    const charts = countCharts(series, 'chart-blocked', 'Blocked events by reason', 'blocked');
+    return sendPage(reply, blockedPage(site, list.items, Date.now(), nav, charts));
   });
 
   app.get<{ Querystring: EventsQuery }>(

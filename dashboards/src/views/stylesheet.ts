@@ -121,4 +121,38 @@ button:hover { background: var(--panel); }
 .banner-failing { background: var(--error); color: #fff; padding: 10px 24px; font-size: 14px; }
 .banner-failing a { color: #fff; text-decoration: underline; font-weight: 600; }
 .banner-failing .banner-item { margin-right: 6px; }
+/* Charts (views/chart.ts): SVG drawn on the server, coloured by class; currentColor follows the scheme. */
+.sr-only { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden;
+  clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
+.charts { margin: 12px 0 16px; }
+.charts-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(420px, 1fr)); gap: 12px; }
+.chart { margin: 0 0 12px; border: 1px solid var(--line); border-radius: 6px; padding: 8px 12px; color: var(--fg); }
+.chart-svg { display: block; width: 100%; height: auto; overflow: visible; }
+.chart figcaption { display: flex; flex-wrap: wrap; align-items: baseline; gap: 4px 12px; font-size: 12.5px; }
+.chart-title { font-weight: 600; }
+.chart .grid { stroke: currentColor; stroke-opacity: .12; }
+.chart .tick { fill: currentColor; fill-opacity: .65; font-size: 11px; }
+.chart .line { stroke: currentColor; stroke-width: 2; fill: none; }
+.chart .area { fill: currentColor; fill-opacity: .12; stroke: none; }
+.chart .point { fill: currentColor; }
+.chart .bar { fill: currentColor; fill-opacity: .8; }
+.chart .marker line { stroke: currentColor; stroke-dasharray: 4 3; stroke-opacity: .7; }
+.chart .marker text { fill: currentColor; font-size: 10.5px; }
+.chart .marker-first-seen { color: var(--accent); }
+.chart .marker-regression { color: var(--error); }
+.legend { display: flex; flex-wrap: wrap; gap: 2px 12px; list-style: none; margin: 0; padding: 0; }
+.legend li { display: inline-flex; align-items: center; gap: 4px; }
+.swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; background: currentColor; }
+.series-0 { color: var(--chart-0); } .series-1 { color: var(--chart-1); } .series-2 { color: var(--chart-2); }
+.series-3 { color: var(--chart-3); } .series-4 { color: var(--chart-4); } .series-5 { color: var(--chart-5); }
+:root { --chart-0: #cf222e; --chart-1: #0969da; --chart-2: #1a7f37; --chart-3: #8250df; --chart-4: #9a6700; --chart-5: #57606a; }
+.spark { display: block; color: var(--error); }
+.spark .line { stroke: currentColor; stroke-width: 1.5; fill: none; }
+.spark .point { fill: currentColor; }
+.spark .baseline { stroke: currentColor; stroke-opacity: .3; }
+td.spark-cell { padding-top: 6px; padding-bottom: 4px; }
+meter { width: 80px; vertical-align: middle; }
+@media (prefers-color-scheme: dark) {
+  :root { --chart-0: #ff7b72; --chart-1: #58a6ff; --chart-2: #3fb950; --chart-3: #bc8cff; --chart-4: #d29922; --chart-5: #8b949e; }
+}
 `;
