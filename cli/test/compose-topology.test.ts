@@ -133,7 +133,8 @@ describe('the docker-compose topology, every Telltale service as a local process
       const ops = await waitFor(
         `${name} ready`,
         async () => {
-          const answer = await fetch(`${p.url}/readyz`);
+          // With the token the 503 names its reasons (a consumer group not joined, and why).
+          const answer = await fetch(`${p.url}/readyz`, { headers: auth });
           if (answer.status !== 200) throw new Error(`${answer.status} ${await answer.text()}`);
           return true;
         },
@@ -226,6 +227,18 @@ describe('the docker-compose topology, every Telltale service as a local process
     );
     const subjects = smtp.messages.map((m) => m.subject);
     expect(new Set(subjects).size, subjects.join('\n')).toBe(subjects.length);
+
+    // Each dispatcher is a connected member of every group it runs (one per sink and topic, alerts).
+    for (const [name] of services.filter(([, s]) => commandOf(s)[0] === 'dispatcher')) {
+      const text = await (await fetch(`${running.get(name)!.url}/metrics`, { headers: auth })).text();
+      const connected = [...text.matchAll(/^telltale_kafka_consumer_connected\{group="([^"]+)"\} (\d+)$/gm)];
+      expect(connected.length, name).toBeGreaterThanOrEqual(3);
+      expect(
+        connected.filter((m) => m[2] !== '1').map((m) => m[1]),
+        name,
+      ).toEqual([]);
+      expect(text, name).toMatch(/^telltale_kafka_consumer_restarts_total\{group="[^"]+"\} \d+$/m);
+    }
 
     // Every role stops cleanly on SIGTERM (what `docker compose stop` sends).
     for (const [name, p] of [...running].reverse()) {

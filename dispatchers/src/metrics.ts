@@ -156,6 +156,34 @@ export function createDispatcherMetrics(
     },
   );
 
+  // Kafka mode: one series per consumer group this process is a member of.
+  const kafkaMembers = (s: DispatcherStats) =>
+    (s.kafka?.consumers ?? []).flatMap((c) => (c.source ? [{ group: c.groupId, source: c.source }] : []));
+  counter(
+    'telltale_kafka_consumer_restarts_total',
+    'Kafka consumers replaced after a crash kafkajs does not restart (a non-retriable error), since start.',
+    ['group'],
+    (set, s) => {
+      for (const { group, source } of kafkaMembers(s)) set({ group }, source.restarts);
+    },
+  );
+  gauge(
+    'telltale_kafka_consumer_connected',
+    '1 while the member is in its consumer group (0 after a crash, until it joined again).',
+    ['group'],
+    (set, s) => {
+      for (const { group, source } of kafkaMembers(s)) set({ group }, source.connected ? 1 : 0);
+    },
+  );
+  gauge(
+    'telltale_kafka_consumer_lag_records',
+    "Records in the member's partitions after the group's committed offsets (high watermark of the last fetch).",
+    ['group'],
+    (set, s) => {
+      for (const { group, source } of kafkaMembers(s)) set({ group }, source.lag);
+    },
+  );
+
   if (options.spools !== undefined) {
     const spools = options.spools;
     const now = options.now ?? Date.now;
