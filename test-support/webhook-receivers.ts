@@ -13,7 +13,8 @@ export interface Received {
 export interface Receiver {
   url: string;
   received: Received[];
-  answer: (n: number) => { status: number; headers?: Record<string, string> };
+  /** `delayMs`: hold the answer this long (a slow receiver). */
+  answer: (n: number) => { status: number; headers?: Record<string, string>; delayMs?: number };
   close(): Promise<void>;
 }
 
@@ -28,9 +29,11 @@ export async function startReceiver(
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       received.push({ at: Date.now(), headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-      const { status, headers } = receiver.answer(received.length);
-      res.writeHead(status, { 'content-type': 'text/plain', ...headers });
-      res.end(status < 300 ? 'ok' : 'no');
+      const { status, headers, delayMs = 0 } = receiver.answer(received.length);
+      setTimeout(() => {
+        res.writeHead(status, { 'content-type': 'text/plain', ...headers });
+        res.end(status < 300 ? 'ok' : 'no');
+      }, delayMs);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

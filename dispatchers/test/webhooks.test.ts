@@ -1,9 +1,9 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseAppsFile } from '@telltale/collector';
 import { enrichEnvelope, resolveDispatcherConfig, type EnrichedEvent } from '@telltale/dispatchers';
-import { openAlertLog, type AlertLog, type AlertSummary } from '../src/alerts/alert-log.js';
+import { alertLogFile, openAlertLog, type AlertLog, type AlertSummary } from '../src/alerts/alert-log.js';
 import { createAlerter, type Alerter, type AlerterOptions } from '../src/alerts/alerter.js';
 import { createMailer, type Mailer } from '../src/alerts/mailer.js';
 import { openMuteRules } from '../src/alerts/mute-rules.js';
@@ -55,7 +55,11 @@ describe('alert webhooks: signed JSON, Slack, Teams, fed by the alert log', () =
   }
 
   /** The webhooks as an operator writes them in telltale.config.json, read the way a dispatcher starts. */
-  async function start(webhooks: unknown[], options: Partial<AlerterOptions> = {}): Promise<Alerter> {
+  async function start(
+    webhooks: unknown[],
+    options: Partial<AlerterOptions> = {},
+    holdEmail?: () => Promise<unknown>,
+  ): Promise<Alerter> {
     await stop();
     const file = path.join(dir, 'telltale.config.json');
     const apps = { apps: [{ id: 'shop', name: 'Shop', ingestKeys: ['tt_live_0123456789abcdef'], webhooks }] };
@@ -69,11 +73,16 @@ describe('alert webhooks: signed JSON, Slack, Teams, fed by the alert log', () =
     );
     log = await openAlertLog(dir);
     mailer = createMailer(config);
+    const outbox = mailer;
     alerter = createAlerter({
       dataDir: dir,
       dashboardUrl: DASHBOARD,
       log,
-      mailer,
+      // The real outbox mailer, its send held back when a test needs the email logged last.
+      mailer:
+        holdEmail === undefined
+          ? outbox
+          : { ...outbox, send: async (message) => (await holdEmail(), outbox.send(message)) },
       webhooks: config.alertWebhooks,
       webhookPolicy: FAST,
       ...options,
@@ -261,6 +270,48 @@ describe('alert webhooks: signed JSON, Slack, Teams, fed by the alert log', () =
     expect(muted?.deliveries).toBeUndefined();
     await a.settled();
     expect(hook.received).toHaveLength(2);
+  });
+
+  it('writes whole lines: the last line of each key alone (a compacted topic) holds every delivery and the email', async () => {
+    // The first email is logged after its webhooks, the second between them: lines interleave.
+    const slow = await receiver(() => ({ status: 200, delayMs: 300 }));
+    const quick = await receiver();
+    let emails = 0;
+    const holdFirstEmail = async (): Promise<unknown> =>
+      (emails += 1) === 1 &&
+      waitFor('the first alert delivered to both webhooks', () => {
+        const first = log?.pending()[0];
+        return first?.deliveries?.slow?.status === 'sent' && first.deliveries.quick?.status === 'sent';
+      });
+    const a = await start(
+      [
+        { type: 'json', url: slow.url, id: 'slow' },
+        { type: 'teams', url: quick.url, id: 'quick' },
+      ],
+      {},
+      holdFirstEmail,
+    );
+    await a.process(errors('b1', 'first failure', 'second failure'));
+    await a.settled();
+    await waitFor('all delivered', async () =>
+      (await a.listAlerts()).every(
+        (x) => x.deliveries?.slow?.status === 'sent' && x.deliveries.quick?.status === 'sent',
+      ),
+    );
+    const lines = (await readFile(alertLogFile(dir), 'utf8')).trim().split('\n');
+    const last = new Map<string, AlertSummary>();
+    for (const line of lines) {
+      const record = JSON.parse(line) as AlertSummary;
+      last.set(record.key, record);
+    }
+    const alerts = await a.listAlerts();
+    expect(alerts).toHaveLength(2);
+    for (const alert of alerts) {
+      expect(last.get(alert.key)?.status).toBe('sent');
+      expect(last.get(alert.key)?.deliveries).toEqual(alert.deliveries);
+    }
+    expect(slow.received).toHaveLength(2);
+    expect(quick.received).toHaveLength(2);
   });
 
   it('refuses a bad webhook at start, naming the field and never echoing the secret', async () => {
