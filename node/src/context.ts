@@ -50,3 +50,20 @@ export function telltaleMixin(): Partial<RequestContext> {
   if (context === undefined) return otel ?? {};
   return otel ? { ...context, ...otel } : context;
 }
+
+/**
+ * Headers that carry the current request's trace on to another service the app calls:
+ * `fetch(url, { headers: { ...traceHeaders() } })`. `traceparent` names this hop's span as the
+ * parent (flags `01`, sampled), and `x-telltale-session` / `x-telltale-user` go along when the
+ * request had them, so the other service's middleware puts its lines under the same trace. Empty
+ * outside a request; an active OpenTelemetry span's ids win, as on log lines (an app on OpenTelemetry
+ * usually has its HTTP instrumentation send `traceparent` already).
+ */
+export function traceHeaders(): Record<string, string> {
+  const { trace, span, session, user } = telltaleMixin();
+  if (trace === undefined || span === undefined) return {};
+  const headers: Record<string, string> = { traceparent: `00-${trace}-${span}-01` };
+  if (session !== undefined) headers['x-telltale-session'] = session;
+  if (user !== undefined) headers['x-telltale-user'] = user;
+  return headers;
+}

@@ -1,5 +1,5 @@
 import { contextFromHeaders, runWithContext } from './context.js';
-import { writeRequestLine, type RequestLineOptions } from './request-line.js';
+import { flushBeforeResponse, writeRequestLine, type RequestLineOptions } from './request-line.js';
 
 export type TelltaleExpressOptions = RequestLineOptions;
 
@@ -13,6 +13,7 @@ interface ExpressRequest {
 interface ExpressResponse {
   statusCode: number;
   once(event: 'finish' | 'close', listener: () => void): unknown;
+  writeHead: (...args: never[]) => unknown;
 }
 
 /**
@@ -42,6 +43,15 @@ export function telltaleExpress(
       };
       res.once('finish', write);
       res.once('close', write);
+    }
+    if (logger !== undefined) {
+      // Node's http sends every response's headers through writeHead (res.end calls it too): the lines
+      // this request logged reach the journal before the response leaves.
+      const writeHead = res.writeHead;
+      res.writeHead = function (this: unknown, ...args: never[]) {
+        flushBeforeResponse(logger);
+        return writeHead.apply(this, args);
+      };
     }
     runWithContext(context, next);
   };

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
 import { contextFromHeaders, runWithContext, type RequestContext } from './context.js';
 import { loadOpenTelemetry } from './otel.js';
-import { writeRequestLine, type RequestLineOptions } from './request-line.js';
+import { flushBeforeResponse, writeRequestLine, type RequestLineOptions } from './request-line.js';
 
 export type TelltaleFastifyOptions = RequestLineOptions;
 
@@ -24,6 +24,12 @@ const plugin: FastifyPluginCallback<TelltaleFastifyOptions> = (
     requests.set(request, { context, startedAt: process.hrtime.bigint() });
     // `next` inside run(): every later hook and the handler see this request's context.
     runWithContext(context, next);
+  });
+  // The lines this request logged reach the journal before its response leaves (onSend runs just before).
+  fastify.addHook('onSend', (request, _reply, payload, next) => {
+    flushBeforeResponse(request.log);
+    if (logger !== fastify.log) flushBeforeResponse(logger);
+    next(null, payload);
   });
   if (options.requestLine !== false)
     fastify.addHook('onResponse', (request, reply, next) => {

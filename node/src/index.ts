@@ -8,6 +8,7 @@ export {
   currentContext,
   runWithContext,
   contextFromHeaders,
+  traceHeaders,
   type RequestContext,
 } from './context.js';
 export { parseTraceparent, newTraceIds, type TraceIds } from './trace-context.js';

@@ -1,23 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  ftruncateSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  unlinkSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
 import { open, readdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { TelltaleError } from '@telltale/protocol';
 import {
   fsyncDir,
   openCheckpoint,
   PRIVATE_DIR_MODE,
-  PRIVATE_FILE_MODE,
   tightenMode,
   type Checkpoint,
   type SpoolPosition,
@@ -25,15 +11,15 @@ import {
 
 /**
  * The app-side buffer: plain NDJSON files under `dir/journal`, one line per pino line as pino wrote
- * it, appended with one synchronous write per line (so a line is in the page cache, safe from a
- * kill -9, when the write returns). Each file is named `<seq>-<random id>.ndjson`; the newest is the
+ * it, appended by journal-writer.ts (batched: one synchronous write per turn of the app's event
+ * loop, so a line is in the page cache, safe from a kill -9, once the code that logged it yields).
+ * This file has the layout and the reader. Each file is named `<seq>-<random id>.ndjson`; the newest is the
  * one being written, the others are sealed. A line's id is the file's random id and the line's byte
  * offset: the same after any restart, and never reused (a new process life starts a new file with a
  * new random id, even if a power cut took back the end of the old one).
  */
 export const JOURNAL_DIR = 'journal';
-const CHECKPOINT_FILE = 'journal-shipped.json';
-const LOCK_FILE = 'writer.lock';
+export const CHECKPOINT_FILE = 'journal-shipped.json';
 const NAME = /^(\d{12})-([\da-f]{16})\.ndjson$/;
 // Reads go in blocks this large; a line longer than one block is skipped (the collector would refuse it).
 const READ_BLOCK_BYTES = 1024 * 1024;
@@ -45,15 +31,15 @@ export interface JournalFile {
   bytes: number;
 }
 
-const fileName = (seq: number, id: string): string => `${String(seq).padStart(12, '0')}-${id}.ndjson`;
+export const fileName = (seq: number, id: string): string => `${String(seq).padStart(12, '0')}-${id}.ndjson`;
 export const lineId = (fileId: string, offset: number): string => `tn-${fileId}-${offset.toString(36)}`;
 
-function parseName(name: string): { seq: number; id: string } | undefined {
+export function parseName(name: string): { seq: number; id: string } | undefined {
   const match = NAME.exec(name);
   return match ? { seq: Number(match[1]), id: match[2]! } : undefined;
 }
 
-const isErrno = (error: unknown, code: string): boolean =>
+export const isErrno = (error: unknown, code: string): boolean =>
   typeof error === 'object' && error !== null && (error as NodeJS.ErrnoException).code === code;
 
 /** The journal's files, oldest first, with their sizes. */
@@ -77,130 +63,6 @@ export async function listJournal(dir: string): Promise<JournalFile[]> {
   return files.sort((a, b) => a.seq - b.seq);
 }
 
-// ---------------------------------------------------------------------------------------------
-// Writer: synchronous, on whichever thread calls pino's write (the app's, for telltaleDestination).
-
-export interface JournalWriter {
-  /** Appends one line (a newline is added if missing); false when the disk refused it (counted). */
-  append(line: string): boolean;
-  counters(): { written: number; failed: number };
-  close(): void;
-}
-
-const openInThisProcess = new Set<string>();
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return isErrno(error, 'EPERM');
-  }
-}
-
-// One writer per buffer dir: two would ship each other's lines and race on the checkpoint.
-function acquireLock(dir: string, who: string): void {
-  if (openInThisProcess.has(dir))
-    throw new TelltaleError(
-      'TELLTALE_ERR_INVALID_CONFIG',
-      `${who} options.dir: ${dir} is already used by another Telltale logger in this process; give each its own dir`,
-    );
-  const file = path.join(dir, LOCK_FILE);
-  try {
-    writeFileSync(file, String(process.pid), { flag: 'wx', mode: PRIVATE_FILE_MODE });
-  } catch (error) {
-    if (!isErrno(error, 'EEXIST')) throw error;
-    const holder = Number(readFileSync(file, 'utf8').trim());
-    if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder))
-      throw new TelltaleError(
-        'TELLTALE_ERR_INVALID_CONFIG',
-        `${who} options.dir: ${dir} is used by process ${holder}; give each process its own dir (e.g. one per worker)`,
-      );
-    writeFileSync(file, String(process.pid), { mode: PRIVATE_FILE_MODE }); // left by a killed process
-  }
-  openInThisProcess.add(dir);
-}
-
-/** The next file's sequence number: past every file present and past the checkpoint (a lost file's number is never reused). */
-function nextSeq(dir: string): number {
-  let seq = 0;
-  for (const name of readdirSync(path.join(dir, JOURNAL_DIR))) seq = Math.max(seq, parseName(name)?.seq ?? 0);
-  try {
-    const checkpoint = JSON.parse(readFileSync(path.join(dir, CHECKPOINT_FILE), 'utf8')) as {
-      segment?: unknown;
-    };
-    if (Number.isSafeInteger(checkpoint.segment)) seq = Math.max(seq, checkpoint.segment as number);
-  } catch {
-    // No checkpoint yet (or unreadable: the reader says so when it opens it).
-  }
-  return seq + 1;
-}
-
-export function openJournalWriter(options: {
-  dir: string;
-  segmentMaxBytes: number;
-  who: string;
-}): JournalWriter {
-  const { dir, segmentMaxBytes, who } = options;
-  const journal = path.join(dir, JOURNAL_DIR);
-  mkdirSync(journal, { recursive: true, mode: PRIVATE_DIR_MODE });
-  acquireLock(dir, who);
-  let fd = -1;
-  let size = 0;
-  let written = 0;
-  let failed = 0;
-
-  // A new file for every process life and every segmentMaxBytes: the old one is sealed, never appended to again.
-  const startFile = (): void => {
-    if (fd >= 0) closeSync(fd);
-    fd = -1;
-    const name = fileName(nextSeq(dir), randomBytes(8).toString('hex'));
-    fd = openSync(path.join(journal, name), 'wx', PRIVATE_FILE_MODE);
-    size = 0;
-  };
-  try {
-    startFile();
-  } catch (error) {
-    openInThisProcess.delete(dir);
-    throw error;
-  }
-
-  return {
-    append(line) {
-      const text = line.charCodeAt(line.length - 1) === 10 ? line : `${line}\n`;
-      try {
-        if (fd < 0 || size >= segmentMaxBytes) startFile();
-        const bytes = Buffer.byteLength(text);
-        // Positional: the offset is the line's id, so it must be exactly where the bytes land.
-        const wrote = writeSync(fd, text, size);
-        if (wrote !== bytes) {
-          ftruncateSync(fd, size); // a short write (disk full): never leave half a line to merge with the next
-          failed += 1;
-          return false;
-        }
-        size += bytes;
-        written += 1;
-        return true;
-      } catch {
-        failed += 1; // ENOSPC, EIO: the line is lost, counted; logging must not throw into the app
-        return false;
-      }
-    },
-    counters: () => ({ written, failed }),
-    close() {
-      if (fd >= 0) closeSync(fd);
-      fd = -1;
-      openInThisProcess.delete(dir);
-      try {
-        unlinkSync(path.join(dir, LOCK_FILE));
-      } catch {
-        // Already gone.
-      }
-    },
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
 // Reader: asynchronous, in the shipping worker.
 
 export interface JournalEntry {

@@ -1,6 +1,6 @@
 import { parentPort } from 'node:worker_threads';
 import build from 'pino-abstract-transport';
-import { openJournalWriter } from './journal.js';
+import { openJournalWriter } from './journal-writer.js';
 import { segmentMaxBytes, startShipping, STATS_EVENT } from './shipping.js';
 import { resolveTransportConfig, type TransportOptions } from './transport-config.js';
 

@@ -1,3 +1,20 @@
+import pino from 'pino';
+
+/** Marks a stream whose lines wait for the end of the turn (telltaleDestination): flushed before a response. */
+export const FLUSH_BEFORE_RESPONSE = Symbol.for('@telltale/node.flushBeforeResponse');
+
+/**
+ * Writes the lines a pino logger's Telltale destination holds for this turn, so a response never
+ * leaves before the lines its handler logged are in the journal (safe from a kill -9). One write(2)
+ * per response at most; nothing for other streams (pino.transport, files), which have their own rules.
+ */
+export function flushBeforeResponse(logger: unknown): void {
+  if (typeof logger !== 'object' || logger === null) return;
+  const stream = (logger as Record<symbol, unknown>)[pino.symbols.streamSym] as
+    { [FLUSH_BEFORE_RESPONSE]?: () => void } | undefined;
+  stream?.[FLUSH_BEFORE_RESPONSE]?.();
+}
+
 /** The slice of a pino logger the middleware writes its request line to. */
 export interface RequestLogger {
   info(obj: object, msg: string): void;

@@ -11,6 +11,7 @@ import {
   telltaleExpress,
   telltaleFastify,
   telltaleMixin,
+  traceHeaders,
 } from '@telltale/node';
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -153,6 +154,48 @@ describe('express middleware', () => {
     expect(everything).not.toContain('abc123');
     expect(everything).not.toContain('page=2');
     expect(everything).not.toContain('/users/77');
+  });
+});
+
+describe('onward calls', () => {
+  it('traceHeaders() carries the trace, session and user to the next service, which logs under them', async () => {
+    const back = capturingLogger();
+    const backApp = express();
+    backApp.use(telltaleExpress({ logger: back.logger }));
+    backApp.get('/stock/:sku', (_req, res) => {
+      back.logger.info('checking stock');
+      res.json({ inStock: true });
+    });
+    const backServer = backApp.listen(0, '127.0.0.1');
+    await new Promise((resolve) => backServer.once('listening', resolve));
+    const backPort = (backServer.address() as { port: number }).port;
+
+    const front = capturingLogger();
+    const frontApp = quietFastify(front.logger);
+    await frontApp.register(telltaleFastify);
+    let sent: Record<string, string> = {};
+    frontApp.get('/cart', async (request) => {
+      request.log.info('reading the cart');
+      sent = traceHeaders();
+      const response = await fetch(`http://127.0.0.1:${backPort}/stock/sku-9`, { headers: sent });
+      return response.json();
+    });
+    try {
+      const response = await frontApp.inject({ method: 'GET', url: '/cart', headers });
+      expect(response.json()).toEqual({ inStock: true });
+    } finally {
+      await frontApp.close();
+      await new Promise((resolve) => backServer.close(resolve));
+    }
+    const frontLine = front.lines.find((l) => l.msg === 'reading the cart')!;
+    const backLine = back.lines.find((l) => l.msg === 'checking stock')!;
+    // One trace across both services; each hop its own span, the front's named as the back's parent.
+    expect(frontLine).toMatchObject({ trace: TRACE, session: 's-123', user: 'u-42' });
+    expect(backLine).toMatchObject({ trace: TRACE, session: 's-123', user: 'u-42' });
+    expect(sent.traceparent).toBe(`00-${TRACE}-${String(frontLine.span)}-01`);
+    expect(backLine.span).not.toBe(frontLine.span);
+    expect(back.lines.find((l) => l.route === '/stock/:sku')).toMatchObject({ trace: TRACE, status: 200 });
+    expect(traceHeaders()).toEqual({}); // outside a request
   });
 });
 
