@@ -1,6 +1,17 @@
 import path from 'node:path';
 import { appsFilePath } from '@telltale/collector';
-import { TelltaleError } from '@telltale/protocol';
+import {
+  invalidConfig as invalid,
+  readEnvTable,
+  booleanSetting,
+  choiceSetting,
+  portSetting,
+  positiveSetting,
+  readSetting,
+  textSetting,
+  SERVICE_SETTINGS,
+  type EnvTable,
+} from '@telltale/protocol';
 
 /** Settings of the one-process server (`telltale start`). Collector and dispatcher settings live in their packages. */
 export interface ServerConfig {
@@ -56,43 +67,27 @@ export type ServerOptions = Partial<Omit<ServerConfig, 'configFileRequired' | 'a
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-const KEY_PATTERN = /^[A-Za-z0-9_-]{16,128}$/;
+const KEY = '^[A-Za-z0-9_-]{16,128}$';
+const KEY_RULE = 'must be 16-128 characters of A-Z, a-z, 0-9, "_" or "-"';
 
-function invalid(field: string, problem: string): never {
-  throw new TelltaleError('TELLTALE_ERR_INVALID_CONFIG', `${field}: ${problem}`);
-}
+/** `telltale start`'s own variables (besides SERVICE_SETTINGS and the access ones below). */
+export const SERVER_SETTINGS = {
+  host: SERVICE_SETTINGS.host,
+  port: SERVICE_SETTINGS.port,
+  dataDir: SERVICE_SETTINGS.dataDir,
+  logLevel: choiceSetting('TELLTALE_LOG_LEVEL', LOG_LEVELS, 'warn'),
+  demoKey: textSetting('TELLTALE_DEMO_KEY', KEY, KEY_RULE, true),
+  demoSecret: textSetting('TELLTALE_DEMO_SECRET', KEY, KEY_RULE, true),
+} as const satisfies EnvTable;
 
 /** Explicit options win over the environment, the environment over defaults. Validated once, then frozen. */
 export function resolveServerConfig(
   options: ServerOptions = {},
   env: NodeJS.ProcessEnv = process.env,
 ): ServerConfig {
-  const host = options.host ?? env.TELLTALE_HOST ?? '127.0.0.1';
-  if (host.trim() === '')
-    invalid('TELLTALE_HOST', 'must not be empty (use 127.0.0.1, or 0.0.0.0 to listen everywhere)');
-
-  const rawPort = options.port ?? env.TELLTALE_PORT ?? '8080';
-  const port = typeof rawPort === 'number' ? rawPort : Number(rawPort);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    invalid('TELLTALE_PORT', `"${String(rawPort)}" is not a port number (0-65535)`);
-  }
-
-  const dataDir = path.resolve(options.dataDir ?? env.TELLTALE_DATA_DIR ?? '.telltale');
-
-  const logLevel = options.logLevel ?? env.TELLTALE_LOG_LEVEL ?? 'warn';
-  if (!LOG_LEVELS.includes(logLevel as LogLevel)) {
-    invalid('TELLTALE_LOG_LEVEL', `"${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
-  }
-
-  const demoKey = options.demoKey ?? (env.TELLTALE_DEMO_KEY || undefined);
-  if (demoKey !== undefined && !KEY_PATTERN.test(demoKey)) {
-    invalid('TELLTALE_DEMO_KEY', 'must be 16-128 characters of A-Z, a-z, 0-9, "_" or "-"');
-  }
-
-  const demoSecret = options.demoSecret ?? (env.TELLTALE_DEMO_SECRET || undefined);
-  if (demoSecret !== undefined && !KEY_PATTERN.test(demoSecret)) {
-    invalid('TELLTALE_DEMO_SECRET', 'must be 16-128 characters of A-Z, a-z, 0-9, "_" or "-"');
-  }
+  const values = readEnvTable(SERVER_SETTINGS, env, options);
+  const { host, port, logLevel, demoKey, demoSecret } = values;
+  const dataDir = path.resolve(values.dataDir);
   if (demoSecret !== undefined && demoSecret === demoKey) {
     invalid('TELLTALE_DEMO_SECRET', 'must differ from TELLTALE_DEMO_KEY: the ingest key is public');
   }
@@ -101,7 +96,7 @@ export function resolveServerConfig(
     options.configFile === undefined ? undefined : { file: path.resolve(options.configFile), explicit: true };
   const { file: configFile, explicit: configFileRequired } = named ?? appsFilePath(env);
 
-  const demo = resolveDemo(options.demo, env.TELLTALE_DEMO, host);
+  const demo = resolveDemo(options.demo, env, host);
   const access = Object.freeze({ ...resolveAccess(env), ...options.access });
 
   return Object.freeze({
@@ -110,7 +105,7 @@ export function resolveServerConfig(
     host,
     port,
     dataDir,
-    logLevel: logLevel as LogLevel,
+    logLevel,
     demoKey,
     demoSecret,
     configFile,
@@ -121,21 +116,18 @@ export function resolveServerConfig(
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost', '[::1]']);
 export const isLoopbackHost = (host: string): boolean => LOOPBACK_HOSTS.has(host.toLowerCase());
 
-function resolveDemo(option: boolean | undefined, raw: string | undefined, host: string): boolean {
-  if (option !== undefined) return option;
-  if (raw === undefined || raw === '') return isLoopbackHost(host);
-  if (raw === '1' || raw === 'true') return true;
-  if (raw === '0' || raw === 'false') return false;
-  return invalid('TELLTALE_DEMO', `"${raw}" is not 1 or 0 (the demo app is on by default on loopback only)`);
-}
+/** The access variables with one rule each (docs/security.md); the OIDC four are checked together below. */
+export const ACCESS_SETTINGS = {
+  demo: booleanSetting('TELLTALE_DEMO', 'is not 1 or 0 (the demo app is on by default on loopback only)'),
+  apiToken: SERVICE_SETTINGS.apiToken,
+  dashboardPort: portSetting('TELLTALE_DASHBOARD_PORT'),
+  dashboardHost: { ...SERVICE_SETTINGS.host, env: 'TELLTALE_DASHBOARD_HOST' },
+  sessionIdleHours: positiveSetting('TELLTALE_SESSION_IDLE_HOURS', 8760, 12, 'hours'),
+  sessionMaxDays: positiveSetting('TELLTALE_SESSION_MAX_DAYS', 3650, 7, 'days'),
+} as const satisfies EnvTable;
 
-const API_TOKEN_PATTERN = /^[A-Za-z0-9_-]{32,128}$/;
-
-function positiveNumber(raw: string | undefined, field: string, fallback: number): number {
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) invalid(field, `"${raw}" is not a positive number`);
-  return value;
+function resolveDemo(option: boolean | undefined, env: NodeJS.ProcessEnv, host: string): boolean {
+  return readSetting(ACCESS_SETTINGS.demo, env, { field: 'demo', value: option }) ?? isLoopbackHost(host);
 }
 
 function resolveAccess(env: NodeJS.ProcessEnv): AccessConfig {
@@ -152,20 +144,10 @@ function resolveAccess(env: NodeJS.ProcessEnv): AccessConfig {
     if (publicUrl.protocol !== 'https:' && publicUrl.protocol !== 'http:')
       invalid('TELLTALE_PUBLIC_URL', 'must start with https:// (or http://)');
   }
-  const apiToken = env.TELLTALE_API_TOKEN || undefined;
-  if (apiToken !== undefined && !API_TOKEN_PATTERN.test(apiToken))
-    invalid(
-      'TELLTALE_API_TOKEN',
-      'must be 32-128 characters of A-Z, a-z, 0-9, "_" or "-" (e.g. openssl rand -hex 24)',
-    );
-
-  let dashboardPort: number | undefined;
-  if (env.TELLTALE_DASHBOARD_PORT) {
-    dashboardPort = Number(env.TELLTALE_DASHBOARD_PORT);
-    if (!Number.isInteger(dashboardPort) || dashboardPort < 0 || dashboardPort > 65535)
-      invalid('TELLTALE_DASHBOARD_PORT', `"${env.TELLTALE_DASHBOARD_PORT}" is not a port number (0-65535)`);
-  }
-  const dashboardHost = env.TELLTALE_DASHBOARD_HOST || '127.0.0.1';
+  const { apiToken, dashboardPort, dashboardHost, sessionIdleHours, sessionMaxDays } = readEnvTable(
+    ACCESS_SETTINGS,
+    env,
+  );
 
   let oidc: AccessConfig['oidc'];
   if (env.TELLTALE_OIDC_ISSUER) {
@@ -189,10 +171,8 @@ function resolveAccess(env: NodeJS.ProcessEnv): AccessConfig {
     apiToken,
     dashboardPort,
     dashboardHost,
-    sessionIdleMs:
-      positiveNumber(env.TELLTALE_SESSION_IDLE_HOURS, 'TELLTALE_SESSION_IDLE_HOURS', 12) * 3600_000,
-    sessionMaxAgeMs:
-      positiveNumber(env.TELLTALE_SESSION_MAX_DAYS, 'TELLTALE_SESSION_MAX_DAYS', 7) * 86_400_000,
+    sessionIdleMs: sessionIdleHours * 3600_000,
+    sessionMaxAgeMs: sessionMaxDays * 86_400_000,
     oidc,
   };
 }

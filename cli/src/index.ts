@@ -1,5 +1,11 @@
 export { startTelltale, type StartOptions, type RunningTelltale } from './server.js';
-export { resolveServerConfig, type ServerConfig, type ServerOptions } from './config.js';
+export {
+  resolveServerConfig,
+  SERVER_SETTINGS,
+  ACCESS_SETTINGS,
+  type ServerConfig,
+  type ServerOptions,
+} from './config.js';
 export { ensureDemoApp, type DemoApp } from './demo-app.js';
 export { main } from './main.js';
 export { COMMANDS, type Command, type CommandIO } from './commands/index.js';
@@ -14,4 +20,4 @@ export {
   type RunningDashboards,
   type DashboardsRoleOptions,
 } from './roles/dashboards.js';
-export { resolveOpsConfig, resolveStoreConfig, DEFAULT_OPS_PORT } from './roles/config.js';
+export { resolveOpsConfig, resolveStoreConfig, DEFAULT_OPS_PORT, ROLE_SETTINGS } from './roles/config.js';

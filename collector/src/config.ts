@@ -1,4 +1,5 @@
-import { LIMITS, TelltaleError } from '@telltale/protocol';
+import { Type, type TInteger } from '@sinclair/typebox';
+import { intSetting, invalidConfig as invalid, LIMITS, readSetting, type EnvTable } from '@telltale/protocol';
 import { APP_QUOTA_NAMES, resolveApps, type CollectorApp, type CollectorAppOptions } from './apps.js';
 import { resolveTrustProxy, type TrustProxy } from './trust-proxy.js';
 
@@ -126,9 +127,114 @@ export const DEFAULT_QUOTAS: CollectorQuotas = Object.freeze({
   spoolShare: DEFAULT_SPOOL_APP_SHARE,
 });
 
-function invalid(field: string, problem: string): never {
-  throw new TelltaleError('TELLTALE_ERR_INVALID_CONFIG', `${field}: ${problem}`);
+const bytes = (env: string, fallback: number, max = MAX_LIMIT_BYTES, min = 1) =>
+  intSetting(env, min, max, fallback, 'bytes');
+const ms = (env: string, fallback: number) => intSetting(env, 100, 3_600_000, fallback, 'milliseconds');
+const quota = (env: string, fallback: number, unit: string) =>
+  intSetting(env, 0, MAX_DISK_CAP_BYTES, fallback, `${unit} (0 = off)`);
+
+/**
+ * The collector's environment, one entry per field (option path → variable, bounds, default).
+ * The bursts' defaults are twice their rates, filled in after reading.
+ */
+export const COLLECTOR_SETTINGS = {
+  'limits.maxCompressedBytes': bytes('TELLTALE_MAX_COMPRESSED_BYTES', LIMITS.maxCompressedBytes),
+  'limits.maxDecompressedBytes': bytes('TELLTALE_MAX_DECOMPRESSED_BYTES', LIMITS.maxDecompressedBytes),
+  'limits.maxAttachmentBytes': bytes('TELLTALE_MAX_ATTACHMENT_BYTES', DEFAULT_MAX_ATTACHMENT_BYTES),
+  'rateLimits.perKey.perSecond': intSetting(
+    'TELLTALE_RATE_LIMIT_PER_KEY',
+    0,
+    1_000_000,
+    1000,
+    'requests per second (0 = off)',
+  ),
+  'rateLimits.perKey.burst': intSetting(
+    'TELLTALE_RATE_LIMIT_PER_KEY_BURST',
+    0,
+    10_000_000,
+    undefined,
+    'requests',
+  ),
+  'rateLimits.perIp.perSecond': intSetting(
+    'TELLTALE_RATE_LIMIT_PER_IP',
+    0,
+    1_000_000,
+    100,
+    'requests per second (0 = off)',
+  ),
+  'rateLimits.perIp.burst': intSetting(
+    'TELLTALE_RATE_LIMIT_PER_IP_BURST',
+    0,
+    10_000_000,
+    undefined,
+    'requests',
+  ),
+  'timeouts.headersMs': ms('TELLTALE_HEADERS_TIMEOUT_MS', 10_000),
+  'timeouts.requestMs': ms('TELLTALE_REQUEST_TIMEOUT_MS', 30_000),
+  'timeouts.keepAliveMs': ms('TELLTALE_KEEP_ALIVE_TIMEOUT_MS', 65_000),
+  'connections.max': intSetting('TELLTALE_MAX_CONNECTIONS', 1, 1_000_000, 10_000, 'connections'),
+  'connections.perIp': intSetting('TELLTALE_MAX_CONNECTIONS_PER_IP', 0, 1_000_000, 256, 'connections'),
+  'storage.spoolMaxBytes': bytes(
+    'TELLTALE_SPOOL_DISK_CAP_BYTES',
+    DEFAULT_DISK_CAP_BYTES,
+    MAX_DISK_CAP_BYTES,
+    64 * 1024,
+  ),
+  'storage.attachmentsMaxBytes': bytes(
+    'TELLTALE_ATTACHMENTS_DISK_CAP_BYTES',
+    DEFAULT_DISK_CAP_BYTES,
+    MAX_DISK_CAP_BYTES,
+    64 * 1024,
+  ),
+  'retention.attachmentsDays': intSetting(
+    'TELLTALE_ATTACHMENTS_RETENTION_DAYS',
+    1,
+    3650,
+    DEFAULT_ATTACHMENTS_RETENTION_DAYS,
+    'days',
+  ),
+  'quotas.eventsPerMinute': quota(
+    'TELLTALE_QUOTA_EVENTS_PER_MINUTE',
+    DEFAULT_QUOTAS.eventsPerMinute,
+    'items',
+  ),
+  'quotas.bytesPerDay': quota('TELLTALE_QUOTA_BYTES_PER_DAY', DEFAULT_QUOTAS.bytesPerDay, 'bytes'),
+  'quotas.attachmentsPerSession': quota(
+    'TELLTALE_QUOTA_ATTACHMENTS_PER_SESSION',
+    DEFAULT_QUOTAS.attachmentsPerSession,
+    'items',
+  ),
+  'quotas.attachmentsPerDay': quota(
+    'TELLTALE_QUOTA_ATTACHMENTS_PER_DAY',
+    DEFAULT_QUOTAS.attachmentsPerDay,
+    'items',
+  ),
+  'quotas.attachmentBytesPerDay': quota(
+    'TELLTALE_QUOTA_ATTACHMENT_BYTES_PER_DAY',
+    DEFAULT_QUOTAS.attachmentBytesPerDay,
+    'bytes',
+  ),
+  'quotas.spoolShare': {
+    env: 'TELLTALE_SPOOL_APP_SHARE',
+    schema: Type.Number({ minimum: 0, maximum: 1, default: DEFAULT_SPOOL_APP_SHARE }),
+    expected: 'must be a fraction of the disk cap from 0 to 1 (e.g. 0.5; 0 or 1 = off)',
+  },
+  trustProxy: {
+    env: 'TELLTALE_TRUST_PROXY',
+    schema: Type.String(),
+    expected: 'must be a hop count (1) or proxy addresses/CIDRs (10.0.0.1,192.168.0.0/16)',
+  },
+  apps: { env: 'TELLTALE_APPS', schema: Type.String(), expected: 'must be a JSON array of apps' },
+} as const satisfies EnvTable;
+
+type IntField = Exclude<keyof typeof COLLECTOR_SETTINGS, 'quotas.spoolShare' | 'trustProxy' | 'apps'>;
+
+/** An explicit option, else the environment variable, else the default (COLLECTOR_SETTINGS). */
+function resolveInt(env: NodeJS.ProcessEnv, field: IntField, option: unknown): number | undefined {
+  return readSetting<TInteger>(COLLECTOR_SETTINGS[field], env, { field, value: option });
 }
+const resolveNumber = (env: NodeJS.ProcessEnv, field: IntField, option: unknown): number =>
+  resolveInt(env, field, option)!;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -144,74 +250,15 @@ function section(value: unknown, field: string, known: readonly string[]): Recor
   return raw;
 }
 
-interface IntSpec {
-  option: unknown;
-  field: string;
-  envName: string;
-  fallback: number;
-  min: number;
-  max: number;
-  unit: string;
-}
-
-/** An explicit option, else the environment variable, else the default; whole numbers in [min, max]. */
-function resolveInt(env: NodeJS.ProcessEnv, spec: IntSpec): number {
-  const fromEnv = env[spec.envName];
-  const raw: unknown =
-    spec.option ?? (fromEnv === undefined || fromEnv === '' ? undefined : Number(fromEnv.trim()));
-  if (raw === undefined) return spec.fallback;
-  const name = spec.option === undefined ? spec.envName : spec.field;
-  if (typeof raw !== 'number' || !Number.isSafeInteger(raw) || raw < spec.min || raw > spec.max) {
-    return invalid(
-      name,
-      `must be a whole number of ${spec.unit} from ${spec.min} to ${spec.max}, got ${String(spec.option ?? fromEnv)}`,
-    );
-  }
-  return raw;
-}
-
-/** A fraction in [0, 1] from the option or the environment. */
-function resolveShare(option: unknown, env: string | undefined, envName: string, field: string): number {
-  const raw: unknown = option ?? (env === undefined || env.trim() === '' ? undefined : Number(env.trim()));
-  if (raw === undefined) return DEFAULT_SPOOL_APP_SHARE;
-  if (typeof raw !== 'number' || !Number.isFinite(raw) || raw < 0 || raw > 1)
-    return invalid(
-      option === undefined ? envName : field,
-      `must be a fraction of the disk cap from 0 to 1 (e.g. 0.5; 0 or 1 = off), got ${String(option ?? env)}`,
-    );
-  return raw;
-}
-
 function resolveQuotas(value: unknown, env: NodeJS.ProcessEnv): CollectorQuotas {
   const raw = section(value, 'quotas', Object.keys(DEFAULT_QUOTAS));
-  const names = APP_QUOTA_NAMES;
-  const envNames: Record<(typeof APP_QUOTA_NAMES)[number], string> = {
-    eventsPerMinute: 'TELLTALE_QUOTA_EVENTS_PER_MINUTE',
-    bytesPerDay: 'TELLTALE_QUOTA_BYTES_PER_DAY',
-    attachmentsPerSession: 'TELLTALE_QUOTA_ATTACHMENTS_PER_SESSION',
-    attachmentsPerDay: 'TELLTALE_QUOTA_ATTACHMENTS_PER_DAY',
-    attachmentBytesPerDay: 'TELLTALE_QUOTA_ATTACHMENT_BYTES_PER_DAY',
-  };
   const quotas = Object.fromEntries(
-    names.map((name) => [
-      name,
-      resolveInt(env, {
-        option: raw[name],
-        field: `quotas.${name}`,
-        envName: envNames[name],
-        fallback: DEFAULT_QUOTAS[name],
-        min: 0,
-        max: MAX_DISK_CAP_BYTES,
-        unit: `${name.toLowerCase().includes('bytes') ? 'bytes' : 'items'} (0 = off)`,
-      }),
-    ]),
+    APP_QUOTA_NAMES.map((name) => [name, resolveNumber(env, `quotas.${name}`, raw[name])]),
   ) as Omit<CollectorQuotas, 'spoolShare'>;
-  const spoolShare = resolveShare(
-    raw.spoolShare,
-    env.TELLTALE_SPOOL_APP_SHARE,
-    'TELLTALE_SPOOL_APP_SHARE',
-    'quotas.spoolShare',
-  );
+  const spoolShare = readSetting(COLLECTOR_SETTINGS['quotas.spoolShare'], env, {
+    field: 'quotas.spoolShare',
+    value: raw.spoolShare,
+  });
   return Object.freeze({ ...quotas, spoolShare });
 }
 
@@ -234,30 +281,12 @@ function resolveAppsFrom(options: CollectorOptions, env: NodeJS.ProcessEnv): Col
 
 function resolveRateLimit(
   value: unknown,
-  field: string,
-  envName: string,
+  field: 'rateLimits.perKey' | 'rateLimits.perIp',
   env: NodeJS.ProcessEnv,
-  defaultPerSecond: number,
 ): RateLimit {
   const raw = section(value, field, ['perSecond', 'burst']);
-  const perSecond = resolveInt(env, {
-    option: raw.perSecond,
-    field: `${field}.perSecond`,
-    envName,
-    fallback: defaultPerSecond,
-    min: 0,
-    max: 1_000_000,
-    unit: 'requests per second (0 = off)',
-  });
-  const burst = resolveInt(env, {
-    option: raw.burst,
-    field: `${field}.burst`,
-    envName: `${envName}_BURST`,
-    fallback: perSecond * 2,
-    min: 0,
-    max: 10_000_000,
-    unit: 'requests',
-  });
+  const perSecond = resolveNumber(env, `${field}.perSecond`, raw.perSecond);
+  const burst = resolveInt(env, `${field}.burst`, raw.burst) ?? perSecond * 2;
   if (perSecond > 0 && burst < 1) invalid(`${field}.burst`, 'must be at least 1 when the rate limit is on');
   return Object.freeze({ perSecond, burst });
 }
@@ -289,19 +318,11 @@ export function resolveCollectorConfig(
     'maxDecompressedBytes',
     'maxAttachmentBytes',
   ]);
-  const bytes = (option: unknown, field: string, envName: string, fallback: number, max = MAX_LIMIT_BYTES) =>
-    resolveInt(env, { option, field, envName, fallback, min: 1, max, unit: 'bytes' });
-  const maxCompressedBytes = bytes(
-    limitOptions.maxCompressedBytes,
-    'limits.maxCompressedBytes',
-    'TELLTALE_MAX_COMPRESSED_BYTES',
-    LIMITS.maxCompressedBytes,
-  );
-  const maxDecompressedBytes = bytes(
-    limitOptions.maxDecompressedBytes,
+  const maxCompressedBytes = resolveNumber(env, 'limits.maxCompressedBytes', limitOptions.maxCompressedBytes);
+  const maxDecompressedBytes = resolveNumber(
+    env,
     'limits.maxDecompressedBytes',
-    'TELLTALE_MAX_DECOMPRESSED_BYTES',
-    LIMITS.maxDecompressedBytes,
+    limitOptions.maxDecompressedBytes,
   );
   // A plain (identity) body is its own decompressed form, so it must fit both limits.
   if (maxDecompressedBytes < maxCompressedBytes) {
@@ -310,80 +331,40 @@ export function resolveCollectorConfig(
       `must be at least limits.maxCompressedBytes (${maxCompressedBytes})`,
     );
   }
-  const maxAttachmentBytes = bytes(
-    limitOptions.maxAttachmentBytes,
-    'limits.maxAttachmentBytes',
-    'TELLTALE_MAX_ATTACHMENT_BYTES',
-    DEFAULT_MAX_ATTACHMENT_BYTES,
-  );
+  const maxAttachmentBytes = resolveNumber(env, 'limits.maxAttachmentBytes', limitOptions.maxAttachmentBytes);
 
   const rateOptions = section(options.rateLimits, 'rateLimits', ['perKey', 'perIp']);
   const rateLimits = Object.freeze({
-    perKey: resolveRateLimit(
-      rateOptions.perKey,
-      'rateLimits.perKey',
-      'TELLTALE_RATE_LIMIT_PER_KEY',
-      env,
-      1000,
-    ),
-    perIp: resolveRateLimit(rateOptions.perIp, 'rateLimits.perIp', 'TELLTALE_RATE_LIMIT_PER_IP', env, 100),
+    perKey: resolveRateLimit(rateOptions.perKey, 'rateLimits.perKey', env),
+    perIp: resolveRateLimit(rateOptions.perIp, 'rateLimits.perIp', env),
   });
 
   const timeoutOptions = section(options.timeouts, 'timeouts', ['headersMs', 'requestMs', 'keepAliveMs']);
-  const ms = (option: unknown, field: string, envName: string, fallback: number) =>
-    resolveInt(env, { option, field, envName, fallback, min: 100, max: 3_600_000, unit: 'milliseconds' });
-  const headersMs = ms(timeoutOptions.headersMs, 'timeouts.headersMs', 'TELLTALE_HEADERS_TIMEOUT_MS', 10_000);
-  const requestMs = ms(timeoutOptions.requestMs, 'timeouts.requestMs', 'TELLTALE_REQUEST_TIMEOUT_MS', 30_000);
-  const keepAliveMs = ms(
-    timeoutOptions.keepAliveMs,
-    'timeouts.keepAliveMs',
-    'TELLTALE_KEEP_ALIVE_TIMEOUT_MS',
-    65_000,
-  );
+  const headersMs = resolveNumber(env, 'timeouts.headersMs', timeoutOptions.headersMs);
+  const requestMs = resolveNumber(env, 'timeouts.requestMs', timeoutOptions.requestMs);
+  const keepAliveMs = resolveNumber(env, 'timeouts.keepAliveMs', timeoutOptions.keepAliveMs);
   // Node refuses a headers timeout longer than the request timeout.
   if (headersMs > requestMs)
     invalid('timeouts.headersMs', `must not exceed timeouts.requestMs (${requestMs})`);
 
   const connectionOptions = section(options.connections, 'connections', ['max', 'perIp']);
-  const count = (option: unknown, field: string, envName: string, fallback: number, min: number) =>
-    resolveInt(env, { option, field, envName, fallback, min, max: 1_000_000, unit: 'connections' });
   const connections = Object.freeze({
-    max: count(connectionOptions.max, 'connections.max', 'TELLTALE_MAX_CONNECTIONS', 10_000, 1),
-    perIp: count(connectionOptions.perIp, 'connections.perIp', 'TELLTALE_MAX_CONNECTIONS_PER_IP', 256, 0),
+    max: resolveNumber(env, 'connections.max', connectionOptions.max),
+    perIp: resolveNumber(env, 'connections.perIp', connectionOptions.perIp),
   });
 
   const storageOptions = section(options.storage, 'storage', ['spoolMaxBytes', 'attachmentsMaxBytes']);
   const storage = Object.freeze({
-    spoolMaxBytes: resolveInt(env, {
-      option: storageOptions.spoolMaxBytes,
-      field: 'storage.spoolMaxBytes',
-      envName: 'TELLTALE_SPOOL_DISK_CAP_BYTES',
-      fallback: DEFAULT_DISK_CAP_BYTES,
-      min: 64 * 1024,
-      max: MAX_DISK_CAP_BYTES,
-      unit: 'bytes',
-    }),
-    attachmentsMaxBytes: resolveInt(env, {
-      option: storageOptions.attachmentsMaxBytes,
-      field: 'storage.attachmentsMaxBytes',
-      envName: 'TELLTALE_ATTACHMENTS_DISK_CAP_BYTES',
-      fallback: DEFAULT_DISK_CAP_BYTES,
-      min: 64 * 1024,
-      max: MAX_DISK_CAP_BYTES,
-      unit: 'bytes',
-    }),
+    spoolMaxBytes: resolveNumber(env, 'storage.spoolMaxBytes', storageOptions.spoolMaxBytes),
+    attachmentsMaxBytes: resolveNumber(
+      env,
+      'storage.attachmentsMaxBytes',
+      storageOptions.attachmentsMaxBytes,
+    ),
   });
   const retentionOptions = section(options.retention, 'retention', ['attachmentsDays']);
   const retention = Object.freeze({
-    attachmentsDays: resolveInt(env, {
-      option: retentionOptions.attachmentsDays,
-      field: 'retention.attachmentsDays',
-      envName: 'TELLTALE_ATTACHMENTS_RETENTION_DAYS',
-      fallback: DEFAULT_ATTACHMENTS_RETENTION_DAYS,
-      min: 1,
-      max: 3650,
-      unit: 'days',
-    }),
+    attachmentsDays: resolveNumber(env, 'retention.attachmentsDays', retentionOptions.attachmentsDays),
   });
 
   const trustProxy = resolveTrustProxy(options.trustProxy, env.TELLTALE_TRUST_PROXY);

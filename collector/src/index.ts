@@ -30,6 +30,7 @@ export {
   type TrustProxy,
   DEFAULT_QUOTAS,
   DEFAULT_SPOOL_APP_SHARE,
+  COLLECTOR_SETTINGS,
 } from './config.js';
 export { resolveTrustProxy, trustedPeerMatcher, trustHops, type HopTrust } from './trust-proxy.js';
 export {

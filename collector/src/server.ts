@@ -1,7 +1,13 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { kafkaSettingsFromEnv, TelltaleError, type KafkaSettings } from '@telltale/protocol';
+import {
+  invalidConfig as invalid,
+  kafkaSettingsFromEnv,
+  readEnvTable,
+  SERVICE_SETTINGS,
+  type KafkaSettings,
+} from '@telltale/protocol';
 import { build, type CollectorLogger } from './app.js';
 import { appsFilePath, appsFileVersion, readAppsFile } from './apps-file.js';
 import { watchAppsFile, type AppsWatch } from './apps-watch.js';
@@ -42,10 +48,6 @@ export interface RunningCollector {
   close(): Promise<void>;
 }
 
-function invalid(field: string, problem: string): never {
-  throw new TelltaleError('TELLTALE_ERR_INVALID_CONFIG', `${field}: ${problem}`);
-}
-
 /** The standalone collector's Kafka settings: the option wins whole, else the environment; undefined = off. */
 export function resolveCollectorKafka(
   options: Pick<CollectorServerOptions, 'kafka'>,
@@ -61,18 +63,14 @@ export function resolveCollectorKafka(
  */
 export async function startCollectorServer(options: CollectorServerOptions = {}): Promise<RunningCollector> {
   const env = options.env ?? process.env;
-  const host = options.host ?? (env.TELLTALE_HOST || '127.0.0.1');
-  const rawPort = options.port ?? (env.TELLTALE_PORT || '8080');
-  const port = Number(rawPort);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    invalid('TELLTALE_PORT', `"${String(rawPort)}" is not a port number (0-65535)`);
-  const dataDir = path.resolve(options.dataDir ?? (env.TELLTALE_DATA_DIR || '.telltale'));
-  const apiToken = env.TELLTALE_API_TOKEN || undefined;
-  if (apiToken !== undefined && !/^[A-Za-z0-9_-]{32,128}$/.test(apiToken))
-    invalid(
-      'TELLTALE_API_TOKEN',
-      'must be 32-128 characters of A-Z, a-z, 0-9, "_" or "-" (e.g. openssl rand -hex 24)',
-    );
+  // The same variables, defaults and empty-value rule as `telltale start` (protocol's SERVICE_SETTINGS).
+  const settings = readEnvTable(SERVICE_SETTINGS, env, {
+    host: options.host,
+    port: options.port,
+    dataDir: options.dataDir,
+  });
+  const { host, port, apiToken } = settings;
+  const dataDir = path.resolve(settings.dataDir);
 
   const kafka = resolveCollectorKafka(options, env);
 

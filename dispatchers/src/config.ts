@@ -1,6 +1,16 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { kafkaSettingsFromEnv, TelltaleError, type KafkaSettings } from '@telltale/protocol';
+import {
+  booleanSetting,
+  envText,
+  intSetting,
+  invalidConfig as invalid,
+  kafkaSettingsFromEnv,
+  readSetting,
+  SERVICE_SETTINGS,
+  type EnvTable,
+  type KafkaSettings,
+} from '@telltale/protocol';
 import { resolveSinkSettings, type SinkOptions, type SinkSettings } from './sinks/settings.js';
 import { resolveAlertSettings, type AlertSettings } from './alerts/settings.js';
 import type { KafkaConsumerTimings } from './sources/kafka/timings.js';
@@ -73,13 +83,34 @@ const MAX_DISPATCH_THREADS = 64;
 // Deliberately loose: nodemailer and the SMTP server are the real judges; this catches typos early.
 const ADDRESS = /^(?:[^<>@\s,]+@[^<>@\s,]+|[^<>,]*<[^<>@\s,]+@[^<>@\s,]+>)$/;
 
-function invalid(field: string, problem: string): never {
-  throw new TelltaleError('TELLTALE_ERR_INVALID_CONFIG', `${field}: ${problem}`);
+/** The one empty-value rule (protocol's envText) for options and variables alike. */
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined ? undefined : envText({ value }, 'value');
 }
 
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === '' ? undefined : value.trim();
-}
+/** The dispatchers' own numeric and on/off variables (sinks: SINK_SETTINGS; alerts: alerts/settings.ts). */
+export const DISPATCHER_SETTINGS = {
+  dataDir: SERVICE_SETTINGS.dataDir,
+  dispatchThreads: intSetting(
+    'TELLTALE_DISPATCH_THREADS',
+    0,
+    MAX_DISPATCH_THREADS,
+    undefined,
+    'threads (0 decodes on the main thread)',
+  ),
+  dispatchPaused: booleanSetting(
+    'TELLTALE_DISPATCH_PAUSED',
+    'must be 1 (consumers paused) or 0 (running, the default)',
+    false,
+  ),
+  kafkaSessionTimeoutMs: intSetting(
+    'TELLTALE_KAFKA_SESSION_TIMEOUT_MS',
+    1_000,
+    3_600_000,
+    undefined,
+    'milliseconds (default 30000)',
+  ),
+} as const satisfies EnvTable;
 
 function checkAddresses(field: string, value: string): string {
   const parts = value.split(',').map((part) => part.trim());
@@ -102,7 +133,7 @@ export function resolveDispatcherConfig(
   env: NodeJS.ProcessEnv = process.env,
 ): DispatcherConfig {
   const dataDir = path.resolve(
-    options.dataDir ?? nonEmpty(env.TELLTALE_DATA_DIR) ?? DISPATCHER_DEFAULTS.dataDir,
+    readSetting(DISPATCHER_SETTINGS.dataDir, env, { field: 'dataDir', value: options.dataDir }),
   );
 
   const smtpUrl = nonEmpty(options.smtpUrl ?? env.TELLTALE_SMTP_URL);
@@ -153,39 +184,19 @@ export function resolveDispatcherConfig(
   const pollMs = checkInteger('pollMs', options.pollMs ?? DISPATCHER_DEFAULTS.pollMs, 10, 60_000);
   const batchSize = checkInteger('batchSize', options.batchSize ?? DISPATCHER_DEFAULTS.batchSize, 1, 10_000);
 
-  const rawThreads = nonEmpty(env.TELLTALE_DISPATCH_THREADS);
-  if (options.dispatchThreads === undefined && rawThreads !== undefined && !/^\d{1,3}$/.test(rawThreads))
-    invalid(
-      'TELLTALE_DISPATCH_THREADS',
-      `"${rawThreads}" must be a whole number of threads from 0 (decode on the main thread) to ${MAX_DISPATCH_THREADS}`,
-    );
-  const dispatchThreads = checkInteger(
-    options.dispatchThreads === undefined ? 'TELLTALE_DISPATCH_THREADS' : 'dispatchThreads',
-    options.dispatchThreads ?? (rawThreads === undefined ? defaultDispatchThreads() : Number(rawThreads)),
-    0,
-    MAX_DISPATCH_THREADS,
-  );
-
-  const rawPaused = nonEmpty(env.TELLTALE_DISPATCH_PAUSED);
-  if (options.dispatchPaused === undefined && rawPaused !== undefined && !/^[01]$/.test(rawPaused))
-    invalid(
-      'TELLTALE_DISPATCH_PAUSED',
-      `"${rawPaused}" must be 1 (consumers paused) or 0 (running, the default)`,
-    );
-  const dispatchPaused = options.dispatchPaused ?? rawPaused === '1';
+  const dispatchThreads =
+    readSetting(DISPATCHER_SETTINGS.dispatchThreads, env, {
+      field: 'dispatchThreads',
+      value: options.dispatchThreads,
+    }) ?? defaultDispatchThreads();
+  const dispatchPaused = readSetting(DISPATCHER_SETTINGS.dispatchPaused, env, {
+    field: 'dispatchPaused',
+    value: options.dispatchPaused,
+  });
 
   // Options win whole: a test or embedder passing `kafka` does not mix in half of the environment.
   const kafka = options.kafka ?? kafkaSettingsFromEnv(env);
-  const rawSession = nonEmpty(env.TELLTALE_KAFKA_SESSION_TIMEOUT_MS);
-  if (rawSession !== undefined && !/^\d{1,7}$/.test(rawSession))
-    invalid(
-      'TELLTALE_KAFKA_SESSION_TIMEOUT_MS',
-      `"${rawSession}" must be a whole number of milliseconds from 1000 to 3600000 (default 30000)`,
-    );
-  const sessionTimeoutMs =
-    rawSession === undefined
-      ? undefined
-      : checkInteger('TELLTALE_KAFKA_SESSION_TIMEOUT_MS', Number(rawSession), 1_000, 3_600_000);
+  const sessionTimeoutMs = readSetting(DISPATCHER_SETTINGS.kafkaSessionTimeoutMs, env);
   const kafkaTimings =
     options.kafkaTimings ??
     (sessionTimeoutMs === undefined

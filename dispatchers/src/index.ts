@@ -11,6 +11,7 @@ export {
 export {
   resolveDispatcherConfig,
   DISPATCHER_DEFAULTS,
+  DISPATCHER_SETTINGS,
   defaultDispatchThreads,
   type DispatcherConfig,
   type DispatcherOptions,
@@ -19,6 +20,7 @@ export type { ExportResult, Sink, RawBatch, ServerLogRow } from './sinks/types.j
 export {
   SINK_KINDS,
   SINK_DEFAULTS,
+  SINK_SETTINGS,
   type SinkKind,
   type SinkSettings,
   type SinkOptions,

@@ -48,3 +48,19 @@ export {
   type WebhookDestination,
   type WebhookDestinationOptions,
 } from './webhooks.js';
+export {
+  booleanSetting,
+  positiveSetting,
+  choiceSetting,
+  textSetting,
+  envText,
+  invalidConfig,
+  intSetting,
+  portSetting,
+  readEnvTable,
+  readSetting,
+  SERVICE_SETTINGS,
+  type EnvSetting,
+  type EnvTable,
+  type EnvValues,
+} from './settings.js';

@@ -1,4 +1,10 @@
-import { TelltaleError } from '@telltale/protocol';
+import {
+  envText,
+  intSetting,
+  invalidConfig as invalid,
+  readSetting,
+  type EnvTable,
+} from '@telltale/protocol';
 
 /** The sinks `TELLTALE_SINKS` can name; each is a folder under sinks/. */
 export const SINK_KINDS = ['duckdb', 'clickhouse', 'log-analytics', 'blob-archive'] as const;
@@ -88,25 +94,38 @@ export const SINK_DEFAULTS = Object.freeze({
   retentionIntervalMs: 3_600_000,
 });
 
-function invalid(field: string, problem: string): never {
-  throw new TelltaleError('TELLTALE_ERR_INVALID_CONFIG', `${field}: ${problem}`);
-}
-
+/** The one empty-value rule (protocol's envText) for options and variables alike. */
 const text = (value: string | undefined): string | undefined =>
-  value === undefined || value.trim() === '' ? undefined : value.trim();
+  value === undefined ? undefined : envText({ value }, 'value');
 
+const days = (env: string, fallback?: number) => intSetting(env, 0, 36_500, fallback, '');
+
+/** The sinks' numeric variables (the per-store retentions default to TELLTALE_RETENTION_DAYS). */
+export const SINK_SETTINGS = {
+  blobSourcePollMs: intSetting(
+    'TELLTALE_BLOB_SOURCE_POLL_MS',
+    50,
+    3_600_000,
+    SINK_DEFAULTS.blobSourcePollMs,
+    '',
+  ),
+  retentionDays: days('TELLTALE_RETENTION_DAYS', SINK_DEFAULTS.retentionDays),
+  duckdb: days('TELLTALE_DUCKDB_RETENTION_DAYS'),
+  clickhouse: days('TELLTALE_CLICKHOUSE_RETENTION_DAYS'),
+  blobArchive: days('TELLTALE_BLOB_RETENTION_DAYS'),
+  deadLetters: days('TELLTALE_DEAD_LETTER_RETENTION_DAYS', SINK_DEFAULTS.deadLetterRetentionDays),
+} as const satisfies EnvTable;
+
+const RETENTION_INTERVAL = intSetting('', 1_000, 86_400_000, SINK_DEFAULTS.retentionIntervalMs, '');
+
+/** An option (named `field` in errors) else the variable else the default; whole numbers only. */
 function integer(
+  key: keyof typeof SINK_SETTINGS,
   field: string,
-  raw: string | number | undefined,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  if (raw === undefined || raw === '') return fallback;
-  const value = typeof raw === 'number' ? raw : Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max)
-    invalid(field, `"${String(raw)}" must be a whole number from ${min} to ${max}`);
-  return value;
+  option: number | undefined,
+  env: NodeJS.ProcessEnv,
+) {
+  return readSetting(SINK_SETTINGS[key], env, { field, value: option });
 }
 
 function httpUrl(field: string, raw: string, example: string, httpsOnly = false): URL {
@@ -257,59 +276,19 @@ export function resolveSinkSettings(options: SinkOptions, env: NodeJS.ProcessEnv
       ),
       container: container('TELLTALE_BLOB_SOURCE_CONTAINER', sourceContainer),
       prefix: text(options.blobSource?.prefix ?? env.TELLTALE_BLOB_SOURCE_PREFIX),
-      pollMs: integer(
-        'TELLTALE_BLOB_SOURCE_POLL_MS',
-        options.blobSource?.pollMs ?? env.TELLTALE_BLOB_SOURCE_POLL_MS,
-        SINK_DEFAULTS.blobSourcePollMs,
-        50,
-        3_600_000,
-      ),
+      pollMs: integer('blobSourcePollMs', 'blobSource.pollMs', options.blobSource?.pollMs, env)!,
     });
   }
 
-  const days = integer(
-    'TELLTALE_RETENTION_DAYS',
-    env.TELLTALE_RETENTION_DAYS,
-    SINK_DEFAULTS.retentionDays,
-    0,
-    36_500,
-  );
+  const all = integer('retentionDays', 'retention.days', undefined, env)!;
+  const r = options.retention;
   const retention: RetentionSettings = Object.freeze({
-    duckdb: integer(
-      'TELLTALE_DUCKDB_RETENTION_DAYS',
-      options.retention?.duckdb ?? env.TELLTALE_DUCKDB_RETENTION_DAYS,
-      days,
-      0,
-      36_500,
-    ),
-    clickhouse: integer(
-      'TELLTALE_CLICKHOUSE_RETENTION_DAYS',
-      options.retention?.clickhouse ?? env.TELLTALE_CLICKHOUSE_RETENTION_DAYS,
-      days,
-      0,
-      36_500,
-    ),
-    blobArchive: integer(
-      'TELLTALE_BLOB_RETENTION_DAYS',
-      options.retention?.blobArchive ?? env.TELLTALE_BLOB_RETENTION_DAYS,
-      days,
-      0,
-      36_500,
-    ),
-    deadLetters: integer(
-      'TELLTALE_DEAD_LETTER_RETENTION_DAYS',
-      options.retention?.deadLetters ?? env.TELLTALE_DEAD_LETTER_RETENTION_DAYS,
-      SINK_DEFAULTS.deadLetterRetentionDays,
-      0,
-      36_500,
-    ),
-    intervalMs: integer(
-      'retention.intervalMs',
-      options.retention?.intervalMs,
-      SINK_DEFAULTS.retentionIntervalMs,
-      1_000,
-      86_400_000,
-    ),
+    duckdb: integer('duckdb', 'retention.duckdb', r?.duckdb, env) ?? all,
+    clickhouse: integer('clickhouse', 'retention.clickhouse', r?.clickhouse, env) ?? all,
+    blobArchive: integer('blobArchive', 'retention.blobArchive', r?.blobArchive, env) ?? all,
+    deadLetters: integer('deadLetters', 'retention.deadLetters', r?.deadLetters, env)!,
+    // Option only (tests and embedders): no variable.
+    intervalMs: readSetting(RETENTION_INTERVAL, {}, { field: 'retention.intervalMs', value: r?.intervalMs })!,
   });
 
   return Object.freeze({
