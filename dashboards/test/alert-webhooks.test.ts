@@ -9,7 +9,8 @@ import { createMailer } from '../../dispatchers/src/alerts/mailer.js';
 import { startReceiver, type Receiver } from '../../test-support/webhook-receivers.js';
 import { tempDir } from '../../test-support/wait.js';
 import { envelope, errorEvent } from '../../dispatchers/test/helpers.js';
-import { createHarness, type Harness } from './fixtures.js';
+import { alertsPage } from '../src/views/alerts.js';
+import { createHarness, SAMPLE_ALERTS, type Harness } from './fixtures.js';
 
 const SECRET = 'whsec_0123456789abcdef0123';
 const SLACK_PATH = '/services/T000/B000/secret-part-of-the-url';
@@ -93,6 +94,12 @@ describe('Alerts page: webhook deliveries', () => {
     expect(sent).toContain('<time');
     expect(res.body).not.toContain(SLACK_PATH);
     expect(res.body).not.toContain(SECRET);
+  });
+
+  it('has no Webhooks column where no alert went to one (email only)', () => {
+    const emailOnly = String(alertsPage('Telltale', SAMPLE_ALERTS, true, Date.now()));
+    expect(emailOnly).not.toContain('<th>Webhooks</th>');
+    expect(String(alertsPage('Telltale', alerts, true, Date.now()))).toContain('<th>Webhooks</th>');
   });
 
   it('/api/alerts carries the deliveries, without URLs or secrets', async () => {

@@ -52,6 +52,8 @@ export function alertsPage(
   canMute = false,
   nav: SafeHtml = html``,
 ): SafeHtml {
+  // The column only where some alert went to a webhook: most installs have email alone.
+  const webhooks = alerts.some((a) => a.deliveries !== undefined);
   const body = html`${heading(
     'Alerts',
     html`Emails for new errors, regressions, first uses of features and new failing asserts: at most a few per hour per kind, the rest in one digest.${canMute && html` <a href="/alerts/rules">Mute rules</a>`}`,
@@ -60,7 +62,7 @@ ${
   alerts.length === 0
     ? emptyState('No alerts yet. The first new error or first use of a feature sends one.')
     : html`<table>
-<thead><tr><th>Created</th><th>Kind</th><th>App</th><th>Subject</th><th>Status</th><th>Transport</th><th>Webhooks</th><th></th></tr></thead>
+<thead><tr><th>Created</th><th>Kind</th><th>App</th><th>Subject</th><th>Status</th><th>Transport</th>${webhooks && html`<th>Webhooks</th>`}<th></th></tr></thead>
 <tbody>${alerts.map(
         (a) => html`<tr>
 <td class="nowrap">${timeCell(alertTime(a), now)}</td>
@@ -69,7 +71,7 @@ ${
 <td class="main">${a.subject}</td>
 <td class="nowrap">${statusCell(a)}</td>
 <td>${a.transport}</td>
-<td class="nowrap">${deliveriesCell(a, now)}</td>
+${webhooks && html`<td class="nowrap">${deliveriesCell(a, now)}</td>`}
 <td>${canRead && a.file !== undefined && html`<a href="${alertHref(a.key)}">view .eml</a>`}</td>
 </tr>`,
       )}</tbody>

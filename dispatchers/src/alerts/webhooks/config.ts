@@ -35,7 +35,8 @@ export function resolveAppWebhooks(
 
 /**
  * The webhooks of every app in the apps file (`telltale.config.json`, the collector's): read once at
- * start. An absent file has none; a file that is not JSON is left for the collector to report.
+ * start. An absent file has none; one that is not JSON, or whose webhooks do not validate, stops the
+ * start (a dispatcher of its own would otherwise drop every webhook without a word).
  */
 export function readAppWebhooks(file: string): AppWebhooks {
   let text: string;
