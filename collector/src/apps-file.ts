@@ -1,6 +1,6 @@
 import { mkdir, open, readFile, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { TelltaleError } from '@telltale/protocol';
+import { invalidConfig as invalid } from '@telltale/protocol';
 import { resolveApps, type CollectorApp, type CollectorAppOptions } from './apps.js';
 
 /** The file's name when `TELLTALE_CONFIG` does not say: `./telltale.config.json`. */
@@ -20,10 +20,6 @@ export interface AppsFile {
 }
 
 const TOP_LEVEL = ['$schema', 'apps'];
-
-function invalid(field: string, problem: string): never {
-  throw new TelltaleError('TELLTALE_ERR_INVALID_CONFIG', `${field}: ${problem}`);
-}
 
 /** Where the apps file is: `TELLTALE_CONFIG`, else ./telltale.config.json (resolved against `cwd`). */
 export function appsFilePath(

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { LIMITS, parseWebhookDestinations, TelltaleError } from '@telltale/protocol';
+import { LIMITS, parseWebhookDestinations, invalidConfig as invalid } from '@telltale/protocol';
 
 /** An app allowed to send data. */
 export interface CollectorApp {
@@ -87,10 +87,6 @@ export function defaultProjectId(id: string): number {
 
 /** How revoked keys are remembered: never the key itself. */
 export const fingerprintKey = (key: string): string => createHash('sha256').update(key).digest('hex');
-
-function invalid(field: string, problem: string): never {
-  throw new TelltaleError('TELLTALE_ERR_INVALID_CONFIG', `${field}: ${problem}`);
-}
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);

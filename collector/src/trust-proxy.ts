@@ -1,5 +1,5 @@
 import { BlockList, isIP } from 'node:net';
-import { TelltaleError } from '@telltale/protocol';
+import { invalidConfig as invalid } from '@telltale/protocol';
 
 /**
  * Which reverse proxies may speak for the client in `X-Forwarded-For`: none (`false`), only peers
@@ -25,10 +25,6 @@ const NAMED_RANGES: Record<string, readonly string[]> = {
 const MAX_HOPS = 16;
 const HOW_TO_FIX =
   'set a hop count (e.g. 1 for one proxy in front) or the proxies\' addresses or CIDRs, e.g. "10.0.0.1,192.168.0.0/16,fd00::/8"';
-
-function invalid(field: string, problem: string): never {
-  throw new TelltaleError('TELLTALE_ERR_INVALID_CONFIG', `${field}: ${problem}`);
-}
 
 /** One entry of the list: an address, a CIDR, or a proxy-addr name; undefined when it is none. */
 function checkEntry(entry: string): string | undefined {

@@ -1,4 +1,4 @@
-import { TelltaleError } from './errors.js';
+import { invalidConfig } from './settings.js';
 
 /**
  * The Kafka contract between collectors (producers) and dispatchers (a consumer group): topic
@@ -52,7 +52,7 @@ const BROKER = /^[A-Za-z0-9.-]+:\d{1,5}$/;
 const PREFIX = /^[A-Za-z0-9._-]{0,100}$/;
 
 function invalid(field: string, value: string, fix: string): never {
-  throw new TelltaleError('TELLTALE_ERR_INVALID_CONFIG', `${field}: "${value}" ${fix}`);
+  return invalidConfig(field, `"${value}" ${fix}`);
 }
 
 /** Kafka settings from the environment; undefined when `TELLTALE_KAFKA_BROKERS` is unset or empty (Kafka off). */
