@@ -171,10 +171,17 @@ export const seriesKey = (app: string, name: string): string => `${app}\u0000${n
 /** How far back a chart looks when the filter sets no start: the errors list a day, other pages 30 days. */
 export const DEFAULT_SPAN_MS = Object.freeze({ list: BUCKET_MS.day, detail: 30 * BUCKET_MS.day });
 
-/** A chart's range from the lists' filter: its own bounds, else `span` back from `now`. */
+/**
+ * A chart's range from the lists' filter: its own bounds; without a start, `span` back from the
+ * end, rounded up to a whole bucket, so a day is 24 hours ending with the current one.
+ */
 export function seriesFilterOf(filter: EventFilter, now: number, span: number): SeriesFilter {
   const to = filter.to ?? now + 1;
-  const from = filter.from ?? to - span;
+  let from = filter.from;
+  if (from === undefined) {
+    const bucketMs = BUCKET_MS[bucketSizeFor(to - span, to)];
+    from = Math.ceil((to - span) / bucketMs) * bucketMs;
+  }
   return { ...filter, from: Math.min(from, to - 1), to };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bucketsOf, fillBuckets } from '../src/series.js';
+import { bucketsOf, DEFAULT_SPAN_MS, fillBuckets, seriesFilterOf } from '../src/series.js';
 import { barChart, lineChart, sparkline } from '../src/views/chart.js';
 
 const HOUR = 3_600_000;
@@ -142,5 +142,22 @@ describe('bar chart', () => {
     expect(count(markup, /<rect class="bar"/g)).toBe(7);
     expect(count(markup, /height="0"/g)).toBe(5);
     expect(markup).toContain('features: 3 events, peak 2 at 2026-12-02.');
+  });
+});
+
+describe('default chart ranges', () => {
+  it('a day back from now is 24 hourly buckets, the last one the current hour; 30 days are 30 days', () => {
+    const now = T0 + 5 * HOUR + 17 * 60_000;
+    const day = bucketsOf(seriesFilterOf({}, now, DEFAULT_SPAN_MS.list));
+    expect(day.buckets).toHaveLength(24);
+    expect(day.buckets[23]).toBe(T0 + 5 * HOUR);
+    const month = bucketsOf(seriesFilterOf({ app: 'shop' }, now, DEFAULT_SPAN_MS.detail));
+    expect(month.bucket).toBe('day');
+    expect(month.buckets).toHaveLength(30);
+    expect(month.buckets[29]).toBe(T0);
+    // The filter's own bounds win.
+    expect(
+      bucketsOf(seriesFilterOf({ from: T0, to: T0 + 3 * HOUR }, now, DEFAULT_SPAN_MS.list)).buckets,
+    ).toEqual([T0, T0 + HOUR, T0 + 2 * HOUR]);
   });
 });

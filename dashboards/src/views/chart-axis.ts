@@ -14,7 +14,7 @@ export interface Box {
   bottom: number;
 }
 
-export const CHART_BOX: Box = { width: 720, height: 200, left: 44, right: 12, top: 12, bottom: 26 };
+export const CHART_BOX: Box = { width: 960, height: 220, left: 44, right: 12, top: 12, bottom: 26 };
 export const SPARK_BOX: Box = { width: 120, height: 24, left: 1, right: 1, top: 2, bottom: 2 };
 
 /** Rounds to one decimal: coordinates stay short in the markup. */
@@ -28,14 +28,14 @@ export function niceMax(max: number): number {
   return 10 * power;
 }
 
-/** Evenly spaced y ticks from 0 to `top`, whole numbers only. */
+/** Y ticks from 0 to `top` at a whole, "nice" step (1, 2 or 5 times a power of ten), at most count + 1. */
 export function yTicks(top: number, count = 4): number[] {
-  const step = top / count;
+  const raw = Math.max(1, top / count);
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step =
+    [1, 2, 2.5, 5, 10].map((m) => m * power).find((s) => s >= raw && Number.isInteger(s)) ?? 10 * power;
   const ticks: number[] = [];
-  for (let i = 0; i <= count; i++) {
-    const value = step * i;
-    if (Number.isInteger(value) && !ticks.includes(value)) ticks.push(value);
-  }
+  for (let value = 0; value <= top; value += step) ticks.push(value);
   return ticks;
 }
 

@@ -127,9 +127,15 @@ function markerLines(options: ChartOptions, s: Scales): SafeHtml {
   if (first === undefined) return html``;
   const end = first + options.axis.buckets.length * options.axis.bucketMs;
   const shown = (options.markers ?? []).filter((m) => m.ts >= first && m.ts < end);
+  // Labels of markers close together go on lines below one another instead of over one another.
+  let lastX = -Infinity;
+  let line = 0;
   return html`<g class="markers" data-markers="${shown.length}">${shown.map((m) => {
     const x = s.xAt(m.ts);
-    return html`<g class="marker marker-${m.kind}"><line x1="${x}" x2="${x}" y1="${box.top}" y2="${box.height - box.bottom}"/><text x="${round(x + 3)}" y="${box.top + 9}">${m.kind === 'regression' ? '↺ ' : ''}${m.release}</text><title>Release ${m.release}: ${m.kind === 'regression' ? 'came back after being resolved' : 'first seen'} ${new Date(m.ts).toISOString()}</title></g>`;
+    line = x - lastX < 48 ? line + 1 : 0;
+    lastX = x;
+    const nearEnd = x > box.width - box.right - 60;
+    return html`<g class="marker marker-${m.kind}"><line x1="${x}" x2="${x}" y1="${box.top}" y2="${box.height - box.bottom}"/><text x="${nearEnd ? round(x - 3) : round(x + 3)}" y="${box.top + 9 + 12 * (line % 8)}" text-anchor="${nearEnd ? 'end' : 'start'}">${m.kind === 'regression' ? '↺ ' : ''}${m.release}</text><title>Release ${m.release}: ${m.kind === 'regression' ? 'came back after being resolved' : 'first seen'} ${new Date(m.ts).toISOString()}</title></g>`;
   })}</g>`;
 }
 
