@@ -60,7 +60,8 @@ const FILTER_MAX_CHUNKS = 20;
 export async function loadErrorGroups(
   store: DashboardStore,
   issues: IssueServices | undefined,
-  query: Pick<ErrorGroupsQuery, 'app'> & PageParams & { status?: IssueStatus | 'unresolved' | undefined },
+  query: Pick<ErrorGroupsQuery, 'app' | 'filter'> &
+    PageParams & { status?: IssueStatus | 'unresolved' | undefined },
   now: number,
 ): Promise<Page<ErrorGroupView>> {
   const withStates = (groups: ErrorGroup[]): Promise<ErrorGroupView[]> =>
@@ -76,13 +77,15 @@ export async function loadErrorGroups(
     'groups',
     query,
     async (page) => {
-      if (wanted === undefined) return withStates(await store.errorGroups({ ...page, app: query.app }));
+      if (wanted === undefined)
+        return withStates(await store.errorGroups({ ...page, app: query.app, filter: query.filter }));
       const backwards = page.before === undefined && page.after !== undefined;
       let cursor = page.before ?? page.after;
       let found: ErrorGroupView[] = [];
       for (let chunk = 0; chunk < FILTER_MAX_CHUNKS; chunk += 1) {
         const rows = await store.errorGroups({
           app: query.app,
+          filter: query.filter,
           limit: FILTER_CHUNK,
           ...(backwards ? { after: cursor } : { before: cursor }),
         });

@@ -39,9 +39,9 @@ export const RANGE_MS: Readonly<Record<NamedRange, number>> = Object.freeze({
   '30d': 30 * 24 * HOUR,
 });
 
-/** How the filter bar names each range; `''` is no time bound. */
-export const RANGE_LABELS: ReadonlyArray<readonly [RangeName | '', string]> = [
-  ['', 'All time'],
+/** How the filter bar names each range; `all` is no time bound (from/to ignored, like an absent range). */
+export const RANGE_LABELS: ReadonlyArray<readonly [RangeName | 'all', string]> = [
+  ['all', 'All time'],
   ['1h', 'Last hour'],
   ['24h', 'Last 24 hours'],
   ['7d', 'Last 7 days'],
@@ -69,7 +69,7 @@ export type FilterResult = { ok: true; filter: EventFilter } | { ok: false; fiel
 
 /** The querystring part of the HTTP schemas (fastify validates it first; filterFromQuery checks the rest). */
 export const FilterQuerySchema = Type.Object({
-  range: Type.Optional(Type.Union([...RANGE_NAMES, ''].map((name) => Type.Literal(name)))),
+  range: Type.Optional(Type.Union([...RANGE_NAMES, 'all', ''].map((name) => Type.Literal(name)))),
   from: Type.Optional(Type.String({ maxLength: FILTER_LIMITS.maxTimeLength })),
   to: Type.Optional(Type.String({ maxLength: FILTER_LIMITS.maxTimeLength })),
   app: Type.Optional(Type.String({ maxLength: FILTER_LIMITS.maxValueLength })),
@@ -91,7 +91,7 @@ const ISO_UTC = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{
  * Reads the filter from a querystring. Empty values mean "no filter" (a plain form submits every
  * field). `now` ends the named ranges. Times are epoch ms or ISO 8601 in UTC (`2026-12-01`,
  * `2026-12-01T09:30`, what a datetime-local input sends, read as UTC). With a named range, `from`
- * and `to` are ignored; `from` / `to` without a range mean `custom`.
+ * and `to` are ignored, and with `range=all` (no bound); `from` / `to` without a range mean `custom`.
  */
 export function filterFromQuery(query: FilterQuery, now: number): FilterResult {
   const filter: EventFilter = {};
@@ -112,8 +112,11 @@ export function filterFromQuery(query: FilterQuery, now: number): FilterResult {
     filter[name] = value;
   }
   const range = values.range;
+  // The filter bar's "All time": any from/to left in the form's custom fields do not count.
+  if (range === 'all') return { ok: true, filter };
   if (range !== undefined && range !== 'custom') {
-    if (!isNamedRange(range)) return fail('range', `must be one of ${RANGE_NAMES.join(', ')} (or empty)`);
+    if (!isNamedRange(range))
+      return fail('range', `must be one of ${RANGE_NAMES.join(', ')}, all (or empty)`);
     return { ok: true, filter: { ...filter, range, from: Math.max(0, now - RANGE_MS[range]) } };
   }
   const from = values.from === undefined ? undefined : parseTime(values.from);

@@ -1,4 +1,6 @@
 import type { Attributes, Breadcrumb, EventKind } from '@telltale/protocol';
+import type { EventFilter } from './filter.js';
+import type { FilterOptions, IdMatch, SearchQuery, SearchResults } from './search.js';
 import type { SeriesStore } from './series.js';
 
 /**
@@ -26,9 +28,9 @@ export interface DashboardStore extends SeriesStore {
   errorGroups(query?: ErrorGroupsQuery): Promise<ErrorGroup[]>;
   /** The group and its most recent sample events; `app` picks one app when several share a fingerprint. */
   errorGroup(fingerprint: string, app?: string): Promise<ErrorGroupDetail | undefined>;
-  featureUsage(query?: PageQuery): Promise<FeatureUsage[]>;
-  assertFailures(query?: PageQuery): Promise<AssertFailure[]>;
-  blockedEvents(query?: PageQuery): Promise<BlockedSummary[]>;
+  featureUsage(query?: ListQuery): Promise<FeatureUsage[]>;
+  assertFailures(query?: ListQuery): Promise<AssertFailure[]>;
+  blockedEvents(query?: ListQuery): Promise<BlockedSummary[]>;
   /** Most recently received first. */
   listEvents(query?: ListEventsQuery): Promise<EventSummary[]>;
   eventById(app: string, id: string): Promise<EventDetail | undefined>;
@@ -38,6 +40,12 @@ export interface DashboardStore extends SeriesStore {
   timeline(query: TimelineQuery): Promise<TimelineItem[]>;
   /** Server log lines, most recent first. */
   serverLogs(query?: ServerLogsQuery): Promise<ServerLogLine[]>;
+  /** The filter bar's choices (search.ts). */
+  filterOptions(filter?: EventFilter): Promise<FilterOptions>;
+  /** What the search box's text names exactly: an event, trace, session, user or error group. */
+  findIds(id: string): Promise<IdMatch[]>;
+  /** Free-text search over error types and messages, feature and assert names, blocked reasons. */
+  search(query: SearchQuery): Promise<SearchResults>;
   /** Releases the store's own connection; the database instance stays open. */
   close(): Promise<void>;
 }
@@ -64,11 +72,19 @@ export interface PageQuery {
   after?: SortKey | undefined;
 }
 
-export interface ErrorGroupsQuery extends PageQuery {
+/**
+ * A list narrowed by the filter bar (filter.ts): only matching events are read, so a group's counts,
+ * users, first and last times and releases are those of its events in the filter.
+ */
+export interface ListQuery extends PageQuery {
+  filter?: EventFilter | undefined;
+}
+
+export interface ErrorGroupsQuery extends ListQuery {
   app?: string | undefined;
 }
 
-export interface ListEventsQuery extends PageQuery {
+export interface ListEventsQuery extends ListQuery {
   kind?: EventKind | undefined;
   session?: string | undefined;
 }
@@ -252,8 +268,12 @@ export interface TimelineItem {
   fingerprint: string | null;
 }
 
-/** `text` matches the message, case-insensitive, as a plain substring (no patterns). */
-export interface ServerLogsQuery extends PageQuery {
+/**
+ * `text` matches the message, case-insensitive, as a plain substring (no patterns). `filter` narrows
+ * by time [from, to), app, release and environment; server lines have no browser, OS or URL, so
+ * those fields of a filter do not narrow them.
+ */
+export interface ServerLogsQuery extends ListQuery {
   app?: string | undefined;
   service?: string | undefined;
   level?: string | undefined;

@@ -1,19 +1,26 @@
 import { SORT_KEYS, type DashboardStore, type ServerLogLine, type TimelineItem } from './store.js';
 import { loadPage, type Page } from './http/pagination.js';
-import { blankToUndefined, type LogsQuerystring, type TimelineQuerystring } from './http/schemas.js';
+import {
+  blankToUndefined,
+  requestFilter,
+  type LogsQuerystring,
+  type TimelineQuerystring,
+} from './http/schemas.js';
 
 /** The ids a timeline can join on; one at least must be given. */
 export const TIMELINE_FILTERS = ['trace', 'session', 'user', 'request'] as const;
 
 /** The store query of a timeline request, or undefined when it names none of TIMELINE_FILTERS. */
-export function timelineFilters(query: TimelineQuerystring) {
+export function timelineFilters(query: TimelineQuerystring, now: number = Date.now()) {
+  // A named range (range=24h) starts the timeline that long ago; explicit from/to win.
+  const range = requestFilter({ range: query.range === 'custom' ? undefined : query.range }, now);
   const filters = {
     app: blankToUndefined(query.app),
     trace: blankToUndefined(query.trace),
     session: blankToUndefined(query.session),
     user: blankToUndefined(query.user),
     request: blankToUndefined(query.request),
-    from: query.from,
+    from: query.from ?? range.from,
     to: query.to,
   };
   return TIMELINE_FILTERS.some((name) => filters[name] !== undefined) ? filters : undefined;
@@ -31,6 +38,9 @@ export function loadTimeline(
 
 export function logsFilters(query: LogsQuerystring) {
   return {
+    range: blankToUndefined(query.range),
+    release: blankToUndefined(query.release),
+    environment: blankToUndefined(query.environment),
     app: blankToUndefined(query.app),
     service: blankToUndefined(query.service),
     level: blankToUndefined(query.level),
@@ -49,7 +59,12 @@ export function loadServerLogs(store: DashboardStore, query: LogsQuerystring): P
   return loadPage(
     'logs',
     { limit, before, after },
-    (q) => store.serverLogs({ ...q, ...logsFilters(query) }),
+    (q) => {
+      const { range, release, environment, ...filters } = logsFilters(query);
+      // The filter bar's part of a log query (filter.ts): a named range, release, environment.
+      const filter = requestFilter({ range: range === 'custom' ? undefined : range, release, environment });
+      return store.serverLogs({ ...q, ...filters, filter });
+    },
     SORT_KEYS.logs,
   );
 }

@@ -28,7 +28,15 @@ import {
   TRACE_C,
   TRACE_D,
 } from './store-corpus.js';
-import { buildDashboards, chdbStore, getJson, migrateChdb, openChdb, type Chdb } from './store-harness.js';
+import {
+  API_TOKEN,
+  buildDashboards,
+  chdbStore,
+  getJson,
+  migrateChdb,
+  openChdb,
+  type Chdb,
+} from './store-harness.js';
 
 const DATABASE = 'telltale_parity';
 const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
@@ -314,6 +322,62 @@ describe('every /api route answers the same on DuckDB, ClickHouse 18.16 and the 
       's-6',
       's-2',
     ]);
+  });
+
+  it('filters and search: every list, every page, the same on every store', async () => {
+    const ids = async (url: string, list: string) =>
+      ((await crawl(url, list)) as any[]).map((i) => `${i.app}:${i.id ?? i.name ?? i.reason}`);
+    // Each filter changes what the lists show, and every store agrees on how.
+    expect(await ids('/api/errors?release=1.4.0', 'groups')).not.toEqual(await ids('/api/errors', 'groups'));
+    expect(await ids('/api/events?browser=Firefox', 'events')).not.toEqual(
+      await ids('/api/events', 'events'),
+    );
+    const lists = [
+      ['errors', 'groups'],
+      ['features', 'features'],
+      ['asserts', 'asserts'],
+      ['blocked', 'blocked'],
+      ['events', 'events'],
+    ] as const;
+    const iso = new Date(T0 + 50_000).toISOString().slice(0, 19);
+    for (const query of [
+      'release=1.4.0',
+      'release=1.3.9&browser=Chrome',
+      'browser=Firefox',
+      'os=Windows',
+      'environment=production&app=admin',
+      'path=/cart',
+      'path=/',
+      `from=${T0 + 100}&to=${T0 + 112_000}`,
+      `range=custom&from=${iso}`,
+      'range=30d',
+    ])
+      for (const [route, list] of lists) await crawl(`/api/${route}?${query}&limit=2`, list);
+    for (const query of ['release=1.4.1', 'environment=production&app=admin', 'range=7d'])
+      await crawl(`/api/logs?${query}&limit=2`, 'logs');
+    await same(`/api/filter-options`);
+    await same(`/api/filter-options?from=${T0 + 100}&to=${T0 + 60_000}`);
+    for (const q of ['total', 'CSV', 'cart', 'too-large', 'nothing-like-this', '%', "it's"])
+      await same(`/api/search?q=${encodeURIComponent(q)}`);
+    await same('/api/search?q=cart&release=1.4.0');
+    // Exact ids jump to the same place on every store.
+    for (const q of ['e-3', TRACE_A, 's-anon', 'u-1', 'admin-1']) {
+      const where = await Promise.all(
+        Object.values(apps).map(
+          async (app) =>
+            (
+              await app.inject({
+                method: 'GET',
+                url: `/api/search?q=${q}`,
+                headers: { authorization: `Bearer ${API_TOKEN}` },
+              })
+            ).headers.location,
+        ),
+      );
+      expect(where[0], q).toMatch(/^\/api\/(events|timeline)/);
+      expect(new Set(where).size, q).toBe(1);
+    }
+    expect((await same('/api/errors?range=2h')).status).toBe(400);
   });
 
   it('/api/alerts: the same page from the same alert log', async () => {

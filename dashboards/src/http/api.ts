@@ -17,16 +17,23 @@ import {
   errorsQuerySchema,
   eventParamsSchema,
   eventsQuerySchema,
+  InvalidFilterError,
   invalidQueryBody,
+  listQuerySchema,
   logsQuerySchema,
   pageQuerySchema,
+  requestFilter,
+  searchQuerySchema,
   timelineQuerySchema,
   type ErrorsQuery,
   type EventsQuery,
+  type ListQuerystring,
   type LogsQuerystring,
   type PageQuerystring,
+  type SearchQuerystring,
   type TimelineQuerystring,
 } from './schemas.js';
+import { runSearch } from './search-route.js';
 
 /** `{ <name>: [...], next, prev }`: the list under its usual name, and the cursors of the pages beside it. */
 function listBody<T>(name: string, page: Page<T>): Record<string, unknown> {
@@ -46,6 +53,10 @@ export async function apiRoutes(app: FastifyInstance, options: DashboardsPluginO
       return reply
         .code(400)
         .send(errorBody('TELLTALE_ERR_INVALID_QUERY', { message: error.message, field: error.field }));
+    if (error instanceof InvalidFilterError)
+      return reply
+        .code(400)
+        .send(errorBody('TELLTALE_ERR_INVALID_QUERY', { message: error.message, field: error.field }));
     // Anything else is ours (store down, bug): log it and let fastify answer 500.
     request.log.error({ err: error }, 'dashboards api request failed');
     throw error;
@@ -58,11 +69,12 @@ export async function apiRoutes(app: FastifyInstance, options: DashboardsPluginO
     '/api/errors',
     { schema: { querystring: errorsQuerySchema } },
     async (request) => {
-      const { app, status, ...page } = request.query;
+      const { status, limit, before, after } = request.query;
+      const filter = requestFilter(request.query);
       const groups = await loadErrorGroups(
         store,
         issues,
-        { app: blankToUndefined(app), status: blankToUndefined(status), ...page },
+        { filter, status: blankToUndefined(status), limit, before, after },
         Date.now(),
       );
       return listBody('groups', groups);
@@ -92,34 +104,54 @@ export async function apiRoutes(app: FastifyInstance, options: DashboardsPluginO
   );
 
   const paged = { schema: { querystring: pageQuerySchema } };
-  app.get<{ Querystring: PageQuerystring }>('/api/features', paged, async (request) =>
-    listBody(
+  const listed = { schema: { querystring: listQuerySchema } };
+  app.get<{ Querystring: ListQuerystring }>('/api/features', listed, async (request) => {
+    const filter = requestFilter(request.query);
+    const list = await loadPage(
       'features',
-      await loadPage('features', request.query, (q) => store.featureUsage(q), SORT_KEYS.features),
-    ),
-  );
-  app.get<{ Querystring: PageQuerystring }>('/api/asserts', paged, async (request) =>
-    listBody(
+      request.query,
+      (q) => store.featureUsage({ ...q, filter }),
+      SORT_KEYS.features,
+    );
+    return listBody('features', list);
+  });
+  app.get<{ Querystring: ListQuerystring }>('/api/asserts', listed, async (request) => {
+    const filter = requestFilter(request.query);
+    const list = await loadPage(
       'asserts',
-      await loadPage('asserts', request.query, (q) => store.assertFailures(q), SORT_KEYS.asserts),
-    ),
-  );
-  app.get<{ Querystring: PageQuerystring }>('/api/blocked', paged, async (request) =>
-    listBody(
+      request.query,
+      (q) => store.assertFailures({ ...q, filter }),
+      SORT_KEYS.asserts,
+    );
+    return listBody('asserts', list);
+  });
+  app.get<{ Querystring: ListQuerystring }>('/api/blocked', listed, async (request) => {
+    const filter = requestFilter(request.query);
+    const list = await loadPage(
       'blocked',
-      await loadPage('blocked', request.query, (q) => store.blockedEvents(q), SORT_KEYS.blocked),
-    ),
-  );
+      request.query,
+      (q) => store.blockedEvents({ ...q, filter }),
+      SORT_KEYS.blocked,
+    );
+    return listBody('blocked', list);
+  });
 
   app.get<{ Querystring: EventsQuery }>(
     '/api/events',
     { schema: { querystring: eventsQuerySchema } },
     async (request) => {
-      const { kind, session, ...page } = request.query;
+      const { kind, session } = request.query;
+      const filter = requestFilter(request.query);
       const events = await loadPage(
         'events',
-        page,
-        (q) => store.listEvents({ ...q, kind: blankToUndefined(kind), session: blankToUndefined(session) }),
+        request.query,
+        (q) =>
+          store.listEvents({
+            ...q,
+            kind: blankToUndefined(kind),
+            session: blankToUndefined(session),
+            filter,
+          }),
         SORT_KEYS.events,
       );
       return listBody('events', events);
@@ -161,6 +193,22 @@ export async function apiRoutes(app: FastifyInstance, options: DashboardsPluginO
     '/api/logs',
     { schema: { querystring: logsQuerySchema } },
     async (request) => listBody('logs', await loadServerLogs(store, request.query)),
+  );
+
+  // The filter bar's choices: distinct values of each field among the events of the time range.
+  app.get<{ Querystring: ListQuerystring }>('/api/filter-options', listed, async (request) => ({
+    options: await store.filterOptions(requestFilter(request.query)),
+  }));
+
+  // An exact id answers 303 to its JSON (event, timeline, group); other text the hits by kind.
+  app.get<{ Querystring: SearchQuerystring }>(
+    '/api/search',
+    { schema: { querystring: searchQuerySchema } },
+    async (request, reply) => {
+      const found = await runSearch(store, request.query, true);
+      if (found.jump !== undefined) return reply.redirect(found.jump, 303);
+      return { query: found.text, results: found.results };
+    },
   );
 
   app.get<{ Querystring: PageQuerystring }>('/api/alerts', paged, async (request) => {

@@ -22,6 +22,10 @@ import { DEFAULT_SPAN_MS, seriesFilterOf } from '../series.js';
 import { countCharts, errorGroupCharts, featureCharts, sparklineCells } from '../views/chart-panels.js';
 import { loadErrorGroupSeries } from './series-api.js';
 import { acceptForms, crossSiteReason } from './same-site.js';
+import { filterBars } from './filter-bars.js';
+import { runSearch } from './search-route.js';
+import { filterToQuery } from '../filter.js';
+import { searchPage } from '../views/search.js';
 import {
   blankToUndefined,
   errorParamsSchema,
@@ -30,8 +34,14 @@ import {
   eventParamsSchema,
   eventsQuerySchema,
   GROUP_ACTIONS,
+  InvalidFilterError,
   invalidQueryBody,
+  listQuerySchema,
   logsQuerySchema,
+  requestFilter,
+  searchQuerySchema,
+  type ListQuerystring,
+  type SearchQuerystring,
   pageQuerySchema,
   ruleParamsSchema,
   timelineQuerySchema,
@@ -77,6 +87,12 @@ export async function pageRoutes(app: FastifyInstance, options: DashboardsPlugin
         400,
       );
     }
+    if (error instanceof InvalidFilterError)
+      return sendPage(
+        reply,
+        messagePage(site, 'Bad request', `Invalid ${error.field}: ${error.message}`),
+        400,
+      );
     if (error instanceof InvalidCursorError)
       return sendPage(
         reply,
@@ -90,6 +106,19 @@ export async function pageRoutes(app: FastifyInstance, options: DashboardsPlugin
       500,
     );
   });
+
+  const bars = filterBars(app, store);
+
+  // Exact ids jump (303) to their page; other text lists what matched, by kind.
+  app.get<{ Querystring: SearchQuerystring }>(
+    '/search',
+    { schema: { querystring: searchQuerySchema } },
+    async (request, reply) => {
+      const found = await runSearch(store, request.query, false);
+      if (found.jump !== undefined) return reply.redirect(found.jump, 303);
+      return sendPage(reply, searchPage(site, found, Date.now()));
+    },
+  );
 
   const { apps } = options;
   if (apps !== undefined)
@@ -112,14 +141,20 @@ export async function pageRoutes(app: FastifyInstance, options: DashboardsPlugin
     '/',
     { schema: { querystring: errorsQuerySchema } },
     async (request, reply) => {
-      const { app: appFilter, status: statusFilter, ...cursor } = request.query;
+      const { status: statusFilter, limit, before, after } = request.query;
       const status = blankToUndefined(statusFilter);
-      const app = blankToUndefined(appFilter);
-      const groups = await loadErrorGroups(store, issues, { app, status, ...cursor }, Date.now());
-      const nav = pager('/', { app, status, limit: request.query.limit }, groups);
+      const filter = requestFilter(request.query);
+      const groups = await loadErrorGroups(
+        store,
+        issues,
+        { status, limit, before, after, filter },
+        Date.now(),
+      );
+      const nav = pager('/', { ...filterToQuery(filter), status, limit: request.query.limit }, groups);
+      await bars.show(request, 'errors', filter, { status });
       const sparks = await store.errorSparklines(
         groups.items,
-        seriesFilterOf({ app }, Date.now(), DEFAULT_SPAN_MS.list),
+        seriesFilterOf(filter, Date.now(), DEFAULT_SPAN_MS.list),
       );
       return sendPage(
         reply,
@@ -149,25 +184,47 @@ export async function pageRoutes(app: FastifyInstance, options: DashboardsPlugin
   );
 
   const paged = { schema: { querystring: pageQuerySchema } };
-  app.get<{ Querystring: PageQuerystring }>('/features', paged, async (request, reply) => {
-    const list = await loadPage('features', request.query, (q) => store.featureUsage(q), SORT_KEYS.features);
-    const nav = pager('/features', { limit: request.query.limit }, list);
+  const listed = { schema: { querystring: listQuerySchema } };
+  app.get<{ Querystring: ListQuerystring }>('/features', listed, async (request, reply) => {
+    const filter = requestFilter(request.query);
+    const list = await loadPage(
+      'features',
+      request.query,
+      (q) => store.featureUsage({ ...q, filter }),
+      SORT_KEYS.features,
+    );
+    const nav = pager('/features', { ...filterToQuery(filter), limit: request.query.limit }, list);
+    await bars.show(request, 'features', filter);
     const charts = featureCharts(
-      await store.featureSeries(seriesFilterOf({}, Date.now(), DEFAULT_SPAN_MS.detail)),
+      await store.featureSeries(seriesFilterOf(filter, Date.now(), DEFAULT_SPAN_MS.detail)),
     );
     return sendPage(reply, featuresPage(site, list.items, Date.now(), nav, charts));
   });
-  app.get<{ Querystring: PageQuerystring }>('/asserts', paged, async (request, reply) => {
-    const list = await loadPage('asserts', request.query, (q) => store.assertFailures(q), SORT_KEYS.asserts);
-    const nav = pager('/asserts', { limit: request.query.limit }, list);
-    const series = await store.assertSeries(seriesFilterOf({}, Date.now(), DEFAULT_SPAN_MS.detail));
+  app.get<{ Querystring: ListQuerystring }>('/asserts', listed, async (request, reply) => {
+    const filter = requestFilter(request.query);
+    const list = await loadPage(
+      'asserts',
+      request.query,
+      (q) => store.assertFailures({ ...q, filter }),
+      SORT_KEYS.asserts,
+    );
+    const nav = pager('/asserts', { ...filterToQuery(filter), limit: request.query.limit }, list);
+    await bars.show(request, 'asserts', filter);
+    const series = await store.assertSeries(seriesFilterOf(filter, Date.now(), DEFAULT_SPAN_MS.detail));
     const charts = countCharts(series, 'chart-asserts', 'Failed asserts by name', 'failures');
     return sendPage(reply, assertsPage(site, list.items, Date.now(), nav, charts));
   });
-  app.get<{ Querystring: PageQuerystring }>('/blocked', paged, async (request, reply) => {
-    const list = await loadPage('blocked', request.query, (q) => store.blockedEvents(q), SORT_KEYS.blocked);
-    const nav = pager('/blocked', { limit: request.query.limit }, list);
-    const series = await store.blockedSeries(seriesFilterOf({}, Date.now(), DEFAULT_SPAN_MS.detail));
+  app.get<{ Querystring: ListQuerystring }>('/blocked', listed, async (request, reply) => {
+    const filter = requestFilter(request.query);
+    const list = await loadPage(
+      'blocked',
+      request.query,
+      (q) => store.blockedEvents({ ...q, filter }),
+      SORT_KEYS.blocked,
+    );
+    const nav = pager('/blocked', { ...filterToQuery(filter), limit: request.query.limit }, list);
+    await bars.show(request, 'blocked', filter);
+    const series = await store.blockedSeries(seriesFilterOf(filter, Date.now(), DEFAULT_SPAN_MS.detail));
     const charts = countCharts(series, 'chart-blocked', 'Blocked events by reason', 'blocked');
     return sendPage(reply, blockedPage(site, list.items, Date.now(), nav, charts));
   });
@@ -177,6 +234,7 @@ export async function pageRoutes(app: FastifyInstance, options: DashboardsPlugin
     { schema: { querystring: eventsQuerySchema } },
     async (request, reply) => {
       const { kind, session, ...cursor } = request.query;
+      const eventFilter = requestFilter(request.query);
       const filter = {
         kind: blankToUndefined(kind),
         session: blankToUndefined(session),
@@ -186,12 +244,13 @@ export async function pageRoutes(app: FastifyInstance, options: DashboardsPlugin
         loadPage(
           'events',
           cursor,
-          (q) => store.listEvents({ ...q, ...filter, limit: q.limit }),
+          (q) => store.listEvents({ ...q, ...filter, limit: q.limit, filter: eventFilter }),
           SORT_KEYS.events,
         ),
         store.eventCounts(),
       ]);
-      const nav = pager('/events', filter, events);
+      const nav = pager('/events', { ...filterToQuery(eventFilter), ...filter }, events);
+      await bars.show(request, 'events', eventFilter, { kind, session });
       return sendPage(reply, eventsPage(site, events.items, counts, filter, Date.now(), nav));
     },
   );

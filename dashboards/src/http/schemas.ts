@@ -1,5 +1,6 @@
 import { EVENT_KINDS, LIMITS, errorBody, type ErrorBody, type EventKind } from '@telltale/protocol';
 import type { FastifyError } from 'fastify';
+import { FilterQuerySchema, filterFromQuery, type EventFilter, type FilterQuery } from '../filter.js';
 import { LIST_LIMITS } from '../store.js';
 import { cursorSchema } from './pagination.js';
 
@@ -12,6 +13,56 @@ const pageProperties = { limit, before: cursorSchema, after: cursorSchema } as c
 
 export const pageQuerySchema = { type: 'object', properties: pageProperties } as const;
 
+/** The filter bar's parameters (filter.ts): range, from, to, app, release, environment, browser, os, path. */
+const filterProperties = FilterQuerySchema.properties;
+
+/** Features, asserts, blocked: a page and the filter. */
+export const listQuerySchema = {
+  type: 'object',
+  properties: { ...filterProperties, ...pageProperties },
+} as const;
+
+export interface FilterQuerystring {
+  range?: string;
+  from?: string;
+  to?: string;
+  app?: string;
+  release?: string;
+  environment?: string;
+  browser?: string;
+  os?: string;
+  path?: string;
+}
+
+export type ListQuerystring = PageQuerystring & FilterQuerystring;
+
+/** A filter the schema let through but filterFromQuery refused (a date that does not exist, to before from). */
+export class InvalidFilterError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The request's filter; throws InvalidFilterError (answered 400 naming the field) when it is not one. */
+export function requestFilter(query: object, now: number = Date.now()): EventFilter {
+  const result = filterFromQuery(query as FilterQuery, now);
+  if (!result.ok) throw new InvalidFilterError(result.field, result.message);
+  return result.filter;
+}
+
+/** `q` of the search routes, with the filter beside it. */
+export const searchQuerySchema = {
+  type: 'object',
+  properties: { q: { type: 'string', maxLength: 800 }, ...filterProperties },
+} as const;
+
+export interface SearchQuerystring extends FilterQuerystring {
+  q?: string;
+}
+
 export interface PageQuerystring {
   limit?: number;
   before?: string;
@@ -21,10 +72,15 @@ export interface PageQuerystring {
 /** The empty string means "any": a plain HTML form submits `kind=` for its "all" choice. */
 export const eventsQuerySchema = {
   type: 'object',
-  properties: { kind: { type: 'string', enum: [...EVENT_KINDS, ''] }, session: shortId, ...pageProperties },
+  properties: {
+    ...filterProperties,
+    kind: { type: 'string', enum: [...EVENT_KINDS, ''] },
+    session: shortId,
+    ...pageProperties,
+  },
 } as const;
 
-export interface EventsQuery extends PageQuerystring {
+export interface EventsQuery extends ListQuerystring {
   kind?: EventKind | '';
   session?: string;
 }
@@ -42,12 +98,15 @@ export const timelineQuerySchema = {
     request: shortId,
     from: epochMs,
     to: epochMs,
+    // A named range (1h, 24h, 7d, 30d) instead of from/to: the timeline takes the time range only.
+    range: filterProperties.range,
     cursor: cursorSchema,
     ...pageProperties,
   },
 } as const;
 
 export interface TimelineQuerystring extends PageQuerystring {
+  range?: string;
   app?: string;
   trace?: string;
   session?: string;
@@ -73,11 +132,18 @@ export const logsQuerySchema = {
     session: shortId,
     from: epochMs,
     to: epochMs,
+    // From the filter bar: a named range, release and environment (server lines have no browser, OS or URL).
+    range: filterProperties.range,
+    release: filterProperties.release,
+    environment: filterProperties.environment,
     ...pageProperties,
   },
 } as const;
 
 export interface LogsQuerystring extends PageQuerystring {
+  range?: string;
+  release?: string;
+  environment?: string;
   app?: string;
   service?: string;
   level?: (typeof SERVER_LOG_LEVELS)[number] | '';
@@ -96,13 +162,14 @@ export type StatusFilter = (typeof STATUS_FILTERS)[number];
 export const errorsQuerySchema = {
   type: 'object',
   properties: {
+    ...filterProperties,
     app: shortId,
     status: { type: 'string', enum: [...STATUS_FILTERS, ''] },
     ...pageProperties,
   },
 } as const;
 
-export interface ErrorsQuery extends PageQuerystring {
+export interface ErrorsQuery extends ListQuerystring {
   app?: string;
   status?: StatusFilter | '';
 }

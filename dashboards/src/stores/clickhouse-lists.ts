@@ -12,8 +12,9 @@ import {
   type EventSummary,
   type FeatureUsage,
   type ListEventsQuery,
-  type PageQuery,
+  type ListQuery,
 } from '../store.js';
+import { clickhouseFilterSql } from './filter-sql.js';
 import {
   keysetPage,
   num,
@@ -52,7 +53,7 @@ export const tablesOf = (database: string): Tables => ({
 const USERS = `uniqExact(if(isNull(user_id), concat('s:', session), concat('u:', assumeNotNull(user_id))))`;
 
 /** The same fallback as DuckDB's md5(type:message), lower-case hex. */
-const FINGERPRINT = `ifNull(fingerprint, lower(hex(MD5(concat(ifNull(error_type, ''), ':', ifNull(message, ''))))))`;
+export const FINGERPRINT = `ifNull(fingerprint, lower(hex(MD5(concat(ifNull(error_type, ''), ':', ifNull(message, ''))))))`;
 
 /** "Most recent": the latest event time, a tie broken by the larger id (DuckDB's arg_max by (ts, id)). */
 const LATEST = 'tuple(ts_ms, id)';
@@ -71,6 +72,13 @@ const groupSelect = (t: Tables) => `SELECT ${FINGERPRINT} AS fp, app,
     arraySort(groupUniqArray(release)) AS releases, argMax(release, ${LATEST}) AS last_release
   FROM ${t.events} FINAL WHERE kind = 'error'`;
 
+/** ` AND …` for the filter's conditions, their values bound on `params`. */
+export function filterClause(filter: ListQuery['filter'], params: Params): string {
+  return clickhouseFilterSql(filter ?? {}, (value, type) => params.bind(value, type))
+    .map((condition) => ` AND ${condition}`)
+    .join('');
+}
+
 const GROUP_ORDER: SortColumn[] = [
   { expr: 'last_seen', desc: true, type: 'Int64' },
   { expr: 'fp', desc: false, type: 'String' },
@@ -84,7 +92,14 @@ export async function errorGroups(
 ): Promise<ErrorGroup[]> {
   const params = new Params();
   const app = query.app === undefined ? '' : ` AND app = ${params.bind(query.app, 'String')}`;
-  const rows = await keysetPage(run, `${groupSelect(t)}${app} GROUP BY fp, app`, params, GROUP_ORDER, query);
+  const filter = filterClause(query.filter, params);
+  const rows = await keysetPage(
+    run,
+    `${groupSelect(t)}${app}${filter} GROUP BY fp, app`,
+    params,
+    GROUP_ORDER,
+    query,
+  );
   return rows.map(toErrorGroup);
 }
 
@@ -119,13 +134,14 @@ export async function errorGroup(
 export async function featureUsage(
   run: ClickHouseRunner,
   t: Tables,
-  query: PageQuery = {},
+  query: ListQuery = {},
 ): Promise<FeatureUsage[]> {
+  const params = new Params();
   const rows = await keysetPage(
     run,
     `SELECT app, name, sum(count) AS uses, ${USERS} AS users, min(ts_ms) AS first_use, max(ts_ms) AS last_use
-     FROM ${t.events} FINAL WHERE kind = 'feature' GROUP BY app, name`,
-    new Params(),
+     FROM ${t.events} FINAL WHERE kind = 'feature'${filterClause(query.filter, params)} GROUP BY app, name`,
+    params,
     [
       { expr: 'last_use', desc: true, type: 'Int64' },
       { expr: 'name', desc: false, type: 'String' },
@@ -146,14 +162,16 @@ export async function featureUsage(
 export async function assertFailures(
   run: ClickHouseRunner,
   t: Tables,
-  query: PageQuery = {},
+  query: ListQuery = {},
 ): Promise<AssertFailure[]> {
+  const params = new Params();
   const rows = await keysetPage(
     run,
     `SELECT app, name, ifNull(soft, 0) AS is_soft, sum(count) AS total, ${USERS} AS users,
        min(ts_ms) AS first_seen, max(ts_ms) AS last_seen, argMax(attrs, ${LATEST}) AS last_attrs
-     FROM ${t.events} FINAL WHERE kind = 'assert' GROUP BY app, name, is_soft`,
-    new Params(),
+     FROM ${t.events} FINAL WHERE kind = 'assert'${filterClause(query.filter, params)}
+     GROUP BY app, name, is_soft`,
+    params,
     [
       { expr: 'last_seen', desc: true, type: 'Int64' },
       { expr: 'name', desc: false, type: 'String' },
@@ -177,14 +195,15 @@ export async function assertFailures(
 export async function blockedEvents(
   run: ClickHouseRunner,
   t: Tables,
-  query: PageQuery = {},
+  query: ListQuery = {},
 ): Promise<BlockedSummary[]> {
+  const params = new Params();
   const rows = await keysetPage(
     run,
     `SELECT app, name AS reason, sum(count) AS total, ${USERS} AS users,
        min(ts_ms) AS first_seen, max(ts_ms) AS last_seen, argMax(attrs, ${LATEST}) AS last_attrs
-     FROM ${t.events} FINAL WHERE kind = 'blocked' GROUP BY app, reason`,
-    new Params(),
+     FROM ${t.events} FINAL WHERE kind = 'blocked'${filterClause(query.filter, params)} GROUP BY app, reason`,
+    params,
     [
       { expr: 'last_seen', desc: true, type: 'Int64' },
       { expr: 'reason', desc: false, type: 'String' },
@@ -212,6 +231,7 @@ export async function listEvents(
   const where: string[] = [];
   if (query.kind !== undefined) where.push(`kind = ${params.bind(query.kind, 'String')}`);
   if (query.session !== undefined) where.push(`session = ${params.bind(query.session, 'String')}`);
+  where.push(...clickhouseFilterSql(query.filter ?? {}, (value, type) => params.bind(value, type)));
   const rows = await keysetPage(
     run,
     `SELECT ${SUMMARY_COLUMNS} FROM ${t.events} FINAL ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}`,

@@ -16,6 +16,7 @@ import {
   type ClickHouseRunner,
   type Row,
 } from './clickhouse-query.js';
+import { clickhouseLogFilterSql } from './filter-sql.js';
 import type { Tables } from './clickhouse-lists.js';
 
 /**
@@ -105,6 +106,7 @@ export async function serverLogs(
   eq('session', query.session);
   if (query.from !== undefined) where.push(`ts_ms >= ${params.bind(query.from, 'Int64')}`);
   if (query.to !== undefined) where.push(`ts_ms <= ${params.bind(query.to, 'Int64')}`);
+  where.push(...clickhouseLogFilterSql(query.filter ?? {}, (value, type) => params.bind(value, type)));
   const rows = await keysetPage(
     run,
     `SELECT app, id, ts_ms AS item_ts, received_ms, service, level, message, trace, span, session,

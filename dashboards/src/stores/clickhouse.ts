@@ -14,6 +14,7 @@ import {
   tablesOf,
 } from './clickhouse-lists.js';
 import { clickHouseSeries } from './clickhouse-series.js';
+import { clickHouseSearch } from './clickhouse-search.js';
 import { inlineParams, type BoundQuery, type ClickHouseRunner, type Row } from './clickhouse-query.js';
 import { serverLogs, timeline } from './clickhouse-timeline.js';
 
@@ -147,6 +148,7 @@ export function clickHouseStoreOver(runner: ClickHouseRunner, database: string):
     eventCounts: () => eventCounts(run, t),
     timeline: (query) => timeline(run, t, query),
     serverLogs: (query) => serverLogs(run, t, query),
+    ...clickHouseSearch(run, t),
     ...clickHouseSeries(run, t),
     close: () => run.close(),
   };

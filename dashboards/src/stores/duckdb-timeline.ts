@@ -10,6 +10,7 @@ import {
   type TimelineItem,
   type TimelineQuery,
 } from '../store.js';
+import { duckdbLogFilterSql } from './filter-sql.js';
 
 /**
  * The SQL of the timeline and the server-log list over DuckDB's `events` and `server_logs` tables
@@ -133,11 +134,18 @@ export async function serverLogs(
     ['(?::BIGINT IS NULL OR epoch_ms(ts) >= ?)', query.from],
     ['(?::BIGINT IS NULL OR epoch_ms(ts) <= ?)', query.to],
   ]);
+  const bind = (value: DuckDBValue): string => {
+    values.push(value);
+    return `$${values.length}`;
+  };
+  const narrowed = duckdbLogFilterSql(query.filter ?? {}, bind)
+    .map((condition) => ` AND ${condition}`)
+    .join('');
   const rows = await keyset(
     db,
     `SELECT app, id, epoch_ms(ts) AS item_ts, epoch_ms(received_at) AS received, service, level, message, trace,
        span, session, user_id, release, environment, attrs
-     FROM server_logs WHERE ${where}`,
+     FROM server_logs WHERE ${where}${narrowed}`,
     values,
     [
       { expr: 'item_ts', desc: true },

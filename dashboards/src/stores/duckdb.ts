@@ -13,10 +13,13 @@ import {
   type EventSummary,
   type FeatureUsage,
   type ListEventsQuery,
+  type ListQuery,
   type PageQuery,
   type SortKey,
 } from '../store.js';
+import { duckdbFilterSql } from './filter-sql.js';
 import { duckDbSeries } from './duckdb-series.js';
+import { duckDbSearch } from './duckdb-search.js';
 import { serverLogs, timeline } from './duckdb-timeline.js';
 
 /**
@@ -30,13 +33,24 @@ type Row = Record<string, JS>;
 const USERS = `COUNT(DISTINCT COALESCE('u:' || user_id, 's:' || session))`;
 
 /** The dispatcher always sets a fingerprint; the fallback keeps an unenriched error visible and linkable. */
-const FINGERPRINT = `COALESCE(fingerprint, md5(COALESCE(error_type, '') || ':' || COALESCE(message, '')))`;
+export const FINGERPRINT = `COALESCE(fingerprint, md5(COALESCE(error_type, '') || ':' || COALESCE(message, '')))`;
 
 const SUMMARY_COLUMNS = `app, id, kind, ts, received_at, release, environment, session, user_id, name,
   error_type, message, level, ${FINGERPRINT} AS fingerprint, url, browser, os, count`;
 
 const DETAIL_COLUMNS = `${SUMMARY_COLUMNS}, strftime(day, '%Y-%m-%d') AS day, batch_id, account_id, trace,
   online, stack, soft, attrs, breadcrumbs, browser_version, os_version, device, load_ms, adblock`;
+
+/** ` AND …` for the filter's conditions, their values appended to `values` as numbered parameters. */
+export function filterClause(filter: ListQuery['filter'], values: DuckDBValue[]): string {
+  const bind = (value: DuckDBValue): string => {
+    values.push(value);
+    return `$${values.length}`;
+  };
+  return duckdbFilterSql(filter ?? {}, bind)
+    .map((condition) => ` AND ${condition}`)
+    .join('');
+}
 
 /** "Most recent": the latest event time, a tie broken by the larger id (the ClickHouse store does the same). */
 const LATEST = '(ts, id)';
@@ -99,10 +113,12 @@ const GROUP_ORDER: SortColumn[] = [
 ];
 
 export async function errorGroups(db: DuckDBConnection, query: ErrorGroupsQuery = {}): Promise<ErrorGroup[]> {
+  const values: DuckDBValue[] = [query.app ?? null];
+  const filter = filterClause(query.filter, values);
   const rows = await page(
     db,
-    `${GROUP_SELECT} AND ($1::VARCHAR IS NULL OR app = $1) GROUP BY fp, app`,
-    [query.app ?? null],
+    `${GROUP_SELECT} AND ($1::VARCHAR IS NULL OR app = $1)${filter} GROUP BY fp, app`,
+    values,
     GROUP_ORDER,
     query,
   );
@@ -132,12 +148,13 @@ export async function errorGroup(
   return { group, samples: samples.map(toEventDetail) };
 }
 
-export async function featureUsage(db: DuckDBConnection, query: PageQuery = {}): Promise<FeatureUsage[]> {
+export async function featureUsage(db: DuckDBConnection, query: ListQuery = {}): Promise<FeatureUsage[]> {
+  const values: DuckDBValue[] = [];
   const rows = await page(
     db,
     `SELECT app, name, SUM(count) AS uses, ${USERS} AS users, min(ts) AS first_use, max(ts) AS last_use
-     FROM events WHERE kind = 'feature' GROUP BY app, name`,
-    [],
+     FROM events WHERE kind = 'feature'${filterClause(query.filter, values)} GROUP BY app, name`,
+    values,
     [
       { expr: 'epoch_ms(last_use)', desc: true },
       { expr: 'name', desc: false },
@@ -155,13 +172,15 @@ export async function featureUsage(db: DuckDBConnection, query: PageQuery = {}):
   }));
 }
 
-export async function assertFailures(db: DuckDBConnection, query: PageQuery = {}): Promise<AssertFailure[]> {
+export async function assertFailures(db: DuckDBConnection, query: ListQuery = {}): Promise<AssertFailure[]> {
+  const values: DuckDBValue[] = [];
   const rows = await page(
     db,
     `SELECT app, name, COALESCE(soft, false) AS soft, SUM(count) AS count, ${USERS} AS users,
        min(ts) AS first_seen, max(ts) AS last_seen, arg_max(attrs, ${LATEST}) AS last_attrs
-     FROM events WHERE kind = 'assert' GROUP BY app, name, COALESCE(soft, false)`,
-    [],
+     FROM events WHERE kind = 'assert'${filterClause(query.filter, values)}
+     GROUP BY app, name, COALESCE(soft, false)`,
+    values,
     [
       { expr: 'epoch_ms(last_seen)', desc: true },
       { expr: 'name', desc: false },
@@ -182,13 +201,14 @@ export async function assertFailures(db: DuckDBConnection, query: PageQuery = {}
   }));
 }
 
-export async function blockedEvents(db: DuckDBConnection, query: PageQuery = {}): Promise<BlockedSummary[]> {
+export async function blockedEvents(db: DuckDBConnection, query: ListQuery = {}): Promise<BlockedSummary[]> {
+  const values: DuckDBValue[] = [];
   const rows = await page(
     db,
     `SELECT app, name AS reason, SUM(count) AS count, ${USERS} AS users,
        min(ts) AS first_seen, max(ts) AS last_seen, arg_max(attrs, ${LATEST}) AS last_attrs
-     FROM events WHERE kind = 'blocked' GROUP BY app, name`,
-    [],
+     FROM events WHERE kind = 'blocked'${filterClause(query.filter, values)} GROUP BY app, name`,
+    values,
     [
       { expr: 'epoch_ms(last_seen)', desc: true },
       { expr: 'reason', desc: false },
@@ -208,11 +228,13 @@ export async function blockedEvents(db: DuckDBConnection, query: PageQuery = {})
 }
 
 export async function listEvents(db: DuckDBConnection, query: ListEventsQuery = {}): Promise<EventSummary[]> {
+  const values: DuckDBValue[] = [query.kind ?? null, query.session ?? null];
+  const filter = filterClause(query.filter, values);
   const rows = await page(
     db,
     `SELECT ${SUMMARY_COLUMNS} FROM events
-     WHERE ($1::VARCHAR IS NULL OR kind = $1) AND ($2::VARCHAR IS NULL OR session = $2)`,
-    [query.kind ?? null, query.session ?? null],
+     WHERE ($1::VARCHAR IS NULL OR kind = $1) AND ($2::VARCHAR IS NULL OR session = $2)${filter}`,
+    values,
     [
       { expr: 'epoch_ms(received_at)', desc: true },
       { expr: 'epoch_ms(ts)', desc: true },
@@ -270,6 +292,7 @@ export async function createDuckDbStore(
     eventCounts: () => serial(() => eventCounts(db)),
     timeline: (query) => serial(() => timeline(db, query)),
     serverLogs: (query) => serial(() => serverLogs(db, query)),
+    ...duckDbSearch(db, serial),
     ...duckDbSeries(db, serial),
     close: () => serial(async () => db.closeSync()),
   };

@@ -34,6 +34,31 @@ export const VIEWER_SLOT = '<!--telltale:viewer-->';
 /** Filled per request by the health banner hook (http/health.ts) while the pipeline is failing; empty otherwise. */
 export const HEALTH_SLOT = '<!--telltale:health-->';
 
+/** Filled by a list page's route with its filter bar (views/filter-bar.ts); empty otherwise. */
+export const FILTER_SLOT = '<!--telltale:filter-->';
+
+/** The lists whose nav links carry the filter bar's query (they all take it). */
+const FILTERED_SECTIONS: ReadonlySet<Section> = new Set([
+  'errors',
+  'features',
+  'asserts',
+  'blocked',
+  'events',
+]);
+
+/** The top navigation; `query` (`?range=24h&…`) is appended to the links of the filtered lists. */
+export function navLinks(section: Section | undefined, query = ''): SafeHtml {
+  return html`${NAV.map(
+    ([key, label, href]) =>
+      html`<a href="${FILTERED_SECTIONS.has(key) ? `${href}${query}` : href}"${key === section ? html` class="active" aria-current="page"` : ''}>${label}</a>`,
+  )}`;
+}
+
+/** The search box of every page: ids jump to their page, other text searches (GET /search). */
+export function searchBox(q = ''): SafeHtml {
+  return html`<form class="search" method="get" action="/search" role="search"><input type="search" name="q" value="${q}" maxlength="200" placeholder="Search ids, errors, features…" aria-label="Search"> <button type="submit">Search</button></form>`;
+}
+
 /** Who is signed in, and the sign-out button (a form: signing out changes state, so it is a POST). */
 export function viewerBadge(email: string, role: string): SafeHtml {
   return html`<form class="viewer" method="post" action="/logout"><a href="/account" title="${role}">${email}</a> <button type="submit">Sign out</button></form>`;
@@ -52,15 +77,14 @@ export function page(options: PageOptions): SafeHtml {
 <body>
 <header class="topbar">
 <a class="brand" href="/">${site}</a>
-<nav>${NAV.map(
-    ([key, label, href]) =>
-      html`<a href="${href}"${key === section ? html` class="active" aria-current="page"` : ''}>${label}</a>`,
-  )}</nav>
+<nav>${navLinks(section)}</nav>
+${searchBox()}
 ${refresh === true && liveSwitch()}
 ${trustedHtml(VIEWER_SLOT)}
 </header>
 ${trustedHtml(HEALTH_SLOT)}
 <main>
+${trustedHtml(FILTER_SLOT)}
 ${body}
 </main>
 </body>

@@ -76,6 +76,14 @@ form.filters label { display: inline-flex; gap: 4px; align-items: center; }
 .filters a { padding: 4px 10px; border: 1px solid var(--line); border-radius: 999px; color: var(--fg); }
 .filters a.active { background: var(--fg); color: #fff; border-color: var(--fg); }
 .filters a.active .muted { color: #d0d7de; }
+.filter-bar { display: flex; flex-wrap: wrap; gap: 6px 12px; align-items: center; margin: 0 0 14px; padding: 8px 12px;
+  border: 1px solid var(--line); border-radius: 6px; background: var(--panel); font-size: 13px; }
+.filter-bar label { display: inline-flex; gap: 4px; align-items: center; }
+.filter-bar input[type=datetime-local] { font: inherit; padding: 3px 6px; border: 1px solid var(--line); border-radius: 6px; }
+.filter-bar select { max-width: 14em; }
+.topbar form.search { display: flex; gap: 4px; }
+.topbar form.search input { font: inherit; padding: 3px 8px; border-radius: 6px; border: 1px solid var(--bar-fg); width: 16em; }
+.search-kind h2 { font-size: 15px; margin: 18px 0 6px; }
 .pager { display: flex; gap: 12px; justify-content: flex-end; margin: 12px 0; }
 .filter-note { background: var(--panel); border: 1px solid var(--line); border-radius: 6px; padding: 8px 12px; }
 
