@@ -228,6 +228,23 @@ describe('alert webhooks: signed JSON, Slack, Teams, fed by the alert log', () =
     expect((busy.received[1]?.at ?? 0) - (busy.received[0]?.at ?? 0)).toBeGreaterThanOrEqual(950);
   });
 
+  it('gives up waiting on a receiver that does not answer in time, and retries', async () => {
+    const stuck = await receiver((n) => ({ status: 200, delayMs: n === 1 ? 3_000 : 0 }));
+    const a = await start([{ type: 'json', url: stuck.url, id: 'stuck' }], {
+      webhookPolicy: { ...FAST, timeoutMs: 300 },
+    });
+    await a.process(errors('b1', 'report export hung'));
+    const [alert] = await a.listAlerts();
+    await waitFor(
+      'sent on the retry',
+      async () => (await deliveriesOf(a, alert?.key ?? ''))?.stuck?.status === 'sent',
+    );
+    expect((await deliveriesOf(a, alert?.key ?? ''))?.stuck).toMatchObject({
+      attempts: 2,
+      lastError: 'timeout',
+    });
+  });
+
   it('gives up on a 404 after one attempt and never follows a redirect', async () => {
     const gone = await receiver(() => ({ status: 404 }));
     const target = await receiver();
