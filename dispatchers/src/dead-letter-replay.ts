@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import type { DeadLetterReplayReport, DeadLetterSummary } from '@telltale/protocol';
 import {
   listDeadLetterConsumers,
   markReplayed,
@@ -8,6 +9,8 @@ import {
 import type { SpoolContent } from './sinks/handler.js';
 import type { SinkFactoryDeps } from './sinks/registry.js';
 import { isSinkKind, openReplaySink, shipItems } from './sinks/replay.js';
+
+export type { DeadLetterReplayReport, DeadLetterSummary };
 
 /**
  * The dead-letter replay (`telltale dlq replay`, the /health page's replay button): each entry's
@@ -25,18 +28,6 @@ export function deadLetterTarget(consumer: string): { sink: string; content: Spo
 /** Of a payload that was not JSON only its scrubbed text is kept: nothing a sink could take. */
 const replayable = (entry: DeadLetterEntry): boolean =>
   deadLetterTarget(entry.consumer) !== undefined && entry.payload?.format !== 'text';
-
-export interface DeadLetterSummary {
-  consumer: string;
-  /** Entries waiting in dead-letter/<consumer>/ (replayed ones are not counted). */
-  entries: number;
-  /** Of those, entries a replay can ship (the consumer has a sink, the payload was kept). */
-  replayable: number;
-  /** Entries by error code. */
-  codes: Record<string, number>;
-  oldest: string | null;
-  newest: string | null;
-}
 
 /** What is parked in the data dir's dead-letter folders, per consumer (on disk, so across restarts). */
 export async function summarizeDeadLetters(dataDir: string): Promise<DeadLetterSummary[]> {
@@ -72,13 +63,6 @@ export interface DeadLetterReplayOptions {
   deadlineMs?: number;
   /** Called with each line as soon as it is known (the CLI prints progress while a long replay runs). */
   onLine?: (line: string) => void;
-}
-
-export interface DeadLetterReplayReport {
-  replayed: number;
-  left: number;
-  /** One line per entry (replayed, skipped, still failing), as the CLI prints them. */
-  lines: string[];
 }
 
 export async function replayDeadLetters(options: DeadLetterReplayOptions): Promise<DeadLetterReplayReport> {

@@ -1,6 +1,12 @@
 import { listSegments, openSpoolReader, type SpoolPosition } from '@telltale/spool';
 import type { ConsumerReport, DispatcherStats } from './dispatcher.js';
-import type { BreakerState } from './retry.js';
+import type {
+  ConsumerFigures,
+  ConsumerLag,
+  PipelineFigures,
+  SinkFigures,
+  SpoolName,
+} from '@telltale/protocol';
 
 /**
  * The pipeline's figures as people look at them: how far each consumer is behind its spool, and
@@ -9,23 +15,9 @@ import type { BreakerState } from './retry.js';
  */
 
 /** The spools the consumers read; a consumer's lag is measured only when its spool's folder is given. */
-export interface SpoolDirs {
-  client?: string;
-  server?: string;
-  blob?: string;
-}
+export type SpoolDirs = Partial<Record<SpoolName, string>>;
 
-export type SpoolName = keyof SpoolDirs;
-
-export interface ConsumerLag {
-  /** Records after the consumer's position; counted up to LAG_COUNT_LIMIT, estimated from their mean size beyond. */
-  records: number;
-  recordsExact: boolean;
-  /** Segment bytes after the consumer's position. */
-  bytes: number;
-  /** Age of the oldest record not yet handled (its receivedAt), 0 when caught up. */
-  seconds: number;
-}
+export type { ConsumerFigures, ConsumerLag, PipelineFigures, SinkFigures, SpoolName };
 
 /** Records counted one by one per consumer and measurement: exact for "a few behind", cheap at any depth. */
 export const LAG_COUNT_LIMIT = 1_000;
@@ -97,41 +89,6 @@ export async function measureConsumerLags(
 /** The decode pool's queue, once DecodePoolStats reports it (piscina's queueSize); null until then. */
 export const decodeQueue = (stats: DispatcherStats): number | null =>
   (stats.decodePool as { queued?: number }).queued ?? null;
-
-export interface ConsumerFigures {
-  name: string;
-  spool: SpoolName;
-  running: boolean;
-  records: number;
-  retries: number;
-  sourceErrors: number;
-  lastError: string | null;
-  deadLettered: Record<string, number>;
-  /** Null when the spool's folder was not given or the consumer has not opened it yet. */
-  lag: ConsumerLag | null;
-  /** Epoch ms of the first sample that saw it retrying without progress; null when healthy. */
-  failingSince: number | null;
-}
-
-export interface SinkFigures {
-  name: string;
-  breaker: BreakerState;
-  /** Failed exports in a row. */
-  failures: number;
-  opened: number;
-  shortCircuited: number;
-  /** Earliest of: first sample with failed exports in a row, and its consumers' failingSince. */
-  failingSince: number | null;
-}
-
-/** Everything the /health page shows; plain JSON (what GET /api/health answers). */
-export interface PipelineFigures {
-  at: number;
-  consumers: ConsumerFigures[];
-  sinks: SinkFigures[];
-  alerts: { pending: number; sent: number; failures: number; lastError: string | null };
-  decodePool: { threads: number; records: number; inlineFallbacks: number; queued: number | null };
-}
 
 export interface PipelineMonitor {
   /** Samples stats() now and measures lag (cached for LAG_CACHE_MS: every dashboard page asks). */

@@ -64,3 +64,12 @@ export {
   type EnvTable,
   type EnvValues,
 } from './settings.js';
+export type {
+  BreakerPosition,
+  ConsumerFigures,
+  ConsumerLag,
+  DeadLetterReplayReport,
+  DeadLetterSummary,
+  PipelineFigures,
+  SinkFigures,
+} from './health.js';

@@ -1,17 +1,19 @@
+import type {
+  ConsumerFigures,
+  ConsumerLag,
+  DeadLetterReplayReport,
+  DeadLetterSummary,
+  PipelineFigures,
+  SinkFigures,
+} from '@telltale/protocol';
 import type { SpoolWriterStats } from '@telltale/spool';
 
 /**
- * What the /health page and GET /api/health show. The dispatchers' createPipelineMonitor().figures()
- * has this shape (consumers, sinks, alerts, decodePool); the process that runs the collector adds its
- * spools and refusals, and the data dir's dead letters. Plain JSON throughout.
+ * What the /health page and GET /api/health show: the dispatchers' figures (protocol's
+ * PipelineFigures: consumers, sinks, alerts, decodePool); the process that runs the collector adds
+ * its spools and refusals, and the data dir's dead letters. Plain JSON throughout.
  */
-export interface PipelineHealth {
-  /** When the figures were taken, epoch ms. */
-  at: number;
-  consumers: ConsumerHealth[];
-  sinks: SinkHealth[];
-  alerts: { pending: number; sent: number; failures: number; lastError: string | null };
-  decodePool: { threads: number; records: number; inlineFallbacks: number; queued: number | null };
+export interface PipelineHealth extends PipelineFigures {
   /** The collector's spools by name (`client`, `server`), when this process runs the collector. */
   spools?: Record<string, SpoolWriterStats>;
   /** Requests the collector refused since start, by `route code reason` (its rejectedByReason). */
@@ -20,58 +22,12 @@ export interface PipelineHealth {
   deadLetters?: DeadLetterHealth[];
 }
 
-export interface ConsumerLagHealth {
-  records: number;
-  /** False when `records` is estimated from the mean record size (a deep backlog). */
-  recordsExact: boolean;
-  bytes: number;
-  /** Age of the oldest record not handled yet. */
-  seconds: number;
-}
-
-export interface ConsumerHealth {
-  name: string;
-  /** The spool it reads: client, server, blob. */
-  spool: string;
-  running: boolean;
-  records: number;
-  retries: number;
-  sourceErrors: number;
-  lastError: string | null;
-  /** Records dead-lettered since start, by reason. */
-  deadLettered: Record<string, number>;
-  lag: ConsumerLagHealth | null;
-  /** Since when it has been retrying without progress, epoch ms; null when healthy. */
-  failingSince: number | null;
-}
-
-export interface SinkHealth {
-  name: string;
-  breaker: 'closed' | 'open' | 'half-open';
-  /** Failed exports in a row. */
-  failures: number;
-  opened: number;
-  shortCircuited: number;
-  /** Since when its exports (or its consumers) have been failing, epoch ms; null when healthy. */
-  failingSince: number | null;
-}
-
-export interface DeadLetterHealth {
-  consumer: string;
-  entries: number;
-  /** Entries a replay can ship (the consumer has a sink and the payload was kept). */
-  replayable: number;
-  codes: Record<string, number>;
-  oldest: string | null;
-  newest: string | null;
-}
-
+export type ConsumerLagHealth = ConsumerLag;
+export type ConsumerHealth = ConsumerFigures;
+export type SinkHealth = SinkFigures;
+export type DeadLetterHealth = DeadLetterSummary;
 /** What a dead-letter replay did (the dispatchers' replayDeadLetters). */
-export interface DeadLetterReplayResult {
-  replayed: number;
-  left: number;
-  lines: string[];
-}
+export type DeadLetterReplayResult = DeadLetterReplayReport;
 
 /** A sink or consumer failing for longer than this puts a red banner on every page. */
 export const HEALTH_BANNER_AFTER_MS = 3 * 60_000;
