@@ -56,8 +56,8 @@ function ownEndpoint(app: FastifyInstance): string {
 /**
  * POST /demo/api/checkout through @telltale/node's fastify plugin, with a pino logger of its own
  * writing to telltaleDestination (the documented default, docs/server-logs.md): each line on disk
- * in the buffer dir before the call returns, then shipped to this process's /v1/logs with the demo
- * app's secret key, as a customer's API would.
+ * in the buffer dir once its code yields (and before the response leaves), then shipped to this
+ * process's /v1/logs with the demo app's secret key, as a customer's API would.
  * Checkout always fails here (502), so the page throws and the error's timeline shows both sides.
  */
 async function registerDemoApi(app: FastifyInstance, options: { secretKey: string; bufferDir: string }) {

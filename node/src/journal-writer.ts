@@ -17,14 +17,14 @@ import { CHECKPOINT_FILE, fileName, isErrno, JOURNAL_DIR, parseName } from './jo
 
 /**
  * The journal's writing side, synchronous, on whichever thread calls pino's write (the app's, for
- * telltaleDestination). Lines are batched per turn of the event loop: `append` copies the line into
- * a buffer, and the buffer goes to the journal with one write(2) when the code that logged yields
- * (a microtask queued by the turn's first line), at PENDING_BYTES, on `flush()`, and at process exit.
- * A write(2) per line cost ~2 µs, more than a whole `logger.info` to `pino/file`; one per turn is
- * nearly free. What a kill -9 can take: the lines of the turn it interrupts (at most PENDING_BYTES),
- * never a line logged before the code last yielded.
+ * telltaleDestination). Lines are batched per turn of the event loop: `append` adds the line to a
+ * string (a rope: no copy, no encoding per line), and the turn's lines go to the journal with one
+ * write(2) when the code that logged yields (a microtask queued by the turn's first line), at
+ * PENDING_CHARS, on `flush()`, and at process exit. A write(2) per line cost ~2 µs, more than a
+ * whole `logger.info` to `pino/file`; one per turn is nearly free. What a kill -9 can take: the lines
+ * of the turn it interrupts (at most PENDING_CHARS), never a line logged before the code last yielded.
  */
-export const PENDING_BYTES = 64 * 1024;
+export const PENDING_CHARS = 64 * 1024;
 const LOCK_FILE = 'writer.lock';
 
 export interface JournalWriter {
@@ -39,6 +39,19 @@ export interface JournalWriter {
 }
 
 const openInThisProcess = new Set<string>();
+
+// process.exit() and an uncaught exception skip the microtask: every open writer writes its turn's
+// lines on the way out (one listener for all of them, however many loggers the app makes).
+const flushOnExit = new Set<() => unknown>();
+let exitHooked = false;
+function writeOnExit(flush: () => unknown): void {
+  flushOnExit.add(flush);
+  if (exitHooked) return;
+  exitHooked = true;
+  process.on('exit', () => {
+    for (const each of flushOnExit) each();
+  });
+}
 
 function isAlive(pid: number): boolean {
   try {
@@ -100,9 +113,8 @@ export function openJournalWriter(options: {
   let size = 0;
   let written = 0;
   let failed = 0;
-  // The lines of this turn, encoded: `used` bytes holding `lines` lines.
-  const pending = Buffer.allocUnsafeSlow(PENDING_BYTES);
-  let used = 0;
+  // The lines of this turn, newline-terminated, and how many.
+  let pending = '';
   let lines = 0;
   let scheduled = false;
   let closed = false;
@@ -141,6 +153,11 @@ export function openJournalWriter(options: {
         if (fd >= 0) ftruncateSync(fd, size);
       } catch {
         // The file is unusable: the next write starts another.
+        try {
+          closeSync(fd);
+        } catch {
+          // Closed already, or failing too.
+        }
         fd = -1;
       }
       failed += count;
@@ -149,9 +166,9 @@ export function openJournalWriter(options: {
   };
 
   const flush = (): boolean => {
-    if (used === 0) return true;
-    const ok = writeAll(pending.subarray(0, used), lines);
-    used = 0;
+    if (lines === 0) return true;
+    const ok = writeAll(Buffer.from(pending, 'utf8'), lines);
+    pending = '';
     lines = 0;
     return ok;
   };
@@ -159,26 +176,14 @@ export function openJournalWriter(options: {
     scheduled = false;
     flush();
   };
-  // process.exit() and an uncaught exception skip the microtask: write the turn's lines on the way out.
-  const onExit = (): void => void flush();
-  process.on('exit', onExit);
+  writeOnExit(flush);
 
   return {
     append(line) {
       if (closed) return;
-      const newline = line.charCodeAt(line.length - 1) === 10 ? 0 : 1;
-      // UTF-8 takes at most 3 bytes per UTF-16 unit: checking that bound avoids measuring the line.
-      const most = line.length * 3 + newline;
       // A file takes no line once it reached segmentMaxBytes: the lines so far go to it, the next to a new one.
-      if (used + most > PENDING_BYTES || (used > 0 && size + used >= segmentMaxBytes)) {
-        flush();
-        if (most > PENDING_BYTES) {
-          writeAll(Buffer.from(newline ? `${line}\n` : line, 'utf8'), 1);
-          return;
-        }
-      }
-      used += pending.write(line, used);
-      if (newline) pending[used++] = 10;
+      if (lines > 0 && (pending.length >= PENDING_CHARS || size + pending.length >= segmentMaxBytes)) flush();
+      pending += line.charCodeAt(line.length - 1) === 10 ? line : `${line}\n`;
       lines += 1;
       if (!scheduled) {
         scheduled = true;
@@ -191,7 +196,7 @@ export function openJournalWriter(options: {
       if (closed) return;
       flush();
       closed = true;
-      process.off('exit', onExit);
+      flushOnExit.delete(flush);
       if (fd >= 0) closeSync(fd);
       fd = -1;
       openInThisProcess.delete(dir);

@@ -43,6 +43,26 @@ describe('journal', () => {
     again.close();
   });
 
+  it('keeps every line of a long synchronous run whole and in order, multi-byte text and huge lines too', async () => {
+    const writer = openJournalWriter({ dir: work.dir, segmentMaxBytes: 1 << 20, who: 'test' });
+    const text = (n: number): string =>
+      n === 700 ? 'x'.repeat(200_000) : `café € 😀 ${n}`.repeat(1 + (n % 7));
+    // One turn, far more than one write's worth: written in pieces, none split.
+    for (let n = 0; n < 2000; n++) writer.append(JSON.stringify({ level: 30, n, msg: text(n) }));
+    expect(writer.flush()).toBe(true);
+    expect(writer.counters()).toEqual({ written: 2000, failed: 0 });
+    const reader = await openJournalReader({
+      dir: work.dir,
+      toWire: (raw, id) => JSON.stringify({ id, ...(JSON.parse(raw) as object) }),
+    });
+    const batch = await reader.read(5000, 1 << 30);
+    const read = batch.entries.map((e) => JSON.parse(e.wire) as { id: string; n: number; msg: string });
+    expect(read.map((line) => line.n)).toEqual(Array.from({ length: 2000 }, (_, n) => n));
+    expect(read.every((line) => line.msg === text(line.n))).toBe(true);
+    expect(new Set(read.map((line) => line.id)).size).toBe(2000);
+    writer.close();
+  });
+
   it('skips a torn tail of a sealed file and blank lines, and reads on from the checkpoint', async () => {
     const writer = openJournalWriter({ dir: work.dir, segmentMaxBytes: 1 << 20, who: 'test' });
     writer.append(line(0));
