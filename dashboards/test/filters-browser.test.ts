@@ -97,6 +97,9 @@ describe('filter bar and search box in Chromium', () => {
     const eventsLink = await tab.locator('header nav a', { hasText: 'Events' }).getAttribute('href');
     expect(eventsLink).toContain('range=7d');
     expect(eventsLink).toContain('release=2.0.0');
+    const statusTab = await tab.locator('main nav.filters a', { hasText: 'Unresolved' }).getAttribute('href');
+    expect(statusTab).toContain('range=7d');
+    expect(statusTab).toContain('release=2.0.0');
 
     // Thirty days and every release: the ten-day-old group is back, the three-day-old one too.
     await tab.selectOption('select[name="range"]', '30d');
@@ -111,6 +114,11 @@ describe('filter bar and search box in Chromium', () => {
     const older = await tab.locator('a[rel="next"]').getAttribute('href');
     expect(older).toContain('range=30d');
     expect(older).toContain('release=2.0.0');
+    const kindTab = await tab
+      .locator('main nav.filters a', { hasText: 'error' })
+      .first()
+      .getAttribute('href');
+    expect(kindTab).toContain('range=30d');
     await tab.click('a[rel="next"]');
     expect(new URL(tab.url()).searchParams.get('release')).toBe('2.0.0');
     expect(await tab.locator('tbody tr').count()).toBe(1);

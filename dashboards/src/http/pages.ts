@@ -158,7 +158,14 @@ export async function pageRoutes(app: FastifyInstance, options: DashboardsPlugin
       );
       return sendPage(
         reply,
-        errorsPage(site, groups.items, Date.now(), { status }, nav, sparklineCells(sparks)),
+        errorsPage(
+          site,
+          groups.items,
+          Date.now(),
+          { status, query: filterToQuery(filter) },
+          nav,
+          sparklineCells(sparks),
+        ),
       );
     },
   );
@@ -251,7 +258,8 @@ export async function pageRoutes(app: FastifyInstance, options: DashboardsPlugin
       ]);
       const nav = pager('/events', { ...filterToQuery(eventFilter), ...filter }, events);
       await bars.show(request, 'events', eventFilter, { kind, session });
-      return sendPage(reply, eventsPage(site, events.items, counts, filter, Date.now(), nav));
+      const query = filterToQuery(eventFilter);
+      return sendPage(reply, eventsPage(site, events.items, counts, { ...filter, query }, Date.now(), nav));
     },
   );
 

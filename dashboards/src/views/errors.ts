@@ -25,14 +25,15 @@ export function errorsPage(
   site: string,
   groups: ErrorGroupView[],
   now: number,
-  filter: { status?: string | undefined } = {},
+  /** `query`: the filter bar's parameters (filter.ts), kept by the status tabs. */
+  filter: { status?: string | undefined; query?: Record<string, string> | undefined } = {},
   nav: SafeHtml = html``,
   sparks: ReadonlyMap<string, SafeHtml> = new Map(),
 ): SafeHtml {
   const body = html`${heading('Errors', 'Exceptions grouped by fingerprint, most recently seen first.')}
 <nav class="filters">${FILTERS.map(
     ([status, label]) =>
-      html`<a href="${hrefWith('/', { status })}"${filter.status === status ? html` class="active"` : ''}>${label}</a>`,
+      html`<a href="${hrefWith('/', { ...filter.query, status })}"${filter.status === status ? html` class="active"` : ''}>${label}</a>`,
   )}</nav>
 ${
   groups.length === 0

@@ -20,6 +20,8 @@ export interface EventsFilter {
   kind?: EventKind;
   session?: string;
   limit?: number;
+  /** The filter bar's parameters (filter.ts), kept by the kind tabs. */
+  query?: Record<string, string>;
 }
 
 export function eventsPage(
@@ -33,12 +35,12 @@ export function eventsPage(
   const total = EVENT_KINDS.reduce((sum, kind) => sum + counts[kind], 0);
   // Totals are store-wide, so they are shown only when no session narrows the list.
   const link = (kind: EventKind | undefined, label: string, n: number): SafeHtml =>
-    html`<a href="${hrefWith('/events', { kind, session: filter.session })}"${filter.kind === kind ? html` class="active"` : ''}>${label}${filter.session === undefined && html` <span class="muted">${formatCount(n)}</span>`}</a>`;
+    html`<a href="${hrefWith('/events', { ...filter.query, kind, session: filter.session })}"${filter.kind === kind ? html` class="active"` : ''}>${label}${filter.session === undefined && html` <span class="muted">${formatCount(n)}</span>`}</a>`;
   const body = html`${heading('Events', 'Everything received, newest first.')}
 <nav class="filters">${link(undefined, 'all', total)}${EVENT_KINDS.map((k) => link(k, k, counts[k]))}</nav>
 ${
   filter.session !== undefined &&
-  html`<p class="filter-note">Session <code>${filter.session}</code> only: client events of one visit, in order. <a href="${hrefWith('/timeline', { session: filter.session })}">With server logs, on one timeline</a> · <a href="${hrefWith('/events', { kind: filter.kind })}">Show all sessions</a></p>`
+  html`<p class="filter-note">Session <code>${filter.session}</code> only: client events of one visit, in order. <a href="${hrefWith('/timeline', { session: filter.session })}">With server logs, on one timeline</a> · <a href="${hrefWith('/events', { ...filter.query, kind: filter.kind })}">Show all sessions</a></p>`
 }
 ${
   events.length === 0
