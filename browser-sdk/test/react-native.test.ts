@@ -214,7 +214,11 @@ describe('React Native entry', () => {
     > = [];
     const netInfo = {
       addEventListener: (l: (typeof listeners)[number]) => (listeners.push(l), () => {}),
-      fetch: async () => ({ isConnected: false, isInternetReachable: false }),
+      // The answer the SDK got: its own .then runs before a later await of the same promise ends.
+      answer: undefined as Promise<{ isConnected: boolean; isInternetReachable: boolean }> | undefined,
+      fetch() {
+        return (this.answer = Promise.resolve({ isConnected: false, isInternetReachable: false }));
+      },
     };
     const original = globalThis.fetch;
     let requests = 0;
@@ -225,7 +229,8 @@ describe('React Native entry', () => {
     try {
       const storage = asyncStorage();
       const c = startReactNative(options(), { storage, errorUtils: errorUtils(), netInfo });
-      await new Promise((r) => setTimeout(r, 50)); // NetInfo's first answer
+      await until('NetInfo asked', () => netInfo.answer);
+      await netInfo.answer; // the SDK has taken NetInfo's first answer
       for (let i = 0; i < 40; i++) c.track('offline-use');
       await c.flush();
       await c.flush();
@@ -257,8 +262,12 @@ describe('React Native entry', () => {
     const [, , ...rest] = storage.data.get(STATE_KEY)!.split(' ');
     storage.data.set(STATE_KEY, [sid, Date.now() - 31 * 60_000, ...rest].join(' '));
     const third = startReactNative(options(), { storage, errorUtils: errorUtils() });
-    await new Promise((r) => setTimeout(r, 50));
     third.track('after-idle');
+    // It has read the stale state and written its own: the stored session is the new one.
+    await until('the new session stored', () => {
+      const stored = storage.data.get(STATE_KEY)?.split(' ')[0];
+      return stored !== sid && stored === third.ctx().session;
+    });
     expect(third.ctx().session).not.toBe(sid);
     expect(third.ctx().session).toMatch(/^[0-9a-f]{32}$/);
   }, 30_000);
