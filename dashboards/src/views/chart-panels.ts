@@ -31,7 +31,7 @@ export function errorGroupCharts(series: ErrorGroupSeries): SafeHtml {
 export function featureCharts(set: FeatureSeriesSet): SafeHtml {
   if (set.features.length === 0) return html``;
   const apps = Object.keys(set.activeAccounts);
-  return html`<section class="charts charts-grid">
+  return html`<section class="charts">
 ${lineChart({
   id: 'chart-feature-uses',
   title: 'Uses per feature',
@@ -66,7 +66,11 @@ ${barChart({
     const active = set.activeAccounts[f.app] ?? 0;
     const share = active === 0 ? 0 : f.accounts / active;
     const percent = Math.round(share * 100);
-    return html`<tr><td><code>${f.name}</code></td><td>${f.app}</td><td class="num">${formatCount(f.accounts)}</td><td class="num">${formatCount(active)}</td><td><meter min="0" max="1" value="${share.toFixed(3)}" aria-label="${`${f.name}: ${percent}% of active accounts`}"></meter> ${percent}%</td></tr>`;
+    const adoption =
+      active === 0
+        ? html`<span class="muted">no accounts in the range</span>`
+        : html`<meter min="0" max="1" value="${share.toFixed(3)}" aria-label="${`${f.name}: ${percent}% of active accounts`}"></meter> ${percent}%`;
+    return html`<tr><td><code>${f.name}</code></td><td>${f.app}</td><td class="num">${formatCount(f.accounts)}</td><td class="num">${formatCount(active)}</td><td>${adoption}</td></tr>`;
   })}</tbody></table>`;
 }
 

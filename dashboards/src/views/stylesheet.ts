@@ -133,7 +133,7 @@ button:hover { background: var(--panel); }
 .sr-only { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden;
   clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
 .charts { margin: 12px 0 16px; }
-.charts-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(420px, 1fr)); gap: 12px; }
+table.adoption { margin-bottom: 20px; }
 .chart { margin: 0 0 12px; border: 1px solid var(--line); border-radius: 6px; padding: 8px 12px; color: var(--fg); }
 .chart-svg { display: block; width: 100%; height: auto; overflow: visible; }
 .chart figcaption { display: flex; flex-wrap: wrap; align-items: baseline; gap: 4px 12px; font-size: 12.5px; }
