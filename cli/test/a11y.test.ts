@@ -189,6 +189,19 @@ describe('every dashboard page passes axe-core in light and dark, with a screens
     60_000,
   );
 
+  it('the live switch of a list page pauses its refresh on every list page until pressed again', async () => {
+    await tab.goto(`${telltale.url}/features`);
+    const live = tab.locator('header button.live');
+    await waitFor('the live script ran', async () => (await live.getAttribute('aria-pressed')) === 'true');
+    await live.click();
+    expect(await live.getAttribute('aria-pressed')).toBe('false');
+    expect(await live.innerText()).toBe('paused');
+    await tab.goto(`${telltale.url}/events`);
+    await waitFor('the paused state shown', async () => (await live.innerText()) === 'paused');
+    await live.click();
+    expect(await live.getAttribute('aria-pressed')).toBe('true');
+  });
+
   it('no page broke the strict CSP', () => {
     expect(cspViolations).toEqual([]);
   });
