@@ -98,6 +98,10 @@ describe('list filters on the JSON API', () => {
         expect(res.body.error).toMatchObject({ code: 'TELLTALE_ERR_INVALID_QUERY', field });
       }
     }
+    // The answer says what would do.
+    expect((await get('/api/errors?range=2h')).body.error.message).toContain('24h');
+    expect((await get('/api/timeline?trace=x&range=2h')).body.error.field).toBe('range');
+    expect((await get('/api/logs?range=2h')).body.error.field).toBe('range');
   });
 });
 
