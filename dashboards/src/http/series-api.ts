@@ -1,7 +1,7 @@
 import { errorBody } from '@telltale/protocol';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { loadErrorGroups } from '../error-detail.js';
-import { filterFromQuery, FilterQuerySchema, type EventFilter } from '../filter.js';
+import { FilterQuerySchema, type EventFilter } from '../filter.js';
 import type { DashboardsPluginOptions } from '../plugin.js';
 import {
   DEFAULT_SPAN_MS,
@@ -12,12 +12,18 @@ import {
 } from '../series.js';
 import type { DashboardStore } from '../store.js';
 import type { IssueServices } from '../issues.js';
-import { blankToUndefined, errorParamsSchema, errorsQuerySchema, type ErrorsQuery } from './schemas.js';
+import {
+  blankToUndefined,
+  errorParamsSchema,
+  errorsQuerySchema,
+  requestFilter,
+  type ErrorsQuery,
+} from './schemas.js';
 
 /**
  * The charts' series as JSON under /api/series (the same numbers the pages draw), behind the same
- * access control as every /api route. Every route takes the lists' filter (filter.ts); without a
- * start the errors list looks back a day and the other charts 30 days.
+ * access control as every /api route. Every route takes the lists' filter (filter.ts; a bad one is a
+ * 400 naming the field, from the API's error handler); without a start the errors list looks back a day and the other charts 30 days.
  */
 
 const seriesQuerySchema = {
@@ -26,16 +32,6 @@ const seriesQuerySchema = {
 } as const;
 
 type SeriesQuery = Record<string, string | number | undefined>;
-
-/** The filter of a request, or a 400 naming the field already sent. */
-function filterOf(query: SeriesQuery, reply: FastifyReply): EventFilter | undefined {
-  const parsed = filterFromQuery(query, Date.now());
-  if (parsed.ok) return parsed.filter;
-  void reply
-    .code(400)
-    .send(errorBody('TELLTALE_ERR_INVALID_QUERY', { message: parsed.message, field: parsed.field }));
-  return undefined;
-}
 
 /** One group's series with its regression marker; the page and the API read it alike. */
 export async function loadErrorGroupSeries(
@@ -57,20 +53,13 @@ export async function seriesApiRoutes(app: FastifyInstance, options: DashboardsP
   const schema = { schema: { querystring: seriesQuerySchema } };
 
   // Sparklines of the groups on the same page of /api/errors (same status, limit and cursors).
-  app.get<{ Querystring: SeriesQuery }>('/api/series/errors', schema, async (request, reply) => {
-    const filter = filterOf(request.query, reply);
-    if (filter === undefined) return reply;
+  app.get<{ Querystring: SeriesQuery }>('/api/series/errors', schema, async (request) => {
+    const filter = requestFilter(request.query);
     const { status, limit, before, after } = request.query as ErrorsQuery;
     const groups = await loadErrorGroups(
       store,
       issues,
-      {
-        app: filter.app,
-        status: blankToUndefined(status),
-        limit,
-        before,
-        after,
-      },
+      { filter, status: blankToUndefined(status), limit, before, after },
       Date.now(),
     );
     return store.errorSparklines(groups.items, seriesFilterOf(filter, Date.now(), DEFAULT_SPAN_MS.list));
@@ -80,8 +69,7 @@ export async function seriesApiRoutes(app: FastifyInstance, options: DashboardsP
     '/api/series/errors/:id',
     { schema: { params: errorParamsSchema, querystring: seriesQuerySchema } },
     async (request, reply) => {
-      const filter = filterOf(request.query, reply);
-      if (filter === undefined) return reply;
+      const filter = requestFilter(request.query);
       const detail = await store.errorGroup(request.params.id, filter.app);
       if (detail === undefined)
         return reply
@@ -95,16 +83,13 @@ export async function seriesApiRoutes(app: FastifyInstance, options: DashboardsP
   );
 
   const range = (filter: EventFilter) => seriesFilterOf(filter, Date.now(), DEFAULT_SPAN_MS.detail);
-  app.get<{ Querystring: SeriesQuery }>('/api/series/features', schema, async (request, reply) => {
-    const filter = filterOf(request.query, reply);
-    return filter === undefined ? reply : store.featureSeries(range(filter));
-  });
-  app.get<{ Querystring: SeriesQuery }>('/api/series/asserts', schema, async (request, reply) => {
-    const filter = filterOf(request.query, reply);
-    return filter === undefined ? reply : store.assertSeries(range(filter));
-  });
-  app.get<{ Querystring: SeriesQuery }>('/api/series/blocked', schema, async (request, reply) => {
-    const filter = filterOf(request.query, reply);
-    return filter === undefined ? reply : store.blockedSeries(range(filter));
-  });
+  app.get<{ Querystring: SeriesQuery }>('/api/series/features', schema, async (request) =>
+    store.featureSeries(range(requestFilter(request.query))),
+  );
+  app.get<{ Querystring: SeriesQuery }>('/api/series/asserts', schema, async (request) =>
+    store.assertSeries(range(requestFilter(request.query))),
+  );
+  app.get<{ Querystring: SeriesQuery }>('/api/series/blocked', schema, async (request) =>
+    store.blockedSeries(range(requestFilter(request.query))),
+  );
 }
