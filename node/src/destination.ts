@@ -48,7 +48,7 @@ export interface TelltaleDestination extends EventEmitter {
  * The default way to send a Node app's pino lines to Telltale: the lines of each turn of the app's
  * event loop go to the local journal with one synchronous write on the app's thread (no fsync, no
  * network) as soon as the code that logged them yields, so a kill -9 of the app loses no line logged
- * before its code last yielded (only lines of the turn it interrupts, at most 64 KiB); a worker thread
+ * before its code last yielded (only lines of the turn it interrupts, at most 64 Ki characters); a worker thread
  * reads the journal, scrubs, ships and fsyncs it every second. The app never waits on the collector.
  */
 export function telltaleDestination(options: TransportOptions): TelltaleDestination {
