@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { bucketsOf, DEFAULT_SPAN_MS, fillBuckets, seriesFilterOf } from '../src/series.js';
+import { bucketsOf, DEFAULT_SPAN_MS, fillBuckets, seriesFilterOf, withRegression } from '../src/series.js';
 import { barChart, lineChart, sparkline } from '../src/views/chart.js';
 
 const HOUR = 3_600_000;
+const DAY_MS = 24 * HOUR;
 const T0 = Date.UTC(2026, 11, 1, 0, 0, 0);
 const axis = (n: number, bucket: 'hour' | 'day' = 'hour') => {
   const bucketMs = bucket === 'hour' ? HOUR : 24 * HOUR;
@@ -159,5 +160,29 @@ describe('default chart ranges', () => {
     expect(
       bucketsOf(seriesFilterOf({ from: T0, to: T0 + 3 * HOUR }, now, DEFAULT_SPAN_MS.list)).buckets,
     ).toEqual([T0, T0 + HOUR, T0 + 2 * HOUR]);
+  });
+});
+
+describe('regression markers', () => {
+  it('a resolved group that came back gets a marker at the release and time it did, in time order', () => {
+    const series = {
+      ...bucketsOf({ from: T0, to: T0 + DAY_MS }),
+      app: 'shop',
+      fingerprint: 'f',
+      events: [],
+      users: [],
+      releases: [
+        { release: '1.0.0', ts: T0 + HOUR, kind: 'first-seen' as const },
+        { release: '1.2.0', ts: T0 + 9 * HOUR, kind: 'first-seen' as const },
+      ],
+    };
+    const state = { status: 'regressed', regressedAt: T0 + 5 * HOUR, regressedInRelease: '1.1.0' };
+    expect(withRegression(series, state).releases.map((r) => `${r.kind}:${r.release}`)).toEqual([
+      'first-seen:1.0.0',
+      'regression:1.1.0',
+      'first-seen:1.2.0',
+    ]);
+    expect(withRegression(series, { status: 'resolved' }).releases).toHaveLength(2);
+    expect(withRegression(series, undefined)).toBe(series);
   });
 });

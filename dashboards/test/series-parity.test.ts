@@ -190,6 +190,20 @@ describe('every /api/series route answers the same on DuckDB, ClickHouse 18.16 a
     expect(daily.series[0].counts).toEqual(dense(7, EXPECTED.daily.blocked));
   });
 
+  it('a range without events: every bucket zero, no series', async () => {
+    const before = `from=${T0 - 3 * DAY}&to=${T0 - 2 * DAY}`;
+    const sparks = (await same(`/api/series/errors?${before}`)).body;
+    // The list of that range is empty, and so are its sparklines; the axis is still there.
+    expect(sparks).toMatchObject({ bucket: 'hour', groups: [] });
+    expect(sparks.buckets).toHaveLength(24);
+    const id = await groupId('shop', 'TypeError');
+    const group = (await same(`/api/series/errors/${id}?app=shop&${before}`)).body;
+    expect(group).toMatchObject({ events: dense(24, {}), users: dense(24, {}), releases: [] });
+    const features = (await same(`/api/series/features?${before}`)).body;
+    expect(features).toMatchObject({ features: [], firstUses: dense(24, {}), activeAccounts: {} });
+    expect((await same(`/api/series/blocked?${before}`)).body.series).toEqual([]);
+  });
+
   it('bad ranges are refused with a JSON error naming the field', async () => {
     const bad = await same(`/api/series/features?from=${T0 + DAY}&to=${T0}`);
     expect(bad.status).toBe(400);
