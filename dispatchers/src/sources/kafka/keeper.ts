@@ -73,6 +73,7 @@ export async function keepConsumer(options: ConsumerKeeperOptions): Promise<Cons
         const dead = consumer;
         generation += 1; // from here on the dead consumer's late events are ignored
         await disconnect(dead);
+        if (closing) return; // close() woke no sleep yet: do not start one
         attempt += 1;
         await sleeper.sleep(backoffDelay(attempt, options.backoff));
         if (closing) return;
