@@ -65,14 +65,7 @@ const unit = files.filter((file) => !integration.includes(file));
 export default defineConfig({
   resolve: { alias },
   test: {
-    exclude: [
-      '**/node_modules/**',
-      '**/dist/**',
-      // Held out of `npm test` until a Kafka consumer that crashes on a non-retriable error is
-      // recreated (it stays dead today, and the topology test then fails about one run in three):
-      // run it with `npm run test:topology`.
-      ...(process.env.TELLTALE_TOPOLOGY === '1' ? [] : ['cli/test/compose-topology.test.ts']),
-    ],
+    exclude: ['**/node_modules/**', '**/dist/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Integration tests start real servers (Chromium, SMTP); two cores do not like many at once.

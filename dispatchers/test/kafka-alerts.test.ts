@@ -20,10 +20,13 @@ import {
 
 /** Several processes, joins and session timeouts on a shared 2-core machine: more than vitest's 60 s default. */
 const TEST_TIMEOUT_MS = 240_000;
-// The two membership-change tests wait for the mock cluster to settle a rebalance; a member whose
-// consumer crashes there is never recreated yet (issue #12's open defect), and they time out about one
-// run in two. They run with TELLTALE_KAFKA_MEMBERSHIP=1 (npm run test:topology runs them) and show as
-// skipped otherwise.
+// The two membership-change tests wait for every member to own candidates partitions. On the mock
+// cluster a rebalance sometimes answers a member's SyncGroup with a non-retriable "request being
+// malformed … incompatible broker" error; kafkajs then stops that member's alert-deciders consumer
+// for good (CRASH restart=false), and alerts/kafka/decider.ts does not replace it yet (the sink
+// consumers do: sources/kafka/keeper.ts), so the survivors own every partition and these time out
+// about one run in two. They run with TELLTALE_KAFKA_MEMBERSHIP=1 (npm run test:topology) and show
+// as skipped otherwise.
 const membershipIt = it.runIf(process.env.TELLTALE_KAFKA_MEMBERSHIP === '1');
 
 /** Each subject exactly once, and nothing else. */
@@ -180,16 +183,12 @@ describe('Kafka alerts: exactly one email per new thing across dispatcher proces
       // The join rebalances while these are being decided.
       await round(2, [a, b, c]);
       await round(3, [a, b, c]);
-      await waitFor(
-        'three members, each owning partitions',
-        async () => (await owners([a, b, c])) === 3,
-        60_000,
-      );
+      await waitForOwners('three members, each owning partitions', [a, b, c], 60_000);
       await round(4, [a, b, c]);
       // c leaves while round 5 is in flight; its partitions go back to a and b.
       await Promise.all([round(5, [a, b, c]), c.stop()]);
       await round(6, [a, b]);
-      await waitFor('two members again', async () => (await owners([a, b])) === 2, 60_000);
+      await waitForOwners('two members again', [a, b], 60_000);
       await round(7, [a, b]);
       await quiescent(admin, prefix, [a, b]);
       expectOnce(smtp.subjects, expected);
@@ -215,7 +214,7 @@ describe('Kafka alerts: exactly one email per new thing across dispatcher proces
       const b = await joining.ready;
       // The mock cluster drops a member slow to rejoin and lets it join again later: on a loaded
       // machine the second owner can take over a minute to settle.
-      await waitFor('both members owning partitions', async () => (await owners([a, b])) === 2, 120_000);
+      await waitForOwners('both members owning partitions', [a, b], 120_000);
       await quiescent(admin, prefix, [a, b]);
       expectOnce(smtp.subjects, ['[Telltale] New error in shop: TypeError: boom in renderSlowly']);
     },
@@ -260,4 +259,18 @@ async function owners(live: readonly DeciderProcess[]): Promise<number> {
   const owned = await Promise.all(live.map((p) => p.partitions()));
   const all = owned.flat().sort();
   return all.join() === '0,1,2,3' ? owned.filter((o) => o.length > 0).length : -1;
+}
+
+/** Every process owns candidates partitions; on a timeout, says who owns what. */
+async function waitForOwners(
+  what: string,
+  live: readonly DeciderProcess[],
+  timeoutMs: number,
+): Promise<void> {
+  await waitFor(what, async () => (await owners(live)) === live.length, timeoutMs).catch(
+    async (error: unknown) => {
+      const owned = await Promise.all(live.map(async (p) => `${p.name}: [${(await p.partitions()).join()}]`));
+      throw new Error(`${String(error)} (owned: ${owned.join('; ')})`);
+    },
+  );
 }
