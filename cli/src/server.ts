@@ -116,7 +116,7 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
     access.publicUrl?.origin ||
     `http://${listenName(access.dashboardPort === undefined ? config.host : access.dashboardHost)}:${access.dashboardPort ?? config.port}`;
   const dispatcherConfig = resolveDispatcherConfig(
-    { dataDir: config.dataDir, dashboardUrl, ...options.dispatcher },
+    { dataDir: config.dataDir, dashboardUrl, alertAppsFile: config.configFile, ...options.dispatcher },
     env,
   );
   // The dashboards read what a sink of this process writes: DuckDB, or ClickHouse when asked for.
