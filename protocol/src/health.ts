@@ -1,5 +1,3 @@
-import type { SpoolName } from './data-layout.js';
-
 /**
  * The pipeline's figures as GET /api/health answers them (plain JSON): written by the dispatchers'
  * pipeline monitor and dead-letter summary, read by the dashboards' /health page. Defined once here
@@ -19,8 +17,8 @@ export interface ConsumerLag {
 
 export interface ConsumerFigures {
   name: string;
-  /** The spool it reads. */
-  spool: SpoolName;
+  /** The spool it reads (a SpoolName: client, server, blob; plain text on the wire). */
+  spool: string;
   running: boolean;
   records: number;
   retries: number;
