@@ -1,10 +1,8 @@
-export {
-  build,
-  collectorRoutes,
-  type CollectorDeps,
-  type CollectorLogger,
-  type CollectorRoutesOptions,
-} from './app.js';
+/**
+ * The collector's public entry: what the CLI, the benchmarks and the tests use, and the types of
+ * those functions' options. Everything else is internal to its module.
+ */
+export { build, collectorRoutes, type CollectorDeps, type CollectorLogger } from './app.js';
 export {
   STORAGE_RETRY_AFTER_SECONDS,
   FULL_RETRY_AFTER_SECONDS,
@@ -13,135 +11,42 @@ export {
 } from './routes.js';
 export {
   resolveCollectorConfig,
-  DEFAULT_DISK_CAP_BYTES,
-  DEFAULT_MAX_ATTACHMENT_BYTES,
   type CollectorConfig,
   type CollectorOptions,
   type CollectorApp,
   type CollectorAppOptions,
-  type CollectorLimits,
-  type CollectorRateLimits,
-  type CollectorTimeouts,
-  type CollectorConnections,
-  type CollectorStorage,
-  type CollectorQuotas,
-  type CollectorRetention,
-  type RateLimit,
-  type TrustProxy,
   DEFAULT_QUOTAS,
-  DEFAULT_SPOOL_APP_SHARE,
   COLLECTOR_SETTINGS,
 } from './config.js';
-export { resolveTrustProxy, trustedPeerMatcher, trustHops, type HopTrust } from './trust-proxy.js';
-export {
-  createQuotaLedger,
-  QuotaRefused,
-  MAX_SESSIONS_TRACKED,
-  type QuotaLedger,
-  type QuotaRefusal,
-} from './quotas.js';
-export { openSpoolShares, envelopeHead, type SpoolShares } from './spool-shares.js';
+export { createQuotaLedger, type QuotaLedger } from './quotas.js';
 export {
   resolveApps,
   createKeyRegistry,
   fingerprintKey,
   normalizeOrigin,
-  KEY_PATTERN,
   DSN_KEY_PATTERN,
   defaultProjectId,
   APP_QUOTA_NAMES,
   type AppQuotas,
   type KeyRegistry,
-  type KeyLookup,
-  type KeyKind,
 } from './apps.js';
 export {
   appsFilePath,
   readAppsFile,
   writeAppsFile,
   parseAppsFile,
-  appsFileVersion,
   loadAppsFile,
-  DEFAULT_CONFIG_FILE,
   type AppsFile,
 } from './apps-file.js';
-export { watchAppsFile, APPS_FILE_POLL_MS, type AppsWatch } from './apps-watch.js';
-export {
-  createCollectorMetrics,
-  renderMetrics,
-  type CollectorMetrics,
-  type CollectorMetricsSnapshot,
-  type CollectorGauges,
-  type IngestRoute,
-} from './metrics.js';
-export {
-  buildBatchIndex,
-  createBatchIndex,
-  createIdempotentStore,
-  IDEMPOTENCY_WINDOW_MS,
-  IDEMPOTENCY_MAX_ENTRIES,
-  IDEMPOTENCY_MAX_BYTES,
-  type BatchIndex,
-  type BatchIndexEntry,
-  type BatchIndexOptions,
-  type BatchIndexBuild,
-} from './batch-index.js';
-export {
-  loadBatchJournal,
-  openBatchJournal,
-  JOURNAL_FLUSH_MS,
-  JOURNAL_MAX_BYTES,
-  type BatchJournal,
-} from './batch-journal.js';
-export {
-  decodeBody,
-  decodeText,
-  parseJson,
-  parseContentEncoding,
-  measureGzip,
-  type DecodeResult,
-  type BodyEncoding,
-} from './decode.js';
-export { checkJsonShape, MAX_NESTING, FORBIDDEN_KEYS, type ShapeProblem } from './json-guard.js';
-export {
-  normalizeBatchTimes,
-  normalizeLogTime,
-  MAX_FUTURE_MS,
-  MAX_PAST_MS,
-  CLOCK_DRIFT_THRESHOLD_MS,
-} from './timestamps.js';
-export { parseServerLogs, contentId, MAX_LOG_LINES } from './server-logs.js';
-export { createRateLimiter, RATE_LIMITER_MAX_BUCKETS, type RateLimiter } from './rate-limit.js';
-export {
-  openAttachmentStore,
-  ATTACHMENT_ID,
-  RETENTION_CHECK_MS,
-  type AttachmentStore,
-  type AttachmentMeta,
-} from './attachment-store.js';
-export { hardenHttpServer, openConnections } from './http-hardening.js';
-export { openCollectorStores, collectorPaths, segmentBytesFor, type CollectorStores } from './storage.js';
-export { notReadyReasons } from './ops-routes.js';
+export { watchAppsFile } from './apps-watch.js';
+export { createCollectorMetrics, type CollectorMetrics } from './metrics.js';
+export { createBatchIndex } from './batch-index.js';
+export { loadBatchJournal, openBatchJournal, type BatchJournal } from './batch-journal.js';
+export { MAX_FUTURE_MS, MAX_PAST_MS } from './timestamps.js';
+export { MAX_LOG_LINES } from './server-logs.js';
+export { createRateLimiter } from './rate-limit.js';
+export { openAttachmentStore } from './attachment-store.js';
+export { openCollectorStores, collectorPaths, type CollectorStores } from './storage.js';
 export { sentryDsn } from './sentry/dsn.js';
-export { SENTRY_ENVELOPE_URL, SENTRY_STORE_URL } from './sentry/route.js';
-export {
-  startKafkaForwarder,
-  forwardCheckpointFile,
-  type KafkaForwarder,
-  type KafkaForwarderOptions,
-  type KafkaForwarderStats,
-} from './forward/forwarder.js';
-export {
-  FORWARD_BATCH_RECORDS,
-  FORWARD_BATCH_BYTES,
-  FORWARD_POLL_MS,
-  FORWARD_BACKOFF,
-  type LaneStats as KafkaForwardLaneStats,
-} from './forward/lane.js';
-export { FORWARD_REQUEST_TIMEOUT_MS, FORWARD_CONNECT_TIMEOUT_MS } from './forward/kafka-client.js';
-export {
-  startCollectorServer,
-  resolveCollectorKafka,
-  type CollectorServerOptions,
-  type RunningCollector,
-} from './server.js';
+export { type KafkaForwarder } from './forward/forwarder.js';
+export { startCollectorServer, type CollectorServerOptions, type RunningCollector } from './server.js';
