@@ -2,7 +2,15 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyError, FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { dataLayout, LIMITS } from '@telltale/protocol';
+import {
+  artifactId,
+  artifactPath,
+  dataLayout,
+  debugIdKey,
+  DEBUG_ID_DIR,
+  LIMITS,
+  releaseDirName,
+} from '@telltale/protocol';
 import { PRIVATE_DIR_MODE, writeFileDurably, fsyncDir } from '@telltale/spool';
 import { createKeyRegistry, type KeyRegistry } from './apps.js';
 import type { CollectorConfig } from './config.js';
@@ -75,38 +83,10 @@ export interface StoredSourceMap {
   debugId?: string;
 }
 
-const PLAIN_RELEASE = /^[A-Za-z0-9_][A-Za-z0-9._+-]{0,99}$/;
 const MAX_NAME_LENGTH = 2048;
 
-/** Must stay equal to the dispatchers' copy (symbolicate/artifact-store.ts); the round-trip test holds them together. */
-export function releaseDirName(release: string): string {
-  return PLAIN_RELEASE.test(release)
-    ? release
-    : `~${createHash('sha256').update(release).digest('hex').slice(0, 32)}`;
-}
-
-/** Where maps are indexed by debug ID; `@` starts no release dir name, so no release can take it. */
-export const DEBUG_ID_DIR = '@debug-ids';
-const DEBUG_ID = /^([0-9a-f]{8})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{12})$/i;
-
-/** A debug ID (a UUID, with or without dashes) as its index file's name, or undefined. Same as the dispatchers' copy. */
-export function debugIdKey(debugId: unknown): string | undefined {
-  if (typeof debugId !== 'string' || debugId.length > 36) return undefined;
-  const match = DEBUG_ID.exec(debugId);
-  return match === null ? undefined : match.slice(1).join('').toLowerCase();
-}
-
-/** `https://cdn.example.com/a/b.js?v=1`, `~/a/b.js`, `/a/b.js` → `/a/b.js` (same as the dispatchers' artifactPath). */
-export function artifactPath(url: string): string {
-  let result = url.trim().replace(/[?#].*/s, '');
-  result = result.replace(/^~(?=\/)/, '').replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '');
-  try {
-    result = decodeURIComponent(result);
-  } catch {
-    // a stray % stays as it is
-  }
-  return result.startsWith('/') ? result : `/${result}`;
-}
+// Release folders, debug-ID index and map names: protocol's artifact-layout.ts (the dispatchers read them).
+export { artifactPath, debugIdKey, DEBUG_ID_DIR, releaseDirName };
 
 type Checked =
   | { ok: true; name: string; text: string; sources: number; debugId: string | undefined }
@@ -263,7 +243,7 @@ export const sourcemapRoutes: FastifyPluginAsync<SourceMapRoutesOptions> = async
       for (const file of checked) {
         if (!file.ok) continue;
         const urlPath = artifactPath(file.name);
-        const id = createHash('sha256').update(urlPath).digest('hex').slice(0, 32);
+        const id = artifactId(urlPath);
         const sha256 = createHash('sha256').update(file.text).digest('hex');
         const before = await readFile(path.join(dir, `${id}.json`), 'utf8')
           .then((text) => JSON.parse(text) as { sha256?: unknown; uploadedAt?: unknown })

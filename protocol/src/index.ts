@@ -73,3 +73,4 @@ export type {
   PipelineFigures,
   SinkFigures,
 } from './health.js';
+export { artifactId, artifactPath, debugIdKey, DEBUG_ID_DIR, releaseDirName } from './artifact-layout.js';

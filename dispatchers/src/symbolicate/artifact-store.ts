@@ -1,8 +1,14 @@
-import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { LRUCache } from 'lru-cache';
-import { dataLayout } from '@telltale/protocol';
+import {
+  artifactId,
+  artifactPath,
+  dataLayout,
+  debugIdKey,
+  DEBUG_ID_DIR,
+  releaseDirName,
+} from '@telltale/protocol';
 
 /**
  * Reader of the local artifact store the collector writes on `POST /v1/releases/:release/sourcemaps`
@@ -33,25 +39,8 @@ export function artifactsRoot(dataDir: string): string {
   return dataLayout(dataDir).artifacts;
 }
 
-const PLAIN_RELEASE = /^[A-Za-z0-9_][A-Za-z0-9._+-]{0,99}$/;
-
-/** Must stay equal to the collector's copy (collector/src/sourcemaps.ts); the round-trip test holds them together. */
-export function releaseDirName(release: string): string {
-  return PLAIN_RELEASE.test(release)
-    ? release
-    : `~${createHash('sha256').update(release).digest('hex').slice(0, 32)}`;
-}
-
-/** Where maps are indexed by debug ID; `@` starts no release dir name. Same as the collector's DEBUG_ID_DIR. */
-export const DEBUG_ID_DIR = '@debug-ids';
-const DEBUG_ID = /^([0-9a-f]{8})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{12})$/i;
-
-/** A debug ID (a UUID, dashes or not) as its index file's name; must stay equal to the collector's debugIdKey. */
-export function debugIdKey(debugId: unknown): string | undefined {
-  if (typeof debugId !== 'string' || debugId.length > 36) return undefined;
-  const match = DEBUG_ID.exec(debugId);
-  return match === null ? undefined : match.slice(1).join('').toLowerCase();
-}
+// Release folders, debug-ID index and map names: protocol's artifact-layout.ts (the collector writes them).
+export { artifactId, artifactPath, debugIdKey, DEBUG_ID_DIR, releaseDirName };
 
 /**
  * The debug ID a frame's script carries: the collector writes `debugid-<32 hex>+` before the script
@@ -61,29 +50,6 @@ export function debugIdKey(debugId: unknown): string | undefined {
 export function frameDebugId(file: string): string | undefined {
   if (!file.startsWith('debugid-') || file[40] !== '+') return undefined;
   return debugIdKey(file.slice(8, 40));
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
-}
-
-/**
- * The part of a script URL that names the file on every host: `https://cdn.example.com/a/b.js?v=1`,
- * `~/a/b.js` and `/a/b.js` all become `/a/b.js`; a bare `index.android.bundle` becomes `/index.android.bundle`.
- */
-export function artifactPath(url: string): string {
-  let result = url.trim().replace(/[?#].*/s, '');
-  result = result.replace(/^~(?=\/)/, '').replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '');
-  result = safeDecode(result);
-  return result.startsWith('/') ? result : `/${result}`;
-}
-
-export function artifactId(urlPath: string): string {
-  return createHash('sha256').update(urlPath).digest('hex').slice(0, 32);
 }
 
 function isMeta(value: unknown): value is ArtifactMeta {
