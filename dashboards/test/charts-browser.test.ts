@@ -101,6 +101,20 @@ describe('charts in Chromium: one drawn point per bucket, release markers, no CS
     await tab.screenshot({ path: path.join(SCREENSHOTS, 'charts-errors.png'), fullPage: true });
   });
 
+  it("the filter bar's range changes the sparklines: a week is drawn by day", async () => {
+    const week = (await getJson(app, '/api/series/errors?range=7d')).body;
+    expect(week.bucket).toBe('day');
+    await tab.goto(`${url}/?range=7d`);
+    // Every group of the corpus is inside the week; one vertex per day of the range.
+    expect(await sparkVertices(tab)).toEqual([week.buckets.length, week.buckets.length, week.buckets.length]);
+    expect(week.buckets.length).toBeGreaterThanOrEqual(7);
+    // A named day ends now: hourly, its first hour cut by the range's start.
+    const day = (await getJson(app, '/api/series/errors?range=24h')).body;
+    expect(day.bucket).toBe('hour');
+    await tab.goto(`${url}/?range=24h`);
+    expect(new Set(await sparkVertices(tab))).toEqual(new Set([day.buckets.length]));
+  });
+
   it("a group's page: events and users per day of the last 30 days, markers of its releases", async () => {
     const { body } = await getJson(app, '/api/errors?app=shop');
     const group = body.groups.find((g: { type: string }) => g.type === 'TypeError');
