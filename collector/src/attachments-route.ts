@@ -4,7 +4,6 @@ import type { FastifyInstance } from 'fastify';
 import { LIMITS } from '@telltale/protocol';
 import { ATTACHMENT_ID, type AttachmentStore } from './attachment-store.js';
 import {
-  corsOnSend,
   MAX_USER_AGENT_LENGTH,
   refuseStoreFailure,
   registerPreflight,
@@ -37,7 +36,6 @@ export function registerAttachmentsRoute(
     method: 'POST',
     url: ATTACHMENTS_URL,
     bodyLimit: config.limits.maxAttachmentBytes,
-    onSend: corsOnSend(deps),
     onRequest: createGuard(deps.guard, {
       route: 'attachments',
       kinds: ['ingest', 'secret'],

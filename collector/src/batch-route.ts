@@ -5,7 +5,7 @@ import type { CollectorApp } from './apps.js';
 import type { IdempotentStore } from './batch-index.js';
 import type { CollectorConfig } from './config.js';
 import { decodeText, parseJson } from './decode.js';
-import { corsHeaders, createGuard, refuseQuota, storing, StorageFailure, type GuardDeps } from './guard.js';
+import { createGuard, refuseQuota, storing, StorageFailure, type GuardDeps } from './guard.js';
 import type { CollectorMetrics, IngestRoute } from './metrics.js';
 import { QuotaRefused, type QuotaLedger } from './quotas.js';
 import type { SpoolShares } from './spool-shares.js';
@@ -84,13 +84,6 @@ export function isFullError(error: unknown): boolean {
   return code === 'SPOOL_FULL' || code === 'ATTACHMENTS_FULL';
 }
 
-export function corsOnSend(deps: IngestRouteDeps) {
-  return async (request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> => {
-    reply.headers(corsHeaders(request, deps.guard.auth.get(request)));
-    return payload;
-  };
-}
-
 /** A browser that adds a header (X-Telltale-Key, Content-Encoding) asks first; the POST itself enforces origins. */
 export function registerPreflight(app: FastifyInstance, url: string): void {
   app.options(url, async (_request, reply) =>
@@ -124,7 +117,6 @@ export function registerBatchRoute(
     method: 'POST',
     url: BATCH_URL,
     bodyLimit: config.limits.maxCompressedBytes,
-    onSend: corsOnSend(deps),
     onRequest: createGuard(deps.guard, {
       route: 'batch',
       kinds: ['ingest'],

@@ -1,3 +1,4 @@
+import type { FastifyCorsOptions } from '@fastify/cors';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_CODES, errorBody, type ErrorCode } from '@telltale/protocol';
 import type { CollectorApp, KeyKind, KeyRegistry } from './apps.js';
@@ -194,8 +195,9 @@ export function createGuard(deps: GuardDeps, spec: GuardSpec) {
 }
 
 /**
- * CORS for browser-facing routes. An app with an origin allow-list gets its (checked) origin echoed;
- * otherwise any origin may read our answers (ingest keys are public and write-only).
+ * CORS for the Sentry routes, whose key may arrive inside the envelope (after every hook
+ * @fastify/cors can run in): an app with an origin allow-list gets its (checked) origin echoed;
+ * otherwise any origin may read our answers.
  */
 export function corsHeaders(request: FastifyRequest, auth: RequestAuth | undefined): Record<string, string> {
   const origin = request.headers.origin;
@@ -207,4 +209,28 @@ export function corsHeaders(request: FastifyRequest, auth: RequestAuth | undefin
     headers['access-control-allow-origin'] = '*';
   }
   return headers;
+}
+
+/**
+ * CORS for browser-facing routes (@fastify/cors, decided per request from its key before the guard
+ * runs): an app with an origin allow-list gets the request's origin echoed (with Vary: Origin), so a
+ * browser can read even the refusal of a foreign origin (the guard enforces the list); otherwise any
+ * origin may read our answers (ingest keys are public and write-only). Preflights are the routes'
+ * own OPTIONS answers.
+ */
+export function browserCors(keys: KeyRegistry): FastifyCorsOptions {
+  return {
+    hook: 'onRequest',
+    preflight: false,
+    delegator: (request, callback) => {
+      const found = keyOf(request);
+      const lookup = found === undefined ? undefined : keys.lookup(found.key);
+      const pinned =
+        lookup?.status === 'active' &&
+        lookup.app.allowedOrigins.length > 0 &&
+        request.headers.origin !== undefined;
+      // preflight here too: the delegator's answer replaces the options given at registration.
+      callback(null, { origin: pinned ? true : '*', exposedHeaders: 'Retry-After', preflight: false });
+    },
+  };
 }

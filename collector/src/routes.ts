@@ -1,4 +1,5 @@
 import path from 'node:path';
+import cors from '@fastify/cors';
 import type { FastifyError, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { listSegments, openSpoolReader, type SpoolPosition, type SpoolWriter } from '@telltale/spool';
 import { createKeyRegistry, type KeyRegistry } from './apps.js';
@@ -15,7 +16,7 @@ import {
 import { loadBatchJournal, openBatchJournal, type BatchJournal } from './batch-journal.js';
 import { registerBatchRoute, type IngestRouteDeps } from './batch-route.js';
 import type { CollectorConfig } from './config.js';
-import { createRefuse, type RequestAuth } from './guard.js';
+import { browserCors, createRefuse, type RequestAuth } from './guard.js';
 import { hardenHttpServer, openConnections } from './http-hardening.js';
 import { registerLogsRoute } from './logs-route.js';
 import { createCollectorMetrics, type CollectorMetrics, type IngestRoute } from './metrics.js';
@@ -163,13 +164,18 @@ export const collectorRoutes: FastifyPluginAsync<CollectorRoutesOptions> = async
     },
     quotas,
   };
-  registerBatchRoute(app, { ...deps, spool, shares, storeOnce });
+  // Telltale's browser-facing routes, in their own scope with the CORS plugin (guard.ts browserCors).
+  await app.register(async (browser) => {
+    await browser.register(cors, browserCors(deps.guard.keys));
+    registerBatchRoute(browser, { ...deps, spool, shares, storeOnce });
+    if (options.attachments) registerAttachmentsRoute(browser, { ...deps, store: options.attachments });
+  });
+  // Sentry SDKs may put the key in the envelope, so these set their CORS headers once it is read.
   registerSentryRoutes(app, { ...deps, spool, shares, storeOnce }); // POST /api/<project id>/envelope/ and /store/
   if (options.serverLogSpool && serverShares)
     registerLogsRoute(app, { ...deps, spool: options.serverLogSpool, shares: serverShares });
   if (options.serverLogSpool && serverShares)
     registerOtlpLogsRoute(app, { ...deps, spool: options.serverLogSpool, shares: serverShares });
-  if (options.attachments) registerAttachmentsRoute(app, { ...deps, store: options.attachments });
   // POST /v1/releases/:release/sourcemaps (secret key), behind the same guard, limits and counters
   await app.register(sourcemapRoutes, { config, spool, keys, guard: deps.guard, metrics });
 
