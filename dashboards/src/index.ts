@@ -20,14 +20,9 @@ export type {
   ServerLogLine,
 } from './store.js';
 export type { AlertSummary, ListAlerts, ReadAlert } from './alerts.js';
-export {
-  registerAuth,
-  DEFAULT_SESSION_LIMITS,
-  type AuthOptions,
-  type RegisteredAuth,
-} from './auth/register.js';
+export { registerAuth, type AuthOptions, type RegisteredAuth } from './auth/register.js';
 export { INGEST_ROUTES, SIGN_IN_ROUTES, isIngestRequest, matchesRoute } from './auth/surface.js';
-export { hostAllowed, viewerOf, type RegisteredRoute } from './auth/access-hook.js';
+export type { RegisteredRoute } from './auth/access-hook.js';
 export {
   openAccessStore,
   accessFilePath,
@@ -39,10 +34,11 @@ export {
   ROLES,
   type AccessStore,
   type Role,
-  type UserRecord,
-  type TokenRecord,
 } from './auth/access-store.js';
-export { hashPassword, verifyPassword, passwordProblem, MIN_PASSWORD_LENGTH } from './auth/password.js';
-export { createSessionStarter, safeNext } from './auth/sign-in-routes.js';
-export type { Viewer, SessionLimits } from './auth/sessions.js';
-export * from './http/health-types.js';
+export { hashPassword, verifyPassword, passwordProblem } from './auth/password.js';
+export { safeNext } from './auth/sign-in-routes.js';
+export {
+  HEALTH_BANNER_AFTER_MS,
+  type PipelineHealth,
+  type DeadLetterReplayResult,
+} from './http/health-types.js';
