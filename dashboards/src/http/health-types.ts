@@ -1,11 +1,4 @@
-import type {
-  ConsumerFigures,
-  ConsumerLag,
-  DeadLetterReplayReport,
-  DeadLetterSummary,
-  PipelineFigures,
-  SinkFigures,
-} from '@telltale/protocol';
+import type * as Wire from '@telltale/protocol';
 import type { SpoolWriterStats } from '@telltale/spool';
 
 /**
@@ -13,7 +6,7 @@ import type { SpoolWriterStats } from '@telltale/spool';
  * PipelineFigures: consumers, sinks, alerts, decodePool); the process that runs the collector adds
  * its spools and refusals, and the data dir's dead letters. Plain JSON throughout.
  */
-export interface PipelineHealth extends PipelineFigures {
+export interface PipelineHealth extends Wire.PipelineFigures {
   /** The collector's spools by name (`client`, `server`), when this process runs the collector. */
   spools?: Record<string, SpoolWriterStats>;
   /** Requests the collector refused since start, by `route code reason` (its rejectedByReason). */
@@ -22,12 +15,12 @@ export interface PipelineHealth extends PipelineFigures {
   deadLetters?: DeadLetterHealth[];
 }
 
-export type ConsumerLagHealth = ConsumerLag;
-export type ConsumerHealth = ConsumerFigures;
-export type SinkHealth = SinkFigures;
-export type DeadLetterHealth = DeadLetterSummary;
+export type ConsumerLagHealth = Wire.ConsumerLag;
+export type ConsumerHealth = Wire.ConsumerFigures;
+export type SinkHealth = Wire.SinkFigures;
+export type DeadLetterHealth = Wire.DeadLetterSummary;
 /** What a dead-letter replay did (the dispatchers' replayDeadLetters). */
-export type DeadLetterReplayResult = DeadLetterReplayReport;
+export type DeadLetterReplayResult = Wire.DeadLetterReplayReport;
 
 /** A sink or consumer failing for longer than this puts a red banner on every page. */
 export const HEALTH_BANNER_AFTER_MS = 3 * 60_000;
