@@ -12,7 +12,8 @@ export const RETRY = Object.freeze({
   capMs: 30_000,
   retryAfterCapMs: 10 * 60_000,
   requestTimeoutMs: 30_000,
-  // The journal is polled: the app's thread never signals the shipping worker, that would cost it a message per line.
+  // With nothing to send the journal is polled (and watched, where the OS can: see shipping.ts); the
+  // app's thread never signals the shipping worker, that would cost it a message per line.
   idlePollMs: 250,
 });
 // A request's NDJSON before gzip: well under the collector's 1 MiB gzip body, even for text that hardly compresses.
@@ -68,6 +69,8 @@ export function startShipper(options: {
   key: string;
   batchLines: number;
   warn: (reason: string, message: string) => void;
+  /** Called when an idle wait starts (everything read is shipped); `wake()` ends that wait. */
+  onIdle?: () => void;
 }): Shipper {
   const { source, logsUrl, key, warn } = options;
   const counters: ShipperStats = { shipped: 0, rejected: 0, retries: 0, lastError: null };
@@ -88,6 +91,7 @@ export function startShipper(options: {
         resolve();
       }
       sleeping = { done, idle };
+      if (idle) options.onIdle?.();
     });
 
   async function failed(reason: string, waitMs: number): Promise<void> {

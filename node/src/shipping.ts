@@ -1,4 +1,6 @@
-import { openJournalReader } from './journal.js';
+import { watch, type FSWatcher } from 'node:fs';
+import path from 'node:path';
+import { JOURNAL_DIR, openJournalReader } from './journal.js';
 import { wireLine } from './log-line.js';
 import { startShipper, type ShipperStats } from './shipper.js';
 import type { TransportConfig } from './transport-config.js';
@@ -57,12 +59,34 @@ export async function startShipping(
     toWire: (raw, id) => wireLine(raw, id, defaults),
   });
   const warn = rateLimitedWarn();
+  // While idle, the journal's folder is watched (inotify: nothing on the app's thread), so a new line
+  // ends the idle wait at once instead of at the next poll; closed again at the first change, so a
+  // busy app does not wake the worker for every write. Where watching fails, the poll remains.
+  let watcher: FSWatcher | undefined;
+  let stopping = false;
+  const unwatch = (): void => {
+    watcher?.close();
+    watcher = undefined;
+  };
+  const watchJournal = (): void => {
+    if (watcher !== undefined || stopping) return;
+    try {
+      watcher = watch(path.join(config.dir, JOURNAL_DIR), { persistent: false }, () => {
+        unwatch();
+        shipper.wake();
+      });
+      watcher.on('error', unwatch);
+    } catch {
+      watcher = undefined;
+    }
+  };
   const shipper = startShipper({
     source: reader,
     logsUrl: config.logsUrl,
     key: config.key,
     batchLines: config.batchLines,
     warn,
+    onIdle: watchJournal,
   });
 
   let droppedAtCap = 0;
@@ -117,6 +141,8 @@ export async function startShipping(
     stats,
     /** Stops after the request in flight; unsent lines stay in the journal for the next start. */
     async stop(): Promise<void> {
+      stopping = true;
+      unwatch();
       clearInterval(timer);
       await running;
       await shipper.stop();
