@@ -15,6 +15,7 @@ import {
   type RecordDecodeResult,
   type SpoolContent,
 } from '@telltale/dispatchers';
+import { withoutTsLoader } from '../src/decode-pool.js';
 import { clientBatch, json, serverLogs } from './corpus.js';
 import { envelope, errorEvent, tempDir, waitFor } from './helpers.js';
 
@@ -222,5 +223,28 @@ describe('dispatchers with the decode pool', () => {
       duckdb.closeSync();
       await cleanup();
     }
+  });
+});
+
+describe('decode worker flags', () => {
+  it("keep the process's own flags but not the tsx loader, which a compiled worker file does not need", () => {
+    const underTsxCli = [
+      '--require',
+      '/app/node_modules/tsx/dist/preflight.cjs',
+      '--import',
+      'file:///app/node_modules/tsx/dist/loader.mjs',
+      '--cpu-prof',
+      '--import',
+      './telemetry.js',
+    ];
+    expect(withoutTsLoader(underTsxCli)).toEqual(['--cpu-prof', '--import', './telemetry.js']);
+    expect(withoutTsLoader(['--import', 'tsx', '--enable-source-maps', '--import=tsx'])).toEqual([
+      '--enable-source-maps',
+    ]);
+    expect(withoutTsLoader(['--max-old-space-size=512', '--require', 'tsx-free-hook.cjs'])).toEqual([
+      '--max-old-space-size=512',
+      '--require',
+      'tsx-free-hook.cjs',
+    ]);
   });
 });

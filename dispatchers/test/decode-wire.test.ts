@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDecodePool, decodeRecord, type DecodePool, type EnrichedEvent } from '@telltale/dispatchers';
-import { json } from './corpus.js';
+import { clientBatch, json } from './corpus.js';
 import { envelope, errorEvent } from './helpers.js';
 
 /** Every field of a stored row set, each to a value no other field has; then every nullable one null. */
@@ -78,6 +78,25 @@ describe('rows handed from a decode worker to the main thread', () => {
       device: null,
       breadcrumbs: null,
     });
+  });
+
+  it('arrive intact from chunks of many rows whose fields alternate between values', async () => {
+    // More rows than the column writer's first allocation, and values that come back after others
+    // (apps, the null and non-null bare fields), so repeated, returning and new strings all travel.
+    const payloads = [
+      ...Array.from({ length: 6 }, (_, n) =>
+        json(clientBatch(n, 100, 1_714_000_000_000 + n, `app-${n % 2}`)),
+      ),
+      json(bare),
+      json(full),
+      json(bare),
+    ];
+    const results = await pool.decode(payloads, 'client');
+    const rows = (r: (typeof results)[number]): EnrichedEvent[] =>
+      r.ok && r.value.kind === 'client' ? r.value.events : [];
+    const inline = payloads.map((p) => decodeRecord(p, 'client'));
+    expect(results.map(rows).flat()).toHaveLength(604);
+    expect(results.map(rows)).toEqual(inline.map(rows));
   });
 
   it('gives each reader its own rows, so one consumer changing them cannot touch another', async () => {

@@ -30,6 +30,7 @@ describe('spool consumer', () => {
   function start(
     handle: (records: SourceRecord<SpoolPosition>[]) => Promise<HandleResult>,
     pollMs = 60_000,
+    linger?: { maxRecords: number; maxBytes: number; maxWaitMs: number },
   ): SpoolConsumer {
     const consumer = createSpoolConsumer({
       name: 'test',
@@ -39,6 +40,7 @@ describe('spool consumer', () => {
       batchSize: 3,
       pollMs,
       notify: (listener) => writer.onAppend(listener),
+      linger,
     });
     consumers.push(consumer);
     return consumer;
@@ -146,5 +148,43 @@ describe('spool consumer', () => {
       [0, 1, 2],
       [3, 4, 5],
     ]);
+  });
+
+  it('with two hand-overs in flight, hands the next over before the first is answered, and commits in order', async () => {
+    await append(0, 6);
+    const handled: number[][] = [];
+    let release: () => void = () => undefined;
+    const blocked = new Promise<void>((resolve) => (release = resolve));
+    // As the ClickHouse sink's batching declares it (the extra field travels with the linger limits).
+    const linger = { maxRecords: 3, maxBytes: 1 << 20, maxWaitMs: 0, handOversInFlight: 2 };
+    const consumer = start(
+      async (records) => {
+        handled.push(numbers(records));
+        if (handled.length === 1) {
+          await blocked; // the first insert is slow, then fails once
+          return 'retry';
+        }
+        return 'done';
+      },
+      60_000,
+      linger,
+    );
+    await consumer.start();
+    await waitFor('the second hand-over handled while the first is not', () => handled.length === 2);
+    expect(handled).toEqual([
+      [0, 1, 2],
+      [3, 4, 5],
+    ]);
+    // Records 3-5 are stored, but the checkpoint may not pass 0-2, which are not.
+    expect(consumer.stats().records).toBe(0);
+    expect(consumer.position()).toEqual({ segment: 0, offset: 0 });
+    release();
+    await waitFor('both hand-overs committed', () => consumer.stats().records === 6);
+    expect(handled).toEqual([
+      [0, 1, 2],
+      [3, 4, 5],
+      [0, 1, 2],
+    ]);
+    expect(consumer.stats().retries).toBe(1);
   });
 });

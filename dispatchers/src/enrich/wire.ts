@@ -64,64 +64,92 @@ export interface ColumnWriter {
   finish(): EventColumns;
 }
 
+function grow<T extends Int32Array | Float64Array | Uint8Array>(from: T, to: T): T {
+  to.set(from as never);
+  return to;
+}
+
 export function createColumnWriter(): ColumnWriter {
   const strings: string[] = [];
   const index = new Map<string, number>();
-  const refs: number[] = [];
-  const numbers: number[] = [];
-  const flags: number[] = [];
+  // Typed arrays grown by doubling, written in place: no boxed array to convert at the end.
+  let refs = new Int32Array(STRING_FIELDS.length * 256);
+  let numbers = new Float64Array(NUMBER_FIELDS.length * 256);
+  let flags = new Uint8Array(FLAG_FIELDS.length * 256);
+  // Per string field, the last value and its ref: most fields repeat from row to row (app, kind,
+  // release, session, browser, …), and a comparison with the same string object is cheaper than
+  // a Map lookup (4.8 million lookups for 200,000 events).
+  const last: (string | null)[] = STRING_FIELDS.map(() => null);
+  const lastAt = new Int32Array(STRING_FIELDS.length);
   let rows = 0;
   const flag = (value: boolean | null): number => (value === null ? 0 : value ? 2 : 1);
-  const ref = (value: string | null): number => {
+  const ref = (field: number, value: string | null): number => {
     if (value === null) return -1;
+    if (value === last[field]) return lastAt[field]!;
     let at = index.get(value);
     if (at === undefined) {
       at = strings.length;
       strings.push(value);
       index.set(value, at);
     }
+    last[field] = value;
+    lastAt[field] = at;
     return at;
   };
+  /** Event ids are unique: no lookup, the string goes in as it is. */
+  const unique = (value: string): number => strings.push(value) - 1;
   return {
     // In STRING_FIELDS order, field by field: a loop over the names (a keyed read each) cost ~7 µs an event.
     add(e) {
-      refs.push(
-        ref(e.app),
-        ref(e.id),
-        ref(e.kind),
-        ref(e.batchId),
-        ref(e.release),
-        ref(e.environment),
-        ref(e.session),
-        ref(e.userId),
-        ref(e.accountId),
-        ref(e.url),
-        ref(e.trace),
-        ref(e.fingerprint),
-        ref(e.name),
-        ref(e.errorType),
-        ref(e.message),
-        ref(e.stack),
-        ref(e.level),
-        ref(e.attrs),
-        ref(e.breadcrumbs),
-        ref(e.browser),
-        ref(e.browserVersion),
-        ref(e.os),
-        ref(e.osVersion),
-        ref(e.device),
-      );
-      numbers.push(e.ts, e.receivedAt, e.count, e.loadMs ?? Number.NaN);
-      flags.push(flag(e.online), flag(e.soft), flag(e.adblock));
+      if ((rows + 1) * STRING_FIELDS.length > refs.length) {
+        refs = grow(refs, new Int32Array(refs.length * 2));
+        numbers = grow(numbers, new Float64Array(numbers.length * 2));
+        flags = grow(flags, new Uint8Array(flags.length * 2));
+      }
+      let r = rows * STRING_FIELDS.length;
+      refs[r++] = ref(S.app, e.app);
+      refs[r++] = unique(e.id);
+      refs[r++] = ref(S.kind, e.kind);
+      refs[r++] = ref(S.batchId, e.batchId);
+      refs[r++] = ref(S.release, e.release);
+      refs[r++] = ref(S.environment, e.environment);
+      refs[r++] = ref(S.session, e.session);
+      refs[r++] = ref(S.userId, e.userId);
+      refs[r++] = ref(S.accountId, e.accountId);
+      refs[r++] = ref(S.url, e.url);
+      refs[r++] = ref(S.trace, e.trace);
+      refs[r++] = ref(S.fingerprint, e.fingerprint);
+      refs[r++] = ref(S.name, e.name);
+      refs[r++] = ref(S.errorType, e.errorType);
+      refs[r++] = ref(S.message, e.message);
+      refs[r++] = ref(S.stack, e.stack);
+      refs[r++] = ref(S.level, e.level);
+      refs[r++] = ref(S.attrs, e.attrs);
+      refs[r++] = ref(S.breadcrumbs, e.breadcrumbs);
+      refs[r++] = ref(S.browser, e.browser);
+      refs[r++] = ref(S.browserVersion, e.browserVersion);
+      refs[r++] = ref(S.os, e.os);
+      refs[r++] = ref(S.osVersion, e.osVersion);
+      refs[r++] = ref(S.device, e.device);
+      const n = rows * NUMBER_FIELDS.length;
+      numbers[n] = e.ts;
+      numbers[n + 1] = e.receivedAt;
+      numbers[n + 2] = e.count;
+      numbers[n + 3] = e.loadMs ?? Number.NaN;
+      const f = rows * FLAG_FIELDS.length;
+      flags[f] = flag(e.online);
+      flags[f + 1] = flag(e.soft);
+      flags[f + 2] = flag(e.adblock);
       rows += 1;
     },
     rows: () => rows,
     finish: () => ({
       rows,
       strings,
-      refs: Int32Array.from(refs),
-      numbers: Float64Array.from(numbers),
-      flags: Uint8Array.from(flags),
+      // Copies of the used part: the task's answer transfers no more than the rows.
+      refs: refs.slice(0, rows * STRING_FIELDS.length),
+      numbers: numbers.slice(0, rows * NUMBER_FIELDS.length),
+      flags: flags.slice(0, rows * FLAG_FIELDS.length),
     }),
   };
 }

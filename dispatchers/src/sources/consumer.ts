@@ -15,6 +15,12 @@ import type {
  */
 export type PrefetchingHandler<P> = RecordHandler<P> & { prefetch?: (records: SourceRecord<P>[]) => void };
 
+/** A bulk sink's linger, and how many hand-overs it may have at once (default 1: one answered before the next). */
+export interface PipelinedLinger extends LingerOptions {
+  /** Hand-overs given to the handler before the oldest is answered; only for sinks whose exports may overlap. */
+  handOversInFlight?: number;
+}
+
 export interface ConsumerOptions<P> {
   name: string;
   openSource: () => Promise<RecordSource<P>>;
@@ -29,7 +35,7 @@ export interface ConsumerOptions<P> {
   onCommit?: ((next: P) => void) | undefined;
   backoff?: BackoffPolicy | undefined;
   /** Gather records up to these limits before each hand-over (bulk sinks); default: hand over what one read returns. */
-  linger?: LingerOptions | undefined;
+  linger?: PipelinedLinger | undefined;
 }
 
 function describe(error: unknown): string {
@@ -159,24 +165,40 @@ export function createConsumer<P>(options: ConsumerOptions<P>): Consumer<P> {
 
   /**
    * Pipelined: the next hand-over is read (and its decode started) while the sink inserts this one,
-   * so decoders and the store work at the same time. Checkpoints still advance in order, each only
-   * after its records were handled.
+   * so decoders and the store work at the same time; with `handOversInFlight` > 1 the sink also gets
+   * the next hand-over before this one is answered (ClickHouse parses one insert while the next is
+   * built). Checkpoints still advance in order, each only after its records and every earlier
+   * hand-over's were handled: a chain of commits, never past a hand-over not yet done.
    */
   async function run(src: RecordSource<P>): Promise<void> {
+    const depth = Math.max(1, options.linger?.handOversInFlight ?? 1);
     let ahead: Promise<SourceRecord<P>[]> | undefined;
+    let committed: Promise<boolean> = Promise.resolve(true);
+    const inFlight: Promise<boolean>[] = [];
     try {
       while (!stopping) {
         const records = await (ahead ?? nextHandOver(src));
         ahead = undefined;
         const last = records[records.length - 1];
-        if (last === undefined) continue;
+        if (last === undefined) {
+          // Nothing new: let the hand-overs in flight finish and commit before waiting again.
+          while (inFlight.length > 0) if (!(await inFlight.shift())) return;
+          continue;
+        }
         if (!stopping) ahead = readAhead(src);
-        if (!(await handleUntilDone(records))) return;
-        if (!(await commitUntilDone(src, last.next))) return;
-        stats.records += records.length;
+        const handled = handleUntilDone(records);
+        committed = committed.then(async (earlierDone) => {
+          if (!earlierDone || !(await handled)) return false;
+          if (!(await commitUntilDone(src, last.next))) return false;
+          stats.records += records.length;
+          return true;
+        });
+        inFlight.push(committed);
+        while (inFlight.length >= depth) if (!(await inFlight.shift())) return;
       }
     } finally {
-      // Read ahead but never handled: the next start reads them again from the checkpoint.
+      // Read ahead, or handled past a hand-over that was not: the next start reads them again from the checkpoint.
+      await committed;
       await ahead;
     }
   }
