@@ -175,7 +175,8 @@ export async function registerAccessControl(
     const person = viewer !== undefined && viewer.via !== 'token' && viewer.via !== 'env-token';
     if (!person || typeof payload !== 'string' || !payload.includes(VIEWER_SLOT)) return payload;
     if (!String(reply.getHeader('content-type') ?? '').startsWith('text/html')) return payload;
-    return payload.replace(VIEWER_SLOT, viewerBadge(viewer.email, viewer.role).value);
+    const badge = viewerBadge(viewer.email, viewer.role).value;
+    return payload.replace(VIEWER_SLOT, () => badge);
   });
   return { routes: () => routes };
 }

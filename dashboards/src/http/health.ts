@@ -54,7 +54,8 @@ export function registerHealthBanner(app: FastifyInstance, options: DashboardsPl
     if (!String(reply.getHeader('content-type') ?? '').startsWith('text/html')) return payload;
     const health = await readHealth(options, request);
     const parts = health === undefined ? [] : failingParts(health, afterMs);
-    return payload.replace(HEALTH_SLOT, parts.length === 0 ? '' : healthBanner(parts, health!.at).value);
+    const banner = parts.length === 0 ? '' : healthBanner(parts, health!.at).value;
+    return payload.replace(HEALTH_SLOT, () => banner);
   });
 }
 

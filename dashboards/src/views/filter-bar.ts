@@ -74,7 +74,11 @@ export function withFilterBar(
   bar: SafeHtml,
 ): SafeHtml {
   const query = new URLSearchParams(filterToQuery(filter)).toString();
-  let out = body.value.replace(FILTER_SLOT, bar.value);
-  if (query !== '') out = out.replace(navLinks(section).value, navLinks(section, `?${query}`).value);
+  // Function replacements: a string one would expand `$&`, `$'` and `` $` `` in a filter value.
+  let out = body.value.replace(FILTER_SLOT, () => bar.value);
+  if (query !== '') {
+    const links = navLinks(section, `?${query}`).value;
+    out = out.replace(navLinks(section).value, () => links);
+  }
   return trustedHtml(out);
 }
