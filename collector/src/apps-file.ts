@@ -42,7 +42,7 @@ export function parseAppsFile(text: string, file: string): { file: AppsFile; app
   } catch (error) {
     invalid(
       file,
-      `is not valid JSON (${(error as Error).message}); fix it or run "telltale apps add <id>" to start a new one`,
+      `${jsonErrorWhere(text, error)}; fix it or run "telltale apps add <id>" to start a new one`,
     );
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
@@ -125,4 +125,24 @@ export async function loadAppsFile(options: {
       );
   });
   return { apps: read.file.apps, version };
+}
+
+/**
+ * Where JSON.parse stopped, as line and column, never the ~10 characters of source Node's message
+ * quotes (they can be part of an unquoted secret). V8 names either the position or, for an
+ * unexpected token, a context that starts 10 characters before it.
+ */
+function jsonErrorWhere(text: string, error: unknown): string {
+  const message = error instanceof Error ? error.message : '';
+  const at = / at position (\d+)/.exec(message);
+  let pos = at === null ? -1 : Number(at[1]);
+  const context = /^Unexpected token .*?, \.\.\."([\s\S]*)"(?:\.\.\.)? is not valid JSON$/.exec(message);
+  if (pos < 0 && context !== null) {
+    const start = text.indexOf(context[1]!);
+    if (start >= 0) pos = start + 10;
+  }
+  if (pos < 0 || pos > text.length) return 'is not valid JSON';
+  const before = text.slice(0, pos);
+  const line = before.split('\n').length;
+  return `is not valid JSON at line ${line}, column ${pos - before.lastIndexOf('\n')}`;
 }
