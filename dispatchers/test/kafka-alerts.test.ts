@@ -14,6 +14,7 @@ import {
   spawnDecider,
   startDecider,
   startGatedSmtp,
+  type DeciderEnv,
   type DeciderProcess,
   type GatedSmtp,
 } from './fixtures/kafka-alerts-harness.js';
@@ -58,7 +59,7 @@ describe('Kafka alerts: exactly one email per new thing across dispatcher proces
   async function setup(gateOpen = true): Promise<{
     smtp: GatedSmtp;
     dataDir: string;
-    start(name: string): Promise<DeciderProcess>;
+    start(name: string, extra?: Pick<DeciderEnv, 'crashOnce'>): Promise<DeciderProcess>;
     spawn(name: string): ReturnType<typeof spawnDecider>;
     prefix: string;
   }> {
@@ -71,12 +72,13 @@ describe('Kafka alerts: exactly one email per new thing across dispatcher proces
       smtp,
       dataDir: dir,
       prefix,
-      async start(name) {
+      async start(name, extra = {}) {
         const p = await startDecider(name, {
           bootstrap: mock.bootstrap,
           prefix,
           dataDir: dir,
           smtpUrl: smtp.url,
+          ...extra,
         });
         processes.push(p);
         return p;
@@ -217,6 +219,40 @@ describe('Kafka alerts: exactly one email per new thing across dispatcher proces
       await waitForOwners('both members owning partitions', [a, b], 120_000);
       await quiescent(admin, prefix, [a, b]);
       expectOnce(smtp.subjects, ['[Telltale] New error in shop: TypeError: boom in renderSlowly']);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'a deciders consumer that kafkajs stops for good is replaced: the alerts are still decided, each once',
+    async () => {
+      const { smtp, start, prefix } = await setup();
+      // Alone, `a` owns every partition: its first candidates batch is the one that crashes.
+      const a = await start('a', { crashOnce: true });
+      const first = ['renderCart', 'renderTotals', 'applyCoupon'];
+      expect((await a.export(first.map((fn) => errorEvent(fn)))).status).toBe('ok');
+      const replaced = await waitFor(
+        'the crashed member replaced',
+        async () => {
+          const r = await a.restarts();
+          return r.injected === 1 && r.restarts >= 1 ? r : undefined;
+        },
+        60_000,
+      );
+      expect(replaced.injected).toBe(1);
+      await quiescent(admin, prefix, [a]);
+      expect(await a.partitions()).toEqual([0, 1, 2, 3]);
+      // A second member joins the replacement's group: the partitions split, nothing decided twice.
+      const b = await start('b');
+      const second = ['loadProfile', 'saveDraft', 'checkout', 'search', 'login', 'logout'];
+      const results = await Promise.all([a, b].map((p) => p.export(second.map((fn) => errorEvent(fn)))));
+      expect(results.map((r) => r.status)).toEqual(['ok', 'ok']);
+      await waitForOwners('both members owning partitions', [a, b], 120_000);
+      await quiescent(admin, prefix, [a, b]);
+      expectOnce(
+        smtp.subjects,
+        [...first, ...second].map((fn) => `[Telltale] New error in shop: TypeError: boom in ${fn}`),
+      );
     },
     TEST_TIMEOUT_MS,
   );

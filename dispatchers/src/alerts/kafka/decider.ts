@@ -1,4 +1,5 @@
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import { keepConsumer, type ConsumerKeeper, type MemberLife } from '../../sources/kafka/keeper.js';
 import type { EnrichedEvent } from '../../enrich/enrich.js';
 import type { AlertLog } from '../alert-log.js';
 import type { Alerter, AlerterStats } from '../alerter.js';
@@ -22,6 +23,12 @@ export interface DeciderTimings {
   inheritedPendingDelayMs: number;
   /** How long the group waits for members to rejoin; an owner finishes its in-flight send first (default 90 s). */
   rebalanceTimeoutMs: number;
+  /**
+   * A consumer kafkajs leaves stopped (a non-retriable error) is replaced after this long, doubling
+   * up to `restartCapMs` (jittered by half), forever until close (default 1 s to 30 s).
+   */
+  restartBaseMs: number;
+  restartCapMs: number;
 }
 
 export const DECIDER_TIMINGS: DeciderTimings = Object.freeze({
@@ -31,6 +38,8 @@ export const DECIDER_TIMINGS: DeciderTimings = Object.freeze({
   settleTimeoutMs: 20_000,
   inheritedPendingDelayMs: 40_000,
   rebalanceTimeoutMs: 90_000,
+  restartBaseMs: 1_000,
+  restartCapMs: 30_000,
 });
 
 /** Candidates decided per step; ownership is checked before each. */
@@ -50,6 +59,8 @@ export interface Deciders {
   retired(): AlerterStats;
   /** Candidates that were no event (damaged or foreign records), skipped. */
   readonly skipped: number;
+  /** Consumers built to replace one that kafkajs would not restart (a non-retriable error). */
+  restarts(): number;
   close(): Promise<void>;
 }
 
@@ -70,7 +81,9 @@ function isCandidate(value: unknown): value is EnrichedEvent {
  * alert log to the high watermark, then runs the alerter on it (pending alerts of a dead owner are
  * sent again, as after a local restart). On a rebalance it stops at once — timers cleared, the
  * in-flight send awaited — before kafkajs rejoins, so the next owner starts from a log no one
- * else still writes to (a zombie that missed its session timeout aside: see docs/alerts.md).
+ * else still writes to (a zombie that missed its session timeout aside: see docs/alerts.md). A
+ * member that kafkajs leaves stopped (a non-retriable error) gives its partitions back the same way
+ * and is replaced by a new one after a backoff (sources/kafka/keeper.ts), forever until close.
  */
 export async function startDeciders(options: {
   kafka: Kafka;
@@ -81,6 +94,11 @@ export async function startDeciders(options: {
   candidatesTopic: string;
   logTopic: string;
   timings: DeciderTimings;
+  /**
+   * Called with each batch before it is decided; what it throws goes to kafkajs as eachBatch's error
+   * (fault injection: a KafkaJSNonRetriableError stops the member for good, and it is replaced).
+   */
+  beforeBatch?: (payload: EachBatchPayload) => void | Promise<void>;
   createAlerter: (partition: number, log: AlertLog) => Alerter;
   onError: (error: unknown) => void;
 }): Promise<Deciders> {
@@ -134,24 +152,60 @@ export async function startDeciders(options: {
     return current;
   }
 
-  const consumer: Consumer = options.kafka.consumer({
-    groupId: options.groupId,
-    sessionTimeout: timings.sessionTimeoutMs,
-    heartbeatInterval: timings.heartbeatIntervalMs,
-    rebalanceTimeout: timings.rebalanceTimeoutMs,
-    allowAutoTopicCreation: true,
-  });
-  // Synchronous on purpose: kafkajs emits this right before it rejoins, and alerter.close() stops
-  // every timer before its first await.
-  consumer.on(consumer.events.REBALANCING, () => {
+  // Undefined while the first consumer begins: that one is generation 1.
+  let keeper: ConsumerKeeper | undefined = undefined;
+  let closing = false;
+  const live = (generation: number): boolean => !closing && (keeper?.generation() ?? 1) === generation;
+
+  /** One member of the group; a dead one is replaced by the keeper with a new one built here. */
+  function build(generation: number, life: MemberLife): Consumer {
+    const consumer = options.kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: timings.sessionTimeoutMs,
+      heartbeatInterval: timings.heartbeatIntervalMs,
+      rebalanceTimeout: timings.rebalanceTimeoutMs,
+      allowAutoTopicCreation: true,
+    });
+    // Synchronous on purpose: kafkajs emits this right before it rejoins, and alerter.close() stops
+    // every timer before its first await.
+    consumer.on(consumer.events.REBALANCING, () => {
+      if (live(generation)) for (const partition of [...owned.keys()]) release(partition);
+    });
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      if (!live(generation)) return;
+      const assigned = payload.memberAssignment[options.candidatesTopic] ?? [];
+      for (const partition of [...owned.keys()]) if (!assigned.includes(partition)) release(partition);
+      // Pending alerts of the previous owner go out even if no new candidate ever arrives.
+      for (const partition of assigned) ensure(partition).catch(() => undefined);
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!live(generation)) return;
+      // kafkajs restarts a consumer after a retriable error only; any other leaves it stopped for good
+      // (on the mock cluster: a SyncGroup answered "malformed … incompatible broker" mid-rebalance).
+      if (payload.restart === false) life.died(payload.error);
+    });
+    return consumer;
+  }
+
+  async function begin(consumer: Consumer, generation: number): Promise<void> {
+    await consumer.connect();
+    await consumer.subscribe({ topic: options.candidatesTopic, fromBeginning: true });
+    await consumer.run({
+      eachBatchAutoResolve: false,
+      autoCommit: true,
+      eachBatch: (payload) => eachBatch(payload, generation),
+    });
+  }
+
+  /**
+   * The member died: its alerters stop (timers at once, the in-flight send awaited before the same
+   * partition is taken again here), so the replacement — or another process, after its guard for
+   * inherited pending alerts — decides those partitions from the log alone.
+   */
+  function forget(cause: unknown): void {
+    options.onError(cause);
     for (const partition of [...owned.keys()]) release(partition);
-  });
-  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-    const assigned = payload.memberAssignment[options.candidatesTopic] ?? [];
-    for (const partition of [...owned.keys()]) if (!assigned.includes(partition)) release(partition);
-    // Pending alerts of the previous owner go out even if no new candidate ever arrives.
-    for (const partition of assigned) ensure(partition).catch(() => undefined);
-  });
+  }
 
   async function settle(alerter: Alerter, heartbeat: () => Promise<void>): Promise<void> {
     let finished = false;
@@ -165,9 +219,12 @@ export async function startDeciders(options: {
     }
   }
 
-  async function eachBatch(payload: EachBatchPayload): Promise<void> {
+  async function eachBatch(payload: EachBatchPayload, generation: number): Promise<void> {
+    // A batch of a member already replaced (or of a stop) is the next owner's to decide.
+    if (!live(generation)) return;
     try {
-      await decideBatch(payload);
+      await options.beforeBatch?.(payload);
+      await decideBatch(payload, generation);
     } catch (error) {
       // A rebalance seen by a heartbeat, or a failed write: kafkajs rejoins only after this returns,
       // so the in-flight send finishes (and logs `sent`) before anyone else may own the partition.
@@ -177,13 +234,13 @@ export async function startDeciders(options: {
     }
   }
 
-  async function decideBatch(payload: EachBatchPayload): Promise<void> {
+  async function decideBatch(payload: EachBatchPayload, generation: number): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary } = payload;
     const { partition } = batch;
     const mine = await ensure(partition);
     for (let i = 0; i < batch.messages.length; i += DECISION_CHUNK) {
       // Not ours any more (a rebalance or a stop): the next owner decides the rest.
-      if (!isRunning() || isStale() || owned.get(partition) === undefined) return;
+      if (!isRunning() || isStale() || !live(generation) || owned.get(partition) === undefined) return;
       const chunk = batch.messages.slice(i, i + DECISION_CHUNK);
       const events: EnrichedEvent[] = [];
       for (const message of chunk) {
@@ -205,9 +262,14 @@ export async function startDeciders(options: {
     }
   }
 
-  await consumer.connect();
-  await consumer.subscribe({ topic: options.candidatesTopic, fromBeginning: true });
-  await consumer.run({ eachBatchAutoResolve: false, autoCommit: true, eachBatch });
+  keeper = await keepConsumer({
+    build,
+    begin,
+    backoff: { baseMs: timings.restartBaseMs, multiplier: 2, capMs: timings.restartCapMs, jitter: 0.5 },
+    onDeath: forget,
+    onError: options.onError,
+  });
+  const kept = keeper;
 
   return {
     owned: () => [...ready.values()].map((o) => o.alerter),
@@ -216,8 +278,10 @@ export async function startDeciders(options: {
     get skipped() {
       return skipped;
     },
+    restarts: () => kept.restarts(),
     async close() {
-      await consumer.disconnect();
+      closing = true;
+      await kept.close();
       for (const partition of [...owned.keys()]) release(partition);
       await Promise.all([...released.values()]);
     },

@@ -1,4 +1,4 @@
-import kafkajs, { type Admin } from 'kafkajs';
+import kafkajs, { type Admin, type EachBatchPayload } from 'kafkajs';
 import { kafkaTopics, TelltaleError } from '@telltale/protocol';
 import type { DispatcherConfig } from '../../config.js';
 import type { Sink } from '../../sinks/types.js';
@@ -25,6 +25,8 @@ export interface KafkaAlertsOptions {
   mailer: Mailer;
   /** Beyond the agreed interface: tests shorten the session timeout (default: config.kafkaTimings, else 30 s). */
   timings?: Partial<DeciderTimings>;
+  /** Fault injection for tests: called with each candidates batch before it is decided (see decider.ts). */
+  beforeBatch?: (payload: EachBatchPayload) => void | Promise<void>;
 }
 
 export interface KafkaAlerts {
@@ -35,6 +37,8 @@ export interface KafkaAlerts {
   stats(): AlerterStats;
   /** Candidates partitions this process decides now (beyond the agreed interface: for health and tests). */
   partitions(): number[];
+  /** Deciders' consumers replaced after kafkajs stopped one for good (beyond the agreed interface: for health and tests). */
+  restarts(): number;
   close(): Promise<void>;
 }
 
@@ -116,6 +120,7 @@ export async function startKafkaAlerts(options: KafkaAlertsOptions): Promise<Kaf
       logTopic: topics.alertLog,
       timings,
       onError,
+      ...(options.beforeBatch ? { beforeBatch: options.beforeBatch } : {}),
       createAlerter: (partition, log): Alerter =>
         createAlerter({
           dataDir: config.dataDir,
@@ -159,6 +164,7 @@ export async function startKafkaAlerts(options: KafkaAlertsOptions): Promise<Kaf
         return total;
       },
       partitions: () => deciders.partitions(),
+      restarts: () => deciders.restarts(),
       close,
     };
   } catch (error) {

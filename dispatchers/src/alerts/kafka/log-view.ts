@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Admin, Consumer, Kafka } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { keepConsumer, type MemberLife } from '../../sources/kafka/keeper.js';
 import { createAlertIndex, type AlertIndex } from '../alert-index.js';
 import { isAlertRecord, isSeenMarker, type AlertRecord } from '../alert-log.js';
 
@@ -76,6 +77,7 @@ export interface AlertLogView {
  * Every partition of the alert-log topic, read from the start and then tailed, by a consumer of a
  * group of its own (kafkajs cannot assign partitions by hand; a fresh group with one member gets
  * them all). It serves the owners' logs, the skip cache of the candidates sink and the listing.
+ * A consumer that kafkajs leaves stopped (a non-retriable error) is replaced (sources/kafka/keeper.ts).
  */
 export async function startAlertLogView(options: {
   kafka: Kafka;
@@ -91,22 +93,41 @@ export async function startAlertLogView(options: {
     if (state === undefined) partitions.set(p, (state = createLogPartition(p)));
     return state;
   };
-  const consumer: Consumer = options.kafka.consumer({
-    // Never committed: each start reads the whole (compacted) topic again.
-    groupId: `${options.groupPrefix}alert-log-view-${randomUUID()}`,
-    allowAutoTopicCreation: true,
+  // Never committed: each start (and each replacement of a dead member) reads the whole (compacted)
+  // topic again; what was folded already is skipped by offset.
+  const groupId = `${options.groupPrefix}alert-log-view-${randomUUID()}`;
+  let keeperGeneration = (): number => 1;
+  function build(generation: number, life: MemberLife): Consumer {
+    const consumer = options.kafka.consumer({ groupId, allowAutoTopicCreation: true });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      // kafkajs leaves it stopped after a non-retriable error: the keeper builds a new one.
+      if (keeperGeneration() === generation && payload.restart === false) life.died(payload.error);
+    });
+    return consumer;
+  }
+  async function begin(consumer: Consumer, generation: number): Promise<void> {
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch, heartbeat }: EachBatchPayload) => {
+        if (keeperGeneration() !== generation) return;
+        const state = partition(batch.partition);
+        for (const message of batch.messages) foldLogRecord(state, Number(message.offset), message.value);
+        for (const listener of listeners) listener();
+        await heartbeat();
+      },
+    });
+  }
+  const keeper = await keepConsumer({
+    build,
+    begin,
+    backoff: { baseMs: 1_000, multiplier: 2, capMs: 30_000, jitter: 0.5 },
+    onDeath: () => undefined,
+    // A replacement that cannot begin is tried again after the next backoff; caughtUp() times out meanwhile.
+    onError: () => undefined,
   });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    autoCommit: false,
-    eachBatch: async ({ batch, heartbeat }) => {
-      const state = partition(batch.partition);
-      for (const message of batch.messages) foldLogRecord(state, Number(message.offset), message.value);
-      for (const listener of listeners) listener();
-      await heartbeat();
-    },
-  });
+  keeperGeneration = () => keeper.generation();
 
   async function caughtUp(wanted: readonly number[], timeoutMs: number): Promise<void> {
     const offsets = await admin.fetchTopicOffsets(topic);
@@ -138,6 +159,6 @@ export async function startAlertLogView(options: {
     all: () => [...partitions.values()].sort((a, b) => a.partition - b.partition),
     has: (key) => [...partitions.values()].some((p) => p.index.has(key)),
     caughtUp,
-    close: () => consumer.disconnect(),
+    close: () => keeper.close(),
   };
 }
