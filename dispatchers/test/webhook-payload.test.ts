@@ -51,6 +51,21 @@ describe('webhook payloads', () => {
     };
     expect(payload.blocks[0]?.text?.text).toContain('&lt;!channel&gt; &amp; &lt;b&gt;');
     expect(payload.blocks[0]?.text?.text).not.toContain('<!channel>');
+    // The notification text too: Slack would ping the channel or show a disguised link from it.
+    expect(payload.text).toContain('&lt;!channel&gt; &amp; &lt;b&gt;');
+    expect(payload.text).not.toContain('<!channel>');
+  });
+
+  it('builds the request of a key with a lone surrogate instead of throwing', () => {
+    const [destination] = parseWebhookDestinations(
+      [{ type: 'json', url: 'https://ops.example.com/hook' }],
+      'webhooks',
+    );
+    const key = 'first-feature:shop:bad\ud800name';
+    const request = webhookRequest(destination!, alert(key));
+    const header = request.headers['idempotency-key'] ?? '';
+    expect(header).toMatch(/^[\x21-\x7e]+$/);
+    expect(decodeURI(header)).toBe('first-feature:shop:bad\ufffdname');
   });
 
   it('folds deliveries to the same state whatever order their lines come in', () => {

@@ -202,6 +202,19 @@ describe('alert webhooks: signed JSON, Slack, Teams, fed by the alert log', () =
     expect(card.actions[0]).toMatchObject({ type: 'Action.OpenUrl', url: alert?.link });
   });
 
+  it('delivers the alert of a feature named with a lone surrogate instead of leaving it pending', async () => {
+    const hook = await receiver();
+    const a = await start([{ type: 'json', url: hook.url }]);
+    await a.process(enrichEnvelope(envelope('f9', [featureEvent('f9-0', 'bad\ud800name')])));
+    await a.settled();
+    await waitFor('one delivery', () => hook.received.length === 1);
+    expect(hook.received[0]?.headers['idempotency-key']).toContain('bad%EF%BF%BDname');
+    const [alert] = (await a.listAlerts()).filter((x) => x.kind === 'first-feature');
+    await waitFor('delivery logged as sent', async () =>
+      Object.values((await deliveriesOf(a, alert?.key ?? '')) ?? {}).every((d) => d.status === 'sent'),
+    );
+  });
+
   it('retries 500s with backoff and delivers once; waits out a 429 for its Retry-After', async () => {
     const flaky = await receiver((n) => ({ status: n <= 2 ? 500 : 200 }));
     const busy = await receiver((n) =>

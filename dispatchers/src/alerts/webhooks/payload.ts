@@ -70,7 +70,7 @@ export function slackPayload(alert: AlertSummary): unknown {
   const facts = [`*${alert.kind}*`, `app \`${slackEscape(alert.app)}\``, alert.createdAt];
   if (alert.count !== undefined) facts.push(`${alert.count} alerts`);
   return {
-    text: subject,
+    text: slackEscape(subject),
     blocks: [
       { type: 'section', text: { type: 'mrkdwn', text: title } },
       { type: 'context', elements: [{ type: 'mrkdwn', text: facts.join(' · ') }] },
@@ -125,8 +125,10 @@ export function webhookRequest(
   const headers: Record<string, string> = {
     'content-type': 'application/json; charset=utf-8',
     'user-agent': 'Telltale-Webhooks/1',
-    // Header values are Latin-1: keys with other characters (feature names) travel percent-encoded.
-    'idempotency-key': encodeURI(alert.key),
+    // Header values are Latin-1: keys with other characters (feature names) travel percent-encoded;
+    // a lone surrogate (names come from clients) becomes U+FFFD first, as encodeURI throws on it
+    // (String#toWellFormed, outside the ES2023 lib this build targets; with `u` only lone ones match).
+    'idempotency-key': encodeURI(alert.key.replace(/[\uD800-\uDFFF]/gu, '\uFFFD')),
   };
   if (destination.secret !== undefined)
     headers['telltale-signature'] = signatureHeader(destination.secret, body, Math.floor(now / 1000));

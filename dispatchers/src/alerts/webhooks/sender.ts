@@ -4,7 +4,7 @@ import { summary } from '../alert-index.js';
 import type { WebhookDelivery } from '../alert-log-types.js';
 import { isFinished, type AppWebhooks, type DeliveryLog } from './delivery-log.js';
 import { webhookRequest } from './payload.js';
-import { postWebhook, WEBHOOK_TIMEOUT_MS } from './post.js';
+import { postWebhook, WEBHOOK_TIMEOUT_MS, type PostResult } from './post.js';
 
 /** How webhooks are retried: the mail policy's backoff (1 s doubling to 10 min), given up after 20 tries (~2 h). */
 export interface WebhookPolicy {
@@ -68,7 +68,9 @@ export function createWebhookSender(options: {
       timers.delete(slot);
       const run = (chains.get(id) ?? Promise.resolve())
         .then(() => sendOne(key, id))
-        .catch(() => undefined)
+        .catch((error: unknown) => {
+          stats.lastError = error instanceof Error ? error.message : String(error);
+        })
         .finally(() => {
           if (now) settle();
         });
@@ -93,7 +95,7 @@ export function createWebhookSender(options: {
     } else {
       const result = deliveredUnlogged.has(slot)
         ? ({ status: 'ok' } as const)
-        : await postWebhook(destination.url, webhookRequest(destination, summary(record)), timeoutMs);
+        : await post(destination, record);
       if (closed && result.status !== 'ok') return;
       if (result.status === 'ok') {
         if (!deliveredUnlogged.has(slot)) stats.sent += 1;
@@ -123,6 +125,21 @@ export function createWebhookSender(options: {
       retryIn ??= backoffDelay(attempts, backoff);
     }
     if (retryIn !== undefined) schedule(key, id, retryIn);
+  }
+
+  /** One request; a throw building it counts as a failed attempt, so the delivery never stays pending. */
+  async function post(
+    destination: WebhookDestination,
+    record: Parameters<typeof summary>[0],
+  ): Promise<PostResult> {
+    try {
+      return await postWebhook(destination.url, webhookRequest(destination, summary(record)), timeoutMs);
+    } catch (error) {
+      return {
+        status: 'retryable',
+        error: `request not built (${error instanceof Error ? error.name : 'error'})`,
+      };
+    }
   }
 
   return {
