@@ -41,6 +41,8 @@ const PAGES: Array<[string, (s: Seeded) => string]> = [
   ['health', () => '/health'],
   ['apps', () => '/apps'],
   ['account', () => '/account'],
+  ['search', () => '/search?q=Error'],
+  ['errors-filtered', (s) => `/?range=7d&app=${s.app}`],
 ];
 
 interface AxeNode {
