@@ -10,6 +10,7 @@ import { failingParts } from './health-types.js';
 import { issueApiRoutes } from './issue-actions.js';
 import { seriesApiRoutes } from './series-api.js';
 import { InvalidCursorError, loadPage, type Page } from './pagination.js';
+import { loadUsageList } from './lists.js';
 import {
   blankToUndefined,
   errorParamsSchema,
@@ -106,33 +107,15 @@ export async function apiRoutes(app: FastifyInstance, options: DashboardsPluginO
   const paged = { schema: { querystring: pageQuerySchema } };
   const listed = { schema: { querystring: listQuerySchema } };
   app.get<{ Querystring: ListQuerystring }>('/api/features', listed, async (request) => {
-    const filter = requestFilter(request.query);
-    const list = await loadPage(
-      'features',
-      request.query,
-      (q) => store.featureUsage({ ...q, filter }),
-      SORT_KEYS.features,
-    );
+    const { list } = await loadUsageList(store, 'features', request.query);
     return listBody('features', list);
   });
   app.get<{ Querystring: ListQuerystring }>('/api/asserts', listed, async (request) => {
-    const filter = requestFilter(request.query);
-    const list = await loadPage(
-      'asserts',
-      request.query,
-      (q) => store.assertFailures({ ...q, filter }),
-      SORT_KEYS.asserts,
-    );
+    const { list } = await loadUsageList(store, 'asserts', request.query);
     return listBody('asserts', list);
   });
   app.get<{ Querystring: ListQuerystring }>('/api/blocked', listed, async (request) => {
-    const filter = requestFilter(request.query);
-    const list = await loadPage(
-      'blocked',
-      request.query,
-      (q) => store.blockedEvents({ ...q, filter }),
-      SORT_KEYS.blocked,
-    );
+    const { list } = await loadUsageList(store, 'blocked', request.query);
     return listBody('blocked', list);
   });
 

@@ -16,6 +16,7 @@ import { pager } from '../views/format.js';
 import { DASHBOARD_CSS } from '../views/stylesheet.js';
 import { SORT_KEYS, type SortKey } from '../store.js';
 import { InvalidCursorError, loadPage } from './pagination.js';
+import { loadUsageList } from './lists.js';
 import { assertsPage, blockedPage, featuresPage } from '../views/usage.js';
 import { applyGroupAction } from './issue-actions.js';
 import { DEFAULT_SPAN_MS, seriesFilterOf } from '../series.js';
@@ -193,13 +194,7 @@ export async function pageRoutes(app: FastifyInstance, options: DashboardsPlugin
   const paged = { schema: { querystring: pageQuerySchema } };
   const listed = { schema: { querystring: listQuerySchema } };
   app.get<{ Querystring: ListQuerystring }>('/features', listed, async (request, reply) => {
-    const filter = requestFilter(request.query);
-    const list = await loadPage(
-      'features',
-      request.query,
-      (q) => store.featureUsage({ ...q, filter }),
-      SORT_KEYS.features,
-    );
+    const { filter, list } = await loadUsageList(store, 'features', request.query);
     const nav = pager('/features', { ...filterToQuery(filter), limit: request.query.limit }, list);
     await bars.show(request, 'features', filter);
     const charts = featureCharts(
@@ -208,13 +203,7 @@ export async function pageRoutes(app: FastifyInstance, options: DashboardsPlugin
     return sendPage(reply, featuresPage(site, list.items, Date.now(), nav, charts));
   });
   app.get<{ Querystring: ListQuerystring }>('/asserts', listed, async (request, reply) => {
-    const filter = requestFilter(request.query);
-    const list = await loadPage(
-      'asserts',
-      request.query,
-      (q) => store.assertFailures({ ...q, filter }),
-      SORT_KEYS.asserts,
-    );
+    const { filter, list } = await loadUsageList(store, 'asserts', request.query);
     const nav = pager('/asserts', { ...filterToQuery(filter), limit: request.query.limit }, list);
     await bars.show(request, 'asserts', filter);
     const series = await store.assertSeries(seriesFilterOf(filter, Date.now(), DEFAULT_SPAN_MS.detail));
@@ -222,13 +211,7 @@ export async function pageRoutes(app: FastifyInstance, options: DashboardsPlugin
     return sendPage(reply, assertsPage(site, list.items, Date.now(), nav, charts));
   });
   app.get<{ Querystring: ListQuerystring }>('/blocked', listed, async (request, reply) => {
-    const filter = requestFilter(request.query);
-    const list = await loadPage(
-      'blocked',
-      request.query,
-      (q) => store.blockedEvents({ ...q, filter }),
-      SORT_KEYS.blocked,
-    );
+    const { filter, list } = await loadUsageList(store, 'blocked', request.query);
     const nav = pager('/blocked', { ...filterToQuery(filter), limit: request.query.limit }, list);
     await bars.show(request, 'blocked', filter);
     const series = await store.blockedSeries(seriesFilterOf(filter, Date.now(), DEFAULT_SPAN_MS.detail));
