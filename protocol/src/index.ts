@@ -64,6 +64,7 @@ export {
   type EnvTable,
   type EnvValues,
 } from './settings.js';
+export { jsonErrorWhere } from './json-error.js';
 export type {
   BreakerPosition,
   ConsumerFigures,
