@@ -1,4 +1,5 @@
 import { EVENT_KINDS, LIMITS, errorBody, type ErrorBody, type EventKind } from '@telltale/protocol';
+import type { Static } from '@sinclair/typebox';
 import type { FastifyError } from 'fastify';
 import { FilterQuerySchema, filterFromQuery, type EventFilter, type FilterQuery } from '../filter.js';
 import { LIST_LIMITS } from '../store.js';
@@ -22,17 +23,8 @@ export const listQuerySchema = {
   properties: { ...filterProperties, ...pageProperties },
 } as const;
 
-export interface FilterQuerystring {
-  range?: string;
-  from?: string;
-  to?: string;
-  app?: string;
-  release?: string;
-  environment?: string;
-  browser?: string;
-  os?: string;
-  path?: string;
-}
+/** The filter bar's parameters as fastify hands them over: the type of FilterQuerySchema. */
+export type FilterQuerystring = Static<typeof FilterQuerySchema>;
 
 export type ListQuerystring = PageQuerystring & FilterQuerystring;
 
