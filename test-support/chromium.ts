@@ -1,7 +1,7 @@
 // Headless Chromium for tests: Debian's /usr/bin/chromium driven by playwright-core, with the flags
 // that work on these machines (/work/shared/REAL-SERVICES.md). Each launch gets a fresh profile.
 import { existsSync } from 'node:fs';
-import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const CHROMIUM_ARGS: readonly string[] = [
@@ -35,4 +35,23 @@ export async function loopbackContext(browser: Browser): Promise<BrowserContext>
     (route) => route.abort(),
   );
   return context;
+}
+
+/**
+ * A loopback context (every request carrying `Authorization: Bearer <bearer>` when one is given) and
+ * one tab in it whose console reports of Content Security Policy violations are pushed to
+ * `cspViolations`, for the test to expect it empty at the end.
+ */
+export async function openCspTab(
+  browser: Browser,
+  cspViolations: string[],
+  bearer?: string,
+): Promise<{ context: BrowserContext; tab: Page }> {
+  const context = await loopbackContext(browser);
+  if (bearer !== undefined) await context.setExtraHTTPHeaders({ authorization: `Bearer ${bearer}` });
+  const tab = await context.newPage();
+  tab.on('console', (m) => {
+    if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+  });
+  return { context, tab };
 }

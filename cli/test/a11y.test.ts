@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientEnvelopes, serverEnvelopes, T0, TRACE_A } from '../../dashboards/test/store-corpus.js';
-import { loopbackContext } from '../../test-support/chromium.js';
+import { openCspTab } from '../../test-support/chromium.js';
 import { startTelltale, type RunningTelltale } from '../src/index.js';
 import { launchChromium, tempDir, waitFor } from './helpers.js';
 
@@ -130,11 +130,7 @@ describe('every dashboard page passes axe-core in light and dark, with a screens
     const { events } = await api<{ events: Array<{ id: string; app: string }> }>('/api/events?kind=error');
     seeded = { group: groups[0]!.fingerprint, app: groups[0]!.app, event: events[0]!.id };
 
-    context = await loopbackContext(browser);
-    tab = await context.newPage();
-    tab.on('console', (m) => {
-      if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
-    });
+    ({ context, tab } = await openCspTab(browser, cspViolations));
   }, 90_000);
 
   afterAll(async () => {

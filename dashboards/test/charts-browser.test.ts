@@ -11,7 +11,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { openSpoolWriter, type SpoolWriter } from '@telltale/spool';
 import { resolveDispatcherConfig, startDispatchers, type Dispatchers } from '@telltale/dispatchers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, loopbackContext } from '../../test-support/chromium.js';
+import { launchChromium, openCspTab } from '../../test-support/chromium.js';
 import { tempDir, waitFor } from '../../test-support/wait.js';
 import { createDuckDbStore, type DashboardStore } from '../src/index.js';
 import { HOUR, SERIES_EVENTS, seriesEnvelopes } from './series-corpus.js';
@@ -55,12 +55,7 @@ describe('charts in Chromium: one drawn point per bucket, release markers, no CS
     app = await buildDashboards(store, data.dir);
     url = (await app.listen({ host: '127.0.0.1', port: 0 })).replace('[::1]', '127.0.0.1');
     browser = await launchChromium();
-    context = await loopbackContext(browser);
-    await context.setExtraHTTPHeaders({ authorization: `Bearer ${API_TOKEN}` });
-    tab = await context.newPage();
-    tab.on('console', (m) => {
-      if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
-    });
+    ({ context, tab } = await openCspTab(browser, cspViolations, API_TOKEN));
   }, 90_000);
 
   afterAll(async () => {

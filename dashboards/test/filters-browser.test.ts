@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { DUCKDB_DDL } from '@telltale/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, loopbackContext } from '../../test-support/chromium.js';
+import { launchChromium, openCspTab } from '../../test-support/chromium.js';
 import { tempDir } from '../../test-support/wait.js';
 import { createDuckDbStore, type DashboardStore } from '../src/index.js';
 import { insertRows, MIN, type Row } from './fixtures.js';
@@ -57,12 +57,7 @@ describe('filter bar and search box in Chromium', () => {
     app = await buildDashboards(store, data.dir);
     url = (await app.listen({ host: '127.0.0.1', port: 0 })).replace('[::1]', '127.0.0.1');
     browser = await launchChromium();
-    context = await loopbackContext(browser);
-    await context.setExtraHTTPHeaders({ authorization: `Bearer ${API_TOKEN}` });
-    tab = await context.newPage();
-    tab.on('console', (m) => {
-      if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
-    });
+    ({ context, tab } = await openCspTab(browser, cspViolations, API_TOKEN));
   }, 60_000);
 
   afterAll(async () => {
