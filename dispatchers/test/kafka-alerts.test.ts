@@ -21,14 +21,10 @@ import {
 
 /** Several processes, joins and session timeouts on a shared 2-core machine: more than vitest's 60 s default. */
 const TEST_TIMEOUT_MS = 240_000;
-// The two membership-change tests wait for every member to own candidates partitions. On the mock
+// The membership-change tests wait for every member to own candidates partitions. On the mock
 // cluster a rebalance sometimes answers a member's SyncGroup with a non-retriable "request being
-// malformed … incompatible broker" error; kafkajs then stops that member's alert-deciders consumer
-// for good (CRASH restart=false), and alerts/kafka/decider.ts does not replace it yet (the sink
-// consumers do: sources/kafka/keeper.ts), so the survivors own every partition and these time out
-// about one run in two. They run with TELLTALE_KAFKA_MEMBERSHIP=1 (npm run test:topology) and show
-// as skipped otherwise.
-const membershipIt = it.runIf(process.env.TELLTALE_KAFKA_MEMBERSHIP === '1');
+// malformed … incompatible broker" error and kafkajs stops that member's consumer for good; the
+// deciders then replace it (sources/kafka/keeper.ts), which the crash test below injects on purpose.
 
 /** Each subject exactly once, and nothing else. */
 function expectOnce(subjects: readonly string[], expected: readonly string[]): void {
@@ -166,7 +162,7 @@ describe('Kafka alerts: exactly one email per new thing across dispatcher proces
     TEST_TIMEOUT_MS,
   );
 
-  membershipIt(
+  it(
     'a third member joins and leaves mid-stream: still one email per new error',
     async () => {
       const { smtp, start, prefix } = await setup();
@@ -198,7 +194,7 @@ describe('Kafka alerts: exactly one email per new thing across dispatcher proces
     TEST_TIMEOUT_MS,
   );
 
-  membershipIt(
+  it(
     'a member joins while the owner is mid-send: the owner finishes and logs it before handing over, one email',
     async () => {
       const { smtp, start, spawn, prefix } = await setup(false);
