@@ -20,25 +20,25 @@ export interface BugUpload {
  */
 export function bugUpload(x: Ctx, report?: BugReport | null): BugUpload {
   const id = newId();
-  const json = JSON.stringify(
-    {
-      v: 1,
-      id,
-      kind: 'bug-report',
-      ts: Date.now(),
-      session: x.session,
-      trace: x.session,
-      release: x.o.release,
-      environment: x.o.environment,
-      user: x.user,
-      account: x.account,
-      ...x.p.context(),
-      description: report?.description,
-      state: report?.state,
-      breadcrumbs: x.ring,
-    },
-    scrubJson,
-  );
+  const body = {
+    v: 1,
+    id,
+    kind: 'bug-report',
+    ts: Date.now(),
+    session: x.session,
+    trace: x.session,
+    release: x.o.release,
+    environment: x.o.environment,
+    user: x.user,
+    account: x.account,
+    ...x.p.context(),
+    description: report?.description,
+    state: report?.state,
+    breadcrumbs: x.ring,
+  };
+  // The report's own ids are ours, not the user's: a random id with a 12-digit run would otherwise be
+  // "filtered" like a card number, and the report would no longer join its session.
+  const json = JSON.stringify(body, (k, v: unknown) => (v === id || v === x.session ? v : scrubJson(k, v)));
   if (json.length > MAX_REPORT_BYTES) throw new RangeError('bug report too large');
   return { id, url: `${x.url('attachments')}&session=${x.session}&id=${id}`, json };
 }
