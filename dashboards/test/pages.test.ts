@@ -35,9 +35,10 @@ describe('HTML pages', () => {
       }
       expect(body).toContain('<link rel="stylesheet" href="/assets/dashboard.css">');
       expect(body).toContain('<script src="/assets/live.js" defer></script>'); // live, until paused
+      expect(body).toContain('<script src="/assets/theme.js"></script>'); // before the body: no flash
       expect(body).toContain('aria-current="page"');
       expect(body).not.toMatch(
-        /<script(?! src="\/assets\/live\.js" defer(?:="")?><\/script>)|<style|\sstyle=|\son[a-z]+=/i,
+        /<script(?! src="\/assets\/(?:live\.js" defer(?:="")?|theme\.js")><\/script>)|<style|\sstyle=|\son[a-z]+=/i,
       );
     },
   );

@@ -15,13 +15,14 @@ export const INGEST_ROUTES: readonly string[] = [
   // Sentry's and OTLP's ingest routes join here, one line each: '/api/:projectId/envelope/', '/otlp/*'.
 ];
 
-/** Sign-in itself, and the stylesheet the sign-in page uses. */
+/** Sign-in itself, and what a page shown before sign-in loads: the stylesheet and the theme script. */
 export const SIGN_IN_ROUTES: readonly string[] = [
   '/login',
   '/login/token/:token',
   '/logout',
   '/auth/oidc/*',
   '/assets/dashboard.css',
+  '/assets/theme.js',
 ];
 
 /** A `:name` segment takes any non-empty value; `:name(^regex$)` only values its pattern accepts. */

@@ -9,6 +9,7 @@ import { errorGroupPage, errorsPage } from '../views/errors.js';
 import { eventPage, eventsPage } from '../views/events.js';
 import { messagePage, STYLESHEET_PATH } from '../views/layout.js';
 import { LIVE_SCRIPT, LIVE_SCRIPT_PATH } from '../views/live.js';
+import { THEME_SCRIPT, THEME_SCRIPT_PATH } from '../views/theme.js';
 import { RULES_PATH, rulesPage } from '../views/rules.js';
 import { logsPage, timelinePage, timelinePager } from '../views/timeline.js';
 import { loadServerLogs, loadTimeline, logsFilters, TIMELINE_FILTERS, timelineFilters } from '../timeline.js';
@@ -130,6 +131,12 @@ export async function pageRoutes(app: FastifyInstance, options: DashboardsPlugin
       .header('content-type', 'text/javascript; charset=utf-8')
       .header('cache-control', 'public, max-age=300')
       .send(LIVE_SCRIPT),
+  );
+  app.get(THEME_SCRIPT_PATH, async (_request, reply) =>
+    reply
+      .header('content-type', 'text/javascript; charset=utf-8')
+      .header('cache-control', 'public, max-age=300')
+      .send(THEME_SCRIPT),
   );
   app.get(STYLESHEET_PATH, async (_request, reply) =>
     reply

@@ -1,5 +1,6 @@
 import { html, trustedHtml, type SafeHtml } from '../html.js';
 import { liveSwitch } from './live.js';
+import { themeScript, themeSwitch } from './theme.js';
 
 export type Section =
   'errors' | 'features' | 'asserts' | 'blocked' | 'events' | 'logs' | 'alerts' | 'apps' | 'health';
@@ -71,14 +72,17 @@ export function page(options: PageOptions): SafeHtml {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
 <title>${title} · ${site}</title>
 <link rel="stylesheet" href="${STYLESHEET_PATH}">
+${themeScript()}
 </head>
 <body>
 <header class="topbar">
 <a class="brand" href="/">${site}</a>
 <nav>${navLinks(section)}</nav>
 ${searchBox()}
+${themeSwitch()}
 ${refresh === true && liveSwitch()}
 ${trustedHtml(VIEWER_SLOT)}
 </header>
