@@ -23,7 +23,7 @@ describe('sign-in: rate limits, cookies, the SSO button', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const build = async (options: Partial<AuthOptions> = {}, trustProxy = false) => {
+  const build = async (options: Partial<AuthOptions> = {}, trustProxy = false, logLines?: string[]) => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'telltale-auth-'));
     const passwordHash = await hashPassword(PASSWORD);
     const now = new Date().toISOString();
@@ -36,7 +36,8 @@ describe('sign-in: rate limits, cookies, the SSO button', () => {
         updatedAt: now,
       });
     });
-    app = Fastify({ trustProxy });
+    const logger = logLines && { level: 'warn', stream: { write: (line: string) => logLines.push(line) } };
+    app = Fastify({ trustProxy, ...(logger ? { logger } : {}) });
     await registerAuth(app, { dataDir: dir, ...options });
     app.get('/api/thing', async () => ({ ok: true }));
     return app;
@@ -50,26 +51,59 @@ describe('sign-in: rate limits, cookies, the SSO button', () => {
       payload: new URLSearchParams({ email, password, next: '/api/thing' }).toString(),
     });
 
-  it('refuses an account after 10 failures in the window with 429 and Retry-After, even with the right password', async () => {
+  it('locks out the address that guessed, not the account: the right password still signs in from another address', async () => {
     await build({ loginLimit: { max: 10, windowMs: 15 * 60_000 } });
-    // Each guess from another address: the account's own count stops them.
     for (let i = 0; i < 10; i++)
-      expect((await login('ada@example.com', 'wrong password!', {}, `198.51.100.${i}`)).statusCode).toBe(401);
-    const limited = await login('ada@example.com', PASSWORD, {}, '198.51.100.200');
+      expect((await login('ada@example.com', 'wrong password!', {}, '198.51.100.7')).statusCode).toBe(401);
+    const limited = await login('ada@example.com', PASSWORD, {}, '198.51.100.7');
     expect(limited.statusCode).toBe(429);
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(800);
     expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(900);
     expect(limited.headers['set-cookie']).toBeUndefined();
+    const owner = await login('ada@example.com', PASSWORD, {}, '203.0.113.20');
+    expect(owner.statusCode).toBe(303);
+    expect(String(owner.headers['set-cookie'])).toContain('telltale_session=');
+  });
+
+  it('behind a trusted proxy, counts the forwarded client address: another client is not locked out', async () => {
+    await build({ loginLimit: { max: 3, windowMs: 60_000 } }, true);
+    const via = (client: string) => ({ 'x-forwarded-for': client });
+    for (let i = 0; i < 3; i++)
+      expect((await login('ada@example.com', 'wrong password!', via('198.51.100.7'))).statusCode).toBe(401);
+    expect((await login('ada@example.com', PASSWORD, via('198.51.100.7'))).statusCode).toBe(429);
+    expect((await login('ada@example.com', PASSWORD, via('203.0.113.20'))).statusCode).toBe(303);
+  });
+
+  it('counts an IPv6 client by its /64: a fresh address in the same network does not reset the count', async () => {
+    await build({ loginLimit: { max: 3, windowMs: 60_000 } });
+    for (let i = 1; i <= 3; i++)
+      expect((await login('ada@example.com', 'wrong password!', {}, `2001:db8:1:2::${i}`)).statusCode).toBe(
+        401,
+      );
+    expect((await login('ada@example.com', PASSWORD, {}, '2001:db8:1:2:ffff::9')).statusCode).toBe(429);
+    expect((await login('ada@example.com', PASSWORD, {}, '2001:db8:1:3::1')).statusCode).toBe(303);
   });
 
   it('limits one address across many accounts', async () => {
-    await build({ loginLimit: { max: 3, windowMs: 60_000 } });
+    await build({ loginLimit: { max: 3, windowMs: 60_000, perAddress: 3 } });
     for (const name of ['a', 'b', 'c'])
       expect((await login(`${name}@example.com`, 'guess guess')).statusCode).toBe(401);
     expect((await login('ada@example.com', PASSWORD)).statusCode).toBe(429);
     const spoofed = await login('ada@example.com', PASSWORD, { 'x-forwarded-for': '203.0.113.9' });
     expect(spoofed.statusCode).toBe(429); // no trusted proxy: the header does not change the address
     expect((await login('ada@example.com', PASSWORD, {}, '203.0.113.9')).statusCode).toBe(303);
+  });
+
+  it('refuses an account everywhere at its high ceiling of failures from all addresses, and logs it', async () => {
+    const lines: string[] = [];
+    await build({ loginLimit: { max: 10, windowMs: 15 * 60_000, perAccount: 5 } }, false, lines);
+    for (let i = 0; i < 5; i++)
+      expect((await login('ada@example.com', 'wrong password!', {}, `198.51.100.${i}`)).statusCode).toBe(401);
+    expect((await login('ada@example.com', PASSWORD, {}, '203.0.113.20')).statusCode).toBe(429);
+    const warnings = lines.map((line) => JSON.parse(line)).filter((entry) => entry.level === 40);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ account: 'ada@example.com', failures: 5 });
+    expect(warnings[0].msg).toContain('ceiling');
   });
 
   it('marks the cookie Secure when the request came over https (behind a trusted proxy)', async () => {

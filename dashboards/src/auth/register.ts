@@ -2,12 +2,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { registerAccessControl, type RegisteredRoute } from './access-hook.js';
 import { openAccessStore, type AccessStore } from './access-store.js';
 import type { OidcSettings } from './oidc-state.js';
-import {
-  createFirstStartToken,
-  createLoginLimiter,
-  createSessionStore,
-  type SessionLimits,
-} from './sessions.js';
+import { createFirstStartToken, createSessionStore, type SessionLimits } from './sessions.js';
+import { createLoginLimiter, DEFAULT_LOGIN_LIMIT, type LoginLimitSettings } from './sign-in-limits.js';
 import { createSessionStarter, signInRoutes } from './sign-in-routes.js';
 
 export interface AuthOptions {
@@ -18,8 +14,11 @@ export interface AuthOptions {
   /** `TELLTALE_PUBLIC_URL`: the one non-loopback Host the dashboards answer. */
   publicUrl?: URL | undefined;
   session?: Partial<SessionLimits>;
-  /** Failed sign-ins per account and per address; default 10 per 15 minutes. */
-  loginLimit?: { max: number; windowMs: number };
+  /**
+   * Failed sign-ins allowed per (account, address) pair, per address and per account; default 10,
+   * 50 and 100 per 15 minutes.
+   */
+  loginLimit?: LoginLimitSettings;
   /** Life of the first-start link; default 24 h. */
   firstStartTtlMs?: number;
   /** Single sign-on (TELLTALE_OIDC_*): adds /auth/oidc/login and /auth/oidc/callback. */
@@ -56,11 +55,13 @@ export async function registerAuth(app: FastifyInstance, options: AuthOptions): 
     (await store.users()).length === 0
       ? createFirstStartToken(options.firstStartTtlMs ?? 24 * 3600_000)
       : undefined;
-  const limiter = createLoginLimiter(options.loginLimit ?? { max: 10, windowMs: 15 * 60_000 });
+  const limits = options.loginLimit ?? DEFAULT_LOGIN_LIMIT;
+  const limiter = createLoginLimiter(limits);
   await app.register(signInRoutes, {
     store,
     sessions,
     limiter,
+    limits,
     firstStart,
     sso: options.oidc !== undefined,
     ...(options.site ? { site: options.site } : {}),

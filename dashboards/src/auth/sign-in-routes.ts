@@ -6,19 +6,15 @@ import { messagePage } from '../views/layout.js';
 import { viewerOf } from './access-hook.js';
 import { isEmail, normalizeEmail, ROLES, type AccessStore, type Role } from './access-store.js';
 import { decoyHash, hashPassword, passwordProblem, verifyPassword } from './password.js';
-import {
-  SESSION_COOKIE,
-  type FirstStartToken,
-  type LoginLimiter,
-  type SessionStore,
-  type Viewer,
-} from './sessions.js';
+import { SESSION_COOKIE, type FirstStartToken, type SessionStore, type Viewer } from './sessions.js';
+import { signInKeys, type LoginLimiter, type LoginLimitSettings } from './sign-in-limits.js';
 import { accountPage, loginPage } from './sign-in-views.js';
 
 export interface SignInOptions {
   store: AccessStore;
   sessions: SessionStore;
   limiter: LoginLimiter;
+  limits: LoginLimitSettings;
   /** The one-time start-up link's token, when no user existed at start. */
   firstStart?: FirstStartToken | undefined;
   /** Show "Sign in with SSO" (the OIDC routes are registered beside these). */
@@ -78,7 +74,7 @@ export function createSessionStarter(store: AccessStore, sessions: SessionStore)
 
 /** Login, logout, the first-start link, and the account page (an admin adds people there). */
 export async function signInRoutes(app: FastifyInstance, options: SignInOptions): Promise<void> {
-  const { store, sessions, limiter, firstStart } = options;
+  const { store, sessions, limiter, limits, firstStart } = options;
   const site = options.site ?? 'Telltale';
   acceptForms(app);
 
@@ -117,7 +113,7 @@ export async function signInRoutes(app: FastifyInstance, options: SignInOptions)
     const form = request.body ?? {};
     const email = normalizeEmail(form.email ?? '').slice(0, 254);
     const next = safeNext(form.next);
-    const keys = [`account:${email}`, `address:${request.ip}`];
+    const { all: keys, account } = signInKeys(email, request.ip, limits);
     const wait = limiter.retryAfterSeconds(keys);
     if (wait > 0) {
       reply.header('retry-after', String(wait));
@@ -129,12 +125,19 @@ export async function signInRoutes(app: FastifyInstance, options: SignInOptions)
       );
     }
     // Counted before the slow password check, so a burst of parallel guesses meets the limit too.
-    limiter.fail(keys);
+    const reached = limiter.fail(keys);
     const user = email === '' ? undefined : await store.findUser(email);
     // The same work and the same words whether or not the email is known: no user enumeration.
     const ok = await verifyPassword(form.password ?? '', user?.passwordHash ?? (await decoyHash()));
-    if (user === undefined || !ok)
+    if (user === undefined || !ok) {
+      // The one limit that refuses the right password from everywhere: someone should hear of it.
+      if (reached.includes(account))
+        request.log.warn(
+          { account: user === undefined ? '(no such user)' : email, failures: account.max },
+          'sign-in: an account reached its ceiling of failed sign-ins from all addresses; refused from everywhere until the window ends',
+        );
       return showLogin(reply, next, { email, problem: 'Wrong email or password.' }, 401);
+    }
     limiter.refund(keys);
     const id = sessions.create({ email: user.email, role: user.role, via: 'password' }, user.updatedAt);
     setSessionCookie(request, reply, sessions, id);
