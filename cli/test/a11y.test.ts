@@ -1,6 +1,7 @@
 // Every dashboard page in real Chromium, as `telltale start` serves it with a seeded corpus: axe-core
-// finds no serious or critical accessibility violation in the light or the dark colour scheme, the
-// strict CSP holds, and a full-page screenshot of each is written to test-artifacts/screenshots/.
+// finds no serious or critical accessibility violation in the light or the dark colour scheme (each
+// page drawn in that scheme's palette), the header's theme switch overrides the OS and is remembered,
+// the strict CSP holds, and a full-page screenshot of each is written to test-artifacts/screenshots/.
 import { mkdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -16,6 +17,8 @@ const SCREENSHOTS = fileURLToPath(new URL('../../test-artifacts/screenshots/', i
 const TOKEN = 'a11y-test-token-0123456789abcdef0123';
 const SCHEMES = ['light', 'dark'] as const;
 const BLOCKING = new Set(['serious', 'critical']);
+/** The page background of each palette (--bg in dashboards/src/views/stylesheet.ts), as Chromium reports it. */
+const BACKGROUND = { light: 'rgb(255, 255, 255)', dark: 'rgb(13, 17, 23)' } as const;
 
 /** What the pages are asked for; the ids come from the seeded store. */
 interface Seeded {
@@ -140,26 +143,38 @@ describe('every dashboard page passes axe-core in light and dark, with a screens
     await data?.remove();
   });
 
-  /** axe-core through CDP (page.evaluate is not subject to the page's CSP; a script tag would be). */
+  const background = (): Promise<string> =>
+    tab.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+
+  /**
+   * axe-core through CDP (page.evaluate is not subject to the page's CSP; a script tag would be) on
+   * the page open in the tab, and the background it is drawn on.
+   */
+  async function inspect(what: string): Promise<{ violations: string[]; background: string }> {
+    // List pages reload themselves every 5 s: a reload in the middle of a run starts it again.
+    return waitFor(
+      `axe-core on ${what}`,
+      async () => {
+        await tab.waitForLoadState('load');
+        await tab.evaluate(axeSource);
+        const violations = await tab.evaluate(async () => {
+          const axe = (globalThis as unknown as { axe: { run(): Promise<{ violations: unknown[] }> } }).axe;
+          return (await axe.run()).violations;
+        });
+        return { violations: blocking(violations as AxeViolation[]), background: await background() };
+      },
+      30_000,
+    );
+  }
+
   async function audit(name: string, url: string): Promise<void> {
     for (const colorScheme of SCHEMES) {
       await tab.emulateMedia({ colorScheme });
       const response = await tab.goto(`${telltale.url}${url}`);
       expect(response?.status(), `${url} answered`).toBe(200);
-      // List pages reload themselves every 5 s: a reload in the middle of a run starts it again.
-      const violations = await waitFor(
-        `axe-core on ${url} (${colorScheme})`,
-        async () => {
-          await tab.waitForLoadState('load');
-          await tab.evaluate(axeSource);
-          return tab.evaluate(async () => {
-            const axe = (globalThis as unknown as { axe: { run(): Promise<{ violations: unknown[] }> } }).axe;
-            return (await axe.run()).violations;
-          });
-        },
-        30_000,
-      );
-      expect(blocking(violations as AxeViolation[]), `${url} in the ${colorScheme} scheme`).toEqual([]);
+      const found = await inspect(`${url} (${colorScheme})`);
+      expect(found.violations, `${url} in the ${colorScheme} scheme`).toEqual([]);
+      expect(found.background, `${url} drawn in the ${colorScheme} palette`).toBe(BACKGROUND[colorScheme]);
       await tab.screenshot({ path: path.join(SCREENSHOTS, `${name}-${colorScheme}.png`), fullPage: true });
     }
   }
@@ -198,6 +213,57 @@ describe('every dashboard page passes axe-core in light and dark, with a screens
     await waitFor('the paused state shown', async () => (await live.innerText()) === 'paused');
     await live.click();
     expect(await live.getAttribute('aria-pressed')).toBe('true');
+  });
+
+  it('the theme switch overrides the OS either way, on every page, until set back to system', async () => {
+    const theme = tab.locator('header button.theme');
+    await tab.emulateMedia({ colorScheme: 'light' });
+    await tab.goto(`${telltale.url}/account`);
+    expect(await theme.isVisible(), 'shown once its script ran').toBe(true);
+    expect(await theme.getAttribute('aria-label')).toBe('Colour theme: follows the system. Press for light.');
+    await theme.click();
+    await theme.click();
+    expect(await theme.getAttribute('aria-label')).toBe('Colour theme: dark. Press for the system setting.');
+    expect(await background()).toBe(BACKGROUND.dark);
+
+    // Remembered on the next page, which is dark from its first paint (the script runs in <head>).
+    await tab.goto(`${telltale.url}/errors/${seeded.group}?app=${seeded.app}`);
+    expect(await theme.getAttribute('data-choice')).toBe('dark');
+    const forced = await inspect('a group page in the dark theme chosen over a light OS');
+    expect(forced).toEqual({ violations: [], background: BACKGROUND.dark });
+    await tab.screenshot({ path: path.join(SCREENSHOTS, 'error-group-switch-dark.png'), fullPage: true });
+
+    await tab.emulateMedia({ colorScheme: 'dark' });
+    await theme.click(); // back to the system's, dark now
+    expect(await background()).toBe(BACKGROUND.dark);
+    await theme.click();
+    expect(await background(), 'light chosen over a dark OS').toBe(BACKGROUND.light);
+    await tab.goto(`${telltale.url}/apps`);
+    expect(await background()).toBe(BACKGROUND.light);
+
+    await theme.click();
+    await theme.click();
+    expect(await theme.getAttribute('data-choice')).toBe('system');
+    await tab.emulateMedia({ colorScheme: 'light' });
+    expect(await background()).toBe(BACKGROUND.light);
+  });
+
+  it('without script a page follows the OS, and shows no switch that could not work', async () => {
+    const bare = await browser.newContext({
+      javaScriptEnabled: false,
+      colorScheme: 'dark',
+      extraHTTPHeaders: { authorization: `Bearer ${TOKEN}` },
+    });
+    try {
+      const page = await bare.newPage();
+      await page.goto(`${telltale.url}/events`);
+      expect(await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor)).toBe(
+        BACKGROUND.dark,
+      );
+      expect(await page.locator('header button.theme').isVisible()).toBe(false);
+    } finally {
+      await bare.close();
+    }
   });
 
   it('no page broke the strict CSP', () => {
