@@ -4,6 +4,7 @@ import type { SpoolPosition, SpoolWriter } from '@telltale/spool';
 import type { CollectorApp } from './apps.js';
 import type { IdempotentStore } from './batch-index.js';
 import type { CollectorConfig } from './config.js';
+import { checkJsonBudget } from './body-budget.js';
 import { decodeText, parseJson } from './decode.js';
 import { createGuard, refuseQuota, storing, StorageFailure, type GuardDeps } from './guard.js';
 import type { CollectorMetrics, IngestRoute } from './metrics.js';
@@ -129,6 +130,9 @@ export function registerBatchRoute(
       const body = Buffer.isBuffer(request.body) ? request.body : undefined;
       const text = await decodeText(body, auth.encoding, config.limits.maxDecompressedBytes);
       if (!text.ok) return refuse(reply, 'batch', text.code, text.reason, text);
+      // Counted before parsing: the parse and the schema check cost per value, not per byte.
+      const over = checkJsonBudget(text.raw, config.limits.maxBodyValues);
+      if (over) return refuse(reply, 'batch', over.code, over.reason, over);
       const parsed = parseJson(text.value, undefined, { shape: false });
       if (!parsed.ok) return refuse(reply, 'batch', parsed.code, parsed.reason, parsed);
       const checked = checkBatch(parsed.value);

@@ -13,7 +13,21 @@ export interface CollectorLimits {
   readonly maxDecompressedBytes: number;
   /** Largest attachment upload as sent, in bytes (`TELLTALE_MAX_ATTACHMENT_BYTES`, default 2 MiB). */
   readonly maxAttachmentBytes: number;
+  /**
+   * Most JSON values (or protobuf fields) one ingest body may hold, counted before parsing
+   * (`TELLTALE_MAX_BODY_VALUES`, default DEFAULT_MAX_BODY_VALUES = 512 000: 1000 events of 512
+   * values each; a full v1 event, 50 breadcrumbs and both attribute maps at their caps, is under 450).
+   */
+  readonly maxBodyValues: number;
+  /** Most lines, blank ones included, in one `POST /v1/logs` NDJSON body (`TELLTALE_MAX_BODY_LINES`, default 2000). */
+  readonly maxBodyLines: number;
 }
+
+/** Values one event may hold before the body budget refuses its batch (see CollectorLimits.maxBodyValues). */
+export const MAX_VALUES_PER_EVENT = 512;
+export const DEFAULT_MAX_BODY_VALUES = LIMITS.maxEventsPerBatch * MAX_VALUES_PER_EVENT;
+/** Twice the most log lines in one request: room for blank lines between them. */
+export const DEFAULT_MAX_BODY_LINES = 2 * LIMITS.maxEventsPerBatch;
 
 /** A token bucket: `perSecond` requests on average, `burst` at once. 0 turns the limit off. */
 export interface RateLimit {
@@ -141,6 +155,20 @@ export const COLLECTOR_SETTINGS = {
   'limits.maxCompressedBytes': bytes('TELLTALE_MAX_COMPRESSED_BYTES', LIMITS.maxCompressedBytes),
   'limits.maxDecompressedBytes': bytes('TELLTALE_MAX_DECOMPRESSED_BYTES', LIMITS.maxDecompressedBytes),
   'limits.maxAttachmentBytes': bytes('TELLTALE_MAX_ATTACHMENT_BYTES', DEFAULT_MAX_ATTACHMENT_BYTES),
+  'limits.maxBodyValues': intSetting(
+    'TELLTALE_MAX_BODY_VALUES',
+    1000,
+    100_000_000,
+    DEFAULT_MAX_BODY_VALUES,
+    'values',
+  ),
+  'limits.maxBodyLines': intSetting(
+    'TELLTALE_MAX_BODY_LINES',
+    10,
+    10_000_000,
+    DEFAULT_MAX_BODY_LINES,
+    'lines',
+  ),
   'rateLimits.perKey.perSecond': intSetting(
     'TELLTALE_RATE_LIMIT_PER_KEY',
     0,
@@ -317,6 +345,8 @@ export function resolveCollectorConfig(
     'maxCompressedBytes',
     'maxDecompressedBytes',
     'maxAttachmentBytes',
+    'maxBodyValues',
+    'maxBodyLines',
   ]);
   const maxCompressedBytes = resolveNumber(env, 'limits.maxCompressedBytes', limitOptions.maxCompressedBytes);
   const maxDecompressedBytes = resolveNumber(
@@ -332,6 +362,8 @@ export function resolveCollectorConfig(
     );
   }
   const maxAttachmentBytes = resolveNumber(env, 'limits.maxAttachmentBytes', limitOptions.maxAttachmentBytes);
+  const maxBodyValues = resolveNumber(env, 'limits.maxBodyValues', limitOptions.maxBodyValues);
+  const maxBodyLines = resolveNumber(env, 'limits.maxBodyLines', limitOptions.maxBodyLines);
 
   const rateOptions = section(options.rateLimits, 'rateLimits', ['perKey', 'perIp']);
   const rateLimits = Object.freeze({
@@ -371,7 +403,13 @@ export function resolveCollectorConfig(
 
   return Object.freeze({
     apps: Object.freeze(apps),
-    limits: Object.freeze({ maxCompressedBytes, maxDecompressedBytes, maxAttachmentBytes }),
+    limits: Object.freeze({
+      maxCompressedBytes,
+      maxDecompressedBytes,
+      maxAttachmentBytes,
+      maxBodyValues,
+      maxBodyLines,
+    }),
     rateLimits,
     timeouts: Object.freeze({ headersMs, requestMs, keepAliveMs }),
     connections,

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ServerLogEnvelope } from '@telltale/protocol';
 import type { SpoolWriter } from '@telltale/spool';
 import { appendWithinQuotas, refuseStoreFailure, type IngestRouteDeps } from './batch-route.js';
+import { checkLinesBudget } from './body-budget.js';
 import { decodeText } from './decode.js';
 import { createGuard } from './guard.js';
 import { parseServerLogs } from './server-logs.js';
@@ -36,6 +37,9 @@ export function registerLogsRoute(
       const body = Buffer.isBuffer(request.body) ? request.body : undefined;
       const text = await decodeText(body, auth.encoding, config.limits.maxDecompressedBytes);
       if (!text.ok) return refuse(reply, 'logs', text.code, text.reason, text);
+      // Lines and values counted before the split and the parses, which cost per line and per value.
+      const over = checkLinesBudget(text.raw, config.limits.maxBodyValues, config.limits.maxBodyLines);
+      if (over) return refuse(reply, 'logs', over.code, over.reason, over);
       const parsed = parseServerLogs(text.value);
       if (!parsed.ok) return refuse(reply, 'logs', parsed.code, parsed.reason, parsed);
 

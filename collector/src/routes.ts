@@ -119,7 +119,11 @@ export const collectorRoutes: FastifyPluginAsync<CollectorRoutesOptions> = async
     const route = routeOf(request.routeOptions.url);
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
       return refuse(reply, route, 'TELLTALE_ERR_BODY_TOO_LARGE', 'body_too_large', {
-        limit: request.routeOptions.bodyLimit ?? config.limits.maxCompressedBytes,
+        // A smaller limit than the route's (a Sentry tunnel) travels on the error.
+        limit:
+          (error as { limit?: number }).limit ??
+          request.routeOptions.bodyLimit ??
+          config.limits.maxCompressedBytes,
       });
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
       return refuse(reply, route, 'TELLTALE_ERR_UNSUPPORTED_MEDIA_TYPE', 'unsupported_media_type');

@@ -14,6 +14,7 @@ import {
 import { PRIVATE_DIR_MODE, writeFileDurably, fsyncDir } from '@telltale/spool';
 import { createKeyRegistry, type KeyRegistry } from './apps.js';
 import type { CollectorConfig } from './config.js';
+import { countJsonValues, countJsonValuesInString } from './body-budget.js';
 import { inflateBody } from './decode.js';
 import { createGuard, createRefuse, type GuardDeps, type RequestAuth } from './guard.js';
 import { createCollectorMetrics, type CollectorMetrics, type IngestRoute } from './metrics.js';
@@ -28,7 +29,7 @@ import { createRateLimiter } from './rate-limit.js';
  *   { "files": [ { "name": "https://app.example.com/assets/app.3f9a2c1b.js", "map": "<the .map file's text>" } ] }
  *
  * `name` is the minified file's URL as browsers load it (`~/assets/app.js` for any host); frames are
- * matched on its path. Re-uploading a file replaces it. Layout (reader: dispatchers/src/symbolicate/
+ * matched on its path. Re-uploading a file replaces it. Layout (reader: dispatchers/src/intelligence/symbolicate/
  * artifact-store.ts; ARCHITECTURE.md):
  *
  *   <data>/artifacts/<app>/<release dir>/release.json, <id>.map, <id>.json
@@ -46,12 +47,18 @@ export interface SourceMapLimits {
   maxDecompressedBytes: number;
   /** Most files in one request (default 100). */
   maxFiles: number;
+  /**
+   * Most JSON values in one request, maps sent as JSON strings included, counted before parsing
+   * (default 2 000 000; a 30 MB production bundle's map has about 300 000: its names and sources).
+   */
+  maxValues: number;
 }
 
 export const SOURCEMAP_LIMITS: Readonly<SourceMapLimits> = Object.freeze({
   maxRequestBytes: 64 * 1024 * 1024,
   maxDecompressedBytes: 256 * 1024 * 1024,
   maxFiles: 100,
+  maxValues: 2_000_000,
 });
 
 export interface SourceMapRoutesOptions {
@@ -213,6 +220,14 @@ export const sourcemapRoutes: FastifyPluginAsync<SourceMapRoutesOptions> = async
         const { code, reason, message, limit, field } = inflated;
         return refuse(reply, ROUTE, code, reason, { message, limit, field });
       }
+      const tooMany = () =>
+        refuse(reply, ROUTE, 'TELLTALE_ERR_BODY_TOO_COMPLEX', 'too_many_values', {
+          message: `the upload holds more than ${limits.maxValues} JSON values; upload fewer maps per request`,
+          limit: limits.maxValues,
+        });
+      // Counted before parsing: JSON.parse costs per value, and `[0,0,…]` is two bytes a value.
+      let left = limits.maxValues - countJsonValues(inflated.value, limits.maxValues);
+      if (left < 0) return tooMany();
       let parsed: unknown;
       try {
         parsed = JSON.parse(inflated.value.toString('utf8'));
@@ -227,6 +242,12 @@ export const sourcemapRoutes: FastifyPluginAsync<SourceMapRoutesOptions> = async
           field: 'files',
           message: `send {"files": [{"name", "map"}]} with 1-${limits.maxFiles} files`,
         });
+      // A map sent as a JSON string is parsed again by checkFile: its values count too.
+      for (const file of files) {
+        const map = (file as { map?: unknown } | null)?.map;
+        if (typeof map === 'string') left -= countJsonValuesInString(map, Math.max(left, 0));
+        if (left < 0) return tooMany();
+      }
       const checked = files.map(checkFile);
       const bad = checked.find((c) => !c.ok);
       if (bad !== undefined && !bad.ok)

@@ -22,6 +22,8 @@ describe('collector config', () => {
       maxCompressedBytes: LIMITS.maxCompressedBytes,
       maxDecompressedBytes: LIMITS.maxDecompressedBytes,
       maxAttachmentBytes: 2 * 1024 * 1024,
+      maxBodyValues: 512_000,
+      maxBodyLines: 2000,
     });
     expect(config.rateLimits).toEqual({
       perKey: { perSecond: 1000, burst: 2000 },

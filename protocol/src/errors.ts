@@ -9,6 +9,11 @@ export const ERROR_CODES = {
     status: 413,
     message: 'request body is over the decompressed size limit',
   },
+  TELLTALE_ERR_BODY_TOO_COMPLEX: {
+    status: 413,
+    message: 'request body holds more values or lines than the collector parses in one request',
+  },
+  TELLTALE_ERR_BUSY: { status: 503, message: 'the collector is busy decoding other bodies; retry later' },
   TELLTALE_ERR_UNSUPPORTED_ENCODING: { status: 415, message: 'unsupported Content-Encoding' },
   TELLTALE_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'unsupported Content-Type' },
   TELLTALE_ERR_BAD_GZIP: { status: 400, message: 'body is not valid gzip' },

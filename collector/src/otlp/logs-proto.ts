@@ -1,4 +1,5 @@
 import protobuf from 'protobufjs/light.js';
+import { checkProtoBudget } from '../body-budget.js';
 
 /**
  * The OTLP logs messages we read and write, as a protobufjs JSON descriptor. Vendored from
@@ -111,7 +112,7 @@ const DESCRIPTOR = {
   },
 };
 
-const root = protobuf.Root.fromJSON(DESCRIPTOR);
+const root = protobuf.Root.fromJSON(DESCRIPTOR).resolveAll();
 const request = root.lookupType('otlp.ExportLogsServiceRequest');
 const response = root.lookupType('otlp.ExportLogsServiceResponse');
 const status = root.lookupType('otlp.Status');
@@ -155,6 +156,10 @@ export interface OtlpLogsRequest {
     }>;
   }>;
 }
+
+/** 'over' when the request would decode to more than `cap` fields (see checkProtoBudget). */
+export const checkLogsProtoBudget = (bytes: Uint8Array, cap: number): 'ok' | 'over' | 'bad' =>
+  checkProtoBudget(request, bytes, cap);
 
 /**
  * Protobuf bytes to plain objects with only the fields that were sent (no prototype defaults).

@@ -2,13 +2,20 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { LIMITS, ServerLogEnvelope } from '@telltale/protocol';
 import type { SpoolWriter } from '@telltale/spool';
 import { appendWithinQuotas, refuseStoreFailure, type IngestRouteDeps } from '../batch-route.js';
+import { checkJsonBudget, tooComplex } from '../body-budget.js';
 import { inflateBody, parseJson, type DecodeFailure } from '../decode.js';
 import { createGuard } from '../guard.js';
 import { checkJsonShape } from '../json-guard.js';
 import type { SpoolShares } from '../spool-shares.js';
 import { normalizeLogTime } from '../timestamps.js';
 import { mapOtlpLogs } from './logs-map.js';
-import { decodeLogsProto, encodeLogsResponse, encodeStatus, type OtlpLogsRequest } from './logs-proto.js';
+import {
+  checkLogsProtoBudget,
+  decodeLogsProto,
+  encodeLogsResponse,
+  encodeStatus,
+  type OtlpLogsRequest,
+} from './logs-proto.js';
 
 export const OTLP_LOGS_URL = '/otlp/v1/logs';
 
@@ -50,8 +57,21 @@ const invalid = (reason: string, message: string): DecodeFailure => ({
   message,
 });
 
-function decodeRequest(raw: Buffer, format: Format): { ok: true; value: OtlpLogsRequest } | DecodeFailure {
+function decodeRequest(
+  raw: Buffer,
+  format: Format,
+  maxValues: number,
+): { ok: true; value: OtlpLogsRequest } | DecodeFailure {
   if (format === 'protobuf') {
+    // Walked before decoding: decode and toObject cost per field, and 5M empty records fit in 10 KB.
+    const budget = checkLogsProtoBudget(raw, maxValues);
+    if (budget === 'over')
+      return tooComplex(
+        'too_many_fields',
+        `the request holds more than ${maxValues} protobuf fields; export smaller batches`,
+        maxValues,
+      );
+    if (budget === 'bad') return invalid('bad_protobuf', 'body is not a protobuf ExportLogsServiceRequest');
     try {
       return { ok: true, value: decodeLogsProto(raw) };
     } catch {
@@ -59,6 +79,8 @@ function decodeRequest(raw: Buffer, format: Format): { ok: true; value: OtlpLogs
       return invalid('bad_protobuf', 'body is not a protobuf ExportLogsServiceRequest');
     }
   }
+  const over = checkJsonBudget(raw, maxValues);
+  if (over) return over;
   const parsed = parseJson(raw.toString('utf8'), undefined, { shape: false });
   if (!parsed.ok) return parsed;
   // Bodies may be long (the mapping cuts them); depth and prototype keys are what must be refused here.
@@ -145,7 +167,7 @@ export function registerOtlpLogsRoute(
       const inflated = await inflateBody(body, auth.encoding, config.limits.maxDecompressedBytes);
       if (!inflated.ok) return refuse(reply, 'logs', inflated.code, inflated.reason, inflated);
       const raw = inflated.value;
-      const decoded = decodeRequest(raw, format);
+      const decoded = decodeRequest(raw, format, config.limits.maxBodyValues);
       if (!decoded.ok) return refuse(reply, 'logs', decoded.code, decoded.reason, decoded);
 
       const receivedAt = Date.now();

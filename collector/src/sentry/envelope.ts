@@ -5,8 +5,10 @@
  *   {item header JSON}\n<payload: `length` bytes, or up to the next \n>\n   (repeated)
  *
  * Every scan moves forward and every header line is capped before JSON.parse sees it, so the cost
- * is linear in the body whatever a sender puts in it.
+ * is linear in the body whatever a sender puts in it. The values of every header line and of every
+ * parsed (event, log) payload are counted against one budget before JSON.parse sees them.
  */
+import { countJsonValues } from '../body-budget.js';
 
 /** Most items in one envelope (SDKs send 1-3; Relay's own cap is in the same range). */
 export const MAX_ENVELOPE_ITEMS = 1000;
@@ -16,6 +18,13 @@ export const MAX_HEADER_LINE_BYTES = 16 * 1024;
 export const MAX_EVENT_ITEM_BYTES = 1024 * 1024;
 /** Largest envelope, compressed or not, in bytes: Relay's max_envelope_size for one request here. */
 export const MAX_ENVELOPE_BYTES = 20 * 1024 * 1024;
+/**
+ * Largest envelope with no key in the URL or headers (a first-party tunnel: the DSN is only in the
+ * envelope), as sent and once inflated: it is read before any key is checked, so it is kept small.
+ * A browser SDK's error envelope is a few KB to a few hundred KB; one event item may be 1 MiB.
+ */
+export const MAX_TUNNEL_BYTES = 1024 * 1024;
+export const MAX_TUNNEL_DECOMPRESSED_BYTES = 2 * 1024 * 1024;
 /** The item types Sentry documents; any other name is counted as `other` (metric labels stay bounded). */
 export const KNOWN_ITEM_TYPES = new Set([
   'event',
@@ -68,6 +77,8 @@ export type EnvelopeFailure = {
   message: string;
   /** 413 (an item over its size limit) rather than 400. */
   tooLarge?: true;
+  /** 413 for a body past the values budget (TELLTALE_ERR_BODY_TOO_COMPLEX). */
+  tooComplex?: true;
   limit?: number;
 };
 
@@ -80,11 +91,33 @@ const fail = (reason: string, message: string, limit?: number): EnvelopeFailure 
   ...(limit !== undefined ? { limit } : {}),
 });
 
+/** JSON values left to parse in one envelope (header lines and parsed payloads together). */
+export interface ValueBudget {
+  left: number;
+  readonly cap: number;
+}
+
+const overBudget = (budget: ValueBudget): EnvelopeFailure => ({
+  ...fail(
+    'too_many_values',
+    `the envelope holds more than ${budget.cap} JSON values in its headers and event or log items`,
+    budget.cap,
+  ),
+  tooComplex: true,
+});
+
+/** Takes the values of `body[start, end)` from the budget; false once it is spent. */
+function spend(budget: ValueBudget, body: Buffer, start: number, end: number): boolean {
+  budget.left -= countJsonValues(body, budget.left, start, end);
+  return budget.left >= 0;
+}
+
 /** One header line from `start`: the JSON object and where the next line starts, or why not. */
 function headerLine(
   body: Buffer,
   start: number,
   what: string,
+  budget: ValueBudget,
 ): { ok: true; value: Record<string, unknown>; next: number } | EnvelopeFailure {
   // Look for the newline only within the cap: a 20 MB line costs 16 KB to refuse.
   const window = body.subarray(start, Math.min(body.length, start + MAX_HEADER_LINE_BYTES + 1));
@@ -96,6 +129,7 @@ function headerLine(
       `${what} is longer than ${MAX_HEADER_LINE_BYTES} bytes`,
       MAX_HEADER_LINE_BYTES,
     );
+  if (!spend(budget, body, start, start + end)) return overBudget(budget);
   let value: unknown;
   try {
     value = JSON.parse(body.toString('utf8', start, start + end));
@@ -117,11 +151,31 @@ const itemType = (value: unknown): string | undefined => {
   return KNOWN_ITEM_TYPES.has(type) ? type : 'other';
 };
 
-/** Parses an envelope; a wrong `length`, a missing newline or a bad header line is a failure. */
-export function parseEnvelope(body: Buffer): EnvelopeParse {
+export type EnvelopeHead = { ok: true; header: EnvelopeHeader; next: number } | EnvelopeFailure;
+
+/** The envelope header line alone (its `dsn` authenticates a tunnel before any item is read). */
+export function parseEnvelopeHeader(body: Buffer, budget: ValueBudget): EnvelopeHead {
   if (body.length === 0) return fail('empty_body', 'the envelope is empty');
-  const head = headerLine(body, 0, 'the envelope header');
-  if (!head.ok) return head;
+  const head = headerLine(body, 0, 'the envelope header', budget);
+  return head.ok ? { ok: true, header: head.value, next: head.next } : head;
+}
+
+/** Parses an envelope; a wrong `length`, a missing newline or a bad header line is a failure. */
+export function parseEnvelope(body: Buffer, maxValues = Number.MAX_SAFE_INTEGER): EnvelopeParse {
+  const budget: ValueBudget = { left: maxValues, cap: maxValues };
+  const head = parseEnvelopeHeader(body, budget);
+  return head.ok ? parseEnvelopeItems(body, head, budget) : head;
+}
+
+/**
+ * The items after a parsed envelope header; the payloads of `event` and `log` items are counted
+ * against the same budget (they are parsed next), other payloads are never parsed.
+ */
+export function parseEnvelopeItems(
+  body: Buffer,
+  head: { header: EnvelopeHeader; next: number },
+  budget: ValueBudget,
+): EnvelopeParse {
   const items: EnvelopeItem[] = [];
   let pos = head.next;
   while (pos < body.length) {
@@ -136,7 +190,7 @@ export function parseEnvelope(body: Buffer): EnvelopeParse {
         MAX_ENVELOPE_ITEMS,
       );
     const where = `item ${items.length}`;
-    const line = headerLine(body, pos, `the header of ${where}`);
+    const line = headerLine(body, pos, `the header of ${where}`, budget);
     if (!line.ok) return line;
     const type = itemType(line.value.type);
     if (type === undefined) return fail('bad_item_header', `the header of ${where} has no "type"`);
@@ -170,18 +224,21 @@ export function parseEnvelope(body: Buffer): EnvelopeParse {
         ),
         tooLarge: true,
       };
+    if (PARSED_ITEM_TYPES.has(type) && !spend(budget, payload, 0, payload.length)) return overBudget(budget);
     items.push({ type, payload });
   }
-  return { ok: true, header: head.value, items };
+  return { ok: true, header: head.header, items };
 }
 
 /** The store endpoint's body: one event, as if it were an envelope with one `event` item. */
-export function storeAsEnvelope(body: Buffer): EnvelopeParse {
+export function storeAsEnvelope(body: Buffer, maxValues = Number.MAX_SAFE_INTEGER): EnvelopeParse {
   if (body.length === 0) return fail('empty_body', 'the event is empty');
   if (body.length > MAX_EVENT_ITEM_BYTES)
     return {
       ...fail('item_too_large', `the event is over ${MAX_EVENT_ITEM_BYTES} bytes`, MAX_EVENT_ITEM_BYTES),
       tooLarge: true,
     };
+  if (!spend({ left: maxValues, cap: maxValues }, body, 0, body.length))
+    return overBudget({ left: 0, cap: maxValues });
   return { ok: true, header: {}, items: [{ type: 'event', payload: body }] };
 }

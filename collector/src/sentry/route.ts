@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Transform } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { SpoolEnvelope } from '@telltale/protocol';
 import type { SpoolWriter } from '@telltale/spool';
@@ -18,7 +19,17 @@ import { normalizeBatchTimes } from '../timestamps.js';
 import { checkBatch } from '../validation.js';
 import { authorizeSentryKey, parseDsn, sentryKeyOf } from './auth.js';
 import { parseSentryEncoding } from './body.js';
-import { MAX_ENVELOPE_BYTES, parseEnvelope, storeAsEnvelope, type EnvelopeItem } from './envelope.js';
+import {
+  MAX_ENVELOPE_BYTES,
+  MAX_TUNNEL_BYTES,
+  MAX_TUNNEL_DECOMPRESSED_BYTES,
+  parseEnvelopeHeader,
+  parseEnvelopeItems,
+  storeAsEnvelope,
+  type EnvelopeFailure,
+  type EnvelopeItem,
+  type ValueBudget,
+} from './envelope.js';
 import {
   assembleBatch,
   envelopeSdk,
@@ -62,15 +73,49 @@ const parseJson = (item: EnvelopeItem): unknown => {
   }
 };
 
+/** A tunnel body as sent past MAX_TUNNEL_BYTES: the error handler answers 413 with this limit. */
+class TunnelTooLarge extends Error {
+  readonly code = 'FST_ERR_CTP_BODY_TOO_LARGE';
+  readonly statusCode = 413;
+  readonly limit = MAX_TUNNEL_BYTES;
+}
+
+/** Passes a body through until it passes `limit` bytes, then fails the read (chunked bodies too). */
+const capped = (limit: number): Transform => {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      seen += chunk.length;
+      if (seen > limit) done(new TunnelTooLarge('tunnel body over its limit'));
+      else done(null, chunk);
+    },
+  });
+};
+
 /**
  * POST /api/<project id>/envelope/ and /store/: Sentry's SDKs as senders. Headers first (rate limit
  * by address, key, encoding, disk cap), then the bounded inflate and envelope parse, the key from the
- * envelope's `dsn` when the URL had none (a tunnel), and the same path as /v1/batch from there:
+ * envelope's `dsn` when the URL had none (a tunnel: body capped at MAX_TUNNEL_BYTES, and the key
+ * checked from the envelope header line before any item header is read), and the same path as /v1/batch from there:
  * one Telltale batch per envelope, deduplicated by its event id, within quotas, fsync'd before the 200.
  */
 export function registerSentryRoutes(app: FastifyInstance, deps: SentryDeps): void {
-  const { metrics, spool, storeOnce } = deps;
+  const { config, metrics, spool, storeOnce } = deps;
   const refuse = deps.guard.refuse;
+  /** Requests with no key outside the body: read under the tunnel limits. */
+  const tunnels = new WeakSet<FastifyRequest>();
+  const refuseEnvelope = (reply: FastifyReply, parsed: EnvelopeFailure) =>
+    refuse(
+      reply,
+      'sentry',
+      parsed.tooComplex
+        ? 'TELLTALE_ERR_BODY_TOO_COMPLEX'
+        : parsed.tooLarge
+          ? 'TELLTALE_ERR_ITEM_TOO_LARGE'
+          : 'TELLTALE_ERR_INVALID_ENVELOPE',
+      parsed.reason,
+      { message: parsed.message, ...(parsed.limit !== undefined ? { limit: parsed.limit } : {}) },
+    );
   for (const current of deps.guard.keys.apps()) {
     const unusable = current.ingestKeys.filter((key) => !DSN_KEY_PATTERN.test(key)).length;
     if (unusable > 0)
@@ -96,8 +141,17 @@ export function registerSentryRoutes(app: FastifyInstance, deps: SentryDeps): vo
         message: 'the collector is at its disk cap; retry later',
       });
     const key = sentryKeyOf(request);
-    // Without a key in the URL or headers, an envelope may still carry its DSN: checked after the body.
-    if (key === undefined && !store) return undefined;
+    // Without a key in the URL or headers, an envelope may still carry its DSN: checked from its
+    // header line, after a body read under the much smaller tunnel limit.
+    if (key === undefined && !store) {
+      if (Number(request.headers['content-length']) > MAX_TUNNEL_BYTES)
+        return refuse(reply, 'sentry', 'TELLTALE_ERR_BODY_TOO_LARGE', 'tunnel_body_too_large', {
+          message: `an envelope with its key only inside (a tunnel) may be at most ${MAX_TUNNEL_BYTES} bytes; put the key in the URL (sentry_key) or X-Sentry-Auth`,
+          limit: MAX_TUNNEL_BYTES,
+        });
+      tunnels.add(request);
+      return undefined;
+    }
     const projectId = (request.params as { projectId: string }).projectId;
     const checked = authorizeSentryKey(deps.guard, request, reply, key, projectId, 'sentry');
     return checked.ok ? undefined : checked.reply;
@@ -106,25 +160,30 @@ export function registerSentryRoutes(app: FastifyInstance, deps: SentryDeps): vo
   const handler = (store: boolean) => async (request: FastifyRequest, reply: FastifyReply) => {
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const encoding = parseSentryEncoding(request.headers['content-encoding']) ?? 'identity';
-    const inflated = await inflateBody(body, encoding, MAX_ENVELOPE_BYTES);
+    const tunnel = tunnels.has(request);
+    const limit = tunnel ? MAX_TUNNEL_DECOMPRESSED_BYTES : MAX_ENVELOPE_BYTES;
+    const inflated = await inflateBody(body, encoding, limit);
     if (!inflated.ok) return refuse(reply, 'sentry', inflated.code, inflated.reason, inflated);
-    const parsed = store ? storeAsEnvelope(inflated.value) : parseEnvelope(inflated.value);
-    if (!parsed.ok)
-      return refuse(
-        reply,
-        'sentry',
-        parsed.tooLarge ? 'TELLTALE_ERR_ITEM_TOO_LARGE' : 'TELLTALE_ERR_INVALID_ENVELOPE',
-        parsed.reason,
-        { message: parsed.message, ...(parsed.limit !== undefined ? { limit: parsed.limit } : {}) },
-      );
+    const maxValues = config.limits.maxBodyValues;
+    let parsed;
     let auth = deps.guard.auth.get(request);
-    if (auth === undefined) {
-      const dsn = parseDsn(parsed.header.dsn);
-      const projectId = (request.params as { projectId: string }).projectId;
-      const checked = authorizeSentryKey(deps.guard, request, reply, dsn?.key, projectId, 'sentry');
-      if (!checked.ok) return checked.reply;
-      auth = checked.auth;
+    if (store) parsed = storeAsEnvelope(inflated.value, maxValues);
+    else {
+      const budget: ValueBudget = { left: maxValues, cap: maxValues };
+      const head = parseEnvelopeHeader(inflated.value, budget);
+      if (!head.ok) return refuseEnvelope(reply, head);
+      if (auth === undefined) {
+        // A tunnel: the key is the envelope header's dsn, checked before any item header is parsed.
+        const dsn = parseDsn(head.header.dsn);
+        const projectId = (request.params as { projectId: string }).projectId;
+        const checked = authorizeSentryKey(deps.guard, request, reply, dsn?.key, projectId, 'sentry');
+        if (!checked.ok) return checked.reply;
+        auth = checked.auth;
+      }
+      parsed = parseEnvelopeItems(inflated.value, head, budget);
     }
+    if (!parsed.ok) return refuseEnvelope(reply, parsed);
+    if (auth === undefined) return refuse(reply, 'sentry', 'TELLTALE_ERR_UNAUTHORIZED', 'missing_key'); // unreachable: /store/ checks its key first
     const appId = auth.app.id;
     const counts = new Map<string, number>();
     for (const item of parsed.items) counts.set(item.type, (counts.get(item.type) ?? 0) + 1);
@@ -226,6 +285,9 @@ export function registerSentryRoutes(app: FastifyInstance, deps: SentryDeps): vo
       url,
       bodyLimit: MAX_ENVELOPE_BYTES,
       onRequest: onRequest(store),
+      // A tunnel's body is cut at MAX_TUNNEL_BYTES as it arrives, chunked or not.
+      preParsing: async (request: FastifyRequest, _reply: FastifyReply, payload) =>
+        tunnels.has(request) ? payload.pipe(capped(MAX_TUNNEL_BYTES)) : payload,
       onSend: sentryHeaders(deps),
       handler: handler(store),
     });
