@@ -15,8 +15,8 @@ import {
 
 /**
  * Charts as server-rendered SVG: pure functions from series to markup, escaped by `html`. No script,
- * no `style=` (the CSP stays strict): colours come from classes in stylesheet.ts and follow
- * `currentColor`, so they read in light and dark schemes alike.
+ * no `style=` (the CSP stays strict): colours come from classes in stylesheet.ts, through
+ * `currentColor`, out of its light or dark palette, so a chart follows the page's theme.
  *
  * Countable by tests and tools: every chart's <svg> carries `data-points` (points per series, one per
  * bucket); a sparkline draws one polyline vertex per bucket, a line chart one <circle class="point">
