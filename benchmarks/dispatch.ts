@@ -38,9 +38,15 @@ const LAG_SECONDS = 15;
 // A steady load below what one 2-core machine drains (see README): lag, not backlog, is measured.
 const LAG_EVENTS_PER_S = Number(process.env.BENCH_LAG_EVENTS_PER_S ?? 2_000);
 
-const log = (line: string): void => void process.stderr.write(`${line}\n`);
+// Seconds since the process started on every line: the phases of a --cpu-prof run (cpuprofile-top's FROM_S/TO_S).
+const log = (line: string): void =>
+  void process.stderr.write(`[${(performance.now() / 1000).toFixed(1)} s] ${line}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// BENCH_PART=clickhouse or duckdb runs only that half (the other's line is not printed).
+const PART = process.env.BENCH_PART ?? 'all';
+if (!['all', 'clickhouse', 'duckdb'].includes(PART))
+  throw new Error(`BENCH_PART=${PART}: all, clickhouse or duckdb`);
 // TELLTALE_DISPATCH_THREADS=0 measures the inline path (decoding on the main thread) against the pool.
 const THREADS_ENV = { TELLTALE_DISPATCH_THREADS: process.env.TELLTALE_DISPATCH_THREADS };
 const MS_PER_DAY = 86_400_000;
@@ -136,25 +142,22 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
 }
 
-async function main(): Promise<void> {
+/** ClickHouse: clickhouse-client inserting the enriched rows, then spool → dispatchers → ClickHouse, then the lag. */
+async function benchClickHouse(
+  dir: string,
+  batches: SpoolEnvelope[],
+  enriched: EnrichedEvent[],
+): Promise<void> {
   if (!existsSync(CLICKHOUSE_CLIENT))
     throw new Error(`${CLICKHOUSE_CLIENT} is missing: apt-get install -y clickhouse-client`);
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'telltale-bench-dispatch-'));
   const clickhouse = await startClickHouse();
   const client = createClickHouseClient({ url: clickhouse.url, database: 'bench' });
   const count = async (sql: string): Promise<number> => Number((await clickhouse.query(sql)).trim());
+  const total = enriched.length;
   try {
-    const now = Date.now();
-    const batches = Array.from({ length: Math.ceil(EVENTS / BATCH) }, (_, n) =>
-      clientBatch(n, BATCH, now - 60_000 + n),
-    );
-    const total = batches.length * BATCH;
-    log(`corpus: ${total} events in ${batches.length} batches of ${BATCH}`);
-
     // Baseline: the very rows the sink would write, as a JSONEachRow file, through clickhouse-client.
     await migrateClickHouse(client, 'baseline');
     const rowsFile = path.join(dir, 'rows.jsonl');
-    const enriched = batches.flatMap((b) => enrichEnvelope(b));
     await writeFile(rowsFile, enriched.map((e) => JSON.stringify(clickHouseEventRow(e))).join('\n'));
     const baselineStart = performance.now();
     await new Promise<void>((resolve, reject) => {
@@ -269,10 +272,24 @@ async function main(): Promise<void> {
       await dispatchers.close();
       await spool.close();
     }
-    await benchDuckDb(dir, batches, enriched);
   } finally {
     await client.close();
     await clickhouse.destroy();
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'telltale-bench-dispatch-'));
+  try {
+    const now = Date.now();
+    const batches = Array.from({ length: Math.ceil(EVENTS / BATCH) }, (_, n) =>
+      clientBatch(n, BATCH, now - 60_000 + n),
+    );
+    log(`corpus: ${batches.length * BATCH} events in ${batches.length} batches of ${BATCH}`);
+    const enriched = batches.flatMap((b) => enrichEnvelope(b));
+    if (PART !== 'duckdb') await benchClickHouse(dir, batches, enriched);
+    if (PART !== 'clickhouse') await benchDuckDb(dir, batches, enriched);
+  } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
