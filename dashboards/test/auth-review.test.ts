@@ -40,6 +40,7 @@ describe('access gate: attacks found in review', () => {
     app = Fastify({ trustProxy });
     const auth = await registerAuth(app, { dataDir: dir, loginLimit: { max: 5, windowMs: 60_000 } });
     app.get('/api/thing', async () => ({ ok: true }));
+    app.get('/v1/exports', async () => ({ everything: true }));
     return auth;
   };
   const post = (url: string, fields: Record<string, string>, cookie?: string) => {
@@ -139,6 +140,14 @@ describe('access gate: attacks found in review', () => {
     expect(page.statusCode).toBe(302);
     expect(page.headers.location).toMatch(/^\/login/);
     expect((await app.inject({ method: 'POST', url: '/v1/no-such-route' })).statusCode).toBe(401);
+  });
+
+  it('keeps a route added later under /v1/ private: only the named ingest routes are public', async () => {
+    await build(true);
+    const anonymous = await app.inject('/v1/exports');
+    expect(anonymous.statusCode).toBe(302);
+    expect(anonymous.headers.location).toBe('/login?next=%2Fv1%2Fexports');
+    expect(anonymous.body).not.toContain('everything');
   });
 
   it('keeps "next" same-site after URL normalisation (/.//evil.com is //evil.com)', () => {

@@ -5,14 +5,17 @@
  * Entries are route patterns as registered with fastify; a trailing `*` matches any rest of the path.
  */
 export const INGEST_ROUTES: readonly string[] = [
-  '/v1/*', // batches, server logs, attachments, source maps: each checks its own ingest or secret key
-  '/sdk/*', // the SDK bundle that apps load
-  '/healthz',
-  '/readyz',
+  // One line per route, never a prefix: a new route under /v1/ is private until someone adds it here.
+  '/v1/batch', // SDK batches: the app's ingest key
+  '/v1/attachments', // bug-report screenshots and files: the app's ingest key
+  '/v1/logs', // server logs: the app's secret key
+  '/v1/releases/:release/sourcemaps', // source map uploads: the app's secret key
   '/otlp/v1/logs', // OTLP/HTTP logs (OTEL_EXPORTER_OTLP_ENDPOINT=http://<telltale>/otlp): the app's secret key
   '/api/:projectId(^\\d{1,16}$)/envelope/', // Sentry SDKs (digits only; the route checks the DSN's key)
   '/api/:projectId(^\\d{1,16}$)/store/',
-  // Sentry's and OTLP's ingest routes join here, one line each: '/api/:projectId/envelope/', '/otlp/*'.
+  '/sdk/*', // the SDK bundle's static files that apps load (GET only; cli/test/public-surface.test.ts)
+  '/healthz',
+  '/readyz',
 ];
 
 /** Sign-in itself, and what a page shown before sign-in loads: the stylesheet and the theme script. */
