@@ -6,6 +6,7 @@ import {
   type IssueStatus,
   type SourceMapProblemView,
 } from './issues.js';
+import type { EventFilter } from './filter.js';
 import { loadPage, type Page, type PageParams } from './http/pagination.js';
 import {
   LIST_LIMITS,
@@ -109,15 +110,19 @@ function mapStatus(frames: readonly FrameView[], problems: readonly SourceMapPro
   return resolved === resolvable.length && problems.length === 0 ? 'ok' : 'partial';
 }
 
-/** The group, its newest samples, and their stacks in original source, or why they are not. */
+/**
+ * The group, its newest samples, and their stacks in original source, or why they are not. With a
+ * filter (the list's, filter.ts) only the group's events in it count; undefined when none match.
+ */
 export async function loadErrorDetail(
   store: DashboardStore,
   issues: IssueServices | undefined,
   id: string,
   app: string | undefined,
   now: number,
+  filter?: EventFilter,
 ): Promise<ErrorDetailView | undefined> {
-  const detail = await store.errorGroup(id, app);
+  const detail = await store.errorGroup(id, app, filter);
   if (detail === undefined) return undefined;
   const { group } = detail;
   const state = await issues?.groupState(group.app, group.fingerprint);

@@ -26,8 +26,12 @@ import type { SeriesStore } from './series.js';
 export interface DashboardStore extends SeriesStore {
   /** One row per (app, fingerprint), most recently seen first. */
   errorGroups(query?: ErrorGroupsQuery): Promise<ErrorGroup[]>;
-  /** The group and its most recent sample events; `app` picks one app when several share a fingerprint. */
-  errorGroup(fingerprint: string, app?: string): Promise<ErrorGroupDetail | undefined>;
+  /**
+   * The group and its most recent sample events; `app` picks one app when several share a
+   * fingerprint. With a filter, only the group's events in it count (counts, users, first and last
+   * times, releases, samples), as in the filtered list; undefined when none of its events match.
+   */
+  errorGroup(fingerprint: string, app?: string, filter?: EventFilter): Promise<ErrorGroupDetail | undefined>;
   featureUsage(query?: ListQuery): Promise<FeatureUsage[]>;
   assertFailures(query?: ListQuery): Promise<AssertFailure[]>;
   blockedEvents(query?: ListQuery): Promise<BlockedSummary[]>;

@@ -215,6 +215,20 @@ describe('every /api route answers the same on DuckDB, ClickHouse 18.16 and the 
     expect((await same('/api/errors/0123456789abcdef0123456789abcdef')).status).toBe(404);
   });
 
+  it('/api/errors/:id under the list filter: counts, releases and samples of its events in it', async () => {
+    const { body } = await same('/api/errors');
+    for (const group of body.groups)
+      for (const query of ['release=1.4.0', `from=${T0 + 100}&to=${T0 + 112_000}`, 'browser=Firefox'])
+        await same(`/api/errors/${group.id}?app=${group.app}&${query}`);
+    const cart = body.groups[3].id;
+    const newer = await same(`/api/errors/${cart}?app=shop&release=1.4.0&environment=production`);
+    expect(newer.body.group).toMatchObject({ count: 3, events: 2, releases: ['1.4.0'] });
+    expect(newer.body.samples.map((s: { id: string }) => s.id)).toEqual(['e-4', 'e-2']);
+    const filteredOut = await same(`/api/errors/${cart}?app=shop&release=9.9.9`);
+    expect(filteredOut.status).toBe(404);
+    expect(filteredOut.body.error.message).toMatch(/matches the filter/);
+  });
+
   it('/api/features, /api/asserts, /api/blocked: sums of counts, ties broken by name, app and softness', async () => {
     const features = (await crawl('/api/features?limit=2', 'features')) as any[];
     expect(features.map((f) => [f.app, f.name, f.uses, f.users])).toEqual([

@@ -2,6 +2,7 @@ import { errorBody } from '@telltale/protocol';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { alertPosition, pageAlerts } from '../alerts.js';
 import { loadErrorDetail, loadErrorGroups } from '../error-detail.js';
+import { isFiltered } from '../filter.js';
 import type { DashboardsPluginOptions } from '../plugin.js';
 import { SORT_KEYS, type SortKey } from '../store.js';
 import { loadServerLogs, loadTimeline, TIMELINE_FILTERS, timelineFilters } from '../timeline.js';
@@ -26,6 +27,7 @@ import {
   requestFilter,
   searchQuerySchema,
   timelineQuerySchema,
+  type ErrorQuerystring,
   type ErrorsQuery,
   type EventsQuery,
   type ListQuerystring,
@@ -82,23 +84,20 @@ export async function apiRoutes(app: FastifyInstance, options: DashboardsPluginO
     },
   );
 
-  app.get<{ Params: { id: string }; Querystring: { app?: string } }>(
+  // One group, narrowed by the list's filter: its counts, releases and samples are those in it.
+  app.get<{ Params: { id: string }; Querystring: ErrorQuerystring }>(
     '/api/errors/:id',
     { schema: { params: errorParamsSchema, querystring: errorQuerySchema } },
     async (request, reply) => {
-      const detail = await loadErrorDetail(
-        store,
-        issues,
-        request.params.id,
-        blankToUndefined(request.query.app),
-        Date.now(),
-      );
+      const filter = requestFilter(request.query);
+      const { id } = request.params;
+      const detail = await loadErrorDetail(store, issues, id, filter.app, Date.now(), filter);
       if (detail === undefined) {
-        return reply
-          .code(404)
-          .send(
-            errorBody('TELLTALE_ERR_NOT_FOUND', { message: `no error group with id ${request.params.id}` }),
-          );
+        const message =
+          isFiltered(filter) && (await store.errorGroup(id, filter.app)) !== undefined
+            ? `no event of error group ${id} matches the filter`
+            : `no error group with id ${id}`;
+        return reply.code(404).send(errorBody('TELLTALE_ERR_NOT_FOUND', { message }));
       }
       return detail;
     },

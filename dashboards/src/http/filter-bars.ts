@@ -27,15 +27,19 @@ export function filterBars(app: FastifyInstance, store: DashboardStore) {
     return withFilterBar(trustedHtml(payload), entry.section, entry.filter, entry.bar).value;
   });
   return {
-    /** Reads the choices of the filter's time range and sets the bar of this request's page. */
+    /**
+     * Reads the choices of the filter's time range and sets the bar of this request's page; the
+     * form goes to `action` (default: the section's list, e.g. an error group's own page instead).
+     */
     async show(
       request: FastifyRequest,
       section: ListSection,
       filter: EventFilter,
       keep: Record<string, string | undefined> = {},
+      action: string = ACTIONS[section],
     ): Promise<void> {
       const options = await store.filterOptions(filter);
-      shown.set(request, { section, filter, bar: filterBar(ACTIONS[section], filter, options, keep) });
+      shown.set(request, { section, filter, bar: filterBar(action, filter, options, keep) });
     },
   };
 }

@@ -5,7 +5,7 @@ import type { SafeHtml } from '../html.js';
 import type { DashboardsPluginOptions } from '../plugin.js';
 import { alertEmlPage, alertsPage } from '../views/alerts.js';
 import { APPS_PATH, appsPage } from '../views/apps.js';
-import { errorGroupPage, errorsPage } from '../views/errors.js';
+import { errorGroupPage, errorsPage, filteredOutPage } from '../views/errors.js';
 import { eventPage, eventsPage } from '../views/events.js';
 import { messagePage, STYLESHEET_PATH } from '../views/layout.js';
 import { LIVE_SCRIPT, LIVE_SCRIPT_PATH } from '../views/live.js';
@@ -26,7 +26,7 @@ import { loadErrorGroupSeries } from './series-api.js';
 import { acceptForms, crossSiteReason } from './same-site.js';
 import { filterBars } from './filter-bars.js';
 import { runSearch } from './search-route.js';
-import { filterToQuery } from '../filter.js';
+import { filterHref, filterToQuery, isFiltered } from '../filter.js';
 import { searchPage } from '../views/search.js';
 import {
   blankToUndefined,
@@ -47,6 +47,7 @@ import {
   pageQuerySchema,
   ruleParamsSchema,
   timelineQuerySchema,
+  type ErrorQuerystring,
   type ErrorsQuery,
   type EventsQuery,
   type GroupAction,
@@ -178,23 +179,31 @@ export async function pageRoutes(app: FastifyInstance, options: DashboardsPlugin
     },
   );
 
-  app.get<{ Params: { id: string }; Querystring: { app?: string } }>(
+  // The group under the list's filter: counts, chart and samples are those of its events in it.
+  app.get<{ Params: { id: string }; Querystring: ErrorQuerystring }>(
     '/errors/:id',
     { schema: { params: errorParamsSchema, querystring: errorQuerySchema } },
     async (request, reply) => {
-      const detail = await loadErrorDetail(
-        store,
-        issues,
-        request.params.id,
-        blankToUndefined(request.query.app),
-        Date.now(),
-      );
-      if (detail === undefined) return notFound(reply, 'No error group has this id. It may have expired.');
+      const filter = requestFilter(request.query);
+      const { id } = request.params;
+      const self = `/errors/${encodeURIComponent(id)}`;
+      const detail = await loadErrorDetail(store, issues, id, filter.app, Date.now(), filter);
+      if (detail === undefined) {
+        if (!isFiltered(filter) || (await store.errorGroup(id, filter.app)) === undefined)
+          return notFound(reply, 'No error group has this id. It may have expired.');
+        await bars.show(request, 'errors', filter, {}, self);
+        const all = filterHref(self, filter.app === undefined ? {} : { app: filter.app });
+        return sendPage(reply, filteredOutPage(site, all, filterToQuery(filter)));
+      }
       const { app: groupApp, fingerprint } = detail.group;
-      const range = seriesFilterOf({}, Date.now(), DEFAULT_SPAN_MS.detail);
+      await bars.show(request, 'errors', filter, {}, self);
+      const range = seriesFilterOf(filter, Date.now(), DEFAULT_SPAN_MS.detail);
       const series = await loadErrorGroupSeries(store, issues, groupApp, fingerprint, range);
       const charts = errorGroupCharts(series);
-      return sendPage(reply, errorGroupPage(site, detail, Date.now(), issues !== undefined, charts));
+      return sendPage(
+        reply,
+        errorGroupPage(site, detail, Date.now(), issues !== undefined, charts, filterToQuery(filter)),
+      );
     },
   );
 
@@ -316,7 +325,7 @@ export async function pageRoutes(app: FastifyInstance, options: DashboardsPlugin
 
     app.post<{
       Params: { id: string };
-      Querystring: { app?: string };
+      Querystring: ErrorQuerystring;
       Body: Record<string, string> | undefined;
     }>(
       '/errors/:id/status',
@@ -331,16 +340,15 @@ export async function pageRoutes(app: FastifyInstance, options: DashboardsPlugin
             messagePage(site, 'Bad request', 'action must be resolve, ignore or reopen'),
             400,
           );
-        const app = blankToUndefined(request.query.app);
+        // The page's filter stays in the form's URL, so the redirect shows the same filtered page.
+        const filter = requestFilter(request.query);
+        const app = filter.app;
         const done = await applyGroupAction(store, issues, request.params.id, action as GroupAction, {
           ...(app === undefined ? {} : { app }),
           ...(request.body?.release === undefined ? {} : { release: request.body.release }),
         });
         if (done === undefined) return notFound(reply, 'No error group has this id. It may have expired.');
-        return reply.redirect(
-          `/errors/${encodeURIComponent(request.params.id)}${app === undefined ? '' : `?app=${encodeURIComponent(app)}`}`,
-          303,
-        );
+        return reply.redirect(filterHref(`/errors/${encodeURIComponent(request.params.id)}`, filter), 303);
       },
     );
 

@@ -196,7 +196,13 @@ export const errorParamsSchema = {
   required: ['id'],
 } as const;
 
-export const errorQuerySchema = { type: 'object', properties: { app: shortId } } as const;
+/** One error group (page, JSON, status change): the list's filter, `app` picking the group's app too. */
+export const errorQuerySchema = {
+  type: 'object',
+  properties: { ...filterProperties, app: shortId },
+} as const;
+
+export type ErrorQuerystring = FilterQuerystring;
 
 export const eventParamsSchema = {
   type: 'object',

@@ -14,6 +14,7 @@ import {
   type ListEventsQuery,
   type ListQuery,
 } from '../store.js';
+import type { EventFilter } from '../filter.js';
 import { clickhouseFilterSql } from './filter-sql.js';
 import {
   keysetPage,
@@ -108,12 +109,13 @@ export async function errorGroup(
   t: Tables,
   fingerprint: string,
   app?: string,
+  filter?: EventFilter,
 ): Promise<ErrorGroupDetail | undefined> {
   const params = new Params();
   const appClause = app === undefined ? '' : ` AND app = ${params.bind(app, 'String')}`;
   const [row] = await run.rows(
     params.query(
-      `${groupSelect(t)} AND ${FINGERPRINT} = ${params.bind(fingerprint, 'String')}${appClause}
+      `${groupSelect(t)} AND ${FINGERPRINT} = ${params.bind(fingerprint, 'String')}${appClause}${filterClause(filter, params)}
        GROUP BY fp, app ORDER BY last_seen DESC, fp, app LIMIT 1`,
     ),
   );
@@ -124,7 +126,7 @@ export async function errorGroup(
     sample.query(
       `SELECT ${DETAIL_COLUMNS} FROM ${t.events} FINAL
        WHERE kind = 'error' AND app = ${sample.bind(group.app, 'String')}
-         AND ${FINGERPRINT} = ${sample.bind(fingerprint, 'String')}
+         AND ${FINGERPRINT} = ${sample.bind(fingerprint, 'String')}${filterClause(filter, sample)}
        ORDER BY ts_ms DESC, received_ms DESC, id LIMIT ${LIST_LIMITS.sampleEvents}`,
     ),
   );

@@ -139,7 +139,7 @@ export function clickHouseStoreOver(runner: ClickHouseRunner, database: string):
   };
   return {
     errorGroups: (query) => errorGroups(run, t, query),
-    errorGroup: (fingerprint, app) => errorGroup(run, t, fingerprint, app),
+    errorGroup: (fingerprint, app, filter) => errorGroup(run, t, fingerprint, app, filter),
     featureUsage: (query) => featureUsage(run, t, query),
     assertFailures: (query) => assertFailures(run, t, query),
     blockedEvents: (query) => blockedEvents(run, t, query),

@@ -17,6 +17,7 @@ import {
   type PageQuery,
   type SortKey,
 } from '../store.js';
+import type { EventFilter } from '../filter.js';
 import { duckdbFilterSql } from './filter-sql.js';
 import { duckDbSeries } from './duckdb-series.js';
 import { duckDbSearch } from './duckdb-search.js';
@@ -129,21 +130,24 @@ export async function errorGroup(
   db: DuckDBConnection,
   fingerprint: string,
   app?: string,
+  filter?: EventFilter,
 ): Promise<ErrorGroupDetail | undefined> {
+  const values: DuckDBValue[] = [fingerprint, app ?? null];
   const [row] = await all(
     db,
-    `${GROUP_SELECT} AND ${FINGERPRINT} = $1 AND ($2::VARCHAR IS NULL OR app = $2)
+    `${GROUP_SELECT} AND ${FINGERPRINT} = $1 AND ($2::VARCHAR IS NULL OR app = $2)${filterClause(filter, values)}
      GROUP BY fp, app ORDER BY last_seen DESC, fp, app LIMIT 1`,
-    [fingerprint, app ?? null],
+    values,
   );
   if (row === undefined) return undefined;
   const group = toErrorGroup(row);
+  const sampleValues: DuckDBValue[] = [group.app, fingerprint, LIST_LIMITS.sampleEvents];
   const samples = await all(
     db,
     `SELECT ${DETAIL_COLUMNS} FROM events
-     WHERE kind = 'error' AND app = $1 AND ${FINGERPRINT} = $2
+     WHERE kind = 'error' AND app = $1 AND ${FINGERPRINT} = $2${filterClause(filter, sampleValues)}
      ORDER BY ts DESC, received_at DESC, id LIMIT $3`,
-    [group.app, fingerprint, LIST_LIMITS.sampleEvents],
+    sampleValues,
   );
   return { group, samples: samples.map(toEventDetail) };
 }
@@ -283,7 +287,7 @@ export async function createDuckDbStore(
   };
   return {
     errorGroups: (query) => serial(() => errorGroups(db, query)),
-    errorGroup: (fingerprint, app) => serial(() => errorGroup(db, fingerprint, app)),
+    errorGroup: (fingerprint, app, filter) => serial(() => errorGroup(db, fingerprint, app, filter)),
     featureUsage: (query) => serial(() => featureUsage(db, query)),
     assertFailures: (query) => serial(() => assertFailures(db, query)),
     blockedEvents: (query) => serial(() => blockedEvents(db, query)),

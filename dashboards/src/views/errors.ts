@@ -3,7 +3,7 @@ import type { ErrorDetailView, ErrorGroupView } from '../error-detail.js';
 import { html, type SafeHtml } from '../html.js';
 import type { FrameView, IssueStatus, SourceMapProblemView } from '../issues.js';
 import type { EventDetail } from '../store.js';
-import { errorHref, eventHref, formatCount, hrefWith, isoTime, timeCell, truncate } from './format.js';
+import { eventHref, formatCount, hrefWith, isoTime, timeCell, truncate } from './format.js';
 import { emptyState, heading, page } from './layout.js';
 import { seriesKey } from '../series.js';
 
@@ -44,16 +44,26 @@ ${
       )
     : html`<table>
 <thead><tr><th>Error</th><th>Trend</th><th>Status</th><th>App</th><th class="num">Count</th><th class="num">Users</th><th>First seen</th><th>Last seen</th><th>Release</th></tr></thead>
-<tbody>${groups.map((g) => groupRow(g, now, sparks.get(seriesKey(g.app, g.fingerprint))))}</tbody>
+<tbody>${groups.map((g) => groupRow(g, now, sparks.get(seriesKey(g.app, g.fingerprint)), filter.query))}</tbody>
 </table>`
 }
 ${nav}`;
   return page({ site, title: 'Errors', section: 'errors', refresh: true, body });
 }
 
-function groupRow(g: ErrorGroupView, now: number, spark: SafeHtml | undefined): SafeHtml {
+/** The group's page under the list's filter (`query`), so it shows the counts the list showed. */
+export function groupHref(fingerprint: string, app: string, query: Record<string, string> = {}): string {
+  return hrefWith(`/errors/${encodeURIComponent(fingerprint)}`, { ...query, app });
+}
+
+function groupRow(
+  g: ErrorGroupView,
+  now: number,
+  spark: SafeHtml | undefined,
+  query: Record<string, string> | undefined,
+): SafeHtml {
   return html`<tr>
-<td class="main"><a href="${errorHref(g.fingerprint, g.app)}"><span class="etype">${g.type}</span> <span class="emsg">${truncate(g.message, 160)}</span></a></td>
+<td class="main"><a href="${groupHref(g.fingerprint, g.app, query)}"><span class="etype">${g.type}</span> <span class="emsg">${truncate(g.message, 160)}</span></a></td>
 <td class="spark-cell">${spark}</td>
 <td>${statusBadge(g.status)}</td>
 <td>${g.app}</td>
@@ -120,9 +130,9 @@ ${p.uploaded.length > 0 ? html`Uploaded for this release: ${p.uploaded.map((u) =
 ${p.releasesWithMaps.length > 0 && html`Releases with maps: ${p.releasesWithMaps.map((r) => html`<code>${r}</code> `)}`}</div></li>`;
 }
 
-function actions(detail: ErrorDetailView): SafeHtml {
+function actions(detail: ErrorDetailView, query: Record<string, string>): SafeHtml {
   const g = detail.group;
-  const target = hrefWith(`/errors/${encodeURIComponent(g.fingerprint)}/status`, { app: g.app });
+  const target = hrefWith(`/errors/${encodeURIComponent(g.fingerprint)}/status`, { ...query, app: g.app });
   const state = g.state;
   const about =
     state?.status === 'resolved'
@@ -151,12 +161,14 @@ export function errorGroupPage(
   now: number,
   canChange: boolean,
   charts: SafeHtml = html``,
+  /** The filter bar's parameters (filter.ts): the counts below are those of the group's events in it. */
+  query: Record<string, string> = {},
 ): SafeHtml {
   const g = detail.group;
-  const body = html`<p class="crumbs"><a href="/">Errors</a> /</p>
+  const body = html`<p class="crumbs"><a href="${hrefWith('/', query)}">Errors</a> /</p>
 <h1><span class="etype">${g.type}</span> ${statusBadge(g.status)}</h1>
 <p class="lead message">${g.message}</p>
-${canChange && actions(detail)}
+${canChange && actions(detail, query)}
 <dl class="facts">
 <div><dt>App</dt><dd>${g.app}</dd></div>
 <div><dt>Occurrences</dt><dd>${formatCount(g.count)}</dd></div>
@@ -173,6 +185,14 @@ ${g.frames.length > 0 && html`<h2>Stack <span class="muted">(newest event)</span
 <h2>Recent events <span class="muted">(${detail.samples.length} most recent)</span></h2>
 ${detail.samples.map((s) => sample(s, now))}`;
   return page({ site, title: `${g.type}: ${truncate(g.message, 60)}`, section: 'errors', body });
+}
+
+/** A group that exists, none of whose events are in the filter; `all` is its page without the filter. */
+export function filteredOutPage(site: string, all: string, query: Record<string, string>): SafeHtml {
+  const body = html`<p class="crumbs"><a href="${hrefWith('/', query)}">Errors</a> /</p>
+${heading('No events match the filter', 'This error group has events, but none in the time range and values the filter names.')}
+${emptyState(html`<a href="${all}">Show the group without the filter</a>`)}`;
+  return page({ site, title: 'No events match the filter', section: 'errors', body });
 }
 
 function sample(e: EventDetail, now: number): SafeHtml {
