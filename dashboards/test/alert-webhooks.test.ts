@@ -3,9 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enrichEnvelope, resolveDispatcherConfig, type AlertSummary } from '@telltale/dispatchers';
 // The alerter itself, as the dispatchers build it (not part of their public entry).
-import { openAlertLog } from '../../dispatchers/src/alerts/alert-log.js';
-import { createAlerter } from '../../dispatchers/src/alerts/alerter.js';
-import { createMailer } from '../../dispatchers/src/alerts/mailer.js';
+import { openAlertLog, createAlerter, createMailer } from '../../dispatchers/src/alerts/index.js';
 import { startReceiver, type Receiver } from '../../test-support/webhook-receivers.js';
 import { tempDir } from '../../test-support/wait.js';
 import { envelope, errorEvent } from '../../dispatchers/test/helpers.js';

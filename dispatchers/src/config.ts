@@ -11,14 +11,18 @@ import {
   type EnvTable,
   type KafkaSettings,
 } from '@telltale/protocol';
-import { resolveSinkSettings, type SinkOptions, type SinkSettings } from './sinks/settings.js';
-import { resolveAlertSettings, type AlertSettings } from './alerts/settings.js';
-import type { KafkaConsumerTimings } from './sources/kafka/timings.js';
+import {
+  resolveSinkSettings,
+  type SinkOptions,
+  type SinkSettings,
+  type KafkaConsumerTimings,
+} from './pipeline/index.js';
+import { resolveAlertSettings, type AlertSettings } from './alerts/index.js';
 
 /**
  * Settings of the dispatchers (spool consumers, sinks, alert emails). Validated once, then frozen.
  * The sink fields (`sinks`, `clickhouse`, `logAnalytics`, `blobArchive`, `blobSource`, `retention`)
- * are documented in sinks/settings.ts.
+ * are documented in pipeline/sinks/settings.ts.
  */
 export interface DispatcherConfig extends SinkSettings, AlertSettings {
   /** Holds checkpoints/, dead-letter/, alerts/ and outbox/ (`TELLTALE_DATA_DIR`, default ./.telltale). */
@@ -56,7 +60,7 @@ export interface DispatcherConfig extends SinkSettings, AlertSettings {
    */
   readonly kafka?: KafkaSettings;
   /**
-   * How the Kafka consumers behave (sources/kafka/timings.ts); from the environment only
+   * How the Kafka consumers behave (pipeline/sources/kafka/timings.ts); from the environment only
    * `TELLTALE_KAFKA_SESSION_TIMEOUT_MS` (how long a killed dispatcher holds its partitions,
    * default 30 s; the broker's group.min/max.session.timeout.ms bound it).
    */

@@ -5,10 +5,10 @@ import {
   markReplayed,
   readDeadLetters,
   type DeadLetterEntry,
-} from './dead-letter.js';
-import type { SpoolContent } from './sinks/handler.js';
-import type { SinkFactoryDeps } from './sinks/registry.js';
-import { isSinkKind, openReplaySink, shipItems } from './sinks/replay.js';
+  type SpoolContent,
+  type SinkFactoryDeps,
+} from './pipeline/index.js';
+import { isSinkKind, openReplaySink, shipItems } from './replay.js';
 
 export type { DeadLetterReplayReport, DeadLetterSummary };
 

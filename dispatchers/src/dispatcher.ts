@@ -1,41 +1,55 @@
 import type { DuckDBInstance } from '@duckdb/node-api';
 import { openSpoolWriter, type SpoolPosition, type SpoolWriter } from '@telltale/spool';
-import { openAlertLog, type AlertListQuery, type AlertLog, type AlertSummary } from './alerts/alert-log.js';
-import { createAlerter, type Alerter, type AlerterStats } from './alerts/alerter.js';
-import { startKafkaAlerts, type KafkaAlerts } from './alerts/kafka/index.js';
-import { openErrorIntelligence, type ErrorIntelligence, type IssueServices } from './alerts/issues.js';
-import { createMailer, type Mailer } from './alerts/mailer.js';
-import type { DispatcherConfig } from './config.js';
-import { createDeadLetterWriter, type DeadLetterWriter } from './dead-letter.js';
-import { createDecodePool, type DecodePool, type DecodePoolStats } from './decode-pool.js';
-import type { BreakerStats } from './retry.js';
-import { containerFromConnectionString } from './sinks/blob-archive/container.js';
-import type { GuardedSink } from './sinks/guard.js';
 import {
+  openAlertLog,
+  type AlertListQuery,
+  type AlertLog,
+  type AlertSummary,
+  createAlerter,
+  type Alerter,
+  type AlerterStats,
+  startKafkaAlerts,
+  type KafkaAlerts,
+  createMailer,
+  type Mailer,
+} from './alerts/index.js';
+import { openErrorIntelligence, type ErrorIntelligence, type IssueServices } from './intelligence/index.js';
+import type { DispatcherConfig } from './config.js';
+import {
+  createDeadLetterWriter,
+  type DeadLetterWriter,
+  createDecodePool,
+  type DecodePool,
+  type DecodePoolStats,
+  type BreakerStats,
+  containerFromConnectionString,
+  type GuardedSink,
   createDecodeCache,
   createSinkHandler,
   type DecodeCache,
   type SinkCounters,
   type SpoolContent,
-} from './sinks/handler.js';
-import { buildSinkPipeline } from './sinks/pipeline.js';
-import { retentionDays, type SinkFactoryDeps } from './sinks/registry.js';
-import {
+  retentionDays,
+  type SinkFactoryDeps,
   applyDeadLetterRetention,
   applyRetention,
   DEAD_LETTER_RETENTION,
   type RetentionReport,
-} from './sinks/retention.js';
-import type { Sink } from './sinks/types.js';
-import { startBlobIngester, type BlobIngester, type BlobIngesterStats } from './sources/blob/ingester.js';
-import { openBlobLedger, type BlobLedger } from './sources/blob/ledger.js';
-import {
+  type Sink,
+  startBlobIngester,
+  type BlobIngester,
+  type BlobIngesterStats,
+  openBlobLedger,
+  type BlobLedger,
   createKafkaConsumers,
   type KafkaConsumers,
   type KafkaDispatchStats,
-} from './sources/kafka/consumers.js';
-import { createSpoolConsumer, type SpoolConsumer } from './sources/spool/source.js';
-import type { ConsumerStats, RecordHandler } from './sources/types.js';
+  createSpoolConsumer,
+  type SpoolConsumer,
+  type ConsumerStats,
+  type RecordHandler,
+} from './pipeline/index.js';
+import { buildSinkPipeline } from './sink-pipeline.js';
 import { dataLayout } from '@telltale/protocol';
 
 /** A spool the dispatchers read, and the writer's hooks on it (the collector owns client and server spools). */

@@ -8,7 +8,7 @@ import {
   type ConsumerLag,
   type SpoolDirs,
 } from './pipeline-health.js';
-import type { BreakerState } from './retry.js';
+import type { BreakerState } from './pipeline/index.js';
 
 /**
  * The dispatchers' figures for /metrics (prom-client, computed from `stats()` at scrape time) and for

@@ -14,7 +14,7 @@ import {
   scrubUrl,
   serverLogRows,
 } from '@telltale/dispatchers';
-import { scrubJsonValue } from '../src/enrich/scrub.js';
+import { scrubJsonValue } from '../src/pipeline/index.js';
 import { ADVERSARIAL, MAX_OUTPUT_CHARS } from './fixtures/adversarial.js';
 import { envelope } from './helpers.js';
 

@@ -2,11 +2,18 @@ import { appendFile, readFile, stat, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { enrichEnvelope, resolveDispatcherConfig, type EnrichedEvent } from '@telltale/dispatchers';
-import { alertLogFile, openAlertLog, type AlertLog, type AlertRecord } from '../src/alerts/alert-log.js';
-import { createAlerter, type Alerter, type AlerterOptions } from '../src/alerts/alerter.js';
-import { groupStatesFile, openGroupStates } from '../src/alerts/group-state.js';
-import { MAX_LINE_BYTES } from '../src/alerts/jsonl-log.js';
-import { createMailer, type Mailer } from '../src/alerts/mailer.js';
+import {
+  alertLogFile,
+  openAlertLog,
+  type AlertLog,
+  type AlertRecord,
+  createAlerter,
+  type Alerter,
+  type AlerterOptions,
+  createMailer,
+  type Mailer,
+} from '../src/alerts/index.js';
+import { groupStatesFile, openGroupStates, MAX_LINE_BYTES } from '../src/intelligence/index.js';
 import { envelope, errorEvent, featureEvent, tempDir, waitFor } from './helpers.js';
 import { parseMail } from '../../test-support/smtp.js';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAppsFile } from '@telltale/collector';
-import { readAppWebhooks } from '../src/alerts/webhooks/index.js';
+import { readAppWebhooks } from '../src/alerts/index.js';
 
 // An apps file with a secret left unquoted: the error says where, never a piece of the secret.
 const SECRET = 'whsec_0123456789abcdef0123';

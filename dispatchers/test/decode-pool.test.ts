@@ -15,7 +15,7 @@ import {
   type RecordDecodeResult,
   type SpoolContent,
 } from '@telltale/dispatchers';
-import { withoutTsLoader } from '../src/decode-pool.js';
+import { withoutTsLoader } from '../src/pipeline/index.js';
 import { clientBatch, json, serverLogs } from './corpus.js';
 import { envelope, errorEvent, tempDir, waitFor } from './helpers.js';
 

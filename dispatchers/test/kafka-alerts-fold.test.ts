@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { AlertRecord } from '../src/alerts/alert-log.js';
 import {
+  type AlertRecord,
   createLogPartition,
   foldLogRecord,
   foldOwnRecords,
   type LogPartition,
-} from '../src/alerts/kafka/log-view.js';
+} from '../src/alerts/index.js';
 
 function record(
   key: string,

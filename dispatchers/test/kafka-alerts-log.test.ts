@@ -1,9 +1,12 @@
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kafkaTopics } from '@telltale/protocol';
-import type { AlertRecord } from '../src/alerts/alert-log.js';
-import { kafkaAlertLog } from '../src/alerts/kafka/kafka-log.js';
-import { startAlertLogView, type AlertLogView } from '../src/alerts/kafka/log-view.js';
+import {
+  type AlertRecord,
+  kafkaAlertLog,
+  startAlertLogView,
+  type AlertLogView,
+} from '../src/alerts/index.js';
 import { startKafkaMock, type KafkaMockCluster } from '../../test-support/kafka.js';
 
 const DAY = 86_400_000;

@@ -1,8 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type kafkajs from 'kafkajs';
-import { openGroupStates } from '../src/alerts/group-state.js';
-import { startKafkaAlertReader } from '../src/alerts/kafka/index.js';
-import { openMuteRules } from '../src/alerts/mute-rules.js';
+import { openGroupStates, openMuteRules } from '../src/intelligence/index.js';
+import { startKafkaAlertReader } from '../src/alerts/index.js';
 import { startKafkaMock, type KafkaMockCluster } from '../../test-support/kafka.js';
 import { tempDir, waitFor } from '../../test-support/wait.js';
 import {
@@ -24,7 +23,7 @@ const TEST_TIMEOUT_MS = 240_000;
 // The membership-change tests wait for every member to own candidates partitions. On the mock
 // cluster a rebalance sometimes answers a member's SyncGroup with a non-retriable "request being
 // malformed … incompatible broker" error and kafkajs stops that member's consumer for good; the
-// deciders then replace it (sources/kafka/keeper.ts), which the crash test below injects on purpose.
+// deciders then replace it (pipeline/sources/kafka/keeper.ts), which the crash test below injects on purpose.
 
 /** Each subject exactly once, and nothing else. */
 function expectOnce(subjects: readonly string[], expected: readonly string[]): void {

@@ -5,8 +5,7 @@ import kafkajs, { type Producer } from 'kafkajs';
 import { openSpoolWriter, type SpoolWriter } from '@telltale/spool';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveDispatcherConfig, startDispatchers, type Dispatchers } from '@telltale/dispatchers';
-import { createCandidatesSink } from '../src/alerts/kafka/candidates.js';
-import type { SharedAlertState } from '../src/alerts/kafka/shared-state.js';
+import { createCandidatesSink, type SharedAlertState } from '../src/alerts/index.js';
 import { envelope, errorEvent, payload, tempDir, waitFor } from './helpers.js';
 
 const NonRetriable = kafkajs.KafkaJSNonRetriableError as unknown as new (

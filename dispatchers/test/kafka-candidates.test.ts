@@ -4,10 +4,11 @@ import {
   createCandidatesSink,
   MAX_CANDIDATE_SEND_BYTES,
   trimCandidate,
-} from '../src/alerts/kafka/candidates.js';
-import type { SharedAlertState } from '../src/alerts/kafka/shared-state.js';
-import { alertKeys, composeAlert } from '../src/alerts/message.js';
-import { enrichEnvelope, type EnrichedEvent } from '../src/enrich/enrich.js';
+  type SharedAlertState,
+  alertKeys,
+  composeAlert,
+} from '../src/alerts/index.js';
+import { enrichEnvelope, type EnrichedEvent } from '../src/pipeline/index.js';
 import type { SpoolEnvelope } from '@telltale/protocol';
 
 /** The review's hostile error (issue #12): 50 breadcrumbs × 8,192 CJK chars, 1.25 MB of JSON that validateBatch accepts. */

@@ -2,9 +2,7 @@ import kafkajs, { type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKafkaMock, type KafkaMockCluster } from '../../test-support/kafka.js';
 import { tempDir, waitFor } from '../../test-support/wait.js';
-import { guardSink } from '../src/sinks/guard.js';
-import type { Sink } from '../src/sinks/types.js';
-import { createKafkaConsumers } from '../src/sources/kafka/consumers.js';
+import { guardSink, type Sink, createKafkaConsumers } from '../src/pipeline/index.js';
 import { clientBatch } from './corpus.js';
 
 let mock: KafkaMockCluster;

@@ -2,14 +2,16 @@ import kafkajs, { type Kafka, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKafkaMock, type KafkaMockCluster } from '../../test-support/kafka.js';
 import { waitFor } from '../../test-support/wait.js';
-import { createConsumer } from '../src/sources/consumer.js';
 import {
+  createConsumer,
   openKafkaSource,
   type KafkaPosition,
   type KafkaRecordSource,
   type KafkaSourceOptions,
-} from '../src/sources/kafka/source.js';
-import type { Consumer, HandleResult, SourceRecord } from '../src/sources/types.js';
+  type Consumer,
+  type HandleResult,
+  type SourceRecord,
+} from '../src/pipeline/index.js';
 
 let mock: KafkaMockCluster;
 let kafka: Kafka;

@@ -1,10 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveDispatcherConfig } from '../src/config.js';
-import { openErrorIntelligence } from '../src/alerts/issues.js';
-import { startKafkaAlerts } from '../src/alerts/kafka/index.js';
-import { createMailer } from '../src/alerts/mailer.js';
+import { resolveDispatcherConfig } from '../src/index.js';
+import { openErrorIntelligence } from '../src/intelligence/index.js';
+import { startKafkaAlerts, createMailer } from '../src/alerts/index.js';
 import { startKafkaMock, type KafkaMockCluster } from '../../test-support/kafka.js';
 import { tempDir, waitFor } from '../../test-support/wait.js';
 import { startReceiver, verifySignature, type Receiver } from '../../test-support/webhook-receivers.js';

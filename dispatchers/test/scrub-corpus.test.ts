@@ -7,7 +7,7 @@ import {
   scrubUrl,
   serverLogRows,
 } from '@telltale/dispatchers';
-import { scrubJsonValue } from '../src/enrich/scrub.js';
+import { scrubJsonValue } from '../src/pipeline/index.js';
 import { ATTRIBUTE_CORPUS, SCRUB_CORPUS } from './fixtures/scrub-corpus.js';
 import { envelope, errorEvent } from './helpers.js';
 

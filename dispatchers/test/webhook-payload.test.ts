@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { parseWebhookDestinations } from '@telltale/protocol';
-import type { AlertSummary, WebhookDelivery } from '../src/alerts/alert-log.js';
 import {
+  type AlertSummary,
+  type WebhookDelivery,
   alertWebhookBody,
   mergeDeliveries,
   slackPayload,
   webhookRequest,
-} from '../src/alerts/webhooks/index.js';
+} from '../src/alerts/index.js';
 
 const alert = (key: string, extra: Partial<AlertSummary> = {}): AlertSummary => ({
   key,

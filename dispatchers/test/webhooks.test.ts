@@ -3,10 +3,18 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseAppsFile } from '@telltale/collector';
 import { enrichEnvelope, resolveDispatcherConfig, type EnrichedEvent } from '@telltale/dispatchers';
-import { alertLogFile, openAlertLog, type AlertLog, type AlertSummary } from '../src/alerts/alert-log.js';
-import { createAlerter, type Alerter, type AlerterOptions } from '../src/alerts/alerter.js';
-import { createMailer, type Mailer } from '../src/alerts/mailer.js';
-import { openMuteRules } from '../src/alerts/mute-rules.js';
+import {
+  alertLogFile,
+  openAlertLog,
+  type AlertLog,
+  type AlertSummary,
+  createAlerter,
+  type Alerter,
+  type AlerterOptions,
+  createMailer,
+  type Mailer,
+} from '../src/alerts/index.js';
+import { openMuteRules } from '../src/intelligence/index.js';
 import { startReceiver, verifySignature, type Receiver } from '../../test-support/webhook-receivers.js';
 import { envelope, errorEvent, featureEvent, tempDir, waitFor } from './helpers.js';
 

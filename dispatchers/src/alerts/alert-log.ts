@@ -7,7 +7,7 @@ import {
   type AlertRecord,
   type SeenMarker,
 } from './alert-log-types.js';
-import { openJsonLinesLog } from './jsonl-log.js';
+import { openJsonLinesLog } from '../intelligence/index.js';
 
 export * from './alert-log-types.js';
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { backoffDelay, type BackoffPolicy } from '../retry.js';
+import { backoffDelay, type BackoffPolicy } from '../pipeline/index.js';
 import type { AlertLog, AlertRecord } from './alert-log.js';
 import { summary } from './alert-index.js';
 import { outboxFileName, type Mailer } from './mailer.js';

@@ -1,10 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { EnrichedEvent } from '../enrich/enrich.js';
-import { parseStack } from '../enrich/stack.js';
-import { MAIL_BACKOFF, type BackoffPolicy } from '../retry.js';
-import type { Regroup } from '../symbolicate/regroup.js';
-import type { Symbolicator } from '../symbolicate/symbolicator.js';
+import { type EnrichedEvent, MAIL_BACKOFF, type BackoffPolicy } from '../pipeline/index.js';
+import {
+  parseStack,
+  type Regroup,
+  type Symbolicator,
+  isRegression,
+  type GroupState,
+  type GroupStates,
+  type MuteRules,
+} from '../intelligence/index.js';
 import {
   OVERFLOW_PREFIX,
   type AlertKind,
@@ -13,13 +18,11 @@ import {
   type AlertRecord,
   type AlertSummary,
 } from './alert-log.js';
-import { isRegression, type GroupState, type GroupStates } from './group-state.js';
 import { createNewKeyCap, type NewKeyCapStats } from './key-cap.js';
 import { summary as summaryOf } from './alert-index.js';
 import { createAlertSender, messageId } from './alert-sender.js';
 import { outboxDir, outboxFileName, type Mailer } from './mailer.js';
 import { alertKeys, composeAlert, composeDigest, type AlertContext } from './message.js';
-import type { MuteRules } from './mute-rules.js';
 import { initialDeliveries, withDeliveries, type AppWebhooks } from './webhooks/delivery-log.js';
 import { createWebhookSender, type WebhookPolicy, type WebhookStats } from './webhooks/sender.js';
 
@@ -66,7 +69,7 @@ export interface AlerterOptions {
   backoff?: BackoffPolicy;
   /** Frames in error emails are shown in original source when maps were uploaded. */
   symbolicator?: Symbolicator;
-  /** Fingerprints on symbolicated frames, exactly as the sinks store them (see symbolicate/regroup.ts). */
+  /** Fingerprints on symbolicated frames, exactly as the sinks store them (see intelligence/symbolicate/regroup.ts). */
   regroup?: Regroup;
   /** Group lifecycle: ignored groups never alert; resolved ones alert again on regression. */
   groups?: GroupStates;

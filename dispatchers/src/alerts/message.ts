@@ -1,8 +1,12 @@
-import type { EnrichedEvent } from '../enrich/enrich.js';
-import { groupingFrames } from '../enrich/fingerprint.js';
-import { formatFrame, parseStack, type StackFrame } from '../enrich/stack.js';
+import type { EnrichedEvent } from '../pipeline/index.js';
+import {
+  groupingFrames,
+  formatFrame,
+  parseStack,
+  type StackFrame,
+  type GroupState,
+} from '../intelligence/index.js';
 import { OVERFLOW_PREFIX, type AlertKind } from './alert-log.js';
-import type { GroupState } from './group-state.js';
 
 /** Frames shown in an email: enough to know where to look, short enough to read on a phone. */
 const EMAIL_FRAMES = 5;

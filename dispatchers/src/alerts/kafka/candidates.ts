@@ -1,10 +1,8 @@
 import type { Producer } from 'kafkajs';
 import { LRUCache } from 'lru-cache';
 import { LIMITS } from '@telltale/protocol';
-import type { EnrichedEvent } from '../../enrich/enrich.js';
-import type { Sink } from '../../sinks/types.js';
-import type { Regroup } from '../../symbolicate/regroup.js';
-import { isRegression } from '../group-state.js';
+import type { EnrichedEvent, Sink } from '../../pipeline/index.js';
+import { type Regroup, isRegression } from '../../intelligence/index.js';
 import { alertKeys } from '../message.js';
 import type { SharedAlertState } from './shared-state.js';
 

@@ -1,6 +1,10 @@
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
-import { keepConsumer, type ConsumerKeeper, type MemberLife } from '../../sources/kafka/keeper.js';
-import type { EnrichedEvent } from '../../enrich/enrich.js';
+import {
+  keepConsumer,
+  type ConsumerKeeper,
+  type MemberLife,
+  type EnrichedEvent,
+} from '../../pipeline/index.js';
 import type { AlertLog } from '../alert-log.js';
 import type { Alerter, AlerterStats } from '../alerter.js';
 import { kafkaAlertLog } from './kafka-log.js';
@@ -83,7 +87,7 @@ function isCandidate(value: unknown): value is EnrichedEvent {
  * in-flight send awaited — before kafkajs rejoins, so the next owner starts from a log no one
  * else still writes to (a zombie that missed its session timeout aside: see docs/alerts.md). A
  * member that kafkajs leaves stopped (a non-retriable error) gives its partitions back the same way
- * and is replaced by a new one after a backoff (sources/kafka/keeper.ts), forever until close.
+ * and is replaced by a new one after a backoff (pipeline/sources/kafka/keeper.ts), forever until close.
  */
 export async function startDeciders(options: {
   kafka: Kafka;

@@ -1,10 +1,10 @@
 import kafkajs, { type Admin, type EachBatchPayload } from 'kafkajs';
 import { kafkaTopics, TelltaleError } from '@telltale/protocol';
 import type { DispatcherConfig } from '../../config.js';
-import type { Sink } from '../../sinks/types.js';
+import type { Sink } from '../../pipeline/index.js';
 import type { AlertListQuery, AlertSummary } from '../alert-log.js';
 import { createAlerter, type Alerter, type AlerterStats } from '../alerter.js';
-import type { ErrorIntelligence } from '../issues.js';
+import type { ErrorIntelligence } from '../../intelligence/index.js';
 import type { Mailer } from '../mailer.js';
 import { createCandidatesSink } from './candidates.js';
 import { DECIDER_TIMINGS, startDeciders, type DeciderTimings } from './decider.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
-import { keepConsumer, type MemberLife } from '../../sources/kafka/keeper.js';
+import { keepConsumer, type MemberLife } from '../../pipeline/index.js';
 import { createAlertIndex, type AlertIndex } from '../alert-index.js';
 import { isAlertRecord, isSeenMarker, type AlertRecord } from '../alert-log.js';
 
@@ -77,7 +77,7 @@ export interface AlertLogView {
  * Every partition of the alert-log topic, read from the start and then tailed, by a consumer of a
  * group of its own (kafkajs cannot assign partitions by hand; a fresh group with one member gets
  * them all). It serves the owners' logs, the skip cache of the candidates sink and the listing.
- * A consumer that kafkajs leaves stopped (a non-retriable error) is replaced (sources/kafka/keeper.ts).
+ * A consumer that kafkajs leaves stopped (a non-retriable error) is replaced (pipeline/sources/kafka/keeper.ts).
  */
 export async function startAlertLogView(options: {
   kafka: Kafka;

@@ -1,6 +1,12 @@
 import { stat } from 'node:fs/promises';
-import { groupStatesFile, openGroupStates, type GroupStates } from '../group-state.js';
-import { muteRulesFile, openMuteRules, type MuteRules } from '../mute-rules.js';
+import {
+  groupStatesFile,
+  openGroupStates,
+  type GroupStates,
+  muteRulesFile,
+  openMuteRules,
+  type MuteRules,
+} from '../../intelligence/index.js';
 
 /**
  * Group lifecycle and mute rules as the deciders see them when the dashboards are another process:

@@ -1,4 +1,4 @@
-import { parseRetryAfter } from '../../retry.js';
+import { parseRetryAfter } from '../../pipeline/index.js';
 import type { WebhookRequest } from './payload.js';
 
 /** One attempt's outcome, in the sinks' result shape: `rejected` is never retried. */

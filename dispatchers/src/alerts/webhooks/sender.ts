@@ -1,5 +1,5 @@
 import type { WebhookDestination } from '@telltale/protocol';
-import { backoffDelay, MAIL_BACKOFF, type BackoffPolicy } from '../../retry.js';
+import { backoffDelay, MAIL_BACKOFF, type BackoffPolicy } from '../../pipeline/index.js';
 import { summary } from '../alert-index.js';
 import type { WebhookDelivery } from '../alert-log-types.js';
 import { isFinished, type AppWebhooks, type DeliveryLog } from './delivery-log.js';

@@ -1,6 +1,5 @@
 import type { Attributes, Batch, SpoolEnvelope, TelltaleEvent } from '@telltale/protocol';
-import { fingerprintError } from './fingerprint.js';
-import { groupingText } from './grouping-text.js';
+import { fingerprintError, groupingText } from '../../intelligence/index.js';
 import { createMemo, memoKey, memoText } from './memo.js';
 import { scrubAttributes, scrubId, scrubStack, scrubText, scrubUrl } from './scrub.js';
 import { parseUserAgent } from './user-agent.js';

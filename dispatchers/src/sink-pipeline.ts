@@ -1,9 +1,13 @@
-import type { ErrorIntelligence } from '../alerts/issues.js';
-import type { DispatcherConfig } from '../config.js';
-import { guardSink, type GuardedSink } from './guard.js';
-import { createSink, type SinkFactoryDeps } from './registry.js';
-import type { SinkKind } from './settings.js';
-import type { Sink } from './types.js';
+import type { ErrorIntelligence } from './intelligence/index.js';
+import type { DispatcherConfig } from './config.js';
+import {
+  guardSink,
+  type GuardedSink,
+  createSink,
+  type SinkFactoryDeps,
+  type SinkKind,
+  type Sink,
+} from './pipeline/index.js';
 
 /**
  * A sink as the live consumers use it: rows regrouped on symbolicated frames (error intelligence),

@@ -1,7 +1,6 @@
-import type { EnrichedEvent } from '../enrich/enrich.js';
-import { fingerprintError } from '../enrich/fingerprint.js';
-import { parseStack } from '../enrich/stack.js';
-import type { Sink } from '../sinks/types.js';
+import type { EnrichedEvent, Sink } from '../../pipeline/index.js';
+import { fingerprintError } from '../fingerprint.js';
+import { parseStack } from '../stack.js';
 import type { Symbolicator } from './symbolicator.js';
 
 /** Rows → rows whose error fingerprints group on original code; async because maps are read from disk. */

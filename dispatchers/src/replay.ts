@@ -3,16 +3,23 @@ import { gunzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { openSpoolReader, type SpoolPosition } from '@telltale/spool';
 import { dataLayout, TelltaleError } from '@telltale/protocol';
-import { openErrorIntelligence } from '../alerts/issues.js';
-import { resolveDispatcherConfig } from '../config.js';
-import { retryUntil } from '../retry.js';
-import { containerFromConnectionString } from './blob-archive/container.js';
-import { archiveBlobDay } from './blob-archive/names.js';
-import { decodeRecord, type DecodedRecord, type SpoolContent } from './handler.js';
-import { buildSinkPipeline } from './pipeline.js';
-import { duckDbFile, type SinkFactoryDeps } from './registry.js';
-import { SINK_KINDS, type SinkKind } from './settings.js';
-import type { ExportResult, Sink } from './types.js';
+import { openErrorIntelligence } from './intelligence/index.js';
+import { resolveDispatcherConfig } from './config.js';
+import {
+  retryUntil,
+  containerFromConnectionString,
+  archiveBlobDay,
+  decodeRecord,
+  type DecodedRecord,
+  type SpoolContent,
+  duckDbFile,
+  type SinkFactoryDeps,
+  SINK_KINDS,
+  type SinkKind,
+  type ExportResult,
+  type Sink,
+} from './pipeline/index.js';
+import { buildSinkPipeline } from './sink-pipeline.js';
 
 /**
  * Re-shipping outside the running dispatchers (the CLI's `telltale replay` and `telltale dlq replay`):

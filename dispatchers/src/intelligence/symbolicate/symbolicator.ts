@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { SourceMapConsumer, type RawIndexMap, type RawSourceMap } from 'source-map';
-import { isInAppFile, type StackFrame } from '../enrich/stack.js';
+import { isInAppFile, type StackFrame } from '../stack.js';
 import {
   artifactPath,
   findArtifact,

@@ -1,14 +1,14 @@
 import type { DispatcherConfig } from '../config.js';
-import { parseStack } from '../enrich/stack.js';
-import type { Sink } from '../sinks/types.js';
-import { artifactsRoot } from '../symbolicate/artifact-store.js';
-import { createRegroup, regroupingSink, type Regroup } from '../symbolicate/regroup.js';
+import { parseStack } from './stack.js';
+import type { Sink } from '../pipeline/index.js';
+import { artifactsRoot } from './symbolicate/artifact-store.js';
+import { createRegroup, regroupingSink, type Regroup } from './symbolicate/regroup.js';
 import {
   createSymbolicator,
   type SymbolicationResult,
   type Symbolicator,
-} from '../symbolicate/symbolicator.js';
-import type { AlerterOptions } from './alerter.js';
+} from './symbolicate/symbolicator.js';
+import type { AlerterOptions } from '../alerts/index.js';
 import { openGroupStates, type GroupState, type GroupStates, type ResolveOptions } from './group-state.js';
 import { openMuteRules, type MuteRule, type MuteRuleAdded, type MuteRules } from './mute-rules.js';
 

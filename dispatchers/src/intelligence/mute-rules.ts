@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { EnrichedEvent } from '../enrich/enrich.js';
+import type { EnrichedEvent } from '../pipeline/index.js';
 import { writeFileDurably } from '@telltale/spool';
 import { LIMITS } from '@telltale/protocol';
 

@@ -95,7 +95,7 @@ function workerOptions(): { filename: string; execArgv?: string[]; env?: NodeJS.
   // a TypeScript loader the process was started with (tsx): the worker file is plain JS, and loading
   // tsx's compiler into every thread cost ~1 s of CPU before the first record.
   if (!fromSource) return { filename, execArgv: withoutTsLoader(process.execArgv) };
-  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
   return {
     filename,
