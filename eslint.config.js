@@ -5,6 +5,31 @@ import regexp from 'eslint-plugin-regexp';
 // Every package's shipped code: any pattern here may see text from senders (docs/security.md).
 const SOURCES = ['*/src/**/*.ts', 'cli/bin/**/*.js', 'browser-sdk/src/**/*.ts'];
 
+// dispatchers/src has three bounded folders (ARCHITECTURE.md): a file reaches another folder only
+// through its index.ts, and runtime imports run one way: pipeline → intelligence; alerts → pipeline,
+// intelligence; the composition root (src/*.ts) → all. Types may point back (Sink, EnrichedEvent, …).
+const DISPATCHER_FOLDERS = ['pipeline', 'intelligence', 'alerts'];
+const DISPATCHER_ROOT_FILES =
+  'config|dispatcher|replay|sink-pipeline|dead-letter-replay|metrics|pipeline-health|index';
+/** A runtime import of these folders (or of the composition root's files) from `folder` fails lint. */
+function dispatcherLayer(folder, forbidden, root) {
+  const patterns = forbidden.map((other) => ({
+    regex: `(^|/)${other}/index\\.js$`,
+    allowTypeImports: true,
+    message: `dispatchers/src/${folder}/ must not import ${other}/ at runtime (import type is fine): see ARCHITECTURE.md.`,
+  }));
+  if (root)
+    patterns.push({
+      regex: `^(\\.\\./)+(${DISPATCHER_ROOT_FILES})\\.js$`,
+      allowTypeImports: true,
+      message: `dispatchers/src/${folder}/ must not import the composition root at runtime (import type is fine).`,
+    });
+  return {
+    files: [`dispatchers/src/${folder}/**/*.ts`],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns }] },
+  };
+}
+
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', '.telltale/**', 'benchmarks/results/**'] },
   js.configs.recommended,
@@ -35,6 +60,25 @@ export default tseslint.config(
     files: ['browser-sdk/src/**/*.ts'],
     rules: { 'regexp/no-unused-capturing-group': 'off' },
   },
+  {
+    files: ['dispatchers/src/**/*.ts', 'dispatchers/test/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: DISPATCHER_FOLDERS.map((folder) => ({
+            regex: `(^|/)${folder}/(?!index\\.js$).+`,
+            message: `Deep import into dispatchers/src/${folder}/: import through ${folder}/index.ts.`,
+          })),
+        },
+      ],
+      // \`import { type A } from\` still loads the module (verbatimModuleSyntax): only \`import type\` is type-only.
+      '@typescript-eslint/no-import-type-side-effects': 'error',
+    },
+  },
+  dispatcherLayer('pipeline', ['alerts'], true),
+  dispatcherLayer('intelligence', ['pipeline', 'alerts'], true),
+  dispatcherLayer('alerts', [], true),
   {
     // Tests read loosely-typed JSON answers; strictness there buys nothing.
     files: ['**/test/**/*.ts', 'test-support/**/*.ts'],
