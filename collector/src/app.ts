@@ -28,6 +28,8 @@ export interface CollectorDeps {
   metrics?: CollectorMetrics;
   /** Per-app quota counters; default: a new ledger on config.quotas. */
   quotas?: QuotaLedger;
+  /** The decode pool of large bodies (see CollectorRoutesOptions.decode). */
+  decode?: CollectorRoutesOptions['decode'];
 }
 
 // Ingest keys travel in query strings (beacons cannot set headers): keep them out of every log line.
@@ -59,6 +61,7 @@ export async function build(config: CollectorConfig, deps: CollectorDeps): Promi
     ...(deps.idempotency ? { idempotency: deps.idempotency } : {}),
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
     ...(deps.quotas ? { quotas: deps.quotas } : {}),
+    ...(deps.decode ? { decode: deps.decode } : {}),
   });
   return app;
 }

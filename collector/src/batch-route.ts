@@ -1,17 +1,15 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { SpoolEnvelope } from '@telltale/protocol';
 import type { SpoolPosition, SpoolWriter } from '@telltale/spool';
 import type { CollectorApp } from './apps.js';
 import type { IdempotentStore } from './batch-index.js';
 import type { CollectorConfig } from './config.js';
-import { checkJsonBudget } from './body-budget.js';
-import { decodeText, parseJson } from './decode.js';
+import { inflateBody, type DecodeFailure } from './decode.js';
 import { createGuard, refuseQuota, storing, StorageFailure, type GuardDeps } from './guard.js';
 import type { CollectorMetrics, IngestRoute } from './metrics.js';
 import { QuotaRefused, type QuotaLedger } from './quotas.js';
 import type { SpoolShares } from './spool-shares.js';
-import { normalizeBatchTimes } from './timestamps.js';
-import { checkBatch } from './validation.js';
+import type { BatchDecoded } from './ingest-decode.js';
+import { BUSY_RETRY_AFTER_SECONDS, type IngestPool } from './ingest-pool.js';
 
 /** Longest User-Agent kept in the envelope. */
 export const MAX_USER_AGENT_LENGTH = 512;
@@ -22,6 +20,8 @@ export interface IngestRouteDeps {
   metrics: CollectorMetrics;
   guard: GuardDeps;
   quotas: QuotaLedger;
+  /** Decodes bodies: inline when small, in worker threads when large (ingest-pool.ts). */
+  pool: IngestPool;
 }
 
 /**
@@ -100,14 +100,22 @@ export function registerPreflight(app: FastifyInstance, url: string): void {
   );
 }
 
-/** The envelope's JSON with the batch's own bytes in place of re-serializing it (the same JSON value). */
-function envelopeAround(envelope: SpoolEnvelope, batchJson: Buffer): Buffer {
-  const { batch: _batch, ...head } = envelope;
-  const open = JSON.stringify(head);
-  return Buffer.concat([Buffer.from(`${open.slice(0, -1)},"batch":`), batchJson, Buffer.from('}')]);
+/** The answer to a decode that failed: its refusal, or 503 with Retry-After when every worker is busy. */
+export function refuseDecode(
+  deps: IngestRouteDeps,
+  reply: FastifyReply,
+  route: IngestRoute,
+  failure: DecodeFailure | { ok: false; busy: true },
+): FastifyReply {
+  if ('busy' in failure)
+    return deps.guard.refuse(reply, route, 'TELLTALE_ERR_BUSY', 'decode_busy', {
+      message: 'every decode worker is busy with large bodies; retry after the Retry-After delay',
+      retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS,
+    });
+  return deps.guard.refuse(reply, route, failure.code, failure.reason, failure);
 }
 
-/** POST /v1/batch: guard → gunzip within limits → shape and schema → clock → dedupe → spool + fsync → 202. */
+/** POST /v1/batch: guard → gunzip within limits → budget, shape and schema, clock (inline or in a worker) → dedupe → spool + fsync → 202. */
 export function registerBatchRoute(
   app: FastifyInstance,
   deps: IngestRouteDeps & { spool: SpoolWriter; shares: SpoolShares; storeOnce: IdempotentStore },
@@ -128,44 +136,37 @@ export function registerBatchRoute(
       const auth = deps.guard.auth.get(request);
       if (auth === undefined) return refuse(reply, 'batch', 'TELLTALE_ERR_UNAUTHORIZED', 'missing_key'); // unreachable: the guard set it
       const body = Buffer.isBuffer(request.body) ? request.body : undefined;
-      const text = await decodeText(body, auth.encoding, config.limits.maxDecompressedBytes);
-      if (!text.ok) return refuse(reply, 'batch', text.code, text.reason, text);
-      // Counted before parsing: the parse and the schema check cost per value, not per byte.
-      const over = checkJsonBudget(text.raw, config.limits.maxBodyValues);
-      if (over) return refuse(reply, 'batch', over.code, over.reason, over);
-      const parsed = parseJson(text.value, undefined, { shape: false });
-      if (!parsed.ok) return refuse(reply, 'batch', parsed.code, parsed.reason, parsed);
-      const checked = checkBatch(parsed.value);
-      if (!checked.ok)
-        return refuse(reply, 'batch', checked.code, checked.reason, {
-          field: checked.field,
-          message: checked.message,
+      if (body === undefined || body.length === 0)
+        return refuse(reply, 'batch', 'TELLTALE_ERR_INVALID_JSON', 'empty_body', {
+          message: 'body is empty',
         });
-      const { batch } = checked;
-      const userAgent = request.headers['user-agent']?.slice(0, MAX_USER_AGENT_LENGTH);
+      const inflated = await inflateBody(body, auth.encoding, config.limits.maxDecompressedBytes);
+      if (!inflated.ok) return refuse(reply, 'batch', inflated.code, inflated.reason, inflated);
       const appId = auth.app.id;
+      // Budget, parse, schema and clock: inline for a small body, in a decode worker for a large one.
+      const decoded = await deps.pool.decode({
+        kind: 'batch',
+        raw: inflated.value,
+        app: appId,
+        receivedAt: Date.now(),
+        maxValues: config.limits.maxBodyValues,
+        userAgent: request.headers['user-agent']?.slice(0, MAX_USER_AGENT_LENGTH),
+      });
+      if (!decoded.ok) return refuseDecode(deps, reply, 'batch', decoded);
+      const batch = decoded as BatchDecoded;
 
       try {
-        const outcome = await storeOnce(appId, batch.batchId, batch.events.length, async () => {
-          const receivedAt = Date.now();
-          const { fixed, changed } = normalizeBatchTimes(batch, receivedAt);
-          for (const [reason, count] of Object.entries(fixed)) metrics.timestampsFixed(reason, count);
-          const envelope: SpoolEnvelope = {
-            v: 1,
-            app: appId,
-            receivedAt,
-            ...(userAgent ? { userAgent } : {}),
-            batch,
-          };
-          // An exact v1 batch left as it came is stored as the very bytes that were validated.
-          const payload =
-            checked.exact && !changed
-              ? envelopeAround(envelope, text.raw)
-              : Buffer.from(JSON.stringify(envelope));
-          const position = await appendWithinQuotas(deps, auth.app, batch.events.length, payload);
-          return { receivedAt, position };
+        const outcome = await storeOnce(appId, batch.batchId, batch.events, async () => {
+          for (const [reason, count] of Object.entries(batch.fixes)) metrics.timestampsFixed(reason, count);
+          const payload = Buffer.from(
+            batch.payload.buffer,
+            batch.payload.byteOffset,
+            batch.payload.byteLength,
+          );
+          const position = await appendWithinQuotas(deps, auth.app, batch.events, payload);
+          return { receivedAt: Date.now(), position };
         });
-        metrics.bytes('batch', body?.length ?? 0, text.bytes);
+        metrics.bytes('batch', body.length, inflated.value.length);
         if (outcome.duplicate) metrics.duplicate();
         else {
           metrics.stored(outcome.accepted);

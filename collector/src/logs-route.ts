@@ -1,13 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import type { ServerLogEnvelope } from '@telltale/protocol';
 import type { SpoolWriter } from '@telltale/spool';
-import { appendWithinQuotas, refuseStoreFailure, type IngestRouteDeps } from './batch-route.js';
-import { checkLinesBudget } from './body-budget.js';
-import { decodeText } from './decode.js';
+import { appendWithinQuotas, refuseDecode, refuseStoreFailure, type IngestRouteDeps } from './batch-route.js';
+import { inflateBody } from './decode.js';
 import { createGuard } from './guard.js';
-import { parseServerLogs } from './server-logs.js';
+import type { LogsDecoded } from './ingest-decode.js';
 import type { SpoolShares } from './spool-shares.js';
-import { normalizeLogTime } from './timestamps.js';
 
 export const LOGS_URL = '/v1/logs';
 
@@ -35,30 +32,36 @@ export function registerLogsRoute(
       const auth = deps.guard.auth.get(request);
       if (auth === undefined) return refuse(reply, 'logs', 'TELLTALE_ERR_UNAUTHORIZED', 'missing_key'); // unreachable
       const body = Buffer.isBuffer(request.body) ? request.body : undefined;
-      const text = await decodeText(body, auth.encoding, config.limits.maxDecompressedBytes);
-      if (!text.ok) return refuse(reply, 'logs', text.code, text.reason, text);
-      // Lines and values counted before the split and the parses, which cost per line and per value.
-      const over = checkLinesBudget(text.raw, config.limits.maxBodyValues, config.limits.maxBodyLines);
-      if (over) return refuse(reply, 'logs', over.code, over.reason, over);
-      const parsed = parseServerLogs(text.value);
-      if (!parsed.ok) return refuse(reply, 'logs', parsed.code, parsed.reason, parsed);
-
-      const receivedAt = Date.now();
-      for (const line of parsed.lines) {
-        const fix = normalizeLogTime(line, receivedAt);
-        if (fix !== undefined) metrics.timestampsFixed(fix, 1);
-      }
-      const envelope: ServerLogEnvelope = { v: 1, app: auth.app.id, receivedAt, logs: parsed.lines };
+      if (body === undefined || body.length === 0)
+        return refuse(reply, 'logs', 'TELLTALE_ERR_INVALID_JSON', 'empty_body', { message: 'body is empty' });
+      const inflated = await inflateBody(body, auth.encoding, config.limits.maxDecompressedBytes);
+      if (!inflated.ok) return refuse(reply, 'logs', inflated.code, inflated.reason, inflated);
+      // Budget (lines and values), split, parse and schema: inline when small, in a decode worker when large.
+      const decoded = await deps.pool.decode({
+        kind: 'logs',
+        raw: inflated.value,
+        app: auth.app.id,
+        receivedAt: Date.now(),
+        maxValues: config.limits.maxBodyValues,
+        maxLines: config.limits.maxBodyLines,
+      });
+      if (!decoded.ok) return refuseDecode(deps, reply, 'logs', decoded);
+      const { ids, fixes, payload } = decoded as LogsDecoded;
       try {
         // The same app's quotas as its client events; fsync before ack, as for client batches.
-        const payload = Buffer.from(JSON.stringify(envelope), 'utf8');
-        await appendWithinQuotas(deps, auth.app, parsed.lines.length, payload);
+        await appendWithinQuotas(
+          deps,
+          auth.app,
+          ids.length,
+          Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
+        );
       } catch (error) {
         return refuseStoreFailure(deps, request, reply, 'logs', error);
       }
-      metrics.bytes('logs', body?.length ?? 0, text.bytes);
-      metrics.accepted('logs', auth.app.id, parsed.lines.length);
-      return reply.code(202).send({ accepted: parsed.lines.length, ids: parsed.lines.map((l) => l.id) });
+      for (const [fix, count] of Object.entries(fixes)) metrics.timestampsFixed(fix, count);
+      metrics.bytes('logs', body.length, inflated.value.length);
+      metrics.accepted('logs', auth.app.id, ids.length);
+      return reply.code(202).send({ accepted: ids.length, ids });
     },
   });
 }

@@ -18,6 +18,7 @@ import { registerBatchRoute, type IngestRouteDeps } from './batch-route.js';
 import type { CollectorConfig } from './config.js';
 import { browserCors, createRefuse, type RequestAuth } from './guard.js';
 import { hardenHttpServer, openConnections } from './http-hardening.js';
+import { createIngestPool, type IngestPoolOptions } from './ingest-pool.js';
 import { registerLogsRoute } from './logs-route.js';
 import { createCollectorMetrics, type CollectorMetrics, type IngestRoute } from './metrics.js';
 import { registerOpsRoutes } from './ops-routes.js';
@@ -50,6 +51,8 @@ export interface CollectorRoutesOptions {
   quotas?: QuotaLedger;
   /** Serve `GET /metrics` (Prometheus text). Default true. */
   metricsRoute?: boolean;
+  /** The decode pool of large bodies (threads, inline size, queue, worker heap); see ingest-pool.ts. */
+  decode?: IngestPoolOptions;
   /** Set header, request and keep-alive timeouts and connection caps on the HTTP server. Default true. */
   hardenServer?: boolean;
   /**
@@ -156,8 +159,13 @@ export const collectorRoutes: FastifyPluginAsync<CollectorRoutesOptions> = async
     serverShares?.close();
   });
 
+  const pool = createIngestPool(options.decode);
+  app.addHook('onClose', async () => {
+    await pool.close();
+  });
   const deps: IngestRouteDeps = {
     config,
+    pool,
     metrics,
     guard: {
       keys,

@@ -14,6 +14,7 @@ import {
   type KeyRegistry,
   type QuotaLedger,
 } from '../src/index.js';
+import type { IngestPoolOptions } from '../src/ingest-pool.js';
 
 export const WEB_KEY = 'tt_web_0123456789abcdef';
 export const API_KEY = 'tt_api_0123456789abcdef';
@@ -82,6 +83,8 @@ export async function startHarness(
     journalFlushMs?: number;
     keys?: KeyRegistry;
     quotas?: QuotaLedger;
+    /** The decode pool (e.g. `inlineMaxBytes: 0` sends every body to a worker). */
+    decode?: IngestPoolOptions;
   } = {},
 ): Promise<Harness> {
   const tmp = await tempDir();
@@ -100,6 +103,7 @@ export async function startHarness(
       ...(extra.metrics ? { metrics: extra.metrics } : {}),
       ...(extra.keys ? { keys: extra.keys } : {}),
       ...(extra.quotas ? { quotas: extra.quotas } : {}),
+      ...(extra.decode ? { decode: extra.decode } : {}),
       ...(extra.journalFlushMs ? { idempotency: { journalFlushMs: extra.journalFlushMs } } : {}),
     });
     return { stores, app };

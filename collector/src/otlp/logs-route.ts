@@ -1,28 +1,21 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { LIMITS, ServerLogEnvelope } from '@telltale/protocol';
 import type { SpoolWriter } from '@telltale/spool';
-import { appendWithinQuotas, refuseStoreFailure, type IngestRouteDeps } from '../batch-route.js';
-import { checkJsonBudget, tooComplex } from '../body-budget.js';
-import { inflateBody, parseJson, type DecodeFailure } from '../decode.js';
-import { createGuard } from '../guard.js';
-import { checkJsonShape } from '../json-guard.js';
-import type { SpoolShares } from '../spool-shares.js';
-import { normalizeLogTime } from '../timestamps.js';
-import { mapOtlpLogs } from './logs-map.js';
 import {
-  checkLogsProtoBudget,
-  decodeLogsProto,
-  encodeLogsResponse,
-  encodeStatus,
-  type OtlpLogsRequest,
-} from './logs-proto.js';
+  appendWithinQuotas,
+  refuseDecode,
+  refuseStoreFailure,
+  type IngestRouteDeps,
+} from '../batch-route.js';
+import { inflateBody } from '../decode.js';
+import { createGuard } from '../guard.js';
+import type { OtlpDecoded } from '../ingest-decode.js';
+import type { SpoolShares } from '../spool-shares.js';
+import type { OtlpFormat } from './decode-request.js';
+import { encodeLogsResponse, encodeStatus } from './logs-proto.js';
 
 export const OTLP_LOGS_URL = '/otlp/v1/logs';
 
-/** OTLP JSON nests 10 levels before any AnyValue; 40 leaves room for values nested a few levels deep. */
-export const OTLP_JSON_MAX_NESTING = 40;
-
-type Format = 'json' | 'protobuf';
+type Format = OtlpFormat;
 const CONTENT_TYPES: Record<Format, string> = {
   json: 'application/json',
   protobuf: 'application/x-protobuf',
@@ -49,64 +42,6 @@ const rpcCode = (status: number): number =>
           : status >= 500
             ? 13
             : 3;
-
-const invalid = (reason: string, message: string): DecodeFailure => ({
-  ok: false,
-  code: 'TELLTALE_ERR_INVALID_LOGS',
-  reason,
-  message,
-});
-
-function decodeRequest(
-  raw: Buffer,
-  format: Format,
-  maxValues: number,
-): { ok: true; value: OtlpLogsRequest } | DecodeFailure {
-  if (format === 'protobuf') {
-    // Walked before decoding: decode and toObject cost per field, and 5M empty records fit in 10 KB.
-    const budget = checkLogsProtoBudget(raw, maxValues);
-    if (budget === 'over')
-      return tooComplex(
-        'too_many_fields',
-        `the request holds more than ${maxValues} protobuf fields; export smaller batches`,
-        maxValues,
-      );
-    if (budget === 'bad') return invalid('bad_protobuf', 'body is not a protobuf ExportLogsServiceRequest');
-    try {
-      return { ok: true, value: decodeLogsProto(raw) };
-    } catch {
-      // protobufjs's message may quote bytes of the body: keep it out of answers and logs.
-      return invalid('bad_protobuf', 'body is not a protobuf ExportLogsServiceRequest');
-    }
-  }
-  const over = checkJsonBudget(raw, maxValues);
-  if (over) return over;
-  const parsed = parseJson(raw.toString('utf8'), undefined, { shape: false });
-  if (!parsed.ok) return parsed;
-  // Bodies may be long (the mapping cuts them); depth and prototype keys are what must be refused here.
-  const problem = checkJsonShape(
-    parsed.value,
-    OTLP_JSON_MAX_NESTING,
-    raw.length as typeof LIMITS.maxStringLength, // typed as its default's literal
-  );
-  if (problem !== undefined)
-    return {
-      ok: false,
-      code: problem.reason === 'forbidden_key' ? 'TELLTALE_ERR_INVALID_JSON' : 'TELLTALE_ERR_INVALID_LOGS',
-      reason: problem.reason,
-      field: problem.field,
-      message: problem.message,
-    };
-  const value = parsed.value as OtlpLogsRequest | null;
-  if (
-    typeof value !== 'object' ||
-    value === null ||
-    Array.isArray(value) ||
-    !Array.isArray(value.resourceLogs ?? [])
-  )
-    return invalid('schema', 'body is not an ExportLogsServiceRequest (expected {"resourceLogs": [...]})');
-  return { ok: true, value };
-}
 
 /**
  * POST /otlp/v1/logs (secret key), OTLP/HTTP: JSON or protobuf ExportLogsServiceRequest, gzip or
@@ -167,28 +102,32 @@ export function registerOtlpLogsRoute(
       const inflated = await inflateBody(body, auth.encoding, config.limits.maxDecompressedBytes);
       if (!inflated.ok) return refuse(reply, 'logs', inflated.code, inflated.reason, inflated);
       const raw = inflated.value;
-      const decoded = decodeRequest(raw, format, config.limits.maxBodyValues);
-      if (!decoded.ok) return refuse(reply, 'logs', decoded.code, decoded.reason, decoded);
-
-      const receivedAt = Date.now();
-      const mapped = mapOtlpLogs(decoded.value, receivedAt);
-      if (!mapped.ok) return refuse(reply, 'logs', 'TELLTALE_ERR_INVALID_LOGS', mapped.reason, mapped);
-      const { lines, rejected, errorMessage } = mapped.value;
+      // Budget, decode and mapping: inline for a small body, in a decode worker for a large one.
+      const decoded = await deps.pool.decode({
+        kind: 'otlp',
+        raw,
+        format,
+        app: auth.app.id,
+        receivedAt: Date.now(),
+        maxValues: config.limits.maxBodyValues,
+      });
+      if (!decoded.ok) return refuseDecode(deps, reply, 'logs', decoded);
+      const { lines, rejected, errorMessage, fixes, payload } = decoded as OtlpDecoded;
       if (rejected > 0) metrics.rejected('logs', 'TELLTALE_ERR_INVALID_LOGS', 'otlp_record');
-      if (lines.length > 0) {
-        for (const line of lines) {
-          const fix = normalizeLogTime(line, receivedAt);
-          if (fix !== undefined) metrics.timestampsFixed(fix, 1);
-        }
-        const envelope: ServerLogEnvelope = { v: 1, app: auth.app.id, receivedAt, logs: lines };
+      if (payload !== undefined) {
         try {
           // The same app's quotas as /v1/logs; fsync before the 200, which promises the lines are on disk.
-          const payload = Buffer.from(JSON.stringify(envelope), 'utf8');
-          await appendWithinQuotas(deps, auth.app, lines.length, payload);
+          await appendWithinQuotas(
+            deps,
+            auth.app,
+            lines,
+            Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
+          );
         } catch (error) {
           return refuseStoreFailure(deps, request, reply, 'logs', error);
         }
-        metrics.accepted('logs', auth.app.id, lines.length);
+        for (const [fix, count] of Object.entries(fixes)) metrics.timestampsFixed(fix, count);
+        metrics.accepted('logs', auth.app.id, lines);
       }
       metrics.bytes('logs', body.length, raw.length);
       reply.code(200).header('content-type', CONTENT_TYPES[format]);

@@ -1,0 +1,136 @@
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Piscina } from 'piscina';
+import type { DecodeFailure } from './decode.js';
+import { decodeIngest, type IngestDecoded, type IngestTask } from './ingest-decode.js';
+
+/**
+ * Bodies up to this many inflated bytes are decoded on the event loop: below it a decode costs
+ * about a millisecond or less (the budget caps a 64 KiB body at 64 Ki values), less than a trip
+ * to a worker. Larger ones go to the pool.
+ */
+export const INLINE_MAX_BYTES = 64 * 1024;
+/** Heap of one decode worker: a 10 MiB body within the values budget parses in well under this. */
+export const WORKER_MAX_OLD_GENERATION_MB = 256;
+/** Decodes waiting for a worker, per thread, before the collector answers 503 (busy). */
+export const QUEUE_PER_THREAD = 4;
+/** Seconds a client is asked to wait after a busy answer. */
+export const BUSY_RETRY_AFTER_SECONDS = 2;
+
+export interface IngestPoolOptions {
+  /** Worker threads (default: one less than the cores, 1 to 4); 0 decodes everything inline. */
+  threads?: number;
+  /** Inflated bytes decoded inline (default INLINE_MAX_BYTES). */
+  inlineMaxBytes?: number;
+  /** Decodes queued beyond the running ones (default QUEUE_PER_THREAD per thread). */
+  maxQueue?: number;
+  /** Per-worker heap limit in MiB (default WORKER_MAX_OLD_GENERATION_MB). */
+  maxOldGenerationSizeMb?: number;
+}
+
+export type PoolResult =
+  | IngestDecoded
+  | DecodeFailure
+  /** Every worker busy and the queue full: answer 503 with Retry-After, never queue more. */
+  | { ok: false; busy: true };
+
+export interface IngestPool {
+  decode(task: IngestTask): Promise<PoolResult>;
+  /** Decodes sent to a worker, refused as busy, and worker failures (a heap limit reached). */
+  stats(): { offloaded: number; busy: number; failed: number; threads: number };
+  close(): Promise<void>;
+}
+
+const defaultThreads = (): number => Math.max(1, Math.min(4, availableParallelism() - 1));
+
+const LOADER_FLAGS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
+
+/** `flags` without the ones that load tsx: the compiled worker is plain JS. */
+function withoutTsLoader(flags: readonly string[]): string[] {
+  const isTsx = (value: string): boolean => /(?:^|[\\/])tsx(?:$|[\\/])/.test(value);
+  const kept: string[] = [];
+  for (let i = 0; i < flags.length; i += 1) {
+    const flag = flags[i]!;
+    const eq = flag.indexOf('=');
+    if (eq > 0 && LOADER_FLAGS.has(flag.slice(0, eq)) && isTsx(flag.slice(eq + 1))) continue;
+    if (LOADER_FLAGS.has(flag) && i + 1 < flags.length && isTsx(flags[i + 1]!)) {
+      i += 1;
+      continue;
+    }
+    kept.push(flag);
+  }
+  return kept;
+}
+
+/**
+ * The worker file beside this one: `ingest-worker.js` from dist/; `ingest-worker.ts` when run from
+ * source (vitest, tsx), loaded through tsx with the workspace's source paths for `@telltale/*`.
+ */
+function workerOptions(): { filename: string; execArgv: string[]; env?: NodeJS.ProcessEnv } {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const filename = new URL(fromSource ? './ingest-worker.ts' : './ingest-worker.js', import.meta.url).href;
+  if (!fromSource) return { filename, execArgv: withoutTsLoader(process.execArgv) };
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  return {
+    filename,
+    execArgv: ['--import', tsx],
+    env: { ...process.env, TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.tests.json') },
+  };
+}
+
+const isQueueFull = (error: unknown): boolean =>
+  error instanceof Error && /queue is at limit/i.test(error.message);
+
+/**
+ * Decodes ingest bodies: small ones inline, large ones in a bounded piscina pool whose threads
+ * start on the first large body and stop when idle. A worker that reaches its heap limit fails
+ * only its own body (413); a full queue is a busy answer, not a longer queue.
+ */
+export function createIngestPool(options: IngestPoolOptions = {}): IngestPool {
+  const threads = options.threads ?? defaultThreads();
+  const inlineMaxBytes = options.inlineMaxBytes ?? INLINE_MAX_BYTES;
+  const counts = { offloaded: 0, busy: 0, failed: 0 };
+  const piscina =
+    threads === 0
+      ? undefined
+      : new Piscina<IngestTask, IngestDecoded | DecodeFailure>({
+          ...workerOptions(),
+          minThreads: 0,
+          maxThreads: threads,
+          maxQueue: options.maxQueue ?? threads * QUEUE_PER_THREAD,
+          idleTimeout: 30_000,
+          resourceLimits: {
+            maxOldGenerationSizeMb: options.maxOldGenerationSizeMb ?? WORKER_MAX_OLD_GENERATION_MB,
+          },
+        });
+  return {
+    async decode(task) {
+      if (piscina === undefined || task.raw.length <= inlineMaxBytes) return decodeIngest(task);
+      counts.offloaded += 1;
+      try {
+        return await piscina.run(task);
+      } catch (error) {
+        if (isQueueFull(error)) {
+          counts.busy += 1;
+          return { ok: false, busy: true };
+        }
+        counts.failed += 1;
+        if ((error as { code?: unknown }).code === 'ERR_WORKER_OUT_OF_MEMORY')
+          return {
+            ok: false,
+            code: 'TELLTALE_ERR_BODY_TOO_COMPLEX',
+            reason: 'decode_out_of_memory',
+            message: 'decoding the body needed more memory than the collector gives one request',
+          };
+        throw error;
+      }
+    },
+    stats: () => ({ ...counts, threads }),
+    close: async () => {
+      await piscina?.close();
+    },
+  };
+}
