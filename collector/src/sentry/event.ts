@@ -99,7 +99,7 @@ export function debugIdsOf(debugMeta: unknown): Map<string, string> {
 
 /**
  * Sentry's frames (oldest call first) as V8 stack text (newest first): `    at fn (file:line:col)`,
- * the format dispatchers/src/enrich/stack.ts parses and the symbolicator maps.
+ * the format dispatchers/src/intelligence/stack.ts parses and the symbolicator maps.
  */
 export function stackText(
   header: string,
