@@ -73,9 +73,21 @@ export interface FilterOptions {
   path: string[];
 }
 
+/**
+ * Where the filter bar's choices come from: the client `events` (every list) or the `server_logs`
+ * (the /logs page: app, release and environment only; server lines carry no browser, OS or URL).
+ */
+export type OptionsSource = 'events' | 'logs';
+
+/** The filter's fields a server-log line has (stores/filter-sql.ts narrows logs by these and time). */
+export const LOG_FILTER_FIELDS = ['app', 'release', 'environment'] as const;
+
 export interface SearchStore {
-  /** The filter bar's choices: up to SEARCH_LIMITS.options values each, in the filter's time range. */
-  filterOptions(filter?: EventFilter): Promise<FilterOptions>;
+  /**
+   * The filter bar's choices: up to SEARCH_LIMITS.options values each, in the filter's time range,
+   * read from `source` (default the events); the fields a source lacks are empty lists.
+   */
+  filterOptions(filter?: EventFilter, source?: OptionsSource): Promise<FilterOptions>;
   /** Everything whose id is exactly `id`, up to SEARCH_LIMITS.idMatches, in ID_PRIORITY order then by app. */
   findIds(id: string): Promise<IdMatch[]>;
   search(query: SearchQuery): Promise<SearchResults>;

@@ -1,6 +1,6 @@
 import type { Attributes, Breadcrumb, EventKind } from '@telltale/protocol';
 import type { EventFilter } from './filter.js';
-import type { FilterOptions, IdMatch, SearchQuery, SearchResults } from './search.js';
+import type { FilterOptions, IdMatch, OptionsSource, SearchQuery, SearchResults } from './search.js';
 import type { SeriesStore } from './series.js';
 
 /**
@@ -44,8 +44,8 @@ export interface DashboardStore extends SeriesStore {
   timeline(query: TimelineQuery): Promise<TimelineItem[]>;
   /** Server log lines, most recent first. */
   serverLogs(query?: ServerLogsQuery): Promise<ServerLogLine[]>;
-  /** The filter bar's choices (search.ts). */
-  filterOptions(filter?: EventFilter): Promise<FilterOptions>;
+  /** The filter bar's choices (search.ts), of the events or of the server logs. */
+  filterOptions(filter?: EventFilter, source?: OptionsSource): Promise<FilterOptions>;
   /** What the search box's text names exactly: an event, trace, session, user or error group. */
   findIds(id: string): Promise<IdMatch[]>;
   /** Free-text search over error types and messages, feature and assert names, blocked reasons. */

@@ -1,4 +1,5 @@
 import { SORT_KEYS, type DashboardStore, type ServerLogLine, type TimelineItem } from './store.js';
+import type { EventFilter } from './filter.js';
 import { loadPage, type Page } from './http/pagination.js';
 import {
   blankToUndefined,
@@ -36,35 +37,39 @@ export function loadTimeline(
   return loadPage('timeline', page, (q) => store.timeline({ ...q, ...filters }), SORT_KEYS.timeline);
 }
 
+/** The server-log list's own fields (the filter bar's are `logsFilter`). */
 export function logsFilters(query: LogsQuerystring) {
   return {
-    range: blankToUndefined(query.range),
-    release: blankToUndefined(query.release),
-    environment: blankToUndefined(query.environment),
-    app: blankToUndefined(query.app),
     service: blankToUndefined(query.service),
     level: blankToUndefined(query.level),
     text: blankToUndefined(query.text),
     trace: blankToUndefined(query.trace),
     request: blankToUndefined(query.request),
     session: blankToUndefined(query.session),
-    from: query.from,
-    to: query.to,
   };
 }
 
+/**
+ * The filter bar's part of a log query (filter.ts): time range [from, to), app, release and
+ * environment; throws InvalidFilterError (a 400 naming the field) like every list.
+ */
+export function logsFilter(query: LogsQuerystring, now: number = Date.now()): EventFilter {
+  const { range, from, to, app, release, environment } = query;
+  return requestFilter({ range, from, to, app, release, environment }, now);
+}
+
 /** One page of server logs, most recent first. */
-export function loadServerLogs(store: DashboardStore, query: LogsQuerystring): Promise<Page<ServerLogLine>> {
+export function loadServerLogs(
+  store: DashboardStore,
+  query: LogsQuerystring,
+  filter: EventFilter = logsFilter(query),
+): Promise<Page<ServerLogLine>> {
   const { limit, before, after } = query;
+  const own = logsFilters(query);
   return loadPage(
     'logs',
     { limit, before, after },
-    (q) => {
-      const { range, release, environment, ...filters } = logsFilters(query);
-      // The filter bar's part of a log query (filter.ts): a named range, release, environment.
-      const filter = requestFilter({ range: range === 'custom' ? undefined : range, release, environment });
-      return store.serverLogs({ ...q, ...filters, filter });
-    },
+    (q) => store.serverLogs({ ...q, ...own, filter }),
     SORT_KEYS.logs,
   );
 }

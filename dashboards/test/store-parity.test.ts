@@ -336,6 +336,25 @@ describe('every /api route answers the same on DuckDB, ClickHouse 18.16 and the 
       's-6',
       's-2',
     ]);
+    // The filter bar's part (filter.ts): [from, to) in epoch ms or ISO UTC, app, release, environment.
+    const iso = new Date(T0 + 550).toISOString().slice(0, 23);
+    for (const query of [
+      'release=9.0.0',
+      'environment=production&text=payment',
+      `range=custom&from=${iso}`,
+      `from=${T0 + 500}&to=${T0 + 600}`,
+      'app=admin&range=30d',
+    ])
+      await crawl(`/api/logs?${query}&limit=2`, 'logs');
+    const between = await same(`/api/logs?from=${T0 + 500}&to=${T0 + 600}`);
+    expect(between.body.logs.map((l: { app: string; id: string }) => `${l.app}:${l.id}`)).toEqual([
+      'admin:s-1',
+      'shop:s-1',
+    ]);
+    // The /logs page's choices come from the server lines.
+    const options = (await same('/api/filter-options?source=logs')).body.options;
+    expect(options).toMatchObject({ app: ['shop', 'admin'], browser: [], os: [], path: [] });
+    await same(`/api/filter-options?source=logs&from=${T0 + 100}&to=${T0 + 60_000}`);
   });
 
   it('filters and search: every list, every page, the same on every store', async () => {

@@ -17,6 +17,7 @@ import {
   errorParamsSchema,
   errorQuerySchema,
   errorsQuerySchema,
+  filterOptionsQuerySchema,
   eventParamsSchema,
   eventsQuerySchema,
   InvalidFilterError,
@@ -29,6 +30,7 @@ import {
   timelineQuerySchema,
   type ErrorQuerystring,
   type ErrorsQuery,
+  type FilterOptionsQuerystring,
   type EventsQuery,
   type ListQuerystring,
   type LogsQuerystring,
@@ -177,10 +179,18 @@ export async function apiRoutes(app: FastifyInstance, options: DashboardsPluginO
     async (request) => listBody('logs', await loadServerLogs(store, request.query)),
   );
 
-  // The filter bar's choices: distinct values of each field among the events of the time range.
-  app.get<{ Querystring: ListQuerystring }>('/api/filter-options', listed, async (request) => ({
-    options: await store.filterOptions(requestFilter(request.query)),
-  }));
+  // The filter bar's choices: distinct values of each field in the time range, of the events or
+  // (source=logs, the /logs page's bar) of the server log lines.
+  app.get<{ Querystring: FilterOptionsQuerystring }>(
+    '/api/filter-options',
+    { schema: { querystring: filterOptionsQuerySchema } },
+    async (request) => ({
+      options: await store.filterOptions(
+        requestFilter(request.query),
+        request.query.source === 'logs' ? 'logs' : 'events',
+      ),
+    }),
+  );
 
   // An exact id answers 303 to its JSON (event, timeline, group); other text the hits by kind.
   app.get<{ Querystring: SearchQuerystring }>(

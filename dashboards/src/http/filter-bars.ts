@@ -1,17 +1,19 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { EventFilter } from '../filter.js';
+import { FILTER_FIELDS, type EventFilter } from '../filter.js';
+import { LOG_FILTER_FIELDS } from '../search.js';
 import { trustedHtml, type SafeHtml } from '../html.js';
 import type { DashboardStore } from '../store.js';
 import { filterBar, withFilterBar } from '../views/filter-bar.js';
 import type { Section } from '../views/layout.js';
 
-type ListSection = Extract<Section, 'errors' | 'features' | 'asserts' | 'blocked' | 'events'>;
+type ListSection = Extract<Section, 'errors' | 'features' | 'asserts' | 'blocked' | 'events' | 'logs'>;
 const ACTIONS: Record<ListSection, string> = {
   errors: '/',
   features: '/features',
   asserts: '/asserts',
   blocked: '/blocked',
   events: '/events',
+  logs: '/logs',
 };
 
 /**
@@ -30,6 +32,7 @@ export function filterBars(app: FastifyInstance, store: DashboardStore) {
     /**
      * Reads the choices of the filter's time range and sets the bar of this request's page; the
      * form goes to `action` (default: the section's list, e.g. an error group's own page instead).
+     * The server-log page's bar has the fields a log line has, its choices read from the logs.
      */
     async show(
       request: FastifyRequest,
@@ -38,8 +41,10 @@ export function filterBars(app: FastifyInstance, store: DashboardStore) {
       keep: Record<string, string | undefined> = {},
       action: string = ACTIONS[section],
     ): Promise<void> {
-      const options = await store.filterOptions(filter);
-      shown.set(request, { section, filter, bar: filterBar(action, filter, options, keep) });
+      const logs = section === 'logs';
+      const options = await store.filterOptions(filter, logs ? 'logs' : 'events');
+      const fields = logs ? LOG_FILTER_FIELDS : FILTER_FIELDS;
+      shown.set(request, { section, filter, bar: filterBar(action, filter, options, keep, fields) });
     },
   };
 }

@@ -12,7 +12,14 @@ import { LIVE_SCRIPT, LIVE_SCRIPT_PATH } from '../views/live.js';
 import { THEME_SCRIPT, THEME_SCRIPT_PATH } from '../views/theme.js';
 import { RULES_PATH, rulesPage } from '../views/rules.js';
 import { logsPage, timelinePage, timelinePager } from '../views/timeline.js';
-import { loadServerLogs, loadTimeline, logsFilters, TIMELINE_FILTERS, timelineFilters } from '../timeline.js';
+import {
+  loadServerLogs,
+  loadTimeline,
+  logsFilter,
+  logsFilters,
+  TIMELINE_FILTERS,
+  timelineFilters,
+} from '../timeline.js';
 import { pager } from '../views/format.js';
 import { DASHBOARD_CSS } from '../views/stylesheet.js';
 import { SORT_KEYS, type SortKey } from '../store.js';
@@ -294,9 +301,13 @@ export async function pageRoutes(app: FastifyInstance, options: DashboardsPlugin
     '/logs',
     { schema: { querystring: logsQuerySchema } },
     async (request, reply) => {
-      const filter = { ...logsFilters(request.query), limit: request.query.limit };
-      const logs = await loadServerLogs(store, request.query);
-      return sendPage(reply, logsPage(site, logs.items, filter, pager('/logs', filter, logs)));
+      const filter = logsFilter(request.query);
+      const own = logsFilters(request.query);
+      const logs = await loadServerLogs(store, request.query, filter);
+      const query = filterToQuery(filter);
+      const nav = pager('/logs', { ...query, ...own, limit: request.query.limit }, logs);
+      await bars.show(request, 'logs', filter, own);
+      return sendPage(reply, logsPage(site, logs.items, own, nav, query));
     },
   );
 

@@ -45,6 +45,16 @@ export function requestFilter(query: object, now: number = Date.now()): EventFil
   return result.filter;
 }
 
+/** The filter bar's choices: the filter (only its time range narrows them) and where they are read. */
+export const filterOptionsQuerySchema = {
+  type: 'object',
+  properties: { ...filterProperties, source: { type: 'string', enum: ['events', 'logs', ''] } },
+} as const;
+
+export interface FilterOptionsQuerystring extends FilterQuerystring {
+  source?: 'events' | 'logs' | '';
+}
+
 /** `q` of the search routes, with the filter beside it. */
 export const searchQuerySchema = {
   type: 'object',
@@ -111,10 +121,19 @@ export interface TimelineQuerystring extends PageQuerystring {
 
 export const SERVER_LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'] as const;
 
+/**
+ * The server-log list: its own fields, and the filter bar's part a log line has (filter.ts: range,
+ * from, to, app, release, environment; server lines have no browser, OS or URL).
+ */
 export const logsQuerySchema = {
   type: 'object',
   properties: {
-    app: shortId,
+    range: filterProperties.range,
+    from: filterProperties.from,
+    to: filterProperties.to,
+    app: filterProperties.app,
+    release: filterProperties.release,
+    environment: filterProperties.environment,
     service: shortId,
     level: { type: 'string', enum: [...SERVER_LOG_LEVELS, ''] },
     // Capped: the search is a substring test whose cost grows with the needle.
@@ -122,29 +141,20 @@ export const logsQuerySchema = {
     trace: shortId,
     request: shortId,
     session: shortId,
-    from: epochMs,
-    to: epochMs,
-    // From the filter bar: a named range, release and environment (server lines have no browser, OS or URL).
-    range: filterProperties.range,
-    release: filterProperties.release,
-    environment: filterProperties.environment,
     ...pageProperties,
   },
 } as const;
 
-export interface LogsQuerystring extends PageQuerystring {
-  range?: string;
-  release?: string;
-  environment?: string;
-  app?: string;
+export interface LogsQuerystring
+  extends
+    PageQuerystring,
+    Pick<FilterQuerystring, 'range' | 'from' | 'to' | 'app' | 'release' | 'environment'> {
   service?: string;
   level?: (typeof SERVER_LOG_LEVELS)[number] | '';
   text?: string;
   trace?: string;
   request?: string;
   session?: string;
-  from?: number;
-  to?: number;
 }
 
 /** `unresolved` = new, ongoing and regression. */

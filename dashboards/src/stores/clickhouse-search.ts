@@ -1,5 +1,6 @@
 import type { EventFilter } from '../filter.js';
 import {
+  LOG_FILTER_FIELDS,
   MAX_QUERY_LENGTH,
   orderIdMatches,
   SEARCH_LIMITS,
@@ -7,6 +8,7 @@ import {
   type IdKind,
   type IdMatch,
   type NameHit,
+  type OptionsSource,
   type SearchQuery,
   type SearchResults,
   type SearchStore,
@@ -29,23 +31,33 @@ const OPTION_COLUMNS: ReadonlyArray<[keyof FilterOptions, string]> = [
   ['path', 'url'],
 ];
 
-/** Only the time range narrows the choices: every value stays offered however the others are set. */
+/**
+ * Only the time range narrows the choices: every value stays offered however the others are set.
+ * `logs` reads `server_logs`, whose lines have an app, release and environment only.
+ */
 export async function filterOptions(
   run: ClickHouseRunner,
   t: Tables,
   filter: EventFilter = {},
+  source: OptionsSource = 'events',
 ): Promise<FilterOptions> {
   const time: EventFilter = {
     ...(filter.from === undefined ? {} : { from: filter.from }),
     ...(filter.to === undefined ? {} : { to: filter.to }),
   };
+  const table = source === 'logs' ? t.serverLogs : t.events;
+  const columns =
+    source === 'logs'
+      ? OPTION_COLUMNS.filter(([field]) => (LOG_FILTER_FIELDS as readonly string[]).includes(field))
+      : OPTION_COLUMNS;
+  const options: FilterOptions = { app: [], release: [], environment: [], browser: [], os: [], path: [] };
   const lists = await Promise.all(
-    OPTION_COLUMNS.map(async ([field, column]) => {
+    columns.map(async ([field, column]) => {
       const params = new Params();
       // assumeNotNull after the null test: one String type for the Nullable columns too.
       const rows = await run.rows(
         params.query(
-          `SELECT assumeNotNull(${column}) AS value, count() AS n FROM ${t.events} FINAL
+          `SELECT assumeNotNull(${column}) AS value, count() AS n FROM ${table} FINAL
            WHERE isNotNull(${column}) AND ${column} != ''${filterClause(time, params)}
            GROUP BY value ORDER BY n DESC, value LIMIT ${SEARCH_LIMITS.options}`,
         ),
@@ -53,7 +65,8 @@ export async function filterOptions(
       return [field, rows.map((r) => str(r.value))] as const;
     }),
   );
-  return Object.fromEntries(lists) as unknown as FilterOptions;
+  for (const [field, values] of lists) options[field] = values;
+  return options;
 }
 
 /** Each kind of id and where it is stored (`p`: the bound id); server lines carry traces and sessions too. */
@@ -173,7 +186,7 @@ export async function search(run: ClickHouseRunner, t: Tables, query: SearchQuer
 
 export function clickHouseSearch(run: ClickHouseRunner, t: Tables): SearchStore {
   return {
-    filterOptions: (filter) => filterOptions(run, t, filter),
+    filterOptions: (filter, source) => filterOptions(run, t, filter, source),
     findIds: (id) => findIds(run, t, id),
     search: (query) => search(run, t, query),
   };

@@ -1,6 +1,7 @@
 import type { DuckDBConnection, DuckDBValue, JS } from '@duckdb/node-api';
 import type { EventFilter } from '../filter.js';
 import {
+  LOG_FILTER_FIELDS,
   MAX_QUERY_LENGTH,
   orderIdMatches,
   SEARCH_LIMITS,
@@ -8,6 +9,7 @@ import {
   type IdKind,
   type IdMatch,
   type NameHit,
+  type OptionsSource,
   type SearchQuery,
   type SearchResults,
   type SearchStore,
@@ -40,18 +42,31 @@ const OPTION_COLUMNS: ReadonlyArray<[keyof FilterOptions, string]> = [
   ['path', 'url'],
 ];
 
-/** Only the time range narrows the choices: every value stays offered however the others are set. */
-export async function filterOptions(db: DuckDBConnection, filter: EventFilter = {}): Promise<FilterOptions> {
+const optionColumns = (source: OptionsSource) =>
+  source === 'logs'
+    ? OPTION_COLUMNS.filter(([field]) => (LOG_FILTER_FIELDS as readonly string[]).includes(field))
+    : OPTION_COLUMNS;
+
+/**
+ * Only the time range narrows the choices: every value stays offered however the others are set.
+ * `logs` reads `server_logs`, whose lines have an app, release and environment only.
+ */
+export async function filterOptions(
+  db: DuckDBConnection,
+  filter: EventFilter = {},
+  source: OptionsSource = 'events',
+): Promise<FilterOptions> {
   const options: FilterOptions = { app: [], release: [], environment: [], browser: [], os: [], path: [] };
   const time: EventFilter = {
     ...(filter.from === undefined ? {} : { from: filter.from }),
     ...(filter.to === undefined ? {} : { to: filter.to }),
   };
-  for (const [field, column] of OPTION_COLUMNS) {
+  const table = source === 'logs' ? 'server_logs' : 'events';
+  for (const [field, column] of optionColumns(source)) {
     const values: DuckDBValue[] = [];
     const rows = await all(
       db,
-      `SELECT ${column} AS value, COUNT(*) AS n FROM events
+      `SELECT ${column} AS value, COUNT(*) AS n FROM ${table}
        WHERE ${column} IS NOT NULL AND ${column} <> ''${filterClause(time, values)}
        GROUP BY ${column} ORDER BY n DESC, value LIMIT ${SEARCH_LIMITS.options}`,
       values,
@@ -152,7 +167,7 @@ export function duckDbSearch(
   serial: <T>(run: () => Promise<T>) => Promise<T>,
 ): SearchStore {
   return {
-    filterOptions: (filter) => serial(() => filterOptions(db, filter)),
+    filterOptions: (filter, source) => serial(() => filterOptions(db, filter, source)),
     findIds: (id) => serial(() => findIds(db, id)),
     search: (query) => serial(() => search(db, query)),
   };

@@ -1,4 +1,11 @@
-import { FILTER_LIMITS, filterToQuery, RANGE_LABELS, type EventFilter } from '../filter.js';
+import {
+  FILTER_FIELDS,
+  FILTER_LIMITS,
+  filterToQuery,
+  RANGE_LABELS,
+  type EventFilter,
+  type FilterField,
+} from '../filter.js';
 import { html, trustedHtml, type SafeHtml } from '../html.js';
 import type { FilterOptions } from '../search.js';
 import { FILTER_SLOT, navLinks, type Section } from './layout.js';
@@ -35,15 +42,18 @@ function select(
 
 /**
  * The form; `keep` are the page's own parameters (status, kind, session) carried through a submit.
- * The cursor is not kept: a new filter starts at the first page.
+ * The cursor is not kept: a new filter starts at the first page. `fields` are the value fields the
+ * page's data has (the server logs: app, release and environment; no URL path there).
  */
 export function filterBar(
   action: string,
   filter: EventFilter,
   options: FilterOptions,
   keep: Record<string, string | undefined> = {},
+  fields: readonly FilterField[] = FILTER_FIELDS,
 ): SafeHtml {
   const range = filter.range ?? 'all';
+  const selects = SELECTS.filter(([name]) => fields.includes(name));
   const custom = range === 'custom';
   return html`<form class="filter-bar" method="get" action="${action}" aria-label="Filter">
 <label>Time <select name="range">${RANGE_LABELS.map(
@@ -52,9 +62,12 @@ export function filterBar(
   )}</select></label>
 <label>From (UTC) <input type="datetime-local" name="from" value="${custom ? localValue(filter.from) : ''}"></label>
 <label>To (UTC) <input type="datetime-local" name="to" value="${custom ? localValue(filter.to) : ''}"></label>
-${SELECTS.map(([name, label]) => select(name, label, options[name], filter[name]))}
-<label>URL path <input type="text" name="path" list="filter-paths" maxlength="${FILTER_LIMITS.maxPathLength}" placeholder="/checkout" value="${filter.path ?? ''}"></label>
-<datalist id="filter-paths">${options.path.map((p) => html`<option value="${p}"></option>`)}</datalist>
+${selects.map(([name, label]) => select(name, label, options[name], filter[name]))}
+${
+  fields.includes('path') &&
+  html`<label>URL path <input type="text" name="path" list="filter-paths" maxlength="${FILTER_LIMITS.maxPathLength}" placeholder="/checkout" value="${filter.path ?? ''}"></label>
+<datalist id="filter-paths">${options.path.map((p) => html`<option value="${p}"></option>`)}</datalist>`
+}
 ${Object.entries(keep).map(
   ([name, value]) =>
     value !== undefined && value !== '' && html`<input type="hidden" name="${name}" value="${value}">`,

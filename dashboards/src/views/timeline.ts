@@ -83,15 +83,14 @@ export function timelinePager(
   return html`<nav class="pager">${prev !== null && html`<a rel="prev" href="${hrefWith('/timeline', { ...params, after: prev })}">← Earlier</a>`} ${next !== null && html`<a rel="next" href="${hrefWith('/timeline', { ...params, cursor: next })}">Later →</a>`}</nav>`;
 }
 
+/** The log list's own fields; the filter bar (views/filter-bar.ts) holds time, app, release, environment. */
 export interface LogsFilter {
-  app?: string | undefined;
   service?: string | undefined;
   level?: string | undefined;
   text?: string | undefined;
   trace?: string | undefined;
   request?: string | undefined;
   session?: string | undefined;
-  limit?: number | undefined;
 }
 
 function logRow(l: ServerLogLine): SafeHtml {
@@ -112,12 +111,16 @@ function logRow(l: ServerLogLine): SafeHtml {
 </tr>`;
 }
 
-/** Server logs with a search form (GET: no script, the URL is the query). */
+/**
+ * Server logs with a search form (GET: no script, the URL is the query); `query` is the filter
+ * bar's part (filter.ts), carried through a search as the bar carries the search's fields.
+ */
 export function logsPage(
   site: string,
   logs: ServerLogLine[],
   filter: LogsFilter,
   nav: SafeHtml = html``,
+  query: Record<string, string> = {},
 ): SafeHtml {
   const field = (name: keyof LogsFilter, label: string) =>
     html`<label>${label} <input name="${name}" value="${filter[name] ?? ''}" maxlength="200"></label>`;
@@ -127,6 +130,8 @@ export function logsPage(
 ${field('text', 'Text')} ${field('service', 'Service')}
 <label>Level <select name="level">${levels.map((l) => html`<option value="${l}"${filter.level === l ? html` selected` : ''}>${l === '' ? 'any' : l}</option>`)}</select></label>
 ${field('trace', 'Trace')} ${field('request', 'Request')}
+${filter.session !== undefined && html`<input type="hidden" name="session" value="${filter.session}">`}
+${Object.entries(query).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">`)}
 <button type="submit">Search</button>
 </form>
 ${
