@@ -19,6 +19,8 @@ const SCHEMES = ['light', 'dark'] as const;
 const BLOCKING = new Set(['serious', 'critical']);
 /** The page background of each palette (--bg in dashboards/src/views/stylesheet.ts), as Chromium reports it. */
 const BACKGROUND = { light: 'rgb(255, 255, 255)', dark: 'rgb(13, 17, 23)' } as const;
+/** What the page is drawn on (an expression: the tests are typed without the DOM library). */
+const BACKGROUND_OF_PAGE = 'getComputedStyle(document.documentElement).backgroundColor';
 
 /** What the pages are asked for; the ids come from the seeded store. */
 interface Seeded {
@@ -143,8 +145,7 @@ describe('every dashboard page passes axe-core in light and dark, with a screens
     await data?.remove();
   });
 
-  const background = (): Promise<string> =>
-    tab.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+  const background = (): Promise<string> => tab.evaluate<string>(BACKGROUND_OF_PAGE);
 
   /**
    * axe-core through CDP (page.evaluate is not subject to the page's CSP; a script tag would be) on
@@ -257,9 +258,7 @@ describe('every dashboard page passes axe-core in light and dark, with a screens
     try {
       const page = await bare.newPage();
       await page.goto(`${telltale.url}/events`);
-      expect(await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor)).toBe(
-        BACKGROUND.dark,
-      );
+      expect(await page.evaluate<string>(BACKGROUND_OF_PAGE)).toBe(BACKGROUND.dark);
       expect(await page.locator('header button.theme').isVisible()).toBe(false);
     } finally {
       await bare.close();
