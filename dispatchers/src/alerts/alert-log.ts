@@ -1,4 +1,4 @@
-import path from 'node:path';
+import { dataLayout } from '@telltale/protocol';
 import { createAlertIndex } from './alert-index.js';
 import {
   isAlertRecord,
@@ -15,7 +15,7 @@ export * from './alert-log-types.js';
 const COMPACTION_SLACK_LINES = 1_000;
 
 export function alertLogFile(dataDir: string): string {
-  return path.join(dataDir, 'alerts', 'alert-log.jsonl');
+  return dataLayout(dataDir).alertLog;
 }
 
 /**

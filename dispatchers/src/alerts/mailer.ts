@@ -4,6 +4,7 @@ import nodemailer from 'nodemailer';
 import type { DispatcherConfig } from '../config.js';
 import type { AlertTransport } from './alert-log.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, writeFileDurably } from '@telltale/spool';
+import { dataLayout } from '@telltale/protocol';
 
 export interface OutgoingAlert {
   subject: string;
@@ -27,7 +28,7 @@ export interface Mailer {
 const SMTP_TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 };
 
 export function outboxDir(dataDir: string): string {
-  return path.join(dataDir, 'outbox');
+  return dataLayout(dataDir).outbox;
 }
 
 /** `2024-05-01T12-00-00-000Z-new-error-shop-3f9a…` — sortable by time, readable, safe on every file system. */

@@ -1,4 +1,4 @@
-import path from 'node:path';
+import { dataLayout } from '@telltale/protocol';
 import { openJsonLinesLog } from './jsonl-log.js';
 
 /**
@@ -55,7 +55,7 @@ export interface GroupStates {
 }
 
 export function groupStatesFile(dataDir: string): string {
-  return path.join(dataDir, 'alerts', 'groups.jsonl');
+  return dataLayout(dataDir).alertGroups;
 }
 
 const key = (app: string, fingerprint: string): string => `${app}\u0000${fingerprint}`;

@@ -3,7 +3,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { EnrichedEvent } from '../pipeline/index.js';
 import { writeFileDurably } from '@telltale/spool';
-import { LIMITS } from '@telltale/protocol';
+import { dataLayout, LIMITS } from '@telltale/protocol';
 
 /**
  * Everything alerts by default; a mute rule silences the alerts a team can do nothing about
@@ -152,7 +152,7 @@ export interface MuteRules {
 }
 
 export function muteRulesFile(dataDir: string): string {
-  return path.join(dataDir, 'alerts', 'mute-rules.json');
+  return dataLayout(dataDir).muteRules;
 }
 
 /** The rules live in one small JSON file, rewritten whole (tmp + fsync + rename) on every change. */
