@@ -35,7 +35,8 @@ import { ensureDemoApp } from './demo-app.js';
 import { registerDemoRoutes } from './demo-routes.js';
 import { resolveStoreConfig } from './roles/config.js';
 import { clickHouseRoleStore } from './roles/stores.js';
-import { authOptions, closeServer, listenName, loggerOptions } from './roles/shared.js';
+import { authOptions, listenName, loggerOptions } from './roles/shared.js';
+import { closeListener, connectionDrain, shutdownSteps, type ConnectionDrain } from './roles/shutdown.js';
 
 export interface StartOptions extends ServerOptions {
   /** Dispatcher settings (SMTP, alert recipients); the environment fills what is not given. */
@@ -62,6 +63,8 @@ export interface RunningTelltale {
   /** Every route the server registered, each method apart (the route-enumeration test walks them). */
   routes(): readonly RegisteredRoute[];
   close(): Promise<void>;
+  /** The step `close()` is waiting for (e.g. "the dispatchers"), for the shutdown deadline's message. */
+  shutdownStep(): string | undefined;
 }
 
 /**
@@ -126,7 +129,10 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
       'TELLTALE_ERR_INVALID_CONFIG',
       `TELLTALE_STORE: "clickhouse" needs the clickhouse sink in this process (TELLTALE_SINKS=${dispatcherConfig.sinks.join(',')}); add it: TELLTALE_SINKS=duckdb,clickhouse`,
     );
+  // Shutdown must not wait on a keep-alive browser tab or an idle pool: see connectionDrain.
+  const connections = connectionDrain();
   const app = Fastify({
+    serverFactory: connections.serverFactory,
     logger: loggerOptions(config.logLevel, options.logger),
     bodyLimit: collectorConfig.limits.maxCompressedBytes,
     trustProxy: collectorConfig.trustProxy,
@@ -232,6 +238,7 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
         app,
         access,
         dashboardSockets,
+        connections,
       ));
     } catch (error) {
       await app.close();
@@ -241,16 +248,20 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
   const linkBase = access.publicUrl?.origin ?? dashboardAddress;
 
   let closing: Promise<void> | undefined;
+  const steps = shutdownSteps();
   const close = (): Promise<void> => {
     // Stop accepting first, then drain the consumers, then make the spool durable and release DuckDB.
     closing ??= (async () => {
       appsWatch.stop();
-      await Promise.all([app.close(), dashboardServer && closeServer(dashboardServer)]);
+      await steps.step("the HTTP listeners (requests in flight, the demo API's log shipping)", () => {
+        connections.drain();
+        return Promise.all([app.close(), dashboardServer && closeListener(dashboardServer)]);
+      });
       monitor.close();
-      await dispatchers.close();
-      await dashboardStore?.close();
-      await stores.close();
-      duckdb.closeSync();
+      await steps.step('the dispatchers', () => dispatchers.close());
+      await steps.step('the dashboard store', () => dashboardStore?.close());
+      await steps.step('the spools and the attachment store', () => stores.close());
+      await steps.step('DuckDB', () => duckdb.closeSync());
     })();
     return closing;
   };
@@ -265,6 +276,7 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
     app,
     routes: auth.routes,
     close,
+    shutdownStep: steps.pending,
   };
 }
 
@@ -277,9 +289,11 @@ async function listenForDashboards(
   app: FastifyInstance,
   access: ServerConfig['access'],
   sockets: WeakSet<Socket>,
+  connections: ConnectionDrain,
 ): Promise<{ server: Server; url: string }> {
   const server = createServer((request, response) => app.routing(request, response));
   server.on('connection', (socket) => sockets.add(socket));
+  connections.track(server);
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {

@@ -1,4 +1,3 @@
-import type { Server } from 'node:http';
 import type { FastifyServerOptions } from 'fastify';
 import type { AuthOptions } from '@telltale/dashboards';
 import type { AccessConfig, LogLevel } from '../config.js';
@@ -36,12 +35,3 @@ export function authOptions(dataDir: string, access: AccessConfig, dashboardUrl:
 /** A wildcard listen address is no address to give a browser: loopback is, and the Host allow-list takes it. */
 export const listenName = (host: string): string =>
   host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-
-/** Stops taking connections; a keep-alive browser tab or scraper must not hold shutdown open. */
-export function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeIdleConnections();
-    setTimeout(() => server.closeAllConnections(), 2_000).unref();
-  });
-}
