@@ -168,6 +168,118 @@ export function groupRows<R>(rows: Iterable<R>, key: (row: R) => string): Map<st
 
 export const seriesKey = (app: string, name: string): string => `${app}\u0000${name}`;
 
+/**
+ * One bucket of one series as a store read it, in plain numbers: the series' app and name (a
+ * feature, assert or blocked reason, or an error fingerprint), the bucket start, what it counts
+ * (events, uses or count) and its distinct users. Stores keep only their SQL and reading a row
+ * into this; the series are assembled once, below, for both.
+ */
+export interface BucketRow {
+  app: string;
+  name: string;
+  bucket: number;
+  total: number;
+  users: number;
+}
+
+/** A series the store picked (the busiest of the range), with its distinct accounts. */
+export interface RankedSeries {
+  app: string;
+  name: string;
+  accounts: number;
+}
+
+const totals = (rows: readonly BucketRow[]) => rows.map((r) => ({ bucket: r.bucket, value: r.total }));
+const userCounts = (rows: readonly BucketRow[]) => rows.map((r) => ({ bucket: r.bucket, value: r.users }));
+
+/** Each wanted group's events per bucket, zero where it had none (`rows` by app and fingerprint). */
+export function sparklinesOf(
+  axis: Buckets,
+  wanted: ReadonlyArray<{ app: string; fingerprint: string }>,
+  rows: readonly BucketRow[],
+): ErrorSparklines {
+  const byKey = groupRows(rows, (r) => seriesKey(r.app, r.name));
+  return {
+    ...axis,
+    groups: wanted.map((g) => ({
+      app: g.app,
+      fingerprint: g.fingerprint,
+      events: fillBuckets(axis, totals(byKey.get(seriesKey(g.app, g.fingerprint)) ?? [])),
+    })),
+  };
+}
+
+/** One group's events and users per bucket; `firsts` are each release's first event, oldest first. */
+export function errorGroupSeriesOf(
+  axis: Buckets,
+  app: string,
+  fingerprint: string,
+  rows: readonly BucketRow[],
+  firsts: ReadonlyArray<{ release: string; ts: number }>,
+): ErrorGroupSeries {
+  return {
+    ...axis,
+    app,
+    fingerprint,
+    events: fillBuckets(axis, totals(rows)),
+    users: fillBuckets(axis, userCounts(rows)),
+    releases: firsts.map((f) => ({ release: f.release, ts: f.ts, kind: 'first-seen' })),
+  };
+}
+
+/**
+ * The features chart: `top` in its order with uses and users per bucket, each one's first use
+ * ever (`firstUses`, 0 when unknown), features new per bucket (`newPerBucket`, `total` the count)
+ * and the active accounts per app.
+ */
+export function featureSeriesOf(
+  axis: Buckets,
+  top: readonly RankedSeries[],
+  rows: readonly BucketRow[],
+  firstUses: ReadonlyArray<{ app: string; name: string; ts: number }>,
+  newPerBucket: ReadonlyArray<{ bucket: number; total: number }>,
+  accounts: ReadonlyArray<{ app: string; accounts: number }>,
+): FeatureSeriesSet {
+  const byKey = groupRows(rows, (r) => seriesKey(r.app, r.name));
+  const first = new Map(firstUses.map((f) => [seriesKey(f.app, f.name), f.ts]));
+  return {
+    ...axis,
+    features: top.map((t) => {
+      const own = byKey.get(seriesKey(t.app, t.name)) ?? [];
+      return {
+        app: t.app,
+        name: t.name,
+        uses: fillBuckets(axis, totals(own)),
+        users: fillBuckets(axis, userCounts(own)),
+        firstUse: first.get(seriesKey(t.app, t.name)) ?? 0,
+        accounts: t.accounts,
+      };
+    }),
+    firstUses: fillBuckets(
+      axis,
+      newPerBucket.map((r) => ({ bucket: r.bucket, value: r.total })),
+    ),
+    activeAccounts: Object.fromEntries(accounts.map((a) => [a.app, a.accounts])),
+  };
+}
+
+/** The asserts or blocked chart: `top` in its order with its count per bucket. */
+export function countSeriesOf(
+  axis: Buckets,
+  top: readonly RankedSeries[],
+  rows: readonly BucketRow[],
+): CountSeriesSet {
+  const byKey = groupRows(rows, (r) => seriesKey(r.app, r.name));
+  return {
+    ...axis,
+    series: top.map((t) => ({
+      app: t.app,
+      name: t.name,
+      counts: fillBuckets(axis, totals(byKey.get(seriesKey(t.app, t.name)) ?? [])),
+    })),
+  };
+}
+
 /** How far back a chart looks when the filter sets no start: the errors list a day, other pages 30 days. */
 export const DEFAULT_SPAN_MS = Object.freeze({ list: BUCKET_MS.day, detail: 30 * BUCKET_MS.day });
 

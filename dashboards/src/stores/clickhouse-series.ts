@@ -2,16 +2,19 @@ import type { EventFilter } from '../filter.js';
 import {
   bucketsOf,
   clampedFilter,
-  fillBuckets,
-  groupRows,
+  countSeriesOf,
+  errorGroupSeriesOf,
+  featureSeriesOf,
   MAX_SERIES,
   MAX_SPARKLINES,
-  seriesKey,
+  sparklinesOf,
+  type BucketRow,
   type Buckets,
   type CountSeriesSet,
   type ErrorGroupSeries,
   type ErrorSparklines,
   type FeatureSeriesSet,
+  type RankedSeries,
   type SeriesFilter,
   type SeriesStore,
 } from '../series.js';
@@ -42,6 +45,15 @@ function where(filter: SeriesFilter, p: Params, time = true): string {
 const inList = (p: Params, values: readonly string[]): string =>
   values.length === 0 ? "''" : values.map((v) => p.bind(v, 'String')).join(', ');
 
+/** A per-bucket row as series.ts assembles it; `name` is the column holding the series' name. */
+const bucketRow = (r: Row, name = 'item'): BucketRow => ({
+  app: str(r.app),
+  name: str(r[name]),
+  bucket: num(r.bucket),
+  total: num(r.total),
+  users: num(r.users),
+});
+
 export async function errorSparklines(
   run: ClickHouseRunner,
   t: Tables,
@@ -50,28 +62,24 @@ export async function errorSparklines(
 ): Promise<ErrorSparklines> {
   const axis = bucketsOf(filter);
   const wanted = groups.slice(0, MAX_SPARKLINES);
-  let byKey = new Map<string, Row[]>();
+  let rows: Row[] = [];
   if (wanted.length > 0) {
     const p = new Params();
     const fps = inList(p, [...new Set(wanted.map((g) => g.fingerprint))]);
     const apps = inList(p, [...new Set(wanted.map((g) => g.app))]);
-    const rows = await run.rows(
+    rows = await run.rows(
       p.query(
-        `SELECT app, ${FINGERPRINT} AS fp, ${bucketOf(axis)} AS bucket, count() AS n FROM ${t.events} FINAL
+        `SELECT app, ${FINGERPRINT} AS fp, ${bucketOf(axis)} AS bucket, count() AS total FROM ${t.events} FINAL
          WHERE kind = 'error' AND ${FINGERPRINT} IN (${fps}) AND app IN (${apps})${where(clampedFilter(filter), p)}
          GROUP BY app, fp, bucket`,
       ),
     );
-    byKey = groupRows(rows, (r) => seriesKey(str(r.app), str(r.fp)));
   }
-  return {
-    ...axis,
-    groups: wanted.map((g) => ({
-      app: g.app,
-      fingerprint: g.fingerprint,
-      events: fillBuckets(axis, points(byKey.get(seriesKey(g.app, g.fingerprint)) ?? [], 'n')),
-    })),
-  };
+  return sparklinesOf(
+    axis,
+    wanted,
+    rows.map((r) => bucketRow(r, 'fp')),
+  );
 }
 
 export async function errorGroupSeries(
@@ -88,7 +96,7 @@ export async function errorGroupSeries(
   const counts = new Params();
   const rows = await run.rows(
     counts.query(
-      `SELECT ${bucketOf(axis)} AS bucket, count() AS events, ${USERS} AS users FROM ${t.events} FINAL
+      `SELECT ${bucketOf(axis)} AS bucket, count() AS total, ${USERS} AS users FROM ${t.events} FINAL
        WHERE ${group(counts)} GROUP BY bucket`,
     ),
   );
@@ -99,14 +107,13 @@ export async function errorGroupSeries(
        GROUP BY release ORDER BY first_ts, release`,
     ),
   );
-  return {
-    ...axis,
+  return errorGroupSeriesOf(
+    axis,
     app,
     fingerprint,
-    events: fillBuckets(axis, points(rows, 'events')),
-    users: fillBuckets(axis, points(rows, 'users')),
-    releases: releases.map((r) => ({ release: str(r.release), ts: num(r.first_ts), kind: 'first-seen' })),
-  };
+    rows.map((r) => bucketRow(r)),
+    releases.map((r) => ({ release: str(r.release), ts: num(r.first_ts) })),
+  );
 }
 
 /** The busiest (app, name) of a kind in the range, at most MAX_SERIES, busiest first. */
@@ -115,7 +122,7 @@ async function busiest(
   t: Tables,
   kind: string,
   filter: SeriesFilter,
-): Promise<Array<{ app: string; name: string; accounts: number }>> {
+): Promise<RankedSeries[]> {
   const p = new Params();
   const rows = await run.rows(
     p.query(
@@ -128,16 +135,16 @@ async function busiest(
   return rows.map((r) => ({ app: str(r.app), name: str(r.item), accounts: num(r.accounts) }));
 }
 
-/** Per-bucket rows of the given (app, name) pairs, keyed by seriesKey. */
+/** Per-bucket rows of the given (app, name) pairs. */
 async function perBucket(
   run: ClickHouseRunner,
   t: Tables,
   kind: string,
   filter: SeriesFilter,
   axis: Buckets,
-  top: ReadonlyArray<{ app: string; name: string }>,
-): Promise<Map<string, Row[]>> {
-  if (top.length === 0) return new Map();
+  top: readonly RankedSeries[],
+): Promise<BucketRow[]> {
+  if (top.length === 0) return [];
   const p = new Params();
   const rows = await run.rows(
     p.query(
@@ -149,7 +156,7 @@ async function perBucket(
        GROUP BY app, item, bucket`,
     ),
   );
-  return groupRows(rows, (r) => seriesKey(str(r.app), str(r.item)));
+  return rows.map((r) => bucketRow(r));
 }
 
 export async function featureSeries(
@@ -161,10 +168,10 @@ export async function featureSeries(
   const range = clampedFilter(filter);
   const top = await busiest(run, t, 'feature', range);
   const buckets = await perBucket(run, t, 'feature', range, axis, top);
-  const firsts = new Map<string, number>();
+  let firsts: Row[] = [];
   if (top.length > 0) {
     const p = new Params();
-    const rows = await run.rows(
+    firsts = await run.rows(
       p.query(
         `SELECT app, assumeNotNull(name) AS item, min(ts_ms) AS first_ts FROM ${t.events} FINAL
          WHERE kind = 'feature' AND name IN (${inList(p, [...new Set(top.map((x) => x.name))])})
@@ -172,7 +179,6 @@ export async function featureSeries(
          GROUP BY app, item`,
       ),
     );
-    for (const r of rows) firsts.set(seriesKey(str(r.app), str(r.item)), num(r.first_ts));
   }
   const p = new Params();
   const inner = `SELECT app, assumeNotNull(name) AS item, min(ts_ms) AS first_ts FROM ${t.events} FINAL
@@ -191,22 +197,14 @@ export async function featureSeries(
        GROUP BY app ORDER BY app`,
     ),
   );
-  return {
-    ...axis,
-    features: top.map((x) => {
-      const rows = buckets.get(seriesKey(x.app, x.name)) ?? [];
-      return {
-        app: x.app,
-        name: x.name,
-        uses: fillBuckets(axis, points(rows, 'total')),
-        users: fillBuckets(axis, points(rows, 'users')),
-        firstUse: firsts.get(seriesKey(x.app, x.name)) ?? 0,
-        accounts: x.accounts,
-      };
-    }),
-    firstUses: fillBuckets(axis, points(firstRows, 'n')),
-    activeAccounts: Object.fromEntries(accounts.map((r) => [str(r.app), num(r.accounts)])),
-  };
+  return featureSeriesOf(
+    axis,
+    top,
+    buckets,
+    firsts.map((r) => ({ app: str(r.app), name: str(r.item), ts: num(r.first_ts) })),
+    firstRows.map((r) => ({ bucket: num(r.bucket), total: num(r.n) })),
+    accounts.map((r) => ({ app: str(r.app), accounts: num(r.accounts) })),
+  );
 }
 
 export async function countSeries(
@@ -218,15 +216,7 @@ export async function countSeries(
   const axis = bucketsOf(filter);
   const range = clampedFilter(filter);
   const top = await busiest(run, t, kind, range);
-  const buckets = await perBucket(run, t, kind, range, axis, top);
-  return {
-    ...axis,
-    series: top.map((x) => ({
-      app: x.app,
-      name: x.name,
-      counts: fillBuckets(axis, points(buckets.get(seriesKey(x.app, x.name)) ?? [], 'total')),
-    })),
-  };
+  return countSeriesOf(axis, top, await perBucket(run, t, kind, range, axis, top));
 }
 
 export function clickHouseSeries(run: ClickHouseRunner, t: Tables): SeriesStore {
@@ -237,8 +227,4 @@ export function clickHouseSeries(run: ClickHouseRunner, t: Tables): SeriesStore 
     assertSeries: (filter) => countSeries(run, t, 'assert', filter),
     blockedSeries: (filter) => countSeries(run, t, 'blocked', filter),
   };
-}
-
-function points(rows: readonly Row[], column: string): Array<{ bucket: number; value: number }> {
-  return rows.map((r) => ({ bucket: num(r.bucket), value: num(r[column]) }));
 }

@@ -2,16 +2,19 @@ import type { DuckDBConnection, DuckDBValue, JS } from '@duckdb/node-api';
 import {
   bucketsOf,
   clampedFilter,
-  fillBuckets,
-  groupRows,
+  countSeriesOf,
+  errorGroupSeriesOf,
+  featureSeriesOf,
   MAX_SERIES,
   MAX_SPARKLINES,
-  seriesKey,
+  sparklinesOf,
+  type BucketRow,
   type Buckets,
   type CountSeriesSet,
   type ErrorGroupSeries,
   type ErrorSparklines,
   type FeatureSeriesSet,
+  type RankedSeries,
   type SeriesFilter,
   type SeriesStore,
 } from '../series.js';
@@ -57,6 +60,15 @@ async function all(db: DuckDBConnection, sql: string, params: DuckDBValue[]): Pr
   return reader.getRowObjectsJS();
 }
 
+/** A per-bucket row as series.ts assembles it; `name` is the column holding the series' name. */
+const bucketRow = (r: Row, name = 'name'): BucketRow => ({
+  app: str(r.app),
+  name: str(r[name]),
+  bucket: num(r.bucket),
+  total: num(r.total),
+  users: num(r.users),
+});
+
 export async function errorSparklines(
   db: DuckDBConnection,
   groups: ReadonlyArray<{ app: string; fingerprint: string }>,
@@ -64,28 +76,24 @@ export async function errorSparklines(
 ): Promise<ErrorSparklines> {
   const axis = bucketsOf(filter);
   const wanted = groups.slice(0, MAX_SPARKLINES);
-  const byKey = new Map<string, Row[]>();
+  let rows: Row[] = [];
   if (wanted.length > 0) {
     const b = new Binder();
     const fps = inList(b, [...new Set(wanted.map((g) => g.fingerprint))]);
     const apps = inList(b, [...new Set(wanted.map((g) => g.app))]);
-    const rows = await all(
+    rows = await all(
       db,
-      `SELECT app, ${FINGERPRINT} AS fp, ${bucketOf(axis)} AS bucket, COUNT(*) AS n FROM events
+      `SELECT app, ${FINGERPRINT} AS fp, ${bucketOf(axis)} AS bucket, COUNT(*) AS total FROM events
        WHERE kind = 'error' AND ${FINGERPRINT} IN (${fps}) AND app IN (${apps})${where(clampedFilter(filter), b)}
        GROUP BY app, fp, bucket`,
       b.values,
     );
-    for (const [key, list] of groupRows(rows, (r) => seriesKey(str(r.app), str(r.fp)))) byKey.set(key, list);
   }
-  return {
-    ...axis,
-    groups: wanted.map((g) => ({
-      app: g.app,
-      fingerprint: g.fingerprint,
-      events: fillBuckets(axis, points(byKey.get(seriesKey(g.app, g.fingerprint)) ?? [], 'n')),
-    })),
-  };
+  return sparklinesOf(
+    axis,
+    wanted,
+    rows.map((r) => bucketRow(r, 'fp')),
+  );
 }
 
 export async function errorGroupSeries(
@@ -100,7 +108,7 @@ export async function errorGroupSeries(
   const group = `kind = 'error' AND ${FINGERPRINT} = ${b.bind(fingerprint)}${where(range, b)}`;
   const rows = await all(
     db,
-    `SELECT ${bucketOf(axis)} AS bucket, COUNT(*) AS events, ${USERS} AS users FROM events
+    `SELECT ${bucketOf(axis)} AS bucket, COUNT(*) AS total, ${USERS} AS users FROM events
      WHERE ${group} GROUP BY bucket`,
     b.values,
   );
@@ -110,22 +118,17 @@ export async function errorGroupSeries(
      GROUP BY release ORDER BY first_ts, release`,
     b.values,
   );
-  return {
-    ...axis,
+  return errorGroupSeriesOf(
+    axis,
     app,
     fingerprint,
-    events: fillBuckets(axis, points(rows, 'events')),
-    users: fillBuckets(axis, points(rows, 'users')),
-    releases: releases.map((r) => ({ release: str(r.release), ts: num(r.first_ts), kind: 'first-seen' })),
-  };
+    rows.map((r) => bucketRow(r)),
+    releases.map((r) => ({ release: str(r.release), ts: num(r.first_ts) })),
+  );
 }
 
 /** The busiest (app, name) of a kind in the range, at most MAX_SERIES, busiest first. */
-async function busiest(
-  db: DuckDBConnection,
-  kind: string,
-  filter: SeriesFilter,
-): Promise<Array<{ app: string; name: string; accounts: number }>> {
+async function busiest(db: DuckDBConnection, kind: string, filter: SeriesFilter): Promise<RankedSeries[]> {
   const b = new Binder();
   const rows = await all(
     db,
@@ -137,15 +140,15 @@ async function busiest(
   return rows.map((r) => ({ app: str(r.app), name: str(r.name), accounts: num(r.accounts) }));
 }
 
-/** Per-bucket rows of the given (app, name) pairs, keyed by seriesKey. */
+/** Per-bucket rows of the given (app, name) pairs. */
 async function perBucket(
   db: DuckDBConnection,
   kind: string,
   filter: SeriesFilter,
   axis: Buckets,
-  top: ReadonlyArray<{ app: string; name: string }>,
-): Promise<Map<string, Row[]>> {
-  if (top.length === 0) return new Map();
+  top: readonly RankedSeries[],
+): Promise<BucketRow[]> {
+  if (top.length === 0) return [];
   const b = new Binder();
   const rows = await all(
     db,
@@ -155,7 +158,7 @@ async function perBucket(
      GROUP BY app, name, bucket`,
     b.values,
   );
-  return groupRows(rows, (r) => seriesKey(str(r.app), str(r.name)));
+  return rows.map((r) => bucketRow(r));
 }
 
 export async function featureSeries(db: DuckDBConnection, filter: SeriesFilter): Promise<FeatureSeriesSet> {
@@ -163,10 +166,10 @@ export async function featureSeries(db: DuckDBConnection, filter: SeriesFilter):
   const range = clampedFilter(filter);
   const top = await busiest(db, 'feature', range);
   const buckets = await perBucket(db, 'feature', range, axis, top);
-  const firsts = new Map<string, number>();
+  let firsts: Row[] = [];
   if (top.length > 0) {
     const b = new Binder();
-    const rows = await all(
+    firsts = await all(
       db,
       `SELECT app, name, min(${TS_MS}) AS first_ts FROM events
        WHERE kind = 'feature' AND name IN (${inList(b, [...new Set(top.map((t) => t.name))])})
@@ -174,7 +177,6 @@ export async function featureSeries(db: DuckDBConnection, filter: SeriesFilter):
        GROUP BY app, name`,
       b.values,
     );
-    for (const r of rows) firsts.set(seriesKey(str(r.app), str(r.name)), num(r.first_ts));
   }
   const b = new Binder();
   const from = b.bind(range.from);
@@ -194,22 +196,14 @@ export async function featureSeries(db: DuckDBConnection, filter: SeriesFilter):
      GROUP BY app ORDER BY app`,
     active.values,
   );
-  return {
-    ...axis,
-    features: top.map((t) => {
-      const rows = buckets.get(seriesKey(t.app, t.name)) ?? [];
-      return {
-        app: t.app,
-        name: t.name,
-        uses: fillBuckets(axis, points(rows, 'total')),
-        users: fillBuckets(axis, points(rows, 'users')),
-        firstUse: firsts.get(seriesKey(t.app, t.name)) ?? 0,
-        accounts: t.accounts,
-      };
-    }),
-    firstUses: fillBuckets(axis, points(firstRows, 'n')),
-    activeAccounts: Object.fromEntries(accounts.map((r) => [str(r.app), num(r.accounts)])),
-  };
+  return featureSeriesOf(
+    axis,
+    top,
+    buckets,
+    firsts.map((r) => ({ app: str(r.app), name: str(r.name), ts: num(r.first_ts) })),
+    firstRows.map((r) => ({ bucket: num(r.bucket), total: num(r.n) })),
+    accounts.map((r) => ({ app: str(r.app), accounts: num(r.accounts) })),
+  );
 }
 
 export async function countSeries(
@@ -220,15 +214,7 @@ export async function countSeries(
   const axis = bucketsOf(filter);
   const range = clampedFilter(filter);
   const top = await busiest(db, kind, range);
-  const buckets = await perBucket(db, kind, range, axis, top);
-  return {
-    ...axis,
-    series: top.map((t) => ({
-      app: t.app,
-      name: t.name,
-      counts: fillBuckets(axis, points(buckets.get(seriesKey(t.app, t.name)) ?? [], 'total')),
-    })),
-  };
+  return countSeriesOf(axis, top, await perBucket(db, kind, range, axis, top));
 }
 
 /** The series methods over one connection; `serial` is the store's statement queue. */
@@ -244,10 +230,6 @@ export function duckDbSeries(
     assertSeries: (filter) => serial(() => countSeries(db, 'assert', filter)),
     blockedSeries: (filter) => serial(() => countSeries(db, 'blocked', filter)),
   };
-}
-
-function points(rows: readonly Row[], column: string): Array<{ bucket: number; value: number }> {
-  return rows.map((r) => ({ bucket: num(r.bucket), value: num(r[column]) }));
 }
 
 function str(value: JS | undefined): string {
