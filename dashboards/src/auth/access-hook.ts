@@ -3,6 +3,7 @@ import fastifyCookie from '@fastify/cookie';
 import { errorBody, type ErrorCode } from '@telltale/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sendPage } from '../http/pages.js';
+import { crossSiteReason } from '../http/same-site.js';
 import { messagePage, VIEWER_SLOT, viewerBadge } from '../views/layout.js';
 import type { AccessStore } from './access-store.js';
 import { SESSION_COOKIE, type SessionStore, type Viewer } from './sessions.js';
@@ -33,6 +34,9 @@ export const viewerOf = (request: FastifyRequest): Viewer | undefined => viewers
 
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
 const READ_METHODS = new Set(['GET', 'HEAD']);
+/** Methods a cross-site page may send without changing anything: the CORS preflight among them. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
 
 /** Whether a `Host` header names this deployment: TELLTALE_PUBLIC_URL's host, or loopback on any port. */
@@ -163,6 +167,13 @@ export async function registerAccessControl(
     if (viewer === undefined) {
       if (!wantsJson(request, path)) return reply.redirect(loginRedirect(request.url), 302);
       return refuse(request, reply, 'TELLTALE_ERR_UNAUTHENTICATED', 401);
+    }
+    // Forged requests (CSRF), for every route at once: a browser adds the cookie to another site's
+    // post, never a bearer token, so token requests (scripts, the CLI) may come from anywhere.
+    if (authorization === undefined && !SAFE_METHODS.has(request.method)) {
+      const reason = crossSiteReason(request);
+      if (reason !== undefined)
+        return refuse(request, reply, 'TELLTALE_ERR_CROSS_SITE', 403, `refused: ${reason}`);
     }
     if (!READ_METHODS.has(request.method) && viewer.role !== 'admin')
       return refuse(request, reply, 'TELLTALE_ERR_FORBIDDEN', 403);

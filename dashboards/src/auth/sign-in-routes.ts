@@ -96,7 +96,7 @@ export async function signInRoutes(app: FastifyInstance, options: SignInOptions)
       status,
     );
 
-  // A forged form post from another site must not sign anyone in or out.
+  // A forged form post from another site must not sign anyone in or out (the hook lets sign-in through).
   const crossSite = (request: FastifyRequest, reply: FastifyReply) => {
     const reason = crossSiteReason(request);
     return reason === undefined
@@ -188,8 +188,8 @@ export async function signInRoutes(app: FastifyInstance, options: SignInOptions)
   // Behind the access hook: a session or token is needed, and POST needs an admin.
   app.get('/account', async (request, reply) => showAccount(request, reply));
 
+  // Cross-site posts with the session cookie are refused by the access hook, like every route's.
   app.post<{ Body: Form }>('/account/users', async (request, reply) => {
-    if (crossSite(request, reply) !== undefined) return reply;
     const viewer = viewerOf(request)!;
     const form = request.body ?? {};
     const email = normalizeEmail(form.email ?? '');

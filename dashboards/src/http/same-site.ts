@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 /**
- * Why a state-changing request (resolve, ignore, mute) must be refused: it came from another site's
- * page (a forged form post). Browsers say so in `Sec-Fetch-Site` and `Origin`; the CLI and scripts
- * send neither and are let through, like the rest of the dashboards, which trust their network.
+ * Why a state-changing request must be refused: it came from another site's page (a forged form
+ * post). Browsers say so in `Sec-Fetch-Site` and `Origin`; the CLI and scripts send neither and are
+ * let through. The access hook (auth/access-hook.ts) asks this for every request other than
+ * GET/HEAD/OPTIONS that a session cookie authenticates; the sign-in forms ask it themselves.
  */
 export function crossSiteReason(request: FastifyRequest): string | undefined {
   const site = request.headers['sec-fetch-site'];
