@@ -11,7 +11,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,14 +37,6 @@ function memoryOf(pid: number): { rssMb: number; peakMb: number } {
   return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 interface Server {
   child: ChildProcess;
   url: string;
@@ -56,17 +47,17 @@ async function startServer(paused: boolean): Promise<Server> {
   const dataDir = await mkdtemp(
     path.join(os.tmpdir(), `telltale-bench-e2e-${paused ? 'collector' : 'full'}-`),
   );
-  const port = await freePort();
   // BENCH_CPU_PROF_DIR=<dir>: a .cpuprofile per thread of the measured process (benchmarks/tools/cpuprofile-top.ts).
   const profile = process.env.BENCH_CPU_PROF_DIR;
   const flags = profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profile}`];
   const child = spawn(process.execPath, [...flags, CLI, 'start'], {
     cwd: dataDir,
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit'],
     env: {
       PATH: process.env.PATH,
       TELLTALE_HOST: '127.0.0.1',
-      TELLTALE_PORT: String(port),
+      // Port 0: the process binds a free port itself and announces it (no close-then-bind race).
+      TELLTALE_PORT: '0',
       TELLTALE_DATA_DIR: dataDir,
       TELLTALE_DEMO_KEY: KEY,
       TELLTALE_API_TOKEN: TOKEN,
@@ -81,23 +72,37 @@ async function startServer(paused: boolean): Promise<Server> {
         : { TELLTALE_DISPATCH_THREADS: process.env.TELLTALE_DISPATCH_THREADS }),
     },
   });
-  const url = `http://127.0.0.1:${port}`;
   const exited = new Promise<never>((_, reject) =>
     child.once('exit', (code) => reject(new Error(`telltale start exited with ${code}`))),
   );
   exited.catch(() => undefined);
+  // `telltale start` prints "Telltale is running on http://127.0.0.1:<port>" once it listens.
+  let out = '';
+  let url: string | undefined;
+  const onData = (chunk: Buffer): void => {
+    out += chunk.toString();
+    url = /Telltale is running on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
+    if (url === undefined) return;
+    child.stdout!.off('data', onData);
+    child.stdout!.resume(); // keep the pipe drained: the rest of its output is not read
+  };
+  child.stdout!.on('data', onData);
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const up = await Promise.race([
-      fetch(`${url}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      ),
-      exited,
-    ]);
-    if (up) return { child, url, dataDir };
-    if (Date.now() > deadline) throw new Error('telltale start did not answer /healthz within 60 s');
-    await sleep(200);
+    const up =
+      url !== undefined &&
+      (await Promise.race([
+        fetch(`${url}/healthz`).then(
+          (r) => r.ok,
+          () => false,
+        ),
+        exited,
+      ]));
+    if (up) return { child, url: url!, dataDir };
+    if (child.exitCode !== null) await exited;
+    if (Date.now() > deadline)
+      throw new Error(`telltale start did not announce its address and answer /healthz within 60 s`);
+    await sleep(100);
   }
 }
 
