@@ -4,10 +4,23 @@ import type { AccessConfig, LogLevel } from '../config.js';
 
 /** Pieces every Telltale process composes the same way: `telltale start` and each role. */
 
-// Ingest keys travel in query strings (beacons cannot set headers): never let them reach a log line.
-const redactedUrl = (url: string): string => url.split('?')[0] ?? url;
+/**
+ * A request's URL as a log line may show it. Ingest keys travel in query strings (beacons cannot
+ * set headers), so the query goes; the first-start link carries its token in the path, so that path
+ * is logged as `/login/token/[redacted]` however it is spelled (`%74oken`, `//login`).
+ */
+export function redactedUrl(url: string): string {
+  const path = url.split('?')[0] ?? url;
+  let decoded = path;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    // Not valid percent-encoding: the raw path is checked as it is.
+  }
+  return /\/login\/+token\/+[^/]/i.test(decoded) ? '/login/token/[redacted]' : path;
+}
 
-/** Fastify's logger: pino at `level`, request lines without query strings; false turns it off (tests). */
+/** Fastify's logger: pino at `level`, request URLs through `redactedUrl`; false turns it off (tests). */
 export function loggerOptions(level: LogLevel, enabled: boolean | undefined): FastifyServerOptions['logger'] {
   if (enabled === false) return false;
   return {
