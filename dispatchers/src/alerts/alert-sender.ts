@@ -4,6 +4,7 @@ import { backoffDelay, type BackoffPolicy } from '../pipeline/index.js';
 import type { AlertLog, AlertRecord } from './alert-log.js';
 import { summary } from './alert-index.js';
 import { outboxFileName, type Mailer } from './mailer.js';
+import { createSendScheduler } from './send-scheduler.js';
 
 /** Stable per alert key, so a re-send after a crash is recognisable as the same message. */
 export function messageId(key: string): string {
@@ -35,41 +36,17 @@ export function createAlertSender(options: {
   onLogged: () => void;
 }): AlertSender {
   const { log, mailer, backoff, stats } = options;
-  const timers = new Map<string, NodeJS.Timeout>();
   const attempts = new Map<string, number>();
   // Sent but the `sent` line could not be written yet: retry the line, never the email.
   const sentUnlogged = new Set<string>();
-  let chain: Promise<void> = Promise.resolve();
-  let closed = false;
-  // Attempts due now (not a backoff's later retry) and not yet made: what idle() waits for.
-  let due = 0;
-  let waiters: Array<() => void> = [];
-  const settle = (): void => {
-    due -= 1;
-    if (due > 0) return;
-    for (const resolve of waiters.splice(0)) resolve();
-  };
-
-  function schedule(key: string, delayMs: number): void {
-    if (closed || timers.has(key)) return;
-    const now = delayMs <= 0;
-    if (now) due += 1;
-    const timer = setTimeout(() => {
-      timers.delete(key);
-      // One send at a time: a burst of new errors must not open a burst of SMTP connections.
-      chain = chain
-        .then(() => sendOne(key))
-        .catch(() => undefined)
-        .finally(() => {
-          if (now) settle();
-        });
-    }, delayMs);
-    timers.set(key, timer);
-  }
+  // One lane: one send at a time, so a burst of new errors never opens a burst of SMTP connections.
+  const scheduler = createSendScheduler();
+  const schedule = (key: string, delayMs: number): void =>
+    scheduler.schedule(key, 'mail', delayMs, () => sendOne(key));
 
   async function sendOne(key: string): Promise<void> {
     const record = log.get(key);
-    if (closed || record === undefined || record.status !== 'pending') return;
+    if (scheduler.closed() || record === undefined || record.status !== 'pending') return;
     const sentAt = new Date().toISOString();
     const file =
       mailer.transport === 'outbox'
@@ -106,15 +83,7 @@ export function createAlertSender(options: {
 
   return {
     schedule,
-    idle: () => (due <= 0 ? Promise.resolve() : new Promise((resolve) => waiters.push(resolve))),
-    async close() {
-      closed = true;
-      for (const timer of timers.values()) clearTimeout(timer);
-      timers.clear();
-      due = 0;
-      for (const resolve of waiters.splice(0)) resolve();
-      waiters = [];
-      await chain;
-    },
+    idle: () => scheduler.idle(),
+    close: () => scheduler.close(),
   };
 }

@@ -28,6 +28,7 @@ export {
 export type { SharedAlertState } from './kafka/shared-state.js';
 export { createMailer, type Mailer } from './mailer.js';
 export { alertKeys, composeAlert } from './message.js';
+export { createSendScheduler, type SendScheduler } from './send-scheduler.js';
 export { type AlertSettings, resolveAlertSettings } from './settings.js';
 export {
   alertWebhookBody,

@@ -5,6 +5,7 @@ import type { WebhookDelivery } from '../alert-log-types.js';
 import { isFinished, type AppWebhooks, type DeliveryLog } from './delivery-log.js';
 import { webhookRequest } from './payload.js';
 import { postWebhook, WEBHOOK_TIMEOUT_MS, type PostResult } from './post.js';
+import { createSendScheduler } from '../send-scheduler.js';
 
 /** How webhooks are retried: the mail policy's backoff (1 s doubling to 10 min), given up after 20 tries (~2 h). */
 export interface WebhookPolicy {
@@ -45,44 +46,19 @@ export function createWebhookSender(options: {
   const byId = new Map<string, WebhookDestination>();
   for (const list of options.webhooks.values()) for (const d of list) byId.set(d.id, d);
   const stats: WebhookStats = { sent: 0, failures: 0, failed: 0, lastError: undefined };
-  const timers = new Map<string, NodeJS.Timeout>();
-  // One request at a time per destination; a slow Slack does not hold up Teams.
-  const chains = new Map<string, Promise<void>>();
   // Answered 2xx, line not yet written: retry the line, never the request.
   const deliveredUnlogged = new Set<string>();
-  let closed = false;
-  let due = 0;
-  let waiters: Array<() => void> = [];
-  const settle = (): void => {
-    due -= 1;
-    if (due > 0) return;
-    for (const resolve of waiters.splice(0)) resolve();
-  };
-
-  function schedule(key: string, id: string, delayMs: number): void {
-    const slot = `${id}\n${key}`;
-    if (closed || timers.has(slot)) return;
-    const now = delayMs <= 0;
-    if (now) due += 1;
-    const timer = setTimeout(() => {
-      timers.delete(slot);
-      const run = (chains.get(id) ?? Promise.resolve())
-        .then(() => sendOne(key, id))
-        .catch((error: unknown) => {
-          stats.lastError = error instanceof Error ? error.message : String(error);
-        })
-        .finally(() => {
-          if (now) settle();
-        });
-      chains.set(id, run);
-    }, delayMs);
-    timers.set(slot, timer);
-  }
+  // One lane per destination: one request at a time to each, and a slow Slack does not hold up Teams.
+  const scheduler = createSendScheduler((error: unknown) => {
+    stats.lastError = error instanceof Error ? error.message : String(error);
+  });
+  const schedule = (key: string, id: string, delayMs: number): void =>
+    scheduler.schedule(`${id}\n${key}`, id, delayMs, () => sendOne(key, id));
 
   async function sendOne(key: string, id: string): Promise<void> {
     const record = log.get(key);
     const delivery = record?.deliveries?.[id];
-    if (closed || record === undefined || delivery === undefined || isFinished(delivery)) return;
+    if (scheduler.closed() || record === undefined || delivery === undefined || isFinished(delivery)) return;
     const destination = byId.get(id);
     const slot = `${id}\n${key}`;
     const at = new Date().toISOString();
@@ -96,7 +72,7 @@ export function createWebhookSender(options: {
       const result = deliveredUnlogged.has(slot)
         ? ({ status: 'ok' } as const)
         : await post(destination, record);
-      if (closed && result.status !== 'ok') return;
+      if (scheduler.closed() && result.status !== 'ok') return;
       if (result.status === 'ok') {
         if (!deliveredUnlogged.has(slot)) stats.sent += 1;
         deliveredUnlogged.add(slot);
@@ -147,16 +123,8 @@ export function createWebhookSender(options: {
       for (const [id, delivery] of Object.entries(log.get(key)?.deliveries ?? {}))
         if (!isFinished(delivery)) schedule(key, id, delayMs);
     },
-    idle: () => (due <= 0 ? Promise.resolve() : new Promise((resolve) => waiters.push(resolve))),
+    idle: () => scheduler.idle(),
     stats: () => ({ ...stats }),
-    async close() {
-      closed = true;
-      for (const timer of timers.values()) clearTimeout(timer);
-      timers.clear();
-      due = 0;
-      for (const resolve of waiters.splice(0)) resolve();
-      waiters = [];
-      await Promise.all(chains.values());
-    },
+    close: () => scheduler.close(),
   };
 }
