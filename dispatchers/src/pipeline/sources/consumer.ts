@@ -15,12 +15,6 @@ import type {
  */
 export type PrefetchingHandler<P> = RecordHandler<P> & { prefetch?: (records: SourceRecord<P>[]) => void };
 
-/** A bulk sink's linger, and how many hand-overs it may have at once (default 1: one answered before the next). */
-export interface PipelinedLinger extends LingerOptions {
-  /** Hand-overs given to the handler before the oldest is answered; only for sinks whose exports may overlap. */
-  handOversInFlight?: number;
-}
-
 export interface ConsumerOptions<P> {
   name: string;
   openSource: () => Promise<RecordSource<P>>;
@@ -35,7 +29,7 @@ export interface ConsumerOptions<P> {
   onCommit?: ((next: P) => void) | undefined;
   backoff?: BackoffPolicy | undefined;
   /** Gather records up to these limits before each hand-over (bulk sinks); default: hand over what one read returns. */
-  linger?: PipelinedLinger | undefined;
+  linger?: LingerOptions | undefined;
 }
 
 function describe(error: unknown): string {

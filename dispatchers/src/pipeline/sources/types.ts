@@ -65,4 +65,9 @@ export interface LingerOptions {
   maxBytes: number;
   /** Longest wait for more records after the first one arrived, ms. */
   maxWaitMs: number;
+  /**
+   * Hand-overs given to the handler before the oldest is answered (default 1: one answered before
+   * the next); only for sinks whose exports may overlap. Checkpoints still advance in order.
+   */
+  handOversInFlight?: number;
 }

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { ClickHouseError, ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
-import type { PipelinedLinger } from '../../sources/consumer.js';
+import type { LingerOptions } from '../../sources/types.js';
 import type { ExportResult, Sink } from '../types.js';
 import { eventsTabSeparated, serverLogRow, tabSeparated } from './rows.js';
 import { CLICKHOUSE_TABLES, migrateClickHouse } from './schema.js';
@@ -22,7 +22,7 @@ export interface ClickHouseSinkOptions {
  * once: the server parses one while this process builds the next (one at a time, each thread
  * waited on the other, neither busy more than half the drain).
  */
-export const CLICKHOUSE_BATCHING: Readonly<PipelinedLinger> = Object.freeze({
+export const CLICKHOUSE_BATCHING: Readonly<LingerOptions> = Object.freeze({
   maxRecords: 250,
   maxBytes: 16 * 1024 * 1024,
   maxWaitMs: 1_000,
