@@ -6,7 +6,7 @@ import {
   type IssueStatus,
   type SourceMapProblemView,
 } from './issues.js';
-import type { EventFilter } from './filter.js';
+import { isFiltered, type EventFilter } from './filter.js';
 import { loadPage, type Page, type PageParams } from './http/pagination.js';
 import {
   LIST_LIMITS,
@@ -150,4 +150,21 @@ export async function loadErrorDetail(
     group: { ...view(group, state, now), frames: top.frames, sourceMaps: { status, problems: top.problems } },
     samples,
   };
+}
+
+/**
+ * One group under the list's filter (its `app` picking the group's app), for the page and the API
+ * alike; when there is none, whether the group is unknown or has no event in the filter.
+ */
+export async function loadFilteredErrorDetail(
+  store: DashboardStore,
+  issues: IssueServices | undefined,
+  id: string,
+  filter: EventFilter,
+  now: number,
+): Promise<{ detail: ErrorDetailView } | { missing: 'unknown' | 'filtered-out' }> {
+  const detail = await loadErrorDetail(store, issues, id, filter.app, now, filter);
+  if (detail !== undefined) return { detail };
+  const exists = isFiltered(filter) && (await store.errorGroup(id, filter.app)) !== undefined;
+  return { missing: exists ? 'filtered-out' : 'unknown' };
 }

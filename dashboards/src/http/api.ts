@@ -1,8 +1,7 @@
 import { errorBody } from '@telltale/protocol';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { alertPosition, pageAlerts } from '../alerts.js';
-import { loadErrorDetail, loadErrorGroups } from '../error-detail.js';
-import { isFiltered } from '../filter.js';
+import { loadErrorGroups, loadFilteredErrorDetail } from '../error-detail.js';
 import type { DashboardsPluginOptions } from '../plugin.js';
 import { SORT_KEYS, type SortKey } from '../store.js';
 import { loadServerLogs, loadTimeline, TIMELINE_FILTERS, timelineFilters } from '../timeline.js';
@@ -93,15 +92,13 @@ export async function apiRoutes(app: FastifyInstance, options: DashboardsPluginO
     async (request, reply) => {
       const filter = requestFilter(request.query);
       const { id } = request.params;
-      const detail = await loadErrorDetail(store, issues, id, filter.app, Date.now(), filter);
-      if (detail === undefined) {
-        const message =
-          isFiltered(filter) && (await store.errorGroup(id, filter.app)) !== undefined
-            ? `no event of error group ${id} matches the filter`
-            : `no error group with id ${id}`;
-        return reply.code(404).send(errorBody('TELLTALE_ERR_NOT_FOUND', { message }));
-      }
-      return detail;
+      const found = await loadFilteredErrorDetail(store, issues, id, filter, Date.now());
+      if ('detail' in found) return found.detail;
+      const message =
+        found.missing === 'filtered-out'
+          ? `no event of error group ${id} matches the filter`
+          : `no error group with id ${id}`;
+      return reply.code(404).send(errorBody('TELLTALE_ERR_NOT_FOUND', { message }));
     },
   );
 

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { alertPosition, pageAlerts } from '../alerts.js';
-import { loadErrorDetail, loadErrorGroups } from '../error-detail.js';
+import { loadErrorGroups, loadFilteredErrorDetail } from '../error-detail.js';
 import type { SafeHtml } from '../html.js';
 import type { DashboardsPluginOptions } from '../plugin.js';
 import { alertEmlPage, alertsPage } from '../views/alerts.js';
@@ -33,7 +33,7 @@ import { loadErrorGroupSeries } from './series-api.js';
 import { acceptForms, crossSiteReason } from './same-site.js';
 import { filterBars } from './filter-bars.js';
 import { runSearch } from './search-route.js';
-import { filterHref, filterToQuery, isFiltered } from '../filter.js';
+import { filterHref, filterToQuery } from '../filter.js';
 import { searchPage } from '../views/search.js';
 import {
   blankToUndefined,
@@ -194,14 +194,15 @@ export async function pageRoutes(app: FastifyInstance, options: DashboardsPlugin
       const filter = requestFilter(request.query);
       const { id } = request.params;
       const self = `/errors/${encodeURIComponent(id)}`;
-      const detail = await loadErrorDetail(store, issues, id, filter.app, Date.now(), filter);
-      if (detail === undefined) {
-        if (!isFiltered(filter) || (await store.errorGroup(id, filter.app)) === undefined)
+      const found = await loadFilteredErrorDetail(store, issues, id, filter, Date.now());
+      if (!('detail' in found)) {
+        if (found.missing === 'unknown')
           return notFound(reply, 'No error group has this id. It may have expired.');
         await bars.show(request, 'errors', filter, {}, self);
         const all = filterHref(self, filter.app === undefined ? {} : { app: filter.app });
         return sendPage(reply, filteredOutPage(site, all, filterToQuery(filter)));
       }
+      const { detail } = found;
       const { app: groupApp, fingerprint } = detail.group;
       await bars.show(request, 'errors', filter, {}, self);
       const range = seriesFilterOf(filter, Date.now(), DEFAULT_SPAN_MS.detail);

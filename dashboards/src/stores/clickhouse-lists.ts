@@ -1,4 +1,4 @@
-import { EVENT_KINDS, type Attributes, type Breadcrumb, type EventKind } from '@telltale/protocol';
+import { EVENT_KINDS, type Attributes } from '@telltale/protocol';
 import { TABLES } from '@telltale/schema';
 import {
   LIST_LIMITS,
@@ -16,18 +16,8 @@ import {
 } from '../store.js';
 import type { EventFilter } from '../filter.js';
 import { clickhouseFilterSql } from './filter-sql.js';
-import {
-  keysetPage,
-  num,
-  optBool,
-  optStr,
-  Params,
-  parseJson,
-  str,
-  type ClickHouseRunner,
-  type Row,
-  type SortColumn,
-} from './clickhouse-query.js';
+import { keysetPage, Params, type ClickHouseRunner, type SortColumn } from './clickhouse-query.js';
+import { errorGroupOf, eventDetailOf, eventSummaryOf, isKind, num, parseJson, str } from './rows.js';
 
 /**
  * Every SQL statement the dashboards run against the ClickHouse `events` table (schema:
@@ -51,7 +41,7 @@ export const tablesOf = (database: string): Tables => ({
 });
 
 /** Anonymous sessions count as one user each; the prefixes keep a user id from matching a session id. */
-const USERS = `uniqExact(if(isNull(user_id), concat('s:', session), concat('u:', assumeNotNull(user_id))))`;
+export const USERS = `uniqExact(if(isNull(user_id), concat('s:', session), concat('u:', assumeNotNull(user_id))))`;
 
 /** The same fallback as DuckDB's md5(type:message), lower-case hex. */
 export const FINGERPRINT = `ifNull(fingerprint, lower(hex(MD5(concat(ifNull(error_type, ''), ':', ifNull(message, ''))))))`;
@@ -62,6 +52,9 @@ const LATEST = 'tuple(ts_ms, id)';
 // Aliases never reuse a column's name: ClickHouse would read `f(x) AS x` as a cyclic alias.
 const SUMMARY_COLUMNS = `app, id, kind, ts_ms, received_ms, release, environment, session, user_id, name,
   error_type, message, level, ${FINGERPRINT} AS fp, url, browser, os, count`;
+
+/** The event columns as this store's SELECTs name them (stores/rows.ts reads them). */
+const NAMES = { ts: 'ts_ms', receivedAt: 'received_ms', fingerprint: 'fp', day: 'day_text' } as const;
 
 const DETAIL_COLUMNS = `${SUMMARY_COLUMNS}, toString(day) AS day_text, batch_id, account_id, trace,
   online, stack, soft, attrs, breadcrumbs, browser_version, os_version, device, load_ms, adblock`;
@@ -101,7 +94,7 @@ export async function errorGroups(
     GROUP_ORDER,
     query,
   );
-  return rows.map(toErrorGroup);
+  return rows.map(errorGroupOf);
 }
 
 export async function errorGroup(
@@ -120,7 +113,7 @@ export async function errorGroup(
     ),
   );
   if (row === undefined) return undefined;
-  const group = toErrorGroup(row);
+  const group = errorGroupOf(row);
   const sample = new Params();
   const samples = await run.rows(
     sample.query(
@@ -130,7 +123,7 @@ export async function errorGroup(
        ORDER BY ts_ms DESC, received_ms DESC, id LIMIT ${LIST_LIMITS.sampleEvents}`,
     ),
   );
-  return { group, samples: samples.map(toEventDetail) };
+  return { group, samples: samples.map((r) => eventDetailOf(r, NAMES)) };
 }
 
 export async function featureUsage(
@@ -246,7 +239,7 @@ export async function listEvents(
     ],
     query,
   );
-  return rows.map(toEventSummary);
+  return rows.map((r) => eventSummaryOf(r, NAMES));
 }
 
 export async function eventById(
@@ -264,7 +257,7 @@ export async function eventById(
        ORDER BY received_ms LIMIT 1`,
     ),
   );
-  return row === undefined ? undefined : toEventDetail(row);
+  return row === undefined ? undefined : eventDetailOf(row, NAMES);
 }
 
 export async function eventCounts(run: ClickHouseRunner, t: Tables): Promise<EventCounts> {
@@ -274,68 +267,4 @@ export async function eventCounts(run: ClickHouseRunner, t: Tables): Promise<Eve
   const counts = Object.fromEntries(EVENT_KINDS.map((kind) => [kind, 0])) as EventCounts;
   for (const r of rows) if (isKind(r.kind)) counts[r.kind] = num(r.n);
   return counts;
-}
-
-function toErrorGroup(r: Row): ErrorGroup {
-  return {
-    fingerprint: str(r.fp),
-    app: str(r.app),
-    type: str(r.type),
-    message: str(r.last_message),
-    count: num(r.total),
-    events: num(r.events),
-    users: num(r.users),
-    firstSeen: num(r.first_seen),
-    lastSeen: num(r.last_seen),
-    releases: Array.isArray(r.releases) ? r.releases.filter((v) => v !== null).map(String) : [],
-    lastRelease: str(r.last_release),
-  };
-}
-
-function toEventSummary(r: Row): EventSummary {
-  return {
-    app: str(r.app),
-    id: str(r.id),
-    kind: isKind(r.kind) ? r.kind : 'log',
-    ts: num(r.ts_ms),
-    receivedAt: num(r.received_ms),
-    release: str(r.release),
-    environment: str(r.environment),
-    session: str(r.session),
-    user: optStr(r.user_id),
-    name: optStr(r.name),
-    errorType: optStr(r.error_type),
-    message: optStr(r.message),
-    level: optStr(r.level),
-    // Only errors have a fingerprint; the fallback expression would invent one for other kinds.
-    fingerprint: r.kind === 'error' ? optStr(r.fp) : null,
-    url: optStr(r.url),
-    browser: optStr(r.browser),
-    os: optStr(r.os),
-    count: num(r.count),
-  };
-}
-
-function toEventDetail(r: Row): EventDetail {
-  return {
-    ...toEventSummary(r),
-    day: str(r.day_text),
-    batchId: str(r.batch_id),
-    account: optStr(r.account_id),
-    trace: optStr(r.trace),
-    online: optBool(r.online),
-    stack: optStr(r.stack),
-    soft: optBool(r.soft),
-    attrs: parseJson<Attributes>(r.attrs),
-    breadcrumbs: parseJson<Breadcrumb[]>(r.breadcrumbs),
-    browserVersion: optStr(r.browser_version),
-    osVersion: optStr(r.os_version),
-    device: optStr(r.device),
-    loadMs: r.load_ms === null || r.load_ms === undefined ? null : num(r.load_ms),
-    adblock: optBool(r.adblock),
-  };
-}
-
-function isKind(value: unknown): value is EventKind {
-  return typeof value === 'string' && (EVENT_KINDS as readonly string[]).includes(value);
 }

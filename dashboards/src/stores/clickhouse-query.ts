@@ -116,25 +116,5 @@ export async function keysetPage(
   return backwards ? rows.reverse() : rows;
 }
 
-/** ClickHouse answers 64-bit integers as JSON strings. */
-export const num = (value: unknown): number => {
-  if (typeof value === 'number') return value;
-  if (typeof value === 'string' && value !== '') return Number(value);
-  return 0;
-};
-export const str = (value: unknown): string => (value === null || value === undefined ? '' : String(value));
-export const optStr = (value: unknown): string | null =>
-  value === null || value === undefined ? null : String(value);
-/** Booleans are stored as Nullable(UInt8). */
-export const optBool = (value: unknown): boolean | null =>
-  value === null || value === undefined ? null : num(value) !== 0;
-
-/** attrs / breadcrumbs are JSON text written by the sink; a bad value must not break a page. */
-export function parseJson<T>(value: unknown): T | null {
-  if (typeof value !== 'string' || value === '') return null;
-  try {
-    return JSON.parse(value) as T;
-  } catch {
-    return null;
-  }
-}
+// ClickHouse answers 64-bit integers as JSON strings and booleans as UInt8: rows.ts reads both stores' values.
+export { num, optBool, optStr, parseJson, str } from './rows.js';

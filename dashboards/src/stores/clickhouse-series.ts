@@ -18,7 +18,7 @@ import {
   type SeriesFilter,
   type SeriesStore,
 } from '../series.js';
-import type { Tables } from './clickhouse-lists.js';
+import { FINGERPRINT, USERS, type Tables } from './clickhouse-lists.js';
 import { num, Params, str, type ClickHouseRunner, type Row } from './clickhouse-query.js';
 import { clickhouseFilterSql } from './filter-sql.js';
 
@@ -27,9 +27,6 @@ import { clickhouseFilterSql } from './filter-sql.js';
  * bucket arithmetic on epoch milliseconds, every read through FINAL (a re-sent event counts once).
  * Written for 18.16 and the current engine alike: no CTEs, aggregates over a subquery instead.
  */
-
-const USERS = `uniqExact(if(isNull(user_id), concat('s:', session), concat('u:', assumeNotNull(user_id))))`;
-const FINGERPRINT = `ifNull(fingerprint, lower(hex(MD5(concat(ifNull(error_type, ''), ':', ifNull(message, ''))))))`;
 
 /** The bucket start of an event; `bucketMs` is one of BUCKET_MS, a number of ours, never input. */
 const bucketOf = (axis: Buckets, column = 'ts_ms'): string =>

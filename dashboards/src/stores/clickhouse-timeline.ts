@@ -1,4 +1,3 @@
-import type { Attributes } from '@telltale/protocol';
 import {
   MAX_SEARCH_LENGTH,
   type ServerLogLine,
@@ -6,17 +5,9 @@ import {
   type TimelineItem,
   type TimelineQuery,
 } from '../store.js';
-import {
-  keysetPage,
-  num,
-  optStr,
-  Params,
-  parseJson,
-  str,
-  type ClickHouseRunner,
-  type Row,
-} from './clickhouse-query.js';
+import { keysetPage, Params, type ClickHouseRunner } from './clickhouse-query.js';
 import { clickhouseLogFilterSql } from './filter-sql.js';
+import { serverLogLineOf, timelineItemOf } from './rows.js';
 import type { Tables } from './clickhouse-lists.js';
 
 /**
@@ -80,7 +71,7 @@ export async function timeline(
     ],
     query,
   );
-  return rows.map(toTimelineItem);
+  return rows.map(timelineItemOf);
 }
 
 export async function serverLogs(
@@ -120,44 +111,5 @@ export async function serverLogs(
     ],
     query,
   );
-  return rows.map((r) => ({
-    app: str(r.app),
-    id: str(r.id),
-    ts: num(r.item_ts),
-    receivedAt: num(r.received_ms),
-    service: str(r.service),
-    level: str(r.level),
-    message: str(r.message),
-    trace: optStr(r.trace),
-    span: optStr(r.span),
-    session: optStr(r.session),
-    user: optStr(r.user_id),
-    release: optStr(r.release),
-    environment: optStr(r.environment),
-    attrs: parseJson<Attributes>(r.attrs),
-  }));
-}
-
-function toTimelineItem(r: Row): TimelineItem {
-  return {
-    source: r.source === 'server' ? 'server' : 'client',
-    app: str(r.app),
-    ts: num(r.item_ts),
-    kind: str(r.kind),
-    level: optStr(r.level),
-    message: optStr(r.item_message),
-    name: optStr(r.item_name),
-    service: optStr(r.service),
-    page: optStr(r.page),
-    release: optStr(r.item_release) || null,
-    ids: {
-      trace: optStr(r.trace),
-      span: optStr(r.span),
-      session: optStr(r.item_session),
-      user: optStr(r.user_id),
-      request: optStr(r.request),
-      event: str(r.id),
-    },
-    fingerprint: optStr(r.item_fingerprint),
-  };
+  return rows.map(serverLogLineOf);
 }

@@ -20,6 +20,8 @@ import {
 } from '../series.js';
 import type { EventFilter } from '../filter.js';
 import { duckdbFilterSql } from './filter-sql.js';
+// Used inside functions only: duckdb.ts imports this module, so its values are read at call time.
+import { FINGERPRINT, USERS } from './duckdb.js';
 
 /**
  * The series queries on DuckDB (contract: series.ts), twin of stores/clickhouse-series.ts. Bucket
@@ -29,8 +31,6 @@ import { duckdbFilterSql } from './filter-sql.js';
 
 type Row = Record<string, JS>;
 
-const USERS = `COUNT(DISTINCT COALESCE('u:' || user_id, 's:' || session))`;
-const FINGERPRINT = `COALESCE(fingerprint, md5(COALESCE(error_type, '') || ':' || COALESCE(message, '')))`;
 const TS_MS = 'epoch_ms(ts)';
 
 /** The bucket start of an event; `bucketMs` is one of BUCKET_MS, a number of ours, never input. */

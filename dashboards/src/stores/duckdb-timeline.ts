@@ -1,5 +1,4 @@
 import type { DuckDBConnection, DuckDBValue, JS } from '@duckdb/node-api';
-import type { Attributes } from '@telltale/protocol';
 import {
   LIST_LIMITS,
   MAX_SEARCH_LENGTH,
@@ -11,6 +10,7 @@ import {
   type TimelineQuery,
 } from '../store.js';
 import { duckdbLogFilterSql } from './filter-sql.js';
+import { serverLogLineOf, timelineItemOf } from './rows.js';
 
 /**
  * The SQL of the timeline and the server-log list over DuckDB's `events` and `server_logs` tables
@@ -95,14 +95,15 @@ export async function timeline(db: DuckDBConnection, query: TimelineQuery): Prom
     AND ($6::BIGINT IS NULL OR epoch_ms(ts) >= $6) AND ($7::BIGINT IS NULL OR epoch_ms(ts) <= $7)`;
   const rows = await keyset(
     db,
-    `SELECT 'client' AS source, app, id, ${CLIENT_TS} AS item_ts, kind, level, COALESCE(message, name) AS message,
-       COALESCE(error_type, name) AS name, NULL AS service, url AS page, release, trace, NULL AS span,
-       session, user_id, NULL AS request, CASE WHEN kind = 'error' THEN fingerprint END AS fingerprint
+    `SELECT 'client' AS source, app, id, ${CLIENT_TS} AS item_ts, kind, level,
+       COALESCE(message, name) AS item_message, COALESCE(error_type, name) AS item_name, NULL AS service,
+       url AS page, release AS item_release, trace, NULL AS span, session AS item_session, user_id,
+       NULL AS request, CASE WHEN kind = 'error' THEN fingerprint END AS item_fingerprint
      FROM events WHERE ${client}
      UNION ALL
-     SELECT 'server' AS source, app, id, epoch_ms(ts) AS item_ts, 'log' AS kind, level, message,
-       NULL AS name, service, NULL AS page, release, trace, span, session, user_id, span AS request,
-       NULL AS fingerprint
+     SELECT 'server' AS source, app, id, epoch_ms(ts) AS item_ts, 'log' AS kind, level, message AS item_message,
+       NULL AS item_name, service, NULL AS page, release AS item_release, trace, span,
+       session AS item_session, user_id, span AS request, NULL AS item_fingerprint
      FROM server_logs WHERE ${server}`,
     values,
     [
@@ -113,7 +114,7 @@ export async function timeline(db: DuckDBConnection, query: TimelineQuery): Prom
     ],
     query,
   );
-  return rows.map(toTimelineItem);
+  return rows.map(timelineItemOf);
 }
 
 export async function serverLogs(
@@ -143,7 +144,7 @@ export async function serverLogs(
     .join('');
   const rows = await keyset(
     db,
-    `SELECT app, id, epoch_ms(ts) AS item_ts, epoch_ms(received_at) AS received, service, level, message, trace,
+    `SELECT app, id, epoch_ms(ts) AS item_ts, epoch_ms(received_at) AS received_ms, service, level, message, trace,
        span, session, user_id, release, environment, attrs
      FROM server_logs WHERE ${where}${narrowed}`,
     values,
@@ -154,59 +155,5 @@ export async function serverLogs(
     ],
     query,
   );
-  return rows.map((r) => ({
-    app: str(r.app),
-    id: str(r.id),
-    ts: num(r.item_ts),
-    receivedAt: num(r.received),
-    service: str(r.service),
-    level: str(r.level),
-    message: str(r.message),
-    trace: optStr(r.trace),
-    span: optStr(r.span),
-    session: optStr(r.session),
-    user: optStr(r.user_id),
-    release: optStr(r.release),
-    environment: optStr(r.environment),
-    attrs: parseAttrs(r.attrs),
-  }));
-}
-
-function toTimelineItem(r: Row): TimelineItem {
-  return {
-    source: r.source === 'server' ? 'server' : 'client',
-    app: str(r.app),
-    ts: num(r.item_ts),
-    kind: str(r.kind),
-    level: optStr(r.level),
-    message: optStr(r.message),
-    name: optStr(r.name),
-    service: optStr(r.service),
-    page: optStr(r.page),
-    release: optStr(r.release) || null,
-    ids: {
-      trace: optStr(r.trace),
-      span: optStr(r.span),
-      session: optStr(r.session),
-      user: optStr(r.user_id),
-      request: optStr(r.request),
-      event: str(r.id),
-    },
-    fingerprint: optStr(r.fingerprint),
-  };
-}
-
-const str = (value: JS | undefined): string => (value === null || value === undefined ? '' : String(value));
-const optStr = (value: JS | undefined): string | null =>
-  value === null || value === undefined ? null : String(value);
-const num = (value: JS | undefined): number =>
-  typeof value === 'number' ? value : typeof value === 'bigint' ? Number(value) : 0;
-
-function parseAttrs(value: JS | undefined): Attributes | null {
-  if (typeof value !== 'string' || value === '') return null;
-  try {
-    return JSON.parse(value) as Attributes;
-  } catch {
-    return null;
-  }
+  return rows.map(serverLogLineOf);
 }

@@ -1,5 +1,5 @@
 import type { DuckDBConnection, DuckDBInstance, DuckDBValue, JS } from '@duckdb/node-api';
-import { EVENT_KINDS, type Attributes, type Breadcrumb, type EventKind } from '@telltale/protocol';
+import { EVENT_KINDS, type Attributes } from '@telltale/protocol';
 import {
   LIST_LIMITS,
   type AssertFailure,
@@ -22,6 +22,7 @@ import { duckdbFilterSql } from './filter-sql.js';
 import { duckDbSeries } from './duckdb-series.js';
 import { duckDbSearch } from './duckdb-search.js';
 import { serverLogs, timeline } from './duckdb-timeline.js';
+import { errorGroupOf, eventDetailOf, eventSummaryOf, isKind, num, parseJson, str } from './rows.js';
 
 /**
  * Every SQL statement the dashboards run against the DuckDB `events` table (schema: @telltale/schema),
@@ -31,7 +32,7 @@ import { serverLogs, timeline } from './duckdb-timeline.js';
 type Row = Record<string, JS>;
 
 /** Anonymous sessions count as one user each; the prefixes keep a user id from matching a session id. */
-const USERS = `COUNT(DISTINCT COALESCE('u:' || user_id, 's:' || session))`;
+export const USERS = `COUNT(DISTINCT COALESCE('u:' || user_id, 's:' || session))`;
 
 /** The dispatcher always sets a fingerprint; the fallback keeps an unenriched error visible and linkable. */
 export const FINGERPRINT = `COALESCE(fingerprint, md5(COALESCE(error_type, '') || ':' || COALESCE(message, '')))`;
@@ -53,12 +54,15 @@ export function filterClause(filter: ListQuery['filter'], values: DuckDBValue[])
     .join('');
 }
 
+/** The event columns as this store's SELECTs name them (stores/rows.ts reads them). */
+const NAMES = { ts: 'ts', receivedAt: 'received_at', fingerprint: 'fingerprint', day: 'day' } as const;
+
 /** "Most recent": the latest event time, a tie broken by the larger id (the ClickHouse store does the same). */
 const LATEST = '(ts, id)';
 
 const GROUP_SELECT = `SELECT ${FINGERPRINT} AS fp, app,
-    arg_max(error_type, ${LATEST}) AS type, arg_max(message, ${LATEST}) AS message,
-    SUM(count) AS count, COUNT(*) AS events, ${USERS} AS users,
+    arg_max(error_type, ${LATEST}) AS type, arg_max(message, ${LATEST}) AS last_message,
+    SUM(count) AS total, COUNT(*) AS events, ${USERS} AS users,
     min(ts) AS first_seen, max(ts) AS last_seen,
     list_sort(list(DISTINCT release)) AS releases, arg_max(release, ${LATEST}) AS last_release
   FROM events WHERE kind = 'error'`;
@@ -123,7 +127,7 @@ export async function errorGroups(db: DuckDBConnection, query: ErrorGroupsQuery 
     GROUP_ORDER,
     query,
   );
-  return rows.map(toErrorGroup);
+  return rows.map(errorGroupOf);
 }
 
 export async function errorGroup(
@@ -140,7 +144,7 @@ export async function errorGroup(
     values,
   );
   if (row === undefined) return undefined;
-  const group = toErrorGroup(row);
+  const group = errorGroupOf(row);
   const sampleValues: DuckDBValue[] = [group.app, fingerprint, LIST_LIMITS.sampleEvents];
   const samples = await all(
     db,
@@ -149,7 +153,7 @@ export async function errorGroup(
      ORDER BY ts DESC, received_at DESC, id LIMIT $3`,
     sampleValues,
   );
-  return { group, samples: samples.map(toEventDetail) };
+  return { group, samples: samples.map((r) => eventDetailOf(r, NAMES)) };
 }
 
 export async function featureUsage(db: DuckDBConnection, query: ListQuery = {}): Promise<FeatureUsage[]> {
@@ -171,8 +175,8 @@ export async function featureUsage(db: DuckDBConnection, query: ListQuery = {}):
     name: str(r.name),
     uses: num(r.uses),
     users: num(r.users),
-    firstUse: ms(r.first_use),
-    lastUse: ms(r.last_use),
+    firstUse: num(r.first_use),
+    lastUse: num(r.last_use),
   }));
 }
 
@@ -199,8 +203,8 @@ export async function assertFailures(db: DuckDBConnection, query: ListQuery = {}
     soft: r.soft === true,
     count: num(r.count),
     users: num(r.users),
-    firstSeen: ms(r.first_seen),
-    lastSeen: ms(r.last_seen),
+    firstSeen: num(r.first_seen),
+    lastSeen: num(r.last_seen),
     lastVars: parseJson<Attributes>(r.last_attrs),
   }));
 }
@@ -225,8 +229,8 @@ export async function blockedEvents(db: DuckDBConnection, query: ListQuery = {})
     reason: str(r.reason),
     count: num(r.count),
     users: num(r.users),
-    firstSeen: ms(r.first_seen),
-    lastSeen: ms(r.last_seen),
+    firstSeen: num(r.first_seen),
+    lastSeen: num(r.last_seen),
     lastProps: parseJson<Attributes>(r.last_attrs),
   }));
 }
@@ -247,7 +251,7 @@ export async function listEvents(db: DuckDBConnection, query: ListEventsQuery = 
     ],
     query,
   );
-  return rows.map(toEventSummary);
+  return rows.map((r) => eventSummaryOf(r, NAMES));
 }
 
 export async function eventById(
@@ -256,7 +260,7 @@ export async function eventById(
   id: string,
 ): Promise<EventDetail | undefined> {
   const [row] = await all(db, `SELECT ${DETAIL_COLUMNS} FROM events WHERE app = $1 AND id = $2`, [app, id]);
-  return row === undefined ? undefined : toEventDetail(row);
+  return row === undefined ? undefined : eventDetailOf(row, NAMES);
 }
 
 export async function eventCounts(db: DuckDBConnection): Promise<EventCounts> {
@@ -324,102 +328,4 @@ async function all(db: DuckDBConnection, sql: string, params: DuckDBValue[] = []
 function clampLimit(limit: number | undefined): number {
   if (limit === undefined || !Number.isFinite(limit)) return LIST_LIMITS.defaultLimit;
   return Math.min(LIST_LIMITS.maxLimit + 1, Math.max(1, Math.trunc(limit)));
-}
-
-function toErrorGroup(r: Row): ErrorGroup {
-  return {
-    fingerprint: str(r.fp),
-    app: str(r.app),
-    type: str(r.type),
-    message: str(r.message),
-    count: num(r.count),
-    events: num(r.events),
-    users: num(r.users),
-    firstSeen: ms(r.first_seen),
-    lastSeen: ms(r.last_seen),
-    releases: Array.isArray(r.releases) ? r.releases.filter((v) => v !== null).map(String) : [],
-    lastRelease: str(r.last_release),
-  };
-}
-
-function toEventSummary(r: Row): EventSummary {
-  return {
-    app: str(r.app),
-    id: str(r.id),
-    kind: isKind(r.kind) ? r.kind : 'log',
-    ts: ms(r.ts),
-    receivedAt: ms(r.received_at),
-    release: str(r.release),
-    environment: str(r.environment),
-    session: str(r.session),
-    user: optStr(r.user_id),
-    name: optStr(r.name),
-    errorType: optStr(r.error_type),
-    message: optStr(r.message),
-    level: optStr(r.level),
-    // Only errors have a fingerprint; the fallback expression would invent one for other kinds.
-    fingerprint: r.kind === 'error' ? optStr(r.fingerprint) : null,
-    url: optStr(r.url),
-    browser: optStr(r.browser),
-    os: optStr(r.os),
-    count: num(r.count),
-  };
-}
-
-function toEventDetail(r: Row): EventDetail {
-  return {
-    ...toEventSummary(r),
-    day: str(r.day),
-    batchId: str(r.batch_id),
-    account: optStr(r.account_id),
-    trace: optStr(r.trace),
-    online: optBool(r.online),
-    stack: optStr(r.stack),
-    soft: optBool(r.soft),
-    attrs: parseJson<Attributes>(r.attrs),
-    breadcrumbs: parseJson<Breadcrumb[]>(r.breadcrumbs),
-    browserVersion: optStr(r.browser_version),
-    osVersion: optStr(r.os_version),
-    device: optStr(r.device),
-    loadMs: r.load_ms === null || r.load_ms === undefined ? null : num(r.load_ms),
-    adblock: optBool(r.adblock),
-  };
-}
-
-function isKind(value: unknown): value is EventKind {
-  return typeof value === 'string' && (EVENT_KINDS as readonly string[]).includes(value);
-}
-
-function str(value: JS | undefined): string {
-  return value === null || value === undefined ? '' : String(value);
-}
-
-function optStr(value: JS | undefined): string | null {
-  return value === null || value === undefined ? null : String(value);
-}
-
-function optBool(value: JS | undefined): boolean | null {
-  return typeof value === 'boolean' ? value : null;
-}
-
-/** DuckDB returns BIGINT / HUGEINT aggregates as bigint; counts fit a double comfortably. */
-function num(value: JS | undefined): number {
-  if (typeof value === 'number') return value;
-  if (typeof value === 'bigint') return Number(value);
-  return 0;
-}
-
-/** TIMESTAMP columns hold UTC without a zone; the JS converter reads them as UTC Dates. */
-function ms(value: JS | undefined): number {
-  return value instanceof Date ? value.getTime() : num(value);
-}
-
-/** attrs / breadcrumbs are JSON text written by the sink; a bad value must not break a page. */
-function parseJson<T>(value: JS | undefined): T | null {
-  if (typeof value !== 'string' || value === '') return null;
-  try {
-    return JSON.parse(value) as T;
-  } catch {
-    return null;
-  }
 }

@@ -1,18 +1,14 @@
 import { html, type SafeHtml } from '../html.js';
-import type { ServerLogLine, TimelineItem } from '../store.js';
+import type { ServerLogLine, TimelineItem, TimelineQuery } from '../store.js';
 import { errorHref, eventHref, hrefWith, isoTime, kindBadge, truncate } from './format.js';
 import type { Page } from '../http/pagination.js';
 import { emptyState, heading, page } from './layout.js';
 
-export interface TimelineFilter {
-  app?: string | undefined;
-  trace?: string | undefined;
-  session?: string | undefined;
-  user?: string | undefined;
-  request?: string | undefined;
-  from?: number | undefined;
-  to?: number | undefined;
-}
+/** What a timeline page shows: the store query's ids and time bounds (store.ts TimelineQuery). */
+export type TimelineFilter = Pick<
+  TimelineQuery,
+  'app' | 'trace' | 'session' | 'user' | 'request' | 'from' | 'to'
+>;
 
 /** Where a timeline of these ids is; the first id given picks the link (trace, then session, user, request). */
 export function timelineHref(ids: TimelineFilter): string {
