@@ -1,4 +1,5 @@
-import { LIST_LIMITS, type PageQuery, type SortKey } from '../store.js';
+import type { PageQuery } from '../store.js';
+import { clampLimit, keysetSql, type KeysetColumn } from './keyset.js';
 
 /**
  * How the ClickHouse store talks SQL: every value travels as a typed `{name:Type}` parameter, never
@@ -73,21 +74,13 @@ export function inlineParams({ sql, params }: BoundQuery): string {
 }
 
 /** A column of a list's order as the outer query names it, its direction and its cursor type. */
-export interface SortColumn {
-  expr: string;
-  desc: boolean;
+export interface SortColumn extends KeysetColumn {
   type: ParamType;
-}
-
-/** One row beyond the ceiling: the API asks for a page plus one to know whether another follows. */
-export function clampLimit(limit: number | undefined): number {
-  if (limit === undefined || !Number.isFinite(limit)) return LIST_LIMITS.defaultLimit;
-  return Math.min(LIST_LIMITS.maxLimit + 1, Math.max(1, Math.trunc(limit)));
 }
 
 /**
  * Keyset pagination over `inner` (a SELECT using `params`): rows after `before` (or ahead of
- * `after`) in the order of `columns`, one page of them, in list order — the same as the DuckDB store.
+ * `after`) in the order of `columns`, one page of them, in list order (stores/keyset.ts, as the DuckDB store).
  */
 export async function keysetPage(
   run: ClickHouseRunner,
@@ -96,19 +89,9 @@ export async function keysetPage(
   columns: readonly SortColumn[],
   query: PageQuery,
 ): Promise<Row[]> {
-  const cursor: SortKey | undefined = query.before ?? query.after;
-  // Walking back toward newer rows reads the order backwards, then flips the page.
-  const backwards = query.before === undefined && query.after !== undefined;
-  let where = '';
-  if (cursor !== undefined) {
-    const alternatives = columns.map((column, i) => {
-      const equal = columns.slice(0, i).map((c, j) => `${c.expr} = ${params.bind(cursor[j] ?? '', c.type)}`);
-      const later = column.desc !== backwards ? '<' : '>';
-      return [...equal, `${column.expr} ${later} ${params.bind(cursor[i] ?? '', column.type)}`].join(' AND ');
-    });
-    where = `WHERE ${alternatives.map((a) => `(${a})`).join(' OR ')}`;
-  }
-  const order = columns.map((c) => `${c.expr} ${c.desc !== backwards ? 'DESC' : 'ASC'}`).join(', ');
+  const { where, order, backwards } = keysetSql(columns, query, (value, column) =>
+    params.bind(value, column.type),
+  );
   // The limit is a number we clamped, not text from the request.
   const rows = await run.rows(
     params.query(`SELECT * FROM (${inner}) ${where} ORDER BY ${order} LIMIT ${clampLimit(query.limit)}`),

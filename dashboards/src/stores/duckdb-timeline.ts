@@ -1,16 +1,15 @@
-import type { DuckDBConnection, DuckDBValue, JS } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import {
-  LIST_LIMITS,
   MAX_SEARCH_LENGTH,
-  type PageQuery,
   type ServerLogLine,
   type ServerLogsQuery,
-  type SortKey,
   type TimelineItem,
   type TimelineQuery,
 } from '../store.js';
 import { duckdbLogFilterSql } from './filter-sql.js';
 import { serverLogLineOf, timelineItemOf } from './rows.js';
+// Used inside functions only: duckdb.ts imports this module, so `page` is read at call time.
+import { page } from './duckdb.js';
 
 /**
  * The SQL of the timeline and the server-log list over DuckDB's `events` and `server_logs` tables
@@ -18,53 +17,8 @@ import { serverLogLineOf, timelineItemOf } from './rows.js';
  * Values are bound as parameters.
  */
 
-type Row = Record<string, JS>;
-
 /** A client event's time on the collector's clock: never later than when the collector received it. */
 const CLIENT_TS = 'least(epoch_ms(ts), epoch_ms(received_at))';
-
-interface Column {
-  expr: string;
-  desc: boolean;
-}
-
-/** Keyset page over `inner` in `columns` order (see duckdb.ts `page`): after `before`, or ahead of `after`. */
-async function keyset(
-  db: DuckDBConnection,
-  inner: string,
-  values: DuckDBValue[],
-  columns: readonly Column[],
-  query: PageQuery,
-): Promise<Row[]> {
-  const cursor: SortKey | undefined = query.before ?? query.after;
-  const backwards = query.before === undefined && query.after !== undefined;
-  const bind = (value: DuckDBValue): string => {
-    values.push(value);
-    return `$${values.length}`;
-  };
-  let where = '';
-  if (cursor !== undefined) {
-    const alternatives = columns.map((column, i) => {
-      const equal = columns.slice(0, i).map((c, j) => `${c.expr} = ${bind(cursor[j] ?? '')}`);
-      return [
-        ...equal,
-        `${column.expr} ${column.desc !== backwards ? '<' : '>'} ${bind(cursor[i] ?? '')}`,
-      ].join(' AND ');
-    });
-    where = `WHERE ${alternatives.map((a) => `(${a})`).join(' OR ')}`;
-  }
-  const order = columns.map((c) => `${c.expr} ${c.desc !== backwards ? 'DESC' : 'ASC'}`).join(', ');
-  const limit = Math.min(
-    LIST_LIMITS.maxLimit + 1,
-    Math.max(1, Math.trunc(query.limit ?? LIST_LIMITS.defaultLimit)),
-  );
-  const reader = await db.runAndReadAll(
-    `SELECT * FROM (${inner}) AS listed ${where} ORDER BY ${order} LIMIT ${bind(limit)}`,
-    values,
-  );
-  const rows = reader.getRowObjectsJS();
-  return backwards ? rows.reverse() : rows;
-}
 
 /** Filters as `?` placeholders, each numbered by its place in the list; a missing value binds NULL ("no filter"). */
 function filters(fields: Array<[string, string | number | undefined]>) {
@@ -93,7 +47,7 @@ export async function timeline(db: DuckDBConnection, query: TimelineQuery): Prom
     AND ($6::BIGINT IS NULL OR ${CLIENT_TS} >= $6) AND ($7::BIGINT IS NULL OR ${CLIENT_TS} <= $7)`;
   const server = `${shared} AND ($5::VARCHAR IS NULL OR span = $5)
     AND ($6::BIGINT IS NULL OR epoch_ms(ts) >= $6) AND ($7::BIGINT IS NULL OR epoch_ms(ts) <= $7)`;
-  const rows = await keyset(
+  const rows = await page(
     db,
     `SELECT 'client' AS source, app, id, ${CLIENT_TS} AS item_ts, kind, level,
        COALESCE(message, name) AS item_message, COALESCE(error_type, name) AS item_name, NULL AS service,
@@ -142,7 +96,7 @@ export async function serverLogs(
   const narrowed = duckdbLogFilterSql(query.filter ?? {}, bind)
     .map((condition) => ` AND ${condition}`)
     .join('');
-  const rows = await keyset(
+  const rows = await page(
     db,
     `SELECT app, id, epoch_ms(ts) AS item_ts, epoch_ms(received_at) AS received_ms, service, level, message, trace,
        span, session, user_id, release, environment, attrs

@@ -15,13 +15,13 @@ import {
   type ListEventsQuery,
   type ListQuery,
   type PageQuery,
-  type SortKey,
 } from '../store.js';
 import type { EventFilter } from '../filter.js';
 import { duckdbFilterSql } from './filter-sql.js';
 import { duckDbSeries } from './duckdb-series.js';
 import { duckDbSearch } from './duckdb-search.js';
 import { serverLogs, timeline } from './duckdb-timeline.js';
+import { clampLimit, keysetSql, type KeysetColumn } from './keyset.js';
 import { errorGroupOf, eventDetailOf, eventSummaryOf, isKind, num, parseJson, str } from './rows.js';
 
 /**
@@ -67,42 +67,23 @@ const GROUP_SELECT = `SELECT ${FINGERPRINT} AS fp, app,
     list_sort(list(DISTINCT release)) AS releases, arg_max(release, ${LATEST}) AS last_release
   FROM events WHERE kind = 'error'`;
 
-/** A list's sort column as the outer query sees it; `desc` for the newest-first time column. */
-interface SortColumn {
-  expr: string;
-  desc: boolean;
-}
-
 /**
- * Keyset pagination over `inner` (a SELECT): rows after `before` (or ahead of `after`) in the order
- * of `columns`, one page of them, in list order.
+ * Keyset pagination over `inner` (a SELECT, stores/keyset.ts): rows after `before` (or ahead of
+ * `after`) in the order of `columns`, one page of them, in list order. duckdb-timeline.ts pages with it too.
  */
-async function page(
+export async function page(
   db: DuckDBConnection,
   inner: string,
   params: DuckDBValue[],
-  columns: readonly SortColumn[],
+  columns: readonly KeysetColumn[],
   query: PageQuery,
 ): Promise<Row[]> {
-  const cursor: SortKey | undefined = query.before ?? query.after;
-  // Walking back toward newer rows reads the order backwards, then flips the page.
-  const backwards = query.before === undefined && query.after !== undefined;
   const values: DuckDBValue[] = [...params];
   const bind = (value: string | number | boolean): string => {
     values.push(value);
     return `$${values.length}`;
   };
-  let where = '';
-  if (cursor !== undefined) {
-    const alternatives: string[] = [];
-    columns.forEach((column, i) => {
-      const equal = columns.slice(0, i).map((c, j) => `${c.expr} = ${bind(cursor[j] ?? '')}`);
-      const later = column.desc !== backwards ? '<' : '>';
-      alternatives.push([...equal, `${column.expr} ${later} ${bind(cursor[i] ?? '')}`].join(' AND '));
-    });
-    where = `WHERE ${alternatives.map((a) => `(${a})`).join(' OR ')}`;
-  }
-  const order = columns.map((c) => `${c.expr} ${c.desc !== backwards ? 'DESC' : 'ASC'}`).join(', ');
+  const { where, order, backwards } = keysetSql(columns, query, bind);
   const rows = await all(
     db,
     `SELECT * FROM (${inner}) AS listed ${where} ORDER BY ${order} LIMIT ${bind(clampLimit(query.limit))}`,
@@ -111,7 +92,7 @@ async function page(
   return backwards ? rows.reverse() : rows;
 }
 
-const GROUP_ORDER: SortColumn[] = [
+const GROUP_ORDER: KeysetColumn[] = [
   { expr: 'epoch_ms(last_seen)', desc: true },
   { expr: 'fp', desc: false },
   { expr: 'app', desc: false },
@@ -322,10 +303,4 @@ function observed(connection: DuckDBConnection, onQuery: NonNullable<DuckDbStore
 async function all(db: DuckDBConnection, sql: string, params: DuckDBValue[] = []): Promise<Row[]> {
   const reader = await db.runAndReadAll(sql, params);
   return reader.getRowObjectsJS();
-}
-
-/** One row beyond the ceiling: the API asks for a page plus one to know whether another follows. */
-function clampLimit(limit: number | undefined): number {
-  if (limit === undefined || !Number.isFinite(limit)) return LIST_LIMITS.defaultLimit;
-  return Math.min(LIST_LIMITS.maxLimit + 1, Math.max(1, Math.trunc(limit)));
 }
