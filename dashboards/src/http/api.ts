@@ -1,16 +1,15 @@
 import { errorBody } from '@telltale/protocol';
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { alertPosition, pageAlerts } from '../alerts.js';
 import { loadErrorGroups, loadFilteredErrorDetail } from '../error-detail.js';
 import type { DashboardsPluginOptions } from '../plugin.js';
-import { SORT_KEYS, type SortKey } from '../store.js';
+import { SORT_KEYS } from '../store.js';
 import { loadServerLogs, loadTimeline, TIMELINE_FILTERS, timelineFilters } from '../timeline.js';
 import { readHealth } from './health.js';
 import { failingParts } from './health-types.js';
 import { issueApiRoutes } from './issue-actions.js';
 import { seriesApiRoutes } from './series-api.js';
 import { InvalidCursorError, loadPage, type Page } from './pagination.js';
-import { loadUsageList } from './lists.js';
+import { loadAlerts, loadUsageList } from './lists.js';
 import {
   blankToUndefined,
   errorParamsSchema,
@@ -43,9 +42,6 @@ import { runSearch } from './search-route.js';
 function listBody<T>(name: string, page: Page<T>): Record<string, unknown> {
   return { [name]: page.items, next: page.next, prev: page.prev };
 }
-
-const position = (key: SortKey | undefined) =>
-  key === undefined ? undefined : { time: Number(key[0]), key: String(key[1]) };
 
 /** The JSON API under /api: the same data as the pages, for scripts and other tools. */
 export async function apiRoutes(app: FastifyInstance, options: DashboardsPluginOptions): Promise<void> {
@@ -201,16 +197,7 @@ export async function apiRoutes(app: FastifyInstance, options: DashboardsPluginO
   );
 
   app.get<{ Querystring: PageQuerystring }>('/api/alerts', paged, async (request) => {
-    const alerts = await loadPage(
-      'alerts',
-      request.query,
-      async (q) => {
-        const query = { limit: q.limit, before: position(q.before), after: position(q.after) };
-        // A log that ignores the query returns everything: the page is cut here then.
-        return pageAlerts(await listAlerts(query), query);
-      },
-      (a) => [alertPosition(a).time, a.key],
-    );
+    const alerts = await loadAlerts(listAlerts, request.query);
     return listBody('alerts', alerts);
   });
 

@@ -1,5 +1,4 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
-import { alertPosition, pageAlerts } from '../alerts.js';
 import { loadErrorGroups, loadFilteredErrorDetail } from '../error-detail.js';
 import type { SafeHtml } from '../html.js';
 import type { DashboardsPluginOptions } from '../plugin.js';
@@ -22,9 +21,9 @@ import {
 } from '../timeline.js';
 import { pager } from '../views/format.js';
 import { DASHBOARD_CSS } from '../views/stylesheet.js';
-import { SORT_KEYS, type SortKey } from '../store.js';
+import { SORT_KEYS } from '../store.js';
 import { InvalidCursorError, loadPage } from './pagination.js';
-import { loadUsageList } from './lists.js';
+import { loadAlerts, loadUsageList } from './lists.js';
 import { assertsPage, blockedPage, featuresPage } from '../views/usage.js';
 import { applyGroupAction } from './issue-actions.js';
 import { DEFAULT_SPAN_MS, seriesFilterOf } from '../series.js';
@@ -62,9 +61,6 @@ import {
   type PageQuerystring,
   type TimelineQuerystring,
 } from './schemas.js';
-
-const position = (key: SortKey | undefined) =>
-  key === undefined ? undefined : { time: Number(key[0]), key: String(key[1]) };
 
 /** No inline script or style anywhere, so the strictest useful policy holds. */
 export const CONTENT_SECURITY_POLICY =
@@ -313,15 +309,7 @@ export async function pageRoutes(app: FastifyInstance, options: DashboardsPlugin
   );
 
   app.get<{ Querystring: PageQuerystring }>('/alerts', paged, async (request, reply) => {
-    const alerts = await loadPage(
-      'alerts',
-      request.query,
-      async (q) => {
-        const query = { limit: q.limit, before: position(q.before), after: position(q.after) };
-        return pageAlerts(await listAlerts(query), query);
-      },
-      (a) => [alertPosition(a).time, a.key],
-    );
+    const alerts = await loadAlerts(listAlerts, request.query);
     const nav = pager('/alerts', { limit: request.query.limit }, alerts);
     return sendPage(
       reply,

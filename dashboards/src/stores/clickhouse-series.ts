@@ -21,6 +21,7 @@ import {
 import { FINGERPRINT, USERS, type Tables } from './clickhouse-lists.js';
 import { num, Params, str, type ClickHouseRunner, type Row } from './clickhouse-query.js';
 import { clickhouseFilterSql } from './filter-sql.js';
+import { bucketRowOf } from './rows.js';
 
 /**
  * The series queries on ClickHouse (contract: series.ts), twin of stores/duckdb-series.ts: the same
@@ -42,14 +43,8 @@ function where(filter: SeriesFilter, p: Params, time = true): string {
 const inList = (p: Params, values: readonly string[]): string =>
   values.length === 0 ? "''" : values.map((v) => p.bind(v, 'String')).join(', ');
 
-/** A per-bucket row as series.ts assembles it; `name` is the column holding the series' name. */
-const bucketRow = (r: Row, name = 'item'): BucketRow => ({
-  app: str(r.app),
-  name: str(r[name]),
-  bucket: num(r.bucket),
-  total: num(r.total),
-  users: num(r.users),
-});
+/** This store's SELECTs name a series' name column `item`, a group's fingerprint `fp`. */
+const bucketRow = (r: Row, name = 'item'): BucketRow => bucketRowOf(r, name);
 
 export async function errorSparklines(
   run: ClickHouseRunner,

@@ -22,6 +22,7 @@ import type { EventFilter } from '../filter.js';
 import { duckdbFilterSql } from './filter-sql.js';
 // Used inside functions only: duckdb.ts imports this module, so its values are read at call time.
 import { FINGERPRINT, USERS } from './duckdb.js';
+import { bucketRowOf, num, str } from './rows.js';
 
 /**
  * The series queries on DuckDB (contract: series.ts), twin of stores/clickhouse-series.ts. Bucket
@@ -60,14 +61,8 @@ async function all(db: DuckDBConnection, sql: string, params: DuckDBValue[]): Pr
   return reader.getRowObjectsJS();
 }
 
-/** A per-bucket row as series.ts assembles it; `name` is the column holding the series' name. */
-const bucketRow = (r: Row, name = 'name'): BucketRow => ({
-  app: str(r.app),
-  name: str(r[name]),
-  bucket: num(r.bucket),
-  total: num(r.total),
-  users: num(r.users),
-});
+/** This store's SELECTs name a series' name column `name`, a group's fingerprint `fp`. */
+const bucketRow = (r: Row, name = 'name'): BucketRow => bucketRowOf(r, name);
 
 export async function errorSparklines(
   db: DuckDBConnection,
@@ -230,15 +225,4 @@ export function duckDbSeries(
     assertSeries: (filter) => serial(() => countSeries(db, 'assert', filter)),
     blockedSeries: (filter) => serial(() => countSeries(db, 'blocked', filter)),
   };
-}
-
-function str(value: JS | undefined): string {
-  return value === null || value === undefined ? '' : String(value);
-}
-
-function num(value: JS | undefined): number {
-  if (typeof value === 'number') return value;
-  if (typeof value === 'bigint') return Number(value);
-  if (value instanceof Date) return value.getTime();
-  return 0;
 }

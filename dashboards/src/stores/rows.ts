@@ -1,4 +1,5 @@
 import { EVENT_KINDS, type Attributes, type Breadcrumb, type EventKind } from '@telltale/protocol';
+import type { BucketRow } from '../series.js';
 import type { ErrorGroup, EventDetail, EventSummary, ServerLogLine, TimelineItem } from '../store.js';
 
 /**
@@ -169,3 +170,12 @@ export function timelineItemOf(r: Row): TimelineItem {
     fingerprint: optStr(r.item_fingerprint),
   };
 }
+
+/** A per-bucket series row (series.ts BucketRow): `bucket`, `total`, `users`, the name in `name`. */
+export const bucketRowOf = (r: Row, name: string): BucketRow => ({
+  app: str(r.app),
+  name: str(r[name]),
+  bucket: num(r.bucket),
+  total: num(r.total),
+  users: num(r.users),
+});

@@ -1,5 +1,5 @@
 import { html, type SafeHtml } from '../html.js';
-import type { ServerLogLine, TimelineItem, TimelineQuery } from '../store.js';
+import type { ServerLogLine, ServerLogsQuery, TimelineItem, TimelineQuery } from '../store.js';
 import { errorHref, eventHref, hrefWith, isoTime, kindBadge, truncate } from './format.js';
 import type { Page } from '../http/pagination.js';
 import { emptyState, heading, page } from './layout.js';
@@ -80,14 +80,10 @@ export function timelinePager(
 }
 
 /** The log list's own fields; the filter bar (views/filter-bar.ts) holds time, app, release, environment. */
-export interface LogsFilter {
-  service?: string | undefined;
-  level?: string | undefined;
-  text?: string | undefined;
-  trace?: string | undefined;
-  request?: string | undefined;
-  session?: string | undefined;
-}
+export type LogsFilter = Pick<
+  ServerLogsQuery,
+  'service' | 'level' | 'text' | 'trace' | 'request' | 'session'
+>;
 
 function logRow(l: ServerLogLine): SafeHtml {
   const timeline =
