@@ -25,14 +25,21 @@ const NEWLINE = 0x0a;
  */
 export function countJsonValues(bytes: Uint8Array, cap: number, start = 0, end = bytes.length): number {
   let count = 1;
-  let inString = false;
   for (let i = start; i < end; i++) {
     const b = bytes[i]!;
-    if (inString) {
-      if (b === BACKSLASH) i++;
-      else if (b === QUOTE) inString = false;
-    } else if (b === QUOTE) inString = true;
-    else if (b === OPEN_BRACE || b === OPEN_BRACKET || b === COMMA) {
+    if (b === QUOTE) {
+      // Jump to the closing quote (native indexOf): one not preceded by an odd run of backslashes.
+      let j = i + 1;
+      for (;;) {
+        j = bytes.indexOf(QUOTE, j);
+        if (j === -1 || j >= end) return count; // unterminated: the rest is one string
+        let slashes = 0;
+        for (let k = j - 1; k > i && bytes[k] === BACKSLASH; k--) slashes++;
+        if (slashes % 2 === 0) break;
+        j++;
+      }
+      i = j;
+    } else if (b === OPEN_BRACE || b === OPEN_BRACKET || b === COMMA) {
       if (++count > cap) return cap + 1;
     }
   }
