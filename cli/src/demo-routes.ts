@@ -63,11 +63,17 @@ function ownEndpoint(app: FastifyInstance): string {
 async function registerDemoApi(app: FastifyInstance, options: { secretKey: string; bufferDir: string }) {
   let logger: Logger | undefined;
   let destination: TelltaleDestination | undefined;
-  // Made on first use: the destination needs the port, known only once the server listens.
+  // The port is known once the server listens; kept, since a request still in flight at shutdown
+  // runs after the listener closed, when the server has no address any more.
+  let endpoint: string | undefined;
+  app.addHook('onListen', async () => {
+    endpoint ??= ownEndpoint(app);
+  });
+  // Made on first use, once the server listens.
   const log = (): Logger => {
     if (logger === undefined) {
       destination = telltaleDestination({
-        endpoint: ownEndpoint(app),
+        endpoint: endpoint ?? ownEndpoint(app),
         key: options.secretKey,
         dir: options.bufferDir,
         service: DEMO_SERVICE,

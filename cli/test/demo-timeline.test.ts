@@ -34,9 +34,14 @@ describe('the demo page: one click, client and server on one timeline', () => {
   });
 
   afterAll(async () => {
-    if (telltale) expect(await telltale.process.stop()).toBe(0);
-    await browser?.close();
-    await data?.remove();
+    // The page stays open through the SIGTERM, as a user's tab would: shutdown must not wait on it.
+    // stop() prints the server's output when it exits non-zero, and throws with it when it hangs.
+    try {
+      if (telltale) expect(await telltale.process.stop()).toBe(0);
+    } finally {
+      await browser?.close();
+      await data?.remove();
+    }
   });
 
   it('one click on Check out: the timeline shows the click, the server lines and the client error under one trace', async () => {

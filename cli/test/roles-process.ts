@@ -8,6 +8,8 @@ import { waitFor } from '../../test-support/wait.js';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 export const TELLTALE_BIN = path.join(REPO, 'cli/bin/telltale.js');
+/** How long stop() waits after SIGTERM: past the process's own 25 s shutdown deadline, well under the hooks' timeouts. */
+export const STOP_TIMEOUT_MS = 45_000;
 
 export interface TelltaleProcess {
   child: ChildProcess;
@@ -15,8 +17,11 @@ export interface TelltaleProcess {
   output(): string;
   /** The first http://… address the command announced (the listener, or the dispatcher's ops port). */
   url: string;
-  /** SIGTERM, then the exit code (null when killed by a signal). */
-  stop(): Promise<number | null>;
+  /**
+   * SIGTERM, then the exit code (null when killed by a signal); a code other than 0 prints the
+   * output. Not gone after `timeoutMs`: SIGKILL, and it throws with the output (what shutdown waited for).
+   */
+  stop(timeoutMs?: number): Promise<number | null>;
   /** SIGKILL: no chance to finish anything. */
   kill(): Promise<void>;
 }
@@ -54,9 +59,25 @@ export async function startTelltaleProcess(
       options.timeoutMs ?? 60_000,
       100,
     );
-    const stop = async (): Promise<number | null> => {
+    const stop = async (timeoutMs = STOP_TIMEOUT_MS): Promise<number | null> => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited(child);
+      let timer: NodeJS.Timeout | undefined;
+      const inTime = await Promise.race([
+        exited(child).then(() => true),
+        new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+      ]);
+      clearTimeout(timer);
+      if (!inTime) {
+        child.kill('SIGKILL');
+        await exited(child);
+        throw new Error(
+          `telltale ${args.join(' ')} was still running ${timeoutMs / 1000} s after SIGTERM (now killed)\n${outputOf(args, out)}`,
+        );
+      }
+      if (child.exitCode !== 0)
+        console.error(
+          `telltale ${args.join(' ')} exited ${child.exitCode ?? child.signalCode} after SIGTERM\n${outputOf(args, out)}`,
+        );
       return child.exitCode;
     };
     const kill = async (): Promise<void> => {
@@ -67,9 +88,12 @@ export async function startTelltaleProcess(
   } catch (error) {
     child.kill('SIGKILL');
     await exited(child);
-    throw new Error(`${(error as Error).message}\n--- output of telltale ${args.join(' ')} ---\n${out}`);
+    throw new Error(`${(error as Error).message}\n${outputOf(args, out)}`);
   }
 }
+
+const outputOf = (args: string[], out: string): string =>
+  `--- output of telltale ${args.join(' ')} ---\n${out}`;
 
 /** Runs a short `telltale …` command to its end; resolves to its exit code and output. */
 export function runTelltale(
