@@ -143,12 +143,14 @@ export function registerBatchRoute(
       const inflated = await inflateBody(body, auth.encoding, config.limits.maxDecompressedBytes);
       if (!inflated.ok) return refuse(reply, 'batch', inflated.code, inflated.reason, inflated);
       const appId = auth.app.id;
+      // The envelope's receivedAt and the answer's are the same instant.
+      const receivedAt = Date.now();
       // Budget, parse, schema and clock: inline for a small body, in a decode worker for a large one.
       const decoded = await deps.pool.decode({
         kind: 'batch',
         raw: inflated.value,
         app: appId,
-        receivedAt: Date.now(),
+        receivedAt,
         maxValues: config.limits.maxBodyValues,
         userAgent: request.headers['user-agent']?.slice(0, MAX_USER_AGENT_LENGTH),
       });
@@ -164,7 +166,7 @@ export function registerBatchRoute(
             batch.payload.byteLength,
           );
           const position = await appendWithinQuotas(deps, auth.app, batch.events, payload);
-          return { receivedAt: Date.now(), position };
+          return { receivedAt, position };
         });
         metrics.bytes('batch', body.length, inflated.value.length);
         if (outcome.duplicate) metrics.duplicate();

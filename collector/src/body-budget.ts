@@ -82,7 +82,8 @@ export const tooComplex = (reason: string, message: string, limit: number): Deco
 
 /** The JSON-values budget of one body, or the refusal naming it. */
 export function checkJsonBudget(bytes: Uint8Array, cap: number): DecodeFailure | undefined {
-  if (countJsonValues(bytes, cap) <= cap) return undefined;
+  // Each counted value is one byte of the body: a body no longer than the cap cannot pass it.
+  if (bytes.byteLength <= cap || countJsonValues(bytes, cap) <= cap) return undefined;
   return tooComplex(
     'too_many_values',
     `the body holds more than ${cap} JSON values (arrays, objects and their members); send smaller batches`,
@@ -96,7 +97,8 @@ export function checkLinesBudget(
   maxValues: number,
   maxLines: number,
 ): DecodeFailure | undefined {
-  if (countLines(bytes, maxLines) > maxLines)
+  // Lines are newline bytes + 1: a body shorter than the cap cannot pass it.
+  if (bytes.byteLength >= maxLines && countLines(bytes, maxLines) > maxLines)
     return tooComplex(
       'too_many_lines',
       `the body has more than ${maxLines} lines (blank ones included); send them in several requests`,
