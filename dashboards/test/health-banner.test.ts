@@ -105,7 +105,7 @@ describe('the red banner and the health figures', () => {
     }
     const page = await app.inject('/');
     expect(page.body).not.toMatch(
-      /<script(?! src="\/assets\/live\.js" defer(?:="")?><\/script>)|<style|\sstyle=|\son[a-z]+=/i,
+      /<script(?! src="\/assets\/(?:live\.js" defer(?:="")?|theme\.js")><\/script>)|<style|\sstyle=|\son[a-z]+=/i,
     );
   });
 
