@@ -171,3 +171,43 @@ describe('telltale start, SIGTERM with clients still connected', () => {
     }
   }, 90_000);
 });
+
+describe('the split roles, SIGTERM with clients still connected', () => {
+  // The dashboards role (a browser tab's keep-alive) and the dispatcher's ops listener (a
+  // Prometheus scraper's) close their connections too instead of waiting for the client.
+  for (const [command, portVariable] of [
+    ['dashboards', 'TELLTALE_PORT'],
+    ['dispatcher', 'TELLTALE_OPS_PORT'],
+  ] as const) {
+    it(`telltale ${command} closes an unused socket and a kept-alive one, and exits 0`, async () => {
+      const data = await tempDir(`shutdown-${command}`);
+      const telltale = await startTelltaleProcess([command], {
+        [portVariable]: '0',
+        TELLTALE_DATA_DIR: data.dir,
+        TELLTALE_LOG_LEVEL: 'warn',
+        TELLTALE_API_TOKEN: 'shutdown-roles-token-0123456789-abcdefgh',
+        TELLTALE_DISPATCH_THREADS: '1',
+      });
+      try {
+        const { port } = new URL(telltale.url);
+        const connect = async (): Promise<net.Socket> => {
+          const socket = net.connect(Number(port), '127.0.0.1');
+          await new Promise((resolve) => socket.once('connect', resolve));
+          return socket;
+        };
+        const silent = await connect();
+        const keptAlive = await connect();
+        keptAlive.write(`GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: keep-alive\r\n\r\n`);
+        const answer = await readUntil(keptAlive, /\r\n\r\n\{[^}]*\}/);
+        expect(answer).toMatch(/^HTTP\/1\.1 200 /m);
+        expect(answer).toMatch(/^connection: keep-alive/im);
+        const stopped = telltale.stop();
+        await Promise.all([closed(keptAlive), closed(silent)]);
+        expect(await stopped).toBe(0);
+      } finally {
+        await telltale.kill();
+        await data.remove();
+      }
+    }, 90_000);
+  }
+});

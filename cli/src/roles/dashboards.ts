@@ -11,6 +11,7 @@ import { openAlertList } from './alert-reader.js';
 import { resolveStoreConfig, type StoreConfig } from './config.js';
 import { bearerMatches, processRegistry, readyAnswer, renderRegistries } from './ops.js';
 import { authOptions, listenName, loggerOptions } from './shared.js';
+import { connectionDrain } from './shutdown.js';
 import { openRoleStore, type RoleStore } from './stores.js';
 import { dataLayout } from '@telltale/protocol';
 
@@ -59,11 +60,17 @@ export async function startDashboardsRole(options: DashboardsRoleOptions = {}): 
     env.TELLTALE_DASHBOARD_URL ||
     access.publicUrl?.origin ||
     `http://${listenName(config.host)}:${config.port}`;
-  const app = Fastify({ logger: loggerOptions(config.logLevel, options.logger) });
+  // Shutdown must not wait on a keep-alive browser tab: see connectionDrain.
+  const connections = connectionDrain();
+  const app = Fastify({
+    serverFactory: connections.serverFactory,
+    logger: loggerOptions(config.logLevel, options.logger),
+  });
   let store: RoleStore | undefined;
   let intelligence: ErrorIntelligence | undefined;
   let alerts: Awaited<ReturnType<typeof openAlertList>> | undefined;
   const closeAll = async (): Promise<void> => {
+    connections.drain();
     await app.close();
     await alerts?.close();
     await store?.close();

@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { errorBody } from '@telltale/protocol';
 import { isLoopbackHost } from '../config.js';
+import { connectionDrain } from './shutdown.js';
 
 /** prom-client's process metrics (CPU, memory, event-loop lag, GC) in a registry of this process's own. */
 export function processRegistry(role: string): Registry {
@@ -76,7 +77,9 @@ export function readyAnswer(
  * a loopback host, since the counters name apps and sinks.
  */
 export async function startOpsListener(options: OpsListenerOptions): Promise<OpsListener> {
-  const app = Fastify({ logger: false });
+  // A Prometheus scraper keeps its connection alive: shutdown must not wait for it (connectionDrain).
+  const connections = connectionDrain();
+  const app = Fastify({ logger: false, serverFactory: connections.serverFactory });
   const { apiToken } = options;
   const open = metricsOpenWithoutToken(options.host, apiToken);
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -100,5 +103,12 @@ export async function startOpsListener(options: OpsListenerOptions): Promise<Ops
     return reply.type('text/plain; version=0.0.4').send(await options.metrics());
   });
   const address = await app.listen({ host: options.host, port: options.port });
-  return { url: address.replace('[::1]', '127.0.0.1'), app, close: () => app.close() };
+  return {
+    url: address.replace('[::1]', '127.0.0.1'),
+    app,
+    close: () => {
+      connections.drain();
+      return app.close();
+    },
+  };
 }

@@ -18,9 +18,11 @@ export function shutdownSteps(): ShutdownSteps {
   return {
     async step(name, run) {
       current = name;
-      const result = await run();
-      current = undefined;
-      return result;
+      try {
+        return await run();
+      } finally {
+        current = undefined;
+      }
     },
     pending: () => current,
   };
