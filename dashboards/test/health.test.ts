@@ -175,7 +175,7 @@ describe('/health: the pipeline on a page, the banner on every page, the dead-le
     expect(await page.locator('tr[data-spool="client"] td').nth(1).innerText()).toBe('1');
     // Strict CSP: the page is tables and forms, no inline script or style.
     expect(await page.content()).not.toMatch(
-      /<script(?! src="\/assets\/live\.js" defer(?:="")?><\/script>)|<style|\sstyle=|\son[a-z]+=/i,
+      /<script(?! src="\/assets\/(?:live\.js" defer(?:="")?|theme\.js")><\/script>)|<style|\sstyle=|\son[a-z]+=/i,
     );
     // Failing for seconds only: no banner yet.
     expect(await page.locator('.banner-failing').count()).toBe(0);
@@ -257,7 +257,7 @@ describe('/health in a dashboards process without the dispatchers', () => {
       expect(page.body).toContain('runs without the dispatchers');
       expect(page.body).toContain('telltale_dispatcher_');
       expect(page.body).not.toMatch(
-        /<script(?! src="\/assets\/live\.js" defer(?:="")?><\/script>)|<style|\sstyle=|\son[a-z]+=/i,
+        /<script(?! src="\/assets\/(?:live\.js" defer(?:="")?|theme\.js")><\/script>)|<style|\sstyle=|\son[a-z]+=/i,
       );
       expect(page.body).not.toContain('banner-failing');
       const api = await app.inject('/api/health');
