@@ -14,8 +14,12 @@ import { decodeIngest, type IngestDecoded, type IngestTask } from './ingest-deco
 export const INLINE_MAX_BYTES = 64 * 1024;
 /** Heap of one decode worker: a 10 MiB body within the values budget parses in well under this. */
 export const WORKER_MAX_OLD_GENERATION_MB = 256;
-/** Decodes waiting for a worker, per thread, before the collector answers 503 (busy). */
-export const QUEUE_PER_THREAD = 4;
+/**
+ * Decodes waiting for a worker, per thread, before the collector answers 503 (busy). Several SDKs
+ * flushing full batches together must not be refused: each queued body is at most the inflated
+ * limit (10 MiB by default), so 16 hold at most 160 MiB per thread.
+ */
+export const QUEUE_PER_THREAD = 16;
 /** Seconds a client is asked to wait after a busy answer. */
 export const BUSY_RETRY_AFTER_SECONDS = 2;
 
