@@ -1,5 +1,5 @@
 import { startDispatcherRole } from '../roles/dispatcher.js';
-import { serveUntilSignal } from './run-until-signal.js';
+import { DISPATCHER_SHUTDOWN_DEADLINE_MS, serveUntilSignal } from './run-until-signal.js';
 import type { Command } from './types.js';
 
 export const dispatcherCommand: Command = {
@@ -11,5 +11,6 @@ export const dispatcherCommand: Command = {
       () => startDispatcherRole({ env: io.env }),
       (running) =>
         `telltale dispatcher running: sinks ${running.config.sinks.join(', ')}; data dir ${running.dataDir}; ops on ${running.opsUrl} (/healthz /readyz /metrics)\n`,
+      { deadlineMs: DISPATCHER_SHUTDOWN_DEADLINE_MS },
     ),
 };

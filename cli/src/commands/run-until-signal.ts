@@ -6,6 +6,14 @@ import type { CommandIO } from './types.js';
  */
 export const SHUTDOWN_DEADLINE_MS = 25_000;
 
+/**
+ * The dispatcher role's: a Kafka consumer leaving its group during a rebalance waits for the
+ * rebalance (rebalanceTimeoutMs, 60 s) before it can commit and go; docker-compose.yml gives the
+ * dispatchers a grace period above this. Stopping earlier loses no data (the records come again
+ * and are deduped on event id), only the clean exit.
+ */
+export const DISPATCHER_SHUTDOWN_DEADLINE_MS = 75_000;
+
 /** A started role: `close` stops it; `shutdownStep` names what close is waiting for, if it can tell. */
 export interface Closable {
   close(): Promise<void>;
