@@ -321,6 +321,16 @@ describe('Kafka RecordSource (librdkafka mock cluster)', () => {
         60_000,
       );
       const idle = members.find((m) => m.source()!.stats().partitions.length === 0)!;
+      // The member without partitions is connected and error-free once the group settled (a join
+      // that raced the topic's creation may report it for a moment: it must clear, not stay).
+      await waitFor(
+        'the member without partitions connected, with no error',
+        () => {
+          const stats = idle.source()!.stats();
+          return stats.connected && stats.lastError === undefined && stats.partitions.length === 0;
+        },
+        30_000,
+      );
       expect(idle.source()!.stats()).toMatchObject({ connected: true, lastError: undefined });
       const sent = await produce(topic, 0, 60);
       await waitFor(
