@@ -1,8 +1,6 @@
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
+import { workerFile } from '@telltale/spool';
 import type { DecodeFailure } from './decode.js';
 import { decodeIngest, type IngestDecoded, type IngestTask } from './ingest-decode.js';
 
@@ -49,42 +47,6 @@ export interface IngestPool {
 
 const defaultThreads = (): number => Math.max(1, Math.min(4, availableParallelism() - 1));
 
-const LOADER_FLAGS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
-
-/** `flags` without the ones that load tsx: the compiled worker is plain JS. */
-function withoutTsLoader(flags: readonly string[]): string[] {
-  const isTsx = (value: string): boolean => /(?:^|[\\/])tsx(?:$|[\\/])/.test(value);
-  const kept: string[] = [];
-  for (let i = 0; i < flags.length; i += 1) {
-    const flag = flags[i]!;
-    const eq = flag.indexOf('=');
-    if (eq > 0 && LOADER_FLAGS.has(flag.slice(0, eq)) && isTsx(flag.slice(eq + 1))) continue;
-    if (LOADER_FLAGS.has(flag) && i + 1 < flags.length && isTsx(flags[i + 1]!)) {
-      i += 1;
-      continue;
-    }
-    kept.push(flag);
-  }
-  return kept;
-}
-
-/**
- * The worker file beside this one: `ingest-worker.js` from dist/; `ingest-worker.ts` when run from
- * source (vitest, tsx), loaded through tsx with the workspace's source paths for `@telltale/*`.
- */
-function workerOptions(): { filename: string; execArgv: string[]; env?: NodeJS.ProcessEnv } {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const filename = new URL(fromSource ? './ingest-worker.ts' : './ingest-worker.js', import.meta.url).href;
-  if (!fromSource) return { filename, execArgv: withoutTsLoader(process.execArgv) };
-  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  return {
-    filename,
-    execArgv: ['--import', tsx],
-    env: { ...process.env, TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.tests.json') },
-  };
-}
-
 const isQueueFull = (error: unknown): boolean =>
   error instanceof Error && /queue is at limit/i.test(error.message);
 
@@ -101,7 +63,7 @@ export function createIngestPool(options: IngestPoolOptions = {}): IngestPool {
     threads === 0
       ? undefined
       : new Piscina<IngestTask, IngestDecoded | DecodeFailure>({
-          ...workerOptions(),
+          ...workerFile(import.meta.url, 'ingest-worker', 2),
           minThreads: 0,
           maxThreads: threads,
           maxQueue: options.maxQueue ?? threads * QUEUE_PER_THREAD,

@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { openSpoolWriter } from '@telltale/spool';
+import { openSpoolWriter, withoutTsLoader } from '@telltale/spool';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createDecodePool,
@@ -15,7 +15,6 @@ import {
   type RecordDecodeResult,
   type SpoolContent,
 } from '@telltale/dispatchers';
-import { withoutTsLoader } from '../src/pipeline/index.js';
 import { clientBatch, json, serverLogs } from './corpus.js';
 import { envelope, errorEvent, tempDir, waitFor } from './helpers.js';
 

@@ -28,3 +28,4 @@ export {
   type SegmentInfo,
 } from './fs-util.js';
 export { MAX_RECORD_BYTES, segmentFileName } from './format.js';
+export { workerFile, withoutTsLoader, type WorkerFileOptions } from './worker-file.js';

@@ -1,7 +1,5 @@
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
+import { workerFile } from '@telltale/spool';
 import type { DecodeTask, DecodeTaskResult } from './decode-worker.js';
 import { readColumns } from './enrich/wire.js';
 import {
@@ -65,45 +63,6 @@ export function chunkPayloads(payloads: readonly Buffer[]): Buffer[][] {
   return chunks;
 }
 
-const LOADER_FLAGS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
-
-/** `flags` without the ones that load tsx (`--import tsx`, `--require …/tsx/dist/preflight.cjs`, `--import=tsx`). */
-export function withoutTsLoader(flags: readonly string[]): string[] {
-  const isTsx = (value: string): boolean => /(?:^|[\\/])tsx(?:$|[\\/])/.test(value);
-  const kept: string[] = [];
-  for (let i = 0; i < flags.length; i += 1) {
-    const flag = flags[i]!;
-    const eq = flag.indexOf('=');
-    if (eq > 0 && LOADER_FLAGS.has(flag.slice(0, eq)) && isTsx(flag.slice(eq + 1))) continue;
-    if (LOADER_FLAGS.has(flag) && i + 1 < flags.length && isTsx(flags[i + 1]!)) {
-      i += 1;
-      continue;
-    }
-    kept.push(flag);
-  }
-  return kept;
-}
-
-/**
- * The worker file beside this one: `decode-worker.js` when compiled; `decode-worker.ts` when run from
- * source (vitest, tsx), loaded through tsx with the workspace's source paths for `@telltale/*`.
- */
-function workerOptions(): { filename: string; execArgv?: string[]; env?: NodeJS.ProcessEnv } {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const filename = new URL(fromSource ? './decode-worker.ts' : './decode-worker.js', import.meta.url).href;
-  // Compiled: the workers inherit the process's flags (--cpu-prof, --enable-source-maps, …), but not
-  // a TypeScript loader the process was started with (tsx): the worker file is plain JS, and loading
-  // tsx's compiler into every thread cost ~1 s of CPU before the first record.
-  if (!fromSource) return { filename, execArgv: withoutTsLoader(process.execArgv) };
-  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  return {
-    filename,
-    execArgv: ['--import', tsx],
-    env: { ...process.env, TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.tests.json') },
-  };
-}
-
 /**
  * One pool per process (startDispatchers). In flight at most two tasks per thread — one running, one
  * queued so a thread never waits on messaging; more wait here, and the consumers' one step each bounds that.
@@ -128,7 +87,7 @@ export async function createDecodePool(options: DecodePoolOptions): Promise<Deco
 
   const maxInFlight = options.threads * 2;
   const piscina = new Piscina<DecodeTask, DecodeTaskResult>({
-    ...workerOptions(),
+    ...workerFile(import.meta.url, 'decode-worker', 3),
     minThreads: options.threads,
     maxThreads: options.threads,
     maxQueue: maxInFlight,

@@ -13,7 +13,7 @@ export {
   markReplayed,
   readDeadLetters,
 } from './dead-letter.js';
-export { createDecodePool, type DecodePool, type DecodePoolStats, withoutTsLoader } from './decode-pool.js';
+export { createDecodePool, type DecodePool, type DecodePoolStats } from './decode-pool.js';
 export { decodeEnvelope } from './decode.js';
 export { type EnrichedEvent, enrichEnvelope } from './enrich/enrich.js';
 export { scrubAttributes, scrubJsonValue, scrubStack, scrubText, scrubUrl } from './enrich/scrub.js';
