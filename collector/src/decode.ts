@@ -14,7 +14,6 @@ type Inflate = (input: InputType, options: ZlibOptions) => Promise<Buffer>;
 const gunzip = promisify<InputType, ZlibOptions, Buffer>(gunzipCallback) as Inflate;
 const inflate = promisify<InputType, ZlibOptions, Buffer>(inflateCallback) as Inflate;
 const inflateRaw = promisify<InputType, ZlibOptions, Buffer>(inflateRawCallback) as Inflate;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export type BodyEncoding = 'gzip' | 'identity';
 
@@ -29,7 +28,6 @@ export interface DecodeFailure {
 }
 
 export type DecodeResult<T = unknown> = { ok: true; value: T; bytes: number } | DecodeFailure;
-export type TextResult = { ok: true; value: string; bytes: number; raw: Buffer } | DecodeFailure;
 
 /** The Content-Encoding we accept, or undefined for anything else (415). */
 export function parseContentEncoding(header: string | string[] | undefined): BodyEncoding | undefined {
@@ -82,32 +80,6 @@ export async function inflateBody(
 }
 
 /**
- * Request bytes to text: gunzip (declared, or sniffed by magic bytes for the SDK's no-preflight
- * text/plain form) under the decompressed limit, then strict UTF-8.
- */
-export async function decodeText(
-  body: Buffer | undefined,
-  encoding: BodyEncoding,
-  maxDecompressedBytes: number,
-): Promise<TextResult> {
-  if (body === undefined || body.length === 0)
-    return { ok: false, code: 'TELLTALE_ERR_INVALID_JSON', reason: 'empty_body', message: 'body is empty' };
-  const inflated = await inflateBody(body, encoding, maxDecompressedBytes);
-  if (!inflated.ok) return inflated;
-  const raw = inflated.value;
-  try {
-    return { ok: true, value: utf8.decode(raw), bytes: raw.length, raw };
-  } catch {
-    return {
-      ok: false,
-      code: 'TELLTALE_ERR_INVALID_JSON',
-      reason: 'invalid_utf8',
-      message: 'body is not valid UTF-8',
-    };
-  }
-}
-
-/**
  * JSON text to a value whose shape cannot hurt us (depth, string sizes, prototype keys); with
  * `shape: false` the caller checks the shape itself (batches: a compiled schema check first).
  */
@@ -142,18 +114,6 @@ export function parseJson(
     field,
     message: lineNumber === undefined ? problem.message : `${where}: ${problem.message}`,
   };
-}
-
-/** decodeText then parseJson: the whole body is one JSON document. */
-export async function decodeBody(
-  body: Buffer | undefined,
-  encoding: BodyEncoding,
-  maxDecompressedBytes: number,
-): Promise<DecodeResult> {
-  const text = await decodeText(body, encoding, maxDecompressedBytes);
-  if (!text.ok) return text;
-  const parsed = parseJson(text.value);
-  return parsed.ok ? { ...parsed, bytes: text.bytes } : parsed;
 }
 
 /**
