@@ -26,6 +26,28 @@ export interface RawBatch {
   payload: Buffer;
 }
 
+/**
+ * A text format a sink can store as it is ("wire format"): the decode workers write each record's
+ * events in it beside the rows (sinks/encoders.ts), so the main thread hands bytes to the store
+ * instead of building rows and rendering them again.
+ */
+export type WireFormat = 'clickhouse-tsv' | 'duckdb-csv';
+
+/** Client events already rendered in a sink's WireFormat, with what a wrapper needs to decide on them. */
+export interface EncodedEvents {
+  /** One Buffer per spool record: that record's events as whole lines. */
+  chunks: readonly Buffer[];
+  /** Events in all the chunks. */
+  rows: number;
+  /**
+   * `app` NUL `release` of every record holding an error that source maps could regroup (kind error,
+   * with a stack and a fingerprint): regrouping looks up only these, and falls back to `events()`.
+   */
+  regroupable: ReadonlySet<string>;
+  /** The same events as rows, built on each call: for a wrapper that must change them (regrouping). */
+  events(): EnrichedEvent[];
+}
+
 /** One server log line as stored: a flat row, scrubbed, with the ids that put it on a timeline. */
 export interface ServerLogRow {
   app: string;
@@ -61,6 +83,14 @@ export interface Sink {
    * `raw` carries the spool records the events came from (the dispatcher always passes it).
    */
   export(events: EnrichedEvent[], raw?: readonly RawBatch[]): Promise<ExportResult>;
+  /** The format whose bytes `exportEncoded` stores as they are; the decode workers write it beside the rows. */
+  readonly encoding?: WireFormat;
+  /**
+   * Stores client events already rendered in `encoding`: the same contract as `export` (idempotent,
+   * dedupe on (app, id), all or nothing). The handler calls it instead of `export` when every record
+   * of a hand-over came with those bytes (a pool decode); otherwise `export` gets the rows.
+   */
+  exportEncoded?(batch: EncodedEvents, raw?: readonly RawBatch[]): Promise<ExportResult>;
   /** Server logs (`<data>/spool/server`); a sink without it gets no server-log consumer. Idempotent on (app, id). */
   exportServerLogs?(logs: ServerLogRow[], raw?: readonly RawBatch[]): Promise<ExportResult>;
   /**
