@@ -97,7 +97,7 @@ export function createKafkaConsumers(options: KafkaConsumersOptions): KafkaConsu
   function add(name: string, topic: string, content: SpoolContent, target: Sink, guard?: GuardedSink): void {
     const groupId = `${settings.topicPrefix}${name}`;
     const deadLetter = createDeadLetterWriter(options.dataDir, name);
-    const counters: SinkCounters = { events: 0, logs: 0, skipped: 0, lastError: undefined };
+    const counters: SinkCounters = { events: 0, encodedEvents: 0, logs: 0, skipped: 0, lastError: undefined };
     let cache = caches.get(topic);
     if (cache === undefined) caches.set(topic, (cache = createDecodeCache()));
     const handle = createSinkHandler<KafkaPosition>(target, deadLetter, counters, content, cache, {
