@@ -74,6 +74,8 @@ export interface DispatcherDeps extends SinkFactoryDeps, SpoolHooks {
 export interface ConsumerReport extends ConsumerStats<SpoolPosition> {
   /** Client events handed to the sink and accepted (sink consumers only). */
   events?: number;
+  /** Of those, the events taken as the decode workers' wire bytes (Sink.encoding), no rows built. */
+  encodedEvents?: number;
   /** Server log lines accepted (sink consumers only). */
   logs?: number;
   /** Records parked in dead-letter/<consumer>/ since start, by reason. */
@@ -144,6 +146,7 @@ function report(r: Running): ConsumerReport {
   const out: ConsumerReport = { ...r.consumer.stats(), deadLettered: r.deadLetter.counts() };
   if (r.counters !== undefined) {
     out.events = r.counters.events;
+    out.encodedEvents = r.counters.encodedEvents;
     out.logs = r.counters.logs;
     out.lastError = r.counters.lastError ?? out.lastError;
   }
@@ -209,7 +212,7 @@ export async function startDispatchers(config: DispatcherConfig, deps: Dispatche
   function addSinkConsumer(group: SpoolGroup, sink: Sink): void {
     if (group.content === 'server' && sink.exportServerLogs === undefined) return;
     const name = `${sink.name}${SUFFIX[group.content]}`;
-    const counters: SinkCounters = { events: 0, logs: 0, skipped: 0, lastError: undefined };
+    const counters: SinkCounters = { events: 0, encodedEvents: 0, logs: 0, skipped: 0, lastError: undefined };
     const cache = (group.cache ??= createDecodeCache());
     const running = addConsumer(
       group,
@@ -260,12 +263,14 @@ export async function startDispatchers(config: DispatcherConfig, deps: Dispatche
   };
 
   try {
-    // One pool for every consumer of every spool: records are decoded off the HTTP event loop.
-    pool = await createDecodePool({ threads: config.dispatchThreads });
     // Source maps, group lifecycle, mute rules; every sink stores rows grouped on symbolicated frames.
     const intel = (intelligence = await openErrorIntelligence(config));
     for (const sink of [...config.sinks, ...(deps.sinks ?? [])])
       sinks.push(await buildSinkPipeline(sink, config, deps, intel));
+    // One pool for every consumer of every spool: records are decoded off the HTTP event loop, and
+    // rendered there in each sink's wire format too (Sink.encoding), so those sinks get bytes.
+    const formats = sinks.flatMap((sink) => (sink.encoding === undefined ? [] : [sink.encoding]));
+    pool = await createDecodePool({ threads: config.dispatchThreads, formats });
     const names = new Set<string>(['alerts']);
     for (const sink of sinks) {
       // The name becomes checkpoint files and dead-letter folders.
@@ -321,7 +326,7 @@ export async function startDispatchers(config: DispatcherConfig, deps: Dispatche
         createSinkHandler(
           alerterTarget,
           deadLetter,
-          { events: 0, logs: 0, skipped: 0, lastError: undefined },
+          { events: 0, encodedEvents: 0, logs: 0, skipped: 0, lastError: undefined },
           group.content,
           (group.cache ??= createDecodeCache()),
           { pool },

@@ -26,6 +26,10 @@ export { createPipelineMonitor, type PipelineMonitor } from './pipeline-health.j
 export {
   type ExportResult,
   type Sink,
+  type EncodedEvents,
+  type WireFormat,
+  WIRE_ENCODERS,
+  eventsTabSeparated,
   SINK_SETTINGS,
   type ClickHouseSettings,
   duckDbFile,
@@ -93,6 +97,7 @@ export {
   type Symbolicator,
   artifactsRoot,
   createRegroup,
+  regroupingSink,
   functionScopes,
 } from './intelligence/index.js';
 export { startKafkaAlertReader, alertLogFile, type AlertSummary } from './alerts/index.js';

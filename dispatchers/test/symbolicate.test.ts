@@ -9,6 +9,10 @@ import {
   createRegroup,
   createSymbolicator,
   enrichEnvelope,
+  regroupingSink,
+  WIRE_ENCODERS,
+  type EncodedEvents,
+  type Sink,
   parseStack,
   type EnrichedEvent,
   type Symbolicator,
@@ -136,6 +140,54 @@ describe('source maps: upload, symbolication, grouping on original code', () => 
     // Maps uploaded after the batch arrived do not count: a replay groups the same way as the first pass.
     const early = await createRegroup(symbolicator)([row('a0', stacks1.checkout, 1)]);
     expect(early[0]?.fingerprint).toBe(events[0]?.fingerprint);
+  });
+
+  it('regroups rows for a release with maps even when the sink takes wire bytes; other releases keep the bytes', async () => {
+    await upload('1.4.2', two);
+    const regroup = createRegroup(symbolicator);
+    const calls: string[] = [];
+    let stored: EnrichedEvent[] = [];
+    const bytesSink: Sink = {
+      name: 'bytes',
+      encoding: 'clickhouse-tsv',
+      export: async (events) => {
+        calls.push('rows');
+        stored = events;
+        return { status: 'ok' };
+      },
+      exportEncoded: async () => {
+        calls.push('bytes');
+        return { status: 'ok' };
+      },
+      close: async () => undefined,
+    };
+    const sink = regroupingSink(bytesSink, regroup);
+    const later = Date.now() + 60_000;
+    const rows = (release: string) =>
+      enrichEnvelope({
+        ...envelope(
+          `b-${release}`,
+          [errorEvent(`r-${release}`, { stack: stacks2.checkout, message: 'x' })],
+          'shop',
+          { release },
+        ),
+        receivedAt: later,
+      });
+    const batch = (release: string): EncodedEvents => ({
+      chunks: [Buffer.from(WIRE_ENCODERS['clickhouse-tsv']!(rows(release)))],
+      rows: 1,
+      regroupable: new Set([`shop\u0000${release}`]),
+      events: () => rows(release),
+    });
+    expect(await sink.exportEncoded!(batch('7.7.7'), [])).toEqual({ status: 'ok' });
+    expect(calls).toEqual(['bytes']);
+    expect(await sink.exportEncoded!(batch('1.4.2'), [])).toEqual({ status: 'ok' });
+    expect(calls).toEqual(['bytes', 'rows']);
+    // The rows stored carry the fingerprint of the original code, as the row path would store them.
+    expect(stored.map((e) => e.fingerprint)).toEqual(
+      (await regroup(rows('1.4.2'))).map((e) => e.fingerprint),
+    );
+    expect(stored[0]?.fingerprint).not.toBe(rows('1.4.2')[0]?.fingerprint);
   });
 
   it('says which file it looked for and what was uploaded when a map is missing or belongs to another build', async () => {

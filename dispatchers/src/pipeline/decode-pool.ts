@@ -1,6 +1,6 @@
 import { Piscina } from 'piscina';
 import { workerFile } from '@telltale/spool';
-import type { DecodeTask, DecodeTaskResult } from './decode-worker.js';
+import type { DecodeTask, DecodeTaskResult, EncodedChunk } from './decode-worker.js';
 import { readColumns } from './enrich/wire.js';
 import {
   decodeRecordsInline,
@@ -8,6 +8,7 @@ import {
   type RecordDecodeResult,
   type SpoolContent,
 } from './sinks/handler.js';
+import type { WireFormat } from './sinks/types.js';
 
 /** Most records per task, and most payload bytes: enough to amortise messaging, small enough to spread over threads. */
 export const CHUNK_RECORDS = 128;
@@ -41,6 +42,21 @@ export interface DecodePoolOptions {
   threads: number;
   /** Per-worker heap limits (tests use them to make a worker die). */
   resourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number };
+  /**
+   * The process's sinks' wire formats (Sink.encoding): the workers render each client record's
+   * events in these too, so those sinks get bytes and the main thread builds no rows for them.
+   */
+  formats?: readonly WireFormat[];
+}
+
+/** Record `index`'s slice of each format's bytes. */
+function encodedAt(encoded: readonly EncodedChunk[], index: number): Partial<Record<WireFormat, Buffer>> {
+  const out: Partial<Record<WireFormat, Buffer>> = {};
+  for (const { format, bytes, ends } of encoded) {
+    const from = index === 0 ? 0 : ends[index - 1]!;
+    out[format] = Buffer.from(bytes.buffer, bytes.byteOffset + from, ends[index]! - from);
+  }
+  return out;
 }
 
 const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
@@ -85,6 +101,7 @@ export async function createDecodePool(options: DecodePoolOptions): Promise<Deco
     };
   }
 
+  const formats = [...new Set(options.formats ?? [])];
   const maxInFlight = options.threads * 2;
   const piscina = new Piscina<DecodeTask, DecodeTaskResult>({
     ...workerFile(import.meta.url, 'decode-worker', 3),
@@ -128,7 +145,7 @@ export async function createDecodePool(options: DecodePoolOptions): Promise<Deco
       }
       let answer: DecodeTaskResult;
       try {
-        answer = await piscina.run({ content, bytes, ends }, { transferList: [bytes.buffer] });
+        answer = await piscina.run({ content, bytes, ends, formats }, { transferList: [bytes.buffer] });
       } catch (error) {
         // A worker that died (or a task that threw) must not cost records: decode them here instead.
         stats.inlineFallbacks += 1;
@@ -144,7 +161,7 @@ export async function createDecodePool(options: DecodePoolOptions): Promise<Deco
         const raw = { ...value.raw, payload: payloads[index]! };
         if (value.kind === 'server') return { ok: true, value: { kind: 'server', logs: value.logs, raw } };
         const { columns } = answer;
-        const { from, to } = value;
+        const { from, to, regroupable } = value;
         // The shared decode cache holds the compact columns, not rows: each read builds the rows
         // afresh (~1 µs an event), so they die young with the hand-over that used them instead of
         // piling up in the old generation while a slower consumer catches up (GC was 40% of the
@@ -155,6 +172,9 @@ export async function createDecodePool(options: DecodePoolOptions): Promise<Deco
           get events() {
             return readColumns(columns, from, to);
           },
+          count: to - from,
+          regroupable,
+          ...(formats.length === 0 ? {} : { encoded: encodedAt(answer.encoded, index) }),
         } satisfies DecodedRecord;
         return { ok: true, value: decoded };
       });

@@ -33,7 +33,8 @@ export { scrubRawPayload } from './scrub-raw.js';
 export { containerFromConnectionString } from './sinks/blob-archive/container.js';
 export { archiveBlobDay, archiveBlobName } from './sinks/blob-archive/names.js';
 export { createBlobArchiveSink } from './sinks/blob-archive/sink.js';
-export { eventRow } from './sinks/clickhouse/rows.js';
+export { eventRow, eventsTabSeparated } from './sinks/clickhouse/rows.js';
+export { regroupableKeys, WIRE_ENCODERS, type WireEncoder } from './sinks/encoders.js';
 export { migrateClickHouse } from './sinks/clickhouse/schema.js';
 export { createClickHouseClient, createClickHouseSink } from './sinks/clickhouse/sink.js';
 export { ensureDuckDbSchema } from './sinks/duckdb/schema.js';
@@ -66,7 +67,7 @@ export {
   type SinkOptions,
   type SinkSettings,
 } from './sinks/settings.js';
-export type { ExportResult, Sink } from './sinks/types.js';
+export type { EncodedEvents, ExportResult, RawBatch, Sink, WireFormat } from './sinks/types.js';
 export { decodeBlob } from './sources/blob/decode.js';
 export { type BlobIngester, type BlobIngesterStats, startBlobIngester } from './sources/blob/ingester.js';
 export { type BlobLedger, openBlobLedger } from './sources/blob/ledger.js';

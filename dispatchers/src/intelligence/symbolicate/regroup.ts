@@ -1,10 +1,17 @@
-import type { EnrichedEvent, Sink } from '../../pipeline/index.js';
+import type { EncodedEvents, EnrichedEvent, RawBatch, Sink } from '../../pipeline/index.js';
 import { fingerprintError } from '../fingerprint.js';
 import { parseStack } from '../stack.js';
 import type { Symbolicator } from './symbolicator.js';
 
 /** Rows → rows whose error fingerprints group on original code; async because maps are read from disk. */
-export type Regroup = (events: EnrichedEvent[]) => Promise<EnrichedEvent[]>;
+export interface Regroup {
+  (events: EnrichedEvent[]): Promise<EnrichedEvent[]>;
+  /**
+   * Whether any of these `app` NUL `release` keys (EncodedEvents.regroupable) has source maps, so
+   * the rows may change: false lets a sink store the decode workers' bytes as they are.
+   */
+  mayChange(keys: ReadonlySet<string>): Promise<boolean>;
+}
 
 /**
  * Enrichment fingerprints errors on their stacks as reported; with source maps uploaded, this
@@ -14,7 +21,11 @@ export type Regroup = (events: EnrichedEvent[]) => Promise<EnrichedEvent[]>;
  * for the same record. An app's own fingerprint (from the SDK) is kept as it is.
  */
 export function createRegroup(symbolicator: Symbolicator): Regroup {
-  return async (events) => {
+  const hasMaps = (key: string): Promise<boolean> => {
+    const [app, release] = key.split('\u0000') as [string, string];
+    return symbolicator.hasMaps(app, release);
+  };
+  const regroup = async (events: EnrichedEvent[]): Promise<EnrichedEvent[]> => {
     const regroupable = (e: EnrichedEvent): boolean =>
       e.kind === 'error' && e.stack !== null && e.fingerprint !== null;
     // Most releases have no maps: ask once per release and export, not once per error, and when
@@ -56,16 +67,31 @@ export function createRegroup(symbolicator: Symbolicator): Regroup {
     }
     return out;
   };
+  return Object.assign(regroup, {
+    mayChange: async (keys: ReadonlySet<string>) =>
+      keys.size > 0 && (await Promise.all([...keys].map(hasMaps))).some(Boolean),
+  });
 }
 
 /** A sink that stores regrouped rows: same name, batching and retention, one more step before export. */
 export function regroupingSink(sink: Sink, regroup: Regroup): Sink {
   const exportServerLogs = sink.exportServerLogs?.bind(sink);
+  const exportEncoded = sink.exportEncoded?.bind(sink);
   const dropDaysBefore = sink.dropDaysBefore?.bind(sink);
   return {
     name: sink.name,
     ...(sink.batching === undefined ? {} : { batching: sink.batching }),
     export: async (events, raw) => sink.export(await regroup(events), raw),
+    ...(sink.encoding === undefined || exportEncoded === undefined
+      ? {}
+      : {
+          encoding: sink.encoding,
+          // The workers' bytes carry the stacks' own fingerprints: good unless a release has maps.
+          exportEncoded: async (batch: EncodedEvents, raw?: readonly RawBatch[]) =>
+            (await regroup.mayChange(batch.regroupable))
+              ? sink.export(await regroup(batch.events()), raw)
+              : exportEncoded(batch, raw),
+        }),
     ...(exportServerLogs === undefined ? {} : { exportServerLogs }),
     ...(dropDaysBefore === undefined ? {} : { dropDaysBefore }),
     close: () => sink.close(),

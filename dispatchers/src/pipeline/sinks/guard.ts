@@ -1,5 +1,5 @@
 import { createCircuitBreaker, type BreakerPolicy, type CircuitBreaker } from '../retry.js';
-import type { ExportResult, RawBatch, ServerLogRow, Sink } from './types.js';
+import type { EncodedEvents, ExportResult, RawBatch, ServerLogRow, Sink } from './types.js';
 
 export interface GuardedSink extends Sink {
   readonly breaker: CircuitBreaker;
@@ -32,12 +32,20 @@ export function guardSink(sink: Sink, policy?: BreakerPolicy, now?: () => number
     return result;
   };
   const exportServerLogs = sink.exportServerLogs?.bind(sink);
+  const exportEncoded = sink.exportEncoded?.bind(sink);
   const dropDaysBefore = sink.dropDaysBefore?.bind(sink);
   return {
     name: sink.name,
     breaker,
     ...(sink.batching === undefined ? {} : { batching: sink.batching }),
     export: (events, raw) => call(() => sink.export(events, raw)),
+    ...(sink.encoding === undefined || exportEncoded === undefined
+      ? {}
+      : {
+          encoding: sink.encoding,
+          exportEncoded: (batch: EncodedEvents, raw?: readonly RawBatch[]) =>
+            call(() => exportEncoded(batch, raw)),
+        }),
     ...(exportServerLogs === undefined
       ? {}
       : {

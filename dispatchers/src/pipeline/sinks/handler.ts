@@ -3,11 +3,12 @@ import { LRUCache } from 'lru-cache';
 import type { DeadLetterOrigin, DeadLetterWriter } from '../dead-letter.js';
 import type { DecodePool } from '../decode-pool.js';
 import { decodeEnvelope } from '../decode.js';
+import { regroupableKeys } from './encoders.js';
 import { enrichEnvelope, type EnrichedEvent } from '../enrich/enrich.js';
 import { decodeServerLogEnvelope, serverLogBatchId, serverLogRows } from '../sources/server-log/decode.js';
 import type { PrefetchingHandler } from '../sources/consumer.js';
 import type { HandleResult, SourceRecord } from '../sources/types.js';
-import type { ExportResult, RawBatch, ServerLogRow, Sink } from './types.js';
+import type { EncodedEvents, ExportResult, RawBatch, ServerLogRow, Sink, WireFormat } from './types.js';
 
 /**
  * How a source names its records: `key` for the decode cache its consumers share (unique within
@@ -30,8 +31,19 @@ const YIELD_EVERY = 16;
 export type SpoolContent = 'client' | 'server' | 'mixed';
 
 export type DecodedRecord =
-  /** `events` may be a getter that builds the rows on each read (the pool's); read it once. */
-  | { kind: 'client'; events: EnrichedEvent[]; raw: RawBatch }
+  /**
+   * `events` may be a getter that builds the rows on each read (the pool's); read it once. A pool
+   * decode also brings `count` (events, without building them), the record's lines in each sink
+   * wire format the pool was asked for, and the `app` NUL `release` keys regrouping looks up.
+   */
+  | {
+      kind: 'client';
+      events: EnrichedEvent[];
+      raw: RawBatch;
+      count?: number;
+      encoded?: Partial<Record<WireFormat, Buffer>>;
+      regroupable?: readonly string[];
+    }
   | { kind: 'server'; logs: ServerLogRow[]; raw: RawBatch };
 
 export type RecordDecodeResult =
@@ -78,7 +90,11 @@ export function decodeRecord(payload: Buffer, content: SpoolContent): RecordDeco
       kind,
       payload,
     };
-    return { ok: true, value: { kind, events: enrichEnvelope(envelope), raw } };
+    const events = enrichEnvelope(envelope);
+    return {
+      ok: true,
+      value: { kind, events, raw, count: events.length, regroupable: regroupableKeys(events) },
+    };
   } catch (error) {
     return { ok: false, code: 'enrich_failed', reason: describe(error) };
   }
@@ -155,9 +171,29 @@ export function createDecodeCache(limits: DecodeCacheLimits = {}): DecodeCache {
   };
 }
 
+type ClientRecord = Extract<DecodedRecord, { kind: 'client' }>;
+
+/** A consumer's own view of a shared decoded record: its rows built on the first read of `events`, then kept. */
+function rowsOnDemand(shared: ClientRecord): ClientRecord {
+  let rows: EnrichedEvent[] | undefined;
+  const { raw, count, encoded, regroupable } = shared;
+  return {
+    kind: 'client',
+    raw,
+    get events() {
+      return (rows ??= shared.events);
+    },
+    ...(count === undefined ? {} : { count }),
+    ...(encoded === undefined ? {} : { encoded }),
+    ...(regroupable === undefined ? {} : { regroupable }),
+  };
+}
+
 export interface SinkCounters {
   /** Client events the sink accepted (duplicates included: the store drops them). */
   events: number;
+  /** Of those, the events it took as wire bytes (exportEncoded), with no row built for it. */
+  encodedEvents: number;
   /** Server log lines the sink accepted. */
   logs: number;
   /** Server-log records passed over because the sink does not take server logs. */
@@ -260,12 +296,9 @@ export function createSinkHandler<P>(
           throw error;
         }
         pendingOf.delete(record);
-        // Rows from the pool are built on each read of `events` (decode-pool.ts): once per consumer here.
-        if (result.ok)
-          value =
-            result.value.kind === 'client'
-              ? { kind: 'client', events: result.value.events, raw: result.value.raw }
-              : result.value;
+        // Rows from the pool are built on each read of `events` (decode-pool.ts): at most once per
+        // consumer here, and only when this sink needs rows (not when it takes the wire bytes).
+        if (result.ok) value = result.value.kind === 'client' ? rowsOnDemand(result.value) : result.value;
         else {
           // Poison never blocks the stream: park it with its reason and go on.
           await deadLetter.write(
@@ -283,6 +316,27 @@ export function createSinkHandler<P>(
     return out;
   }
 
+  const clientRows = (entries: readonly Entry[]): EnrichedEvent[] =>
+    entries.flatMap((e) => (e.value.kind === 'client' ? e.value.events : []));
+
+  /** The hand-over as the sink's wire bytes, when every record came with them (a pool decode). */
+  function encodedOf(entries: readonly Entry[], format: WireFormat): EncodedEvents | undefined {
+    const chunks: Buffer[] = [];
+    const regroupable = new Set<string>();
+    let rows = 0;
+    for (const { value } of entries) {
+      const bytes = value.kind === 'client' ? value.encoded?.[format] : undefined;
+      if (value.kind !== 'client' || bytes === undefined || value.count === undefined) return undefined;
+      chunks.push(bytes);
+      rows += value.count;
+      for (const key of value.regroupable ?? []) regroupable.add(key);
+    }
+    return { chunks, rows, regroupable, events: () => clientRows(entries) };
+  }
+
+  /** Records the last export took as wire bytes: counted as encodedEvents once accepted. */
+  const sentEncoded = new WeakSet<Rec>();
+
   function exportEntries(entries: readonly Entry[]): Promise<ExportResult> {
     const raws = entries.map((e) => e.value.raw);
     const first = entries[0]?.value;
@@ -291,17 +345,25 @@ export function createSinkHandler<P>(
         entries.flatMap((e) => (e.value.kind === 'server' ? e.value.logs : [])),
         raws,
       );
-    return sink.export(
-      entries.flatMap((e) => (e.value.kind === 'client' ? e.value.events : [])),
-      raws,
-    );
+    if (sink.encoding !== undefined && sink.exportEncoded !== undefined) {
+      const encoded = encodedOf(entries, sink.encoding);
+      if (encoded !== undefined) {
+        for (const { record } of entries) sentEncoded.add(record);
+        return sink.exportEncoded(encoded, raws);
+      }
+    }
+    for (const { record } of entries) sentEncoded.delete(record);
+    return sink.export(clientRows(entries), raws);
   }
 
   function count(entries: readonly Entry[]): void {
     for (const { record, value } of entries) {
       accepted.add(record);
-      if (value.kind === 'client') counters.events += value.events.length;
-      else counters.logs += value.logs.length;
+      if (value.kind === 'client') {
+        const events = value.count ?? value.events.length;
+        counters.events += events;
+        if (sentEncoded.has(record)) counters.encodedEvents += events;
+      } else counters.logs += value.logs.length;
     }
   }
 
