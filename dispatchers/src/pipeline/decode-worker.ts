@@ -47,24 +47,42 @@ export interface DecodeTaskResult {
   encoded: EncodedChunk[];
 }
 
-/** Records' texts (one per result, '' for the others) → one buffer and its end offsets. */
-function concatenate(format: WireFormat, texts: readonly string[]): EncodedChunk {
-  let total = 0;
-  const lengths = texts.map((text) => {
-    const length = Buffer.byteLength(text);
-    total += length;
-    return length;
-  });
-  // Its own ArrayBuffer (not the shared Buffer pool): only the chunk's bytes travel back.
-  const bytes = Buffer.allocUnsafeSlow(total);
+/**
+ * One format's bytes for a chunk, written record by record as each is rendered: a record's text is
+ * a rope of hundreds of pieces until something flattens it, and holding the whole chunk's ropes
+ * until the end made the worker spend a third of its time in GC (measured: 16 vs 6 µs an event).
+ */
+interface EncodedWriter {
+  /** The next record's text ('' for a record without events: server logs, poison). */
+  add(text: string): void;
+  finish(): EncodedChunk;
+}
+
+function createEncodedWriter(format: WireFormat): EncodedWriter {
+  // Its own ArrayBuffer (never the shared Buffer pool): only the chunk's bytes travel back.
+  let bytes = Buffer.allocUnsafeSlow(256 * 1024);
+  let length = 0;
   const ends: number[] = [];
-  let offset = 0;
-  for (const [i, text] of texts.entries()) {
-    if (lengths[i]! > 0) bytes.write(text, offset);
-    offset += lengths[i]!;
-    ends.push(offset);
-  }
-  return { format, bytes, ends };
+  return {
+    add(text) {
+      if (text !== '') {
+        const needed = length + Buffer.byteLength(text);
+        if (needed > bytes.length) {
+          const bigger = Buffer.allocUnsafeSlow(Math.max(needed, bytes.length * 2));
+          bytes.copy(bigger, 0, 0, length);
+          bytes = bigger;
+        }
+        length += bytes.write(text, length);
+      }
+      ends.push(length);
+    },
+    finish() {
+      // A view would post its whole ArrayBuffer (a structured clone copies the buffer, not the view).
+      const exact = Buffer.allocUnsafeSlow(length);
+      bytes.copy(exact, 0, 0, length);
+      return { format, bytes: exact, ends };
+    },
+  };
 }
 
 export default function decodeChunk(task: DecodeTask): DecodeTaskResult {
@@ -72,8 +90,8 @@ export default function decodeChunk(task: DecodeTask): DecodeTaskResult {
   const results: WireDecodeResult[] = [];
   const columns = createColumnWriter();
   const formats = (task.formats ?? []).filter((format) => WIRE_ENCODERS[format] !== undefined);
-  const texts: string[][] = formats.map(() => []);
-  const noText = (): void => texts.forEach((list) => list.push(''));
+  const writers = formats.map(createEncodedWriter);
+  const noText = (): void => writers.forEach((writer) => writer.add(''));
   let start = 0;
   for (const end of task.ends) {
     const result = decodeRecord(bytes.subarray(start, end), task.content);
@@ -92,10 +110,10 @@ export default function decodeChunk(task: DecodeTask): DecodeTaskResult {
     }
     const from = columns.rows();
     for (const event of value.events) columns.add(event);
-    for (const [i, format] of formats.entries()) texts[i]!.push(WIRE_ENCODERS[format]!(value.events));
+    for (const [i, format] of formats.entries()) writers[i]!.add(WIRE_ENCODERS[format]!(value.events));
     const regroupable = [...(value.regroupable ?? [])];
     results.push({ ok: true, value: { kind: 'client', from, to: columns.rows(), regroupable, raw } });
   }
-  const encoded = formats.map((format, i) => concatenate(format, texts[i]!));
+  const encoded = writers.map((writer) => writer.finish());
   return { threadId, results, columns: columns.finish(), encoded };
 }
