@@ -12,6 +12,7 @@ import {
   type KafkaAlerts,
   createMailer,
   type Mailer,
+  createSubjectFilter,
 } from './alerts/index.js';
 import { openErrorIntelligence, type ErrorIntelligence, type IssueServices } from './intelligence/index.js';
 import type { DispatcherConfig } from './config.js';
@@ -270,6 +271,8 @@ export async function startDispatchers(config: DispatcherConfig, deps: Dispatche
     // One pool for every consumer of every spool: records are decoded off the HTTP event loop, and
     // rendered there in each sink's wire format too (Sink.encoding), so those sinks get bytes.
     const formats = sinks.flatMap((sink) => (sink.encoding === undefined ? [] : [sink.encoding]));
+    // The alerter in this process skips records whose alert subjects are all decided (alerts/known-subjects.ts).
+    if (config.kafka === undefined) formats.push('alert-keys');
     pool = await createDecodePool({ threads: config.dispatchThreads, formats });
     const names = new Set<string>(['alerts']);
     for (const sink of sinks) {
@@ -310,10 +313,17 @@ export async function startDispatchers(config: DispatcherConfig, deps: Dispatche
       // The alerter reads through the same decode cache as the sinks: a record is decoded and enriched
       // once per spool, not once per consumer (that work is most of the dispatchers' CPU).
       const activeAlerts = alerter;
+      const mayRaise = createSubjectFilter({ log, ...intel.alerterOptions });
       alerterTarget = {
         name: 'alerts',
         export: async (events) => {
           await activeAlerts.process(events);
+          return { status: 'ok' };
+        },
+        // Most records raise nothing new: told from their subjects, without building their rows.
+        encoding: 'alert-keys',
+        exportEncoded: async (batch) => {
+          if (await mayRaise(batch)) await activeAlerts.process(batch.events());
           return { status: 'ok' };
         },
         close: async () => undefined,

@@ -98,6 +98,12 @@ export {
   artifactsRoot,
   createRegroup,
   regroupingSink,
+  alertSubjectsJson,
   functionScopes,
 } from './intelligence/index.js';
-export { startKafkaAlertReader, alertLogFile, type AlertSummary } from './alerts/index.js';
+export {
+  startKafkaAlertReader,
+  alertLogFile,
+  type AlertSummary,
+  createSubjectFilter,
+} from './alerts/index.js';

@@ -5,6 +5,7 @@
  * ../pipeline/ and ../intelligence/.
  */
 export {
+  type AlertKind,
   type AlertListQuery,
   type AlertLog,
   alertLogFile,
@@ -14,6 +15,7 @@ export {
   type WebhookDelivery,
 } from './alert-log.js';
 export { type Alerter, type AlerterOptions, type AlerterStats, createAlerter } from './alerter.js';
+export { createSubjectFilter } from './known-subjects.js';
 export { createCandidatesSink, MAX_CANDIDATE_SEND_BYTES, trimCandidate } from './kafka/candidates.js';
 export { type KafkaAlerts, startKafkaAlertReader, startKafkaAlerts } from './kafka/index.js';
 export { kafkaAlertLog } from './kafka/kafka-log.js';

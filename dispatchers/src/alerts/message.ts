@@ -1,5 +1,6 @@
 import type { EnrichedEvent } from '../pipeline/index.js';
 import {
+  alertKeys,
   groupingFrames,
   formatFrame,
   parseStack,
@@ -34,41 +35,8 @@ export interface AlertContext {
   group?: GroupState;
 }
 
-/**
- * The alerts an event can raise, in the order they are considered. A key is decided once, ever:
- * new-error:<app>:<fp>, regression:<app>:<fp>:<resolution>, first-feature:<app>:<name>,
- * first-feature-account:<app>:<name>:<account>, new-assert:<app>:<name>.
- */
-export function alertKeys(
-  event: EnrichedEvent,
-  options: { firstUsePerAccount?: boolean; resolution?: number } = {},
-): Array<{ key: string; kind: AlertKind }> {
-  if (event.kind === 'error' && event.fingerprint !== null) {
-    const keys: Array<{ key: string; kind: AlertKind }> = [
-      { key: `new-error:${event.app}:${event.fingerprint}`, kind: 'new-error' },
-    ];
-    if (options.resolution !== undefined)
-      keys.push({
-        key: `regression:${event.app}:${event.fingerprint}:${options.resolution}`,
-        kind: 'regression',
-      });
-    return keys;
-  }
-  if (event.kind === 'feature' && event.name !== null) {
-    const keys: Array<{ key: string; kind: AlertKind }> = [
-      { key: `first-feature:${event.app}:${event.name}`, kind: 'first-feature' },
-    ];
-    if (options.firstUsePerAccount === true && event.accountId !== null)
-      keys.push({
-        key: `first-feature-account:${event.app}:${event.name}:${event.accountId}`,
-        kind: 'first-feature-account',
-      });
-    return keys;
-  }
-  if (event.kind === 'assert' && event.name !== null)
-    return [{ key: `new-assert:${event.app}:${event.name}`, kind: 'new-assert' }];
-  return [];
-}
+// The alerts an event can raise: in intelligence/, because the decode workers render them too (alert subjects).
+export { alertKeys } from '../intelligence/index.js';
 
 /** The first alert an event would raise (kept for callers of the first slice). */
 export function alertKey(event: EnrichedEvent): { key: string; kind: AlertKind } | undefined {

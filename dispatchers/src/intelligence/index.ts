@@ -4,6 +4,7 @@
  * rules. What the composition root, the other folders and the tests use; import it from here, never
  * from a file inside. No runtime dependency on the other folders (types only, e.g. EnrichedEvent, Sink).
  */
+export { alertKeys, alertSubjectsJson, readAlertSubjects } from './alert-subjects.js';
 export { fingerprintError, groupingFrames, normaliseFilePath, normaliseMessage } from './fingerprint.js';
 export {
   type GroupState,

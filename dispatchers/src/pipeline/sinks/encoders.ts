@@ -1,3 +1,4 @@
+import { alertSubjectsJson } from '../../intelligence/index.js';
 import type { EnrichedEvent } from '../enrich/enrich.js';
 import { eventsTsvLines } from './clickhouse/rows.js';
 import type { WireFormat } from './types.js';
@@ -8,6 +9,8 @@ export type WireEncoder = (events: readonly EnrichedEvent[]) => string;
 /** Every WireFormat's encoder; a sink that declares `encoding` gets its bytes from here. */
 export const WIRE_ENCODERS: Readonly<Partial<Record<WireFormat, WireEncoder>>> = Object.freeze({
   'clickhouse-tsv': eventsTsvLines,
+  // Not a store's format: the alerter's (alerts/alerter.ts processEncoded).
+  'alert-keys': alertSubjectsJson,
 });
 
 /** `app` NUL `release` of the events source maps could regroup (see EncodedEvents.regroupable). */

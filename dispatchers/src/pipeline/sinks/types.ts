@@ -31,7 +31,7 @@ export interface RawBatch {
  * events in it beside the rows (sinks/encoders.ts), so the main thread hands bytes to the store
  * instead of building rows and rendering them again.
  */
-export type WireFormat = 'clickhouse-tsv' | 'duckdb-csv';
+export type WireFormat = 'clickhouse-tsv' | 'duckdb-csv' | 'alert-keys';
 
 /** Client events already rendered in a sink's WireFormat, with what a wrapper needs to decide on them. */
 export interface EncodedEvents {
