@@ -273,7 +273,9 @@ export async function startDispatchers(config: DispatcherConfig, deps: Dispatche
     const formats = sinks.flatMap((sink) => (sink.encoding === undefined ? [] : [sink.encoding]));
     // The alerter in this process skips records whose alert subjects are all decided (alerts/known-subjects.ts).
     if (config.kafka === undefined) formats.push('alert-keys');
-    pool = await createDecodePool({ threads: config.dispatchThreads, formats });
+    // Rows only when a consumer needs them as a rule: a sink without a wire format, or the Kafka deciders.
+    const rows = config.kafka !== undefined || sinks.some((sink) => sink.encoding === undefined);
+    pool = await createDecodePool({ threads: config.dispatchThreads, formats, rows });
     const names = new Set<string>(['alerts']);
     for (const sink of sinks) {
       // The name becomes checkpoint files and dead-letter folders.

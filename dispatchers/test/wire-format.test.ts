@@ -72,6 +72,15 @@ describe('wire formats: sink text rendered by the decode workers', () => {
         result.value.events,
       );
     }
+    // Without rows (every consumer takes a wire format) a reader of `events` still gets the same rows.
+    await pool.close();
+    pool = await createDecodePool({ threads: 1, formats: ['clickhouse-tsv'], rows: false });
+    const bare = await pool.decode(payloads, 'mixed');
+    for (const [i, result] of bare.entries())
+      if (result.ok && result.value.kind === 'client') {
+        expect(result.value.count).toBe(batches[i]!.batch.events.length);
+        expect(result.value.events).toEqual(enrichEnvelope(batches[i]!));
+      }
     const server = results[batches.length]!;
     expect(server.ok && server.value.kind).toBe('server');
     expect(results[batches.length + 1]).toMatchObject({ ok: false, code: 'invalid_json' });
@@ -143,6 +152,19 @@ describe('ClickHouse through the wire format', () => {
     // Every event went as the workers' bytes (the repeated record's too): no row was built for the sink.
     const all = rows.length + batches[0]!.batch.events.length;
     expect(consumer()).toMatchObject({ events: all, encodedEvents: all });
+
+    // No sink needs rows, so the workers built none; the alerter still decided the new subjects
+    // (it decodes the rows again for a record that raises something new).
+    await waitFor('the alerts consumer past every record', () =>
+      dispatchers!.stats().consumers.every((c) => c.records === batches.length + 1),
+    );
+    const alerts = (await dispatchers.listAlerts()).map((a) => a.key).sort();
+    expect(alerts).toEqual(
+      expect.arrayContaining(['first-feature:shop:export-csv', 'new-assert:shop:cart-total-positive']),
+    );
+    expect(alerts.filter((key) => key.startsWith('new-error:shop:'))).toHaveLength(
+      new Set(rows.filter((e) => e.kind === 'error').map((e) => e.fingerprint)).size,
+    );
 
     // FINAL: what a reader sees once ReplacingMergeTree has folded the repeated record's rows.
     const stored = await everyColumn('by_bytes');

@@ -2,7 +2,9 @@ import { Piscina } from 'piscina';
 import { workerFile } from '@telltale/spool';
 import type { DecodeTask, DecodeTaskResult, EncodedChunk } from './decode-worker.js';
 import { readColumns } from './enrich/wire.js';
+import type { EnrichedEvent } from './enrich/enrich.js';
 import {
+  decodeRecord,
   decodeRecordsInline,
   type DecodedRecord,
   type RecordDecodeResult,
@@ -47,6 +49,21 @@ export interface DecodePoolOptions {
    * events in these too, so those sinks get bytes and the main thread builds no rows for them.
    */
   formats?: readonly WireFormat[];
+  /**
+   * False when every consumer takes a wire format: the workers build no rows (columns), and a
+   * consumer that still reads `events` (a fallback: a new alert subject, a release with source
+   * maps) gets them decoded again from the payload on its own thread. Default true.
+   */
+  rows?: boolean;
+}
+
+/** A client record's rows decoded on this thread (the workers built none: DecodePoolOptions.rows). */
+function decodeAgain(payload: Buffer, content: SpoolContent): EnrichedEvent[] {
+  const result = decodeRecord(payload, content);
+  // The worker decoded the same bytes with the same pure function: a different answer is a bug.
+  if (!result.ok || result.value.kind !== 'client')
+    throw new Error(`record decoded in a worker but not again: ${result.ok ? 'server logs' : result.reason}`);
+  return result.value.events;
 }
 
 /** Record `index`'s slice of each format's bytes. */
@@ -102,6 +119,7 @@ export async function createDecodePool(options: DecodePoolOptions): Promise<Deco
   }
 
   const formats = [...new Set(options.formats ?? [])];
+  const rows = options.rows !== false;
   const maxInFlight = options.threads * 2;
   const piscina = new Piscina<DecodeTask, DecodeTaskResult>({
     ...workerFile(import.meta.url, 'decode-worker', 3),
@@ -145,7 +163,7 @@ export async function createDecodePool(options: DecodePoolOptions): Promise<Deco
       }
       let answer: DecodeTaskResult;
       try {
-        answer = await piscina.run({ content, bytes, ends, formats }, { transferList: [bytes.buffer] });
+        answer = await piscina.run({ content, bytes, ends, formats, rows }, { transferList: [bytes.buffer] });
       } catch (error) {
         // A worker that died (or a task that threw) must not cost records: decode them here instead.
         stats.inlineFallbacks += 1;
@@ -161,7 +179,8 @@ export async function createDecodePool(options: DecodePoolOptions): Promise<Deco
         const raw = { ...value.raw, payload: payloads[index]! };
         if (value.kind === 'server') return { ok: true, value: { kind: 'server', logs: value.logs, raw } };
         const { columns } = answer;
-        const { from, to, regroupable } = value;
+        const { from, to, count, regroupable } = value;
+        const payload = payloads[index]!;
         // The shared decode cache holds the compact columns, not rows: each read builds the rows
         // afresh (~1 µs an event), so they die young with the hand-over that used them instead of
         // piling up in the old generation while a slower consumer catches up (GC was 40% of the
@@ -170,9 +189,9 @@ export async function createDecodePool(options: DecodePoolOptions): Promise<Deco
           kind: 'client',
           raw,
           get events() {
-            return readColumns(columns, from, to);
+            return rows ? readColumns(columns, from, to) : decodeAgain(payload, content);
           },
-          count: to - from,
+          count,
           regroupable,
           ...(formats.length === 0 ? {} : { encoded: encodedAt(answer.encoded, index) }),
         } satisfies DecodedRecord;

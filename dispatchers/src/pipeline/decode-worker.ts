@@ -17,6 +17,11 @@ export interface DecodeTask {
   ends: number[];
   /** The sinks' wire formats to render each client record's events in, beside the columns. */
   formats?: readonly WireFormat[];
+  /**
+   * False: no consumer of this process needs rows as a rule (every one takes a wire format), so no
+   * columns are built or posted; the rare consumer that does (a fallback) decodes the payload again.
+   */
+  rows?: boolean;
 }
 
 /** One wire format's bytes for the chunk: record i's lines are bytes[ends[i-1] … ends[i]) (empty unless a client record). */
@@ -34,7 +39,7 @@ export type WireDecodeResult = { ok: true; value: WireRecord } | { ok: false; co
 
 type WireRaw = Omit<RawBatch, 'payload'>;
 type WireRecord =
-  | { kind: 'client'; from: number; to: number; regroupable: string[]; raw: WireRaw }
+  | { kind: 'client'; from: number; to: number; count: number; regroupable: string[]; raw: WireRaw }
   | { kind: 'server'; logs: ServerLogRow[]; raw: WireRaw };
 
 export interface DecodeTaskResult {
@@ -89,6 +94,7 @@ export default function decodeChunk(task: DecodeTask): DecodeTaskResult {
   const bytes = Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength);
   const results: WireDecodeResult[] = [];
   const columns = createColumnWriter();
+  const rows = task.rows !== false;
   const formats = (task.formats ?? []).filter((format) => WIRE_ENCODERS[format] !== undefined);
   const writers = formats.map(createEncodedWriter);
   const noText = (): void => writers.forEach((writer) => writer.add(''));
@@ -109,10 +115,11 @@ export default function decodeChunk(task: DecodeTask): DecodeTaskResult {
       continue;
     }
     const from = columns.rows();
-    for (const event of value.events) columns.add(event);
+    if (rows) for (const event of value.events) columns.add(event);
     for (const [i, format] of formats.entries()) writers[i]!.add(WIRE_ENCODERS[format]!(value.events));
     const regroupable = [...(value.regroupable ?? [])];
-    results.push({ ok: true, value: { kind: 'client', from, to: columns.rows(), regroupable, raw } });
+    const count = value.events.length;
+    results.push({ ok: true, value: { kind: 'client', from, to: columns.rows(), count, regroupable, raw } });
   }
   const encoded = writers.map((writer) => writer.finish());
   return { threadId, results, columns: columns.finish(), encoded };
