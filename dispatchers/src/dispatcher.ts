@@ -325,7 +325,8 @@ export async function startDispatchers(config: DispatcherConfig, deps: Dispatche
         // Most records raise nothing new: told from their subjects, without building their rows.
         encoding: 'alert-keys',
         exportEncoded: async (batch) => {
-          if (await mayRaise(batch)) await activeAlerts.process(batch.events());
+          const records = await mayRaise(batch);
+          if (records.length > 0) await activeAlerts.process(await batch.events(records));
           return { status: 'ok' };
         },
         close: async () => undefined,

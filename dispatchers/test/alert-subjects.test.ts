@@ -15,7 +15,7 @@ function encoded(events: EnrichedEvent[], regroupable: string[] = []): EncodedEv
     chunks: [Buffer.from(alertSubjectsJson(events))],
     rows: events.length,
     regroupable: new Set(regroupable),
-    events: () => events,
+    events: async () => events,
   };
 }
 
@@ -52,21 +52,30 @@ describe('alert subjects: the alerter skips records that raise nothing new, with
         regroup: { mayChange: async (releases) => maps && releases.size > 0 },
         firstUsePerAccount,
       });
-    expect(await filter()(encoded(events))).toBe(false);
+    expect(await filter()(encoded(events))).toEqual([]);
     // The account's first use is a subject only with first use per account on.
-    expect(await filter(true)(encoded(events))).toBe(true);
+    expect(await filter(true)(encoded(events))).toEqual([0]);
     known.delete('new-assert:shop:cart-total-positive');
-    expect(await filter()(encoded(events))).toBe(true);
+    expect(await filter()(encoded(events))).toEqual([0]);
     known.add('new-assert:shop:cart-total-positive');
     // A resolved group may regress: decided on the rows, as before.
     groups.set(fingerprint, 'resolved');
-    expect(await filter()(encoded(events))).toBe(true);
+    expect(await filter()(encoded(events))).toEqual([0]);
     // An ignored group never alerts, decided or not.
     groups.set(fingerprint, 'ignored');
     known.delete(keys[0]!);
-    expect(await filter()(encoded(events))).toBe(false);
+    expect(await filter()(encoded(events))).toEqual([]);
     known.add(keys[0]!);
     groups.clear();
-    expect(await filter(false, true)(encoded(events, ['shop\u00001.4.2']))).toBe(true);
+    expect(await filter(false, true)(encoded(events, ['shop\u00001.4.2']))).toEqual([0]);
+    // Only the records with something undecided go to the alerter as rows.
+    const other = enrichEnvelope(clientBatch(2, 2, Date.now(), 'blog'));
+    const two: EncodedEvents = {
+      chunks: [Buffer.from(alertSubjectsJson(events)), Buffer.from(alertSubjectsJson(other))],
+      rows: events.length + other.length,
+      regroupable: new Set(),
+      events: async () => [...events, ...other],
+    };
+    expect(await filter()(two)).toEqual([1]);
   });
 });

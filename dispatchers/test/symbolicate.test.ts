@@ -177,7 +177,7 @@ describe('source maps: upload, symbolication, grouping on original code', () => 
       chunks: [Buffer.from(WIRE_ENCODERS['clickhouse-tsv']!(rows(release)))],
       rows: 1,
       regroupable: new Set([`shop\u0000${release}`]),
-      events: () => rows(release),
+      events: async () => rows(release),
     });
     expect(await sink.exportEncoded!(batch('7.7.7'), [])).toEqual({ status: 'ok' });
     expect(calls).toEqual(['bytes']);

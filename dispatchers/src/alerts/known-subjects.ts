@@ -10,27 +10,32 @@ export interface SubjectFilterOptions {
 }
 
 /**
- * Whether a hand-over (as 'alert-keys' bytes, intelligence/alert-subjects.ts) may raise an alert:
- * false only when every subject is already decided in the alert log, no error's group is resolved
- * (a regression is decided on the rows), and no release has source maps (fingerprints may change).
- * True sends the rows through the alerter as before: the answer is a shortcut, never a decision.
+ * The records of a hand-over (as 'alert-keys' bytes, intelligence/alert-subjects.ts) that may raise
+ * an alert: a record is left out only when every subject of it is already decided in the alert log
+ * and no error of it belongs to a resolved group (a regression is decided on the rows); with a
+ * release that has source maps (fingerprints may change) every record is in. The records named go
+ * through the alerter as rows, as before: leaving a record out is a shortcut, never a decision —
+ * a record with an undecided subject is always in, so candidates count every occurrence.
  */
 export function createSubjectFilter(
   options: SubjectFilterOptions,
-): (batch: EncodedEvents) => Promise<boolean> {
+): (batch: EncodedEvents) => Promise<number[]> {
   const accountKeys = options.firstUsePerAccount === true;
-  return async (batch) => {
-    if (options.regroup !== undefined && (await options.regroup.mayChange(batch.regroupable))) return true;
-    for (const chunk of batch.chunks)
-      for (const [key, app, fingerprint] of readAlertSubjects(chunk)) {
-        if (!accountKeys && key.startsWith('first-feature-account:')) continue;
-        if (fingerprint !== '') {
-          const status = options.groups?.get(app, fingerprint)?.status;
-          if (status === 'ignored') continue;
-          if (status === 'resolved' || status === 'regressed') return true;
-        }
-        if (!options.log.has(key)) return true;
+  const mayRaise = (chunk: Buffer): boolean => {
+    for (const [key, app, fingerprint] of readAlertSubjects(chunk)) {
+      if (!accountKeys && key.startsWith('first-feature-account:')) continue;
+      if (fingerprint !== '') {
+        const status = options.groups?.get(app, fingerprint)?.status;
+        if (status === 'ignored') continue;
+        if (status === 'resolved' || status === 'regressed') return true;
       }
+      if (!options.log.has(key)) return true;
+    }
     return false;
+  };
+  return async (batch) => {
+    const all = batch.chunks.map((_, i) => i);
+    if (options.regroup !== undefined && (await options.regroup.mayChange(batch.regroupable))) return all;
+    return all.filter((i) => mayRaise(batch.chunks[i]!));
   };
 }

@@ -149,7 +149,22 @@ export async function createDecodePool(options: DecodePoolOptions): Promise<Deco
     else next();
   }
 
-  async function runChunk(payloads: Buffer[], content: SpoolContent): Promise<RecordDecodeResult[]> {
+  /** What a task asks the workers for: the pool's own formats and rows, or just rows (loadEvents). */
+  type Shape = { formats: readonly WireFormat[]; rows: boolean };
+  const poolShape: Shape = { formats, rows };
+
+  /** A client record's rows decoded again in a worker (the pool built none for it: `rows` false). */
+  async function loadEvents(payload: Buffer, content: SpoolContent): Promise<EnrichedEvent[]> {
+    const [result] = await runChunk([payload], content, { formats: [], rows: true });
+    if (result?.ok && result.value.kind === 'client') return result.value.events;
+    return decodeAgain(payload, content);
+  }
+
+  async function runChunk(
+    payloads: Buffer[],
+    content: SpoolContent,
+    shape: Shape = poolShape,
+  ): Promise<RecordDecodeResult[]> {
     await slot();
     try {
       // One copy into a buffer the worker then owns: the spool's buffers stay usable here (raw batches, dead letters).
@@ -163,7 +178,8 @@ export async function createDecodePool(options: DecodePoolOptions): Promise<Deco
       }
       let answer: DecodeTaskResult;
       try {
-        answer = await piscina.run({ content, bytes, ends, formats, rows }, { transferList: [bytes.buffer] });
+        const task: DecodeTask = { content, bytes, ends, formats: shape.formats, rows: shape.rows };
+        answer = await piscina.run(task, { transferList: [bytes.buffer] });
       } catch (error) {
         // A worker that died (or a task that threw) must not cost records: decode them here instead.
         stats.inlineFallbacks += 1;
@@ -189,11 +205,12 @@ export async function createDecodePool(options: DecodePoolOptions): Promise<Deco
           kind: 'client',
           raw,
           get events() {
-            return rows ? readColumns(columns, from, to) : decodeAgain(payload, content);
+            return shape.rows ? readColumns(columns, from, to) : decodeAgain(payload, content);
           },
           count,
           regroupable,
-          ...(formats.length === 0 ? {} : { encoded: encodedAt(answer.encoded, index) }),
+          ...(shape.formats.length === 0 ? {} : { encoded: encodedAt(answer.encoded, index) }),
+          ...(shape.rows ? {} : { loadEvents: () => loadEvents(payload, content) }),
         } satisfies DecodedRecord;
         return { ok: true, value: decoded };
       });

@@ -89,7 +89,7 @@ export function regroupingSink(sink: Sink, regroup: Regroup): Sink {
           // The workers' bytes carry the stacks' own fingerprints: good unless a release has maps.
           exportEncoded: async (batch: EncodedEvents, raw?: readonly RawBatch[]) =>
             (await regroup.mayChange(batch.regroupable))
-              ? sink.export(await regroup(batch.events()), raw)
+              ? sink.export(await regroup(await batch.events()), raw)
               : exportEncoded(batch, raw),
         }),
     ...(exportServerLogs === undefined ? {} : { exportServerLogs }),

@@ -43,6 +43,8 @@ export type DecodedRecord =
       count?: number;
       encoded?: Partial<Record<WireFormat, Buffer>>;
       regroupable?: readonly string[];
+      /** The rows decoded again off this thread, when the pool built none (DecodePoolOptions.rows). */
+      loadEvents?: () => Promise<EnrichedEvent[]>;
     }
   | { kind: 'server'; logs: ServerLogRow[]; raw: RawBatch };
 
@@ -176,7 +178,7 @@ type ClientRecord = Extract<DecodedRecord, { kind: 'client' }>;
 /** A consumer's own view of a shared decoded record: its rows built on the first read of `events`, then kept. */
 function rowsOnDemand(shared: ClientRecord): ClientRecord {
   let rows: EnrichedEvent[] | undefined;
-  const { raw, count, encoded, regroupable } = shared;
+  const { raw, count, encoded, regroupable, loadEvents } = shared;
   return {
     kind: 'client',
     raw,
@@ -186,6 +188,7 @@ function rowsOnDemand(shared: ClientRecord): ClientRecord {
     ...(count === undefined ? {} : { count }),
     ...(encoded === undefined ? {} : { encoded }),
     ...(regroupable === undefined ? {} : { regroupable }),
+    ...(loadEvents === undefined ? {} : { loadEvents }),
   };
 }
 
@@ -331,7 +334,16 @@ export function createSinkHandler<P>(
       rows += value.count;
       for (const key of value.regroupable ?? []) regroupable.add(key);
     }
-    return { chunks, rows, regroupable, events: () => clientRows(entries) };
+    const events = async (records?: readonly number[]): Promise<EnrichedEvent[]> => {
+      const wanted = records === undefined ? entries : records.map((i) => entries[i]!);
+      const rows = await Promise.all(
+        wanted.map(({ value }) =>
+          value.kind !== 'client' ? [] : (value.loadEvents?.() ?? Promise.resolve(value.events)),
+        ),
+      );
+      return rows.flat();
+    };
+    return { chunks, rows, regroupable, events };
   }
 
   /** Records the last export took as wire bytes: counted as encodedEvents once accepted. */

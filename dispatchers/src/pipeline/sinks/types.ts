@@ -44,8 +44,12 @@ export interface EncodedEvents {
    * with a stack and a fingerprint): regrouping looks up only these, and falls back to `events()`.
    */
   regroupable: ReadonlySet<string>;
-  /** The same events as rows, built on each call: for a wrapper that must change them (regrouping). */
-  events(): EnrichedEvent[];
+  /**
+   * The same events as rows, built on each call (decoded again in the pool's workers when they built
+   * none): for a wrapper that must change them (regrouping) or look closer (the alerter). `records`:
+   * only the events of these records (indexes into `chunks`).
+   */
+  events(records?: readonly number[]): Promise<EnrichedEvent[]>;
 }
 
 /** One server log line as stored: a flat row, scrubbed, with the ids that put it on a timeline. */
