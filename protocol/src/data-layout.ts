@@ -22,6 +22,7 @@ export type SpoolName = 'client' | 'server' | 'blob';
  *   sources/blob-<container>.jsonl  the Azure Blob source's listing checkpoint
  *   auth/access.json                users and API tokens
  *   telltale.duckdb                 the embedded store
+ *   tmp/duckdb-loads/               CSV files DuckDB is loading (one per insert, removed after it)
  *   demo-app.json, demo-api-buffer/ the demo app's key and its API's log buffer (telltale start)
  * ```
  */
@@ -47,6 +48,7 @@ export function dataLayout(dataDir: string) {
     blobSourceCheckpoint: (container: string): string => at('sources', `blob-${container}.jsonl`),
     accessFile: at('auth', 'access.json'),
     duckdb: at('telltale.duckdb'),
+    duckdbLoads: at('tmp', 'duckdb-loads'),
     demoApp: at('demo-app.json'),
     demoApiBuffer: at('demo-api-buffer'),
   } as const;

@@ -27,12 +27,16 @@ export function duckDbFile(dataDir: string): string {
 }
 
 /** Builds one configured sink. Nothing here connects yet: a store that is down at start only delays its consumer. */
-export async function createSink(kind: SinkKind, config: SinkSettings, deps: SinkFactoryDeps): Promise<Sink> {
+export async function createSink(
+  kind: SinkKind,
+  config: SinkSettings & { readonly dataDir: string },
+  deps: SinkFactoryDeps,
+): Promise<Sink> {
   switch (kind) {
     case 'duckdb':
       if (deps.duckdb === undefined)
         throw new Error('the duckdb sink needs the DuckDB instance (deps.duckdb)');
-      return createDuckDbSink(deps.duckdb);
+      return createDuckDbSink(deps.duckdb, { loadDir: dataLayout(config.dataDir).duckdbLoads });
     case 'clickhouse':
       if (config.clickhouse === undefined) throw new Error('clickhouse settings missing');
       return createClickHouseSink(config.clickhouse);

@@ -7,7 +7,8 @@ import {
 } from '@duckdb/node-api';
 import { EVENT_COLUMNS } from '@telltale/schema';
 import type { EnrichedEvent } from '../../enrich/enrich.js';
-import type { ExportResult, Sink } from '../types.js';
+import type { EncodedEvents, ExportResult, Sink } from '../types.js';
+import { insertEventsCsv } from './csv.js';
 import { ensureDuckDbSchema } from './schema.js';
 import { createServerLogStaging, deleteDaysBefore, insertServerLogs } from './server-logs.js';
 
@@ -182,14 +183,26 @@ export function classifyDuckDbError(error: unknown): ExportResult {
   return { status: 'retryable', reason: message };
 }
 
+export interface DuckDbSinkOptions {
+  /**
+   * Where the decode workers' CSV lines are written for DuckDB to load (dataLayout's duckdbLoads).
+   * Without it the sink takes rows only, through the Appender on this thread.
+   */
+  loadDir?: string;
+}
+
 /** The embedded default sink: writes `events` and `server_logs` through its own connection to the shared instance. */
-export async function createDuckDbSink(instance: DuckDBInstance): Promise<Sink> {
+export async function createDuckDbSink(
+  instance: DuckDBInstance,
+  options: DuckDbSinkOptions = {},
+): Promise<Sink> {
   const connection = await instance.connect();
   await ensureDuckDbSchema(connection);
   await createStagingTable(connection);
   await createServerLogStaging(connection);
   await connection.run(`SET checkpoint_threshold = '${DUCKDB_CHECKPOINT_THRESHOLD}'`);
   const direct = await appendableInPlace(connection);
+  const { loadDir } = options;
   let closed = false;
   // One connection runs one transaction at a time: the client, server-log and Blob consumers take turns.
   let tail: Promise<unknown> = Promise.resolve();
@@ -214,6 +227,16 @@ export async function createDuckDbSink(instance: DuckDBInstance): Promise<Sink> 
       events.length === 0
         ? Promise.resolve({ status: 'ok' })
         : store(() => insertEvents(connection, events, { direct })),
+    // The decode workers' CSV lines, loaded by DuckDB's reader on its own threads (duckdb/csv.ts).
+    ...(loadDir === undefined
+      ? {}
+      : {
+          encoding: 'duckdb-csv' as const,
+          exportEncoded: (batch: EncodedEvents) =>
+            batch.rows === 0
+              ? Promise.resolve<ExportResult>({ status: 'ok' })
+              : store(() => insertEventsCsv(connection, batch.chunks, loadDir)),
+        }),
     exportServerLogs: (logs) =>
       logs.length === 0 ? Promise.resolve({ status: 'ok' }) : store(() => insertServerLogs(connection, logs)),
     dropDaysBefore: (day) => serial(() => deleteDaysBefore(connection, day)),

@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, open, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { EVENT_COLUMNS } from '@telltale/schema';
+import type { EnrichedEvent } from '../../enrich/enrich.js';
+
+/**
+ * The 'duckdb-csv' wire format: one CSV line per event, rendered in the decode workers, that DuckDB's
+ * own CSV reader loads on its threads (node-api runs queries off the JavaScript thread) instead of
+ * one Appender call per value on the main thread — which in `npm start` is the collector's HTTP
+ * event loop. Every string is quoted (a quote doubled), so an empty string is `""` and NULL is an
+ * empty field; times travel as epoch milliseconds and become TIMESTAMP / DATE in the SELECT.
+ */
+
+/** The file's columns, in line order, with the type DuckDB reads each as. */
+const CSV_COLUMNS: ReadonlyArray<readonly [string, string]> = [
+  ['app', 'VARCHAR'],
+  ['id', 'VARCHAR'],
+  ['kind', 'VARCHAR'],
+  ['ts_ms', 'BIGINT'],
+  ['received_ms', 'BIGINT'],
+  ['batch_id', 'VARCHAR'],
+  ['release', 'VARCHAR'],
+  ['environment', 'VARCHAR'],
+  ['session', 'VARCHAR'],
+  ['user_id', 'VARCHAR'],
+  ['account_id', 'VARCHAR'],
+  ['url', 'VARCHAR'],
+  ['trace', 'VARCHAR'],
+  ['online', 'BOOLEAN'],
+  ['fingerprint', 'VARCHAR'],
+  ['name', 'VARCHAR'],
+  ['error_type', 'VARCHAR'],
+  ['message', 'VARCHAR'],
+  ['stack', 'VARCHAR'],
+  ['level', 'VARCHAR'],
+  ['count', 'INTEGER'],
+  ['soft', 'BOOLEAN'],
+  ['attrs', 'VARCHAR'],
+  ['breadcrumbs', 'VARCHAR'],
+  ['browser', 'VARCHAR'],
+  ['browser_version', 'VARCHAR'],
+  ['os', 'VARCHAR'],
+  ['os_version', 'VARCHAR'],
+  ['device', 'VARCHAR'],
+  ['load_ms', 'DOUBLE'],
+  ['adblock', 'BOOLEAN'],
+];
+
+/** `events` columns (EVENT_COLUMNS) from the file's: the three times computed, the rest as read. */
+const SELECT_LIST = EVENT_COLUMNS.map((column) => {
+  if (column === 'ts') return 'epoch_ms(ts_ms) AS ts';
+  if (column === 'received_at') return 'epoch_ms(received_ms) AS received_at';
+  if (column === 'day') return 'CAST(epoch_ms(received_ms) AS DATE) AS day';
+  return column;
+}).join(', ');
+
+const q = (v: string | null): string =>
+  v === null ? '' : v.includes('"') ? `"${v.replaceAll('"', '""')}"` : `"${v}"`;
+const b = (v: boolean | null): string => (v === null ? '' : v ? 'true' : 'false');
+
+/** One spool record's events as CSV lines (CSV_COLUMNS order). Pure: it runs in the decode workers. */
+export function eventsDuckDbCsv(events: readonly EnrichedEvent[]): string {
+  let out = '';
+  for (const e of events)
+    out +=
+      `${q(e.app)},${q(e.id)},${q(e.kind)},${e.ts},${e.receivedAt},${q(e.batchId)},${q(e.release)},` +
+      `${q(e.environment)},${q(e.session)},${q(e.userId)},${q(e.accountId)},${q(e.url)},${q(e.trace)},` +
+      `${b(e.online)},${q(e.fingerprint)},${q(e.name)},${q(e.errorType)},${q(e.message)},${q(e.stack)},` +
+      `${q(e.level)},${e.count},${b(e.soft)},${q(e.attrs)},${q(e.breadcrumbs)},${q(e.browser)},` +
+      `${q(e.browserVersion)},${q(e.os)},${q(e.osVersion)},${q(e.device)},` +
+      `${e.loadMs === null ? '' : e.loadMs},${b(e.adblock)}\n`;
+  return out;
+}
+
+/** DuckDB's reader for the file: every option fixed (no sniffing), so a value never changes type. */
+function readCsv(file: string): string {
+  const columns = CSV_COLUMNS.map(([name, type]) => `'${name}': '${type}'`).join(', ');
+  // The path is ours (a random name under the sink's folder); quotes doubled all the same.
+  return `read_csv('${file.replaceAll("'", "''")}', header = false, delim = ',', quote = '"', escape = '"',
+    nullstr = '', allow_quoted_nulls = false, auto_detect = false, strict_mode = true,
+    max_line_size = 268435456, columns = {${columns}})`;
+}
+
+/**
+ * Stores the records' CSV lines in `events`, once per (app, id): a copy already stored, or a second
+ * copy in the same call (the earliest received wins), is skipped. One transaction: all or nothing.
+ * The bytes go to a file under `tmpDir` (async writes) that DuckDB reads on its own threads; the
+ * file is removed afterwards, whatever happened.
+ */
+export async function insertEventsCsv(
+  connection: DuckDBConnection,
+  chunks: readonly Buffer[],
+  tmpDir: string,
+): Promise<void> {
+  await mkdir(tmpDir, { recursive: true });
+  const file = path.join(tmpDir, `events-${randomUUID()}.csv`);
+  try {
+    const handle = await open(file, 'w');
+    try {
+      await handle.writev([...chunks]);
+    } finally {
+      await handle.close();
+    }
+    await connection.run('BEGIN TRANSACTION');
+    try {
+      await connection.run(
+        `INSERT OR IGNORE INTO events (${EVENT_COLUMNS.join(', ')})
+          SELECT ${SELECT_LIST} FROM ${readCsv(file)}
+          QUALIFY row_number() OVER (PARTITION BY app, id ORDER BY received_ms) = 1`,
+      );
+      await connection.run('COMMIT');
+    } catch (error) {
+      await connection.run('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  } finally {
+    await rm(file, { force: true });
+  }
+}
