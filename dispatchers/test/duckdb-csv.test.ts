@@ -102,12 +102,19 @@ describe('DuckDB through the CSV wire format', () => {
     sink = await createDuckDbSink(instance, { loadDir: path.join(dir, 'loads') });
     const first = enrichEnvelope({ ...clientBatch(5, 4), receivedAt: 1_800_000_000_000 });
     const later = enrichEnvelope({ ...clientBatch(5, 4), receivedAt: 1_800_000_060_000 });
-    // The same batch received twice in one hand-over: the earliest received copy is the one stored.
+    // The same batch twice in one hand-over (a retried upload stored twice): its first copy is stored.
+    const raw = (receivedAt: number) => ({
+      app: 'shop',
+      batchId: 'b-5',
+      receivedAt,
+      kind: 'client' as const,
+      payload: Buffer.alloc(0),
+    });
     expect(
-      await sink.exportEncoded!({
-        ...csv([...later, ...first]),
-        chunks: [...csv(later).chunks, ...csv(first).chunks],
-      }),
+      await sink.exportEncoded!(
+        { ...csv([...first, ...later]), chunks: [...csv(first).chunks, ...csv(later).chunks] },
+        [raw(1_800_000_000_000), raw(1_800_000_060_000)],
+      ),
     ).toEqual({ status: 'ok' });
     expect(await sink.exportEncoded!(csv(later))).toEqual({ status: 'ok' });
     const rows = (

@@ -3,6 +3,7 @@ import { mkdir, open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { EVENT_COLUMNS } from '@telltale/schema';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '@telltale/spool';
 import type { EnrichedEvent } from '../../enrich/enrich.js';
 
 /**
@@ -85,7 +86,8 @@ function readCsv(file: string): string {
 
 /**
  * Stores the records' CSV lines in `events`, once per (app, id): a copy already stored, or a second
- * copy in the same call (the earliest received wins), is skipped. One transaction: all or nothing.
+ * copy in the same call, is skipped (the caller drops a batch repeated within one call, so its first
+ * copy is the one stored; see uniqueBatches). One transaction: all or nothing.
  * The bytes go to a file under `tmpDir` (async writes) that DuckDB reads on its own threads; the
  * file is removed afterwards, whatever happened.
  */
@@ -94,10 +96,11 @@ export async function insertEventsCsv(
   chunks: readonly Buffer[],
   tmpDir: string,
 ): Promise<void> {
-  await mkdir(tmpDir, { recursive: true });
+  // Customer data (scrubbed, but the app's): private like every file of the data directory.
+  await mkdir(tmpDir, { recursive: true, mode: PRIVATE_DIR_MODE });
   const file = path.join(tmpDir, `events-${randomUUID()}.csv`);
   try {
-    const handle = await open(file, 'w');
+    const handle = await open(file, 'wx', PRIVATE_FILE_MODE);
     try {
       await handle.writev([...chunks]);
     } finally {
@@ -107,8 +110,7 @@ export async function insertEventsCsv(
     try {
       await connection.run(
         `INSERT OR IGNORE INTO events (${EVENT_COLUMNS.join(', ')})
-          SELECT ${SELECT_LIST} FROM ${readCsv(file)}
-          QUALIFY row_number() OVER (PARTITION BY app, id ORDER BY received_ms) = 1`,
+          SELECT ${SELECT_LIST} FROM ${readCsv(file)}`,
       );
       await connection.run('COMMIT');
     } catch (error) {
@@ -118,4 +120,23 @@ export async function insertEventsCsv(
   } finally {
     await rm(file, { force: true });
   }
+}
+
+/**
+ * The records of one export without a batch seen earlier in it (same app and batch id: the SDK's
+ * retry of a batch the collector had stored), so the first copy is the one stored. A window over
+ * every row (QUALIFY row_number() …) did the same in SQL at 12% of the load's time.
+ */
+export function uniqueBatches(
+  chunks: readonly Buffer[],
+  raw: readonly { app: string; batchId: string }[] | undefined,
+): Buffer[] {
+  if (raw === undefined || raw.length !== chunks.length) return [...chunks];
+  const seen = new Set<string>();
+  return chunks.filter((_, i) => {
+    const key = `${raw[i]!.app}\u0000${raw[i]!.batchId}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }

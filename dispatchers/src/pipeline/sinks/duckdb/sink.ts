@@ -7,8 +7,8 @@ import {
 } from '@duckdb/node-api';
 import { EVENT_COLUMNS } from '@telltale/schema';
 import type { EnrichedEvent } from '../../enrich/enrich.js';
-import type { EncodedEvents, ExportResult, Sink } from '../types.js';
-import { insertEventsCsv } from './csv.js';
+import type { EncodedEvents, ExportResult, RawBatch, Sink } from '../types.js';
+import { insertEventsCsv, uniqueBatches } from './csv.js';
 import { ensureDuckDbSchema } from './schema.js';
 import { createServerLogStaging, deleteDaysBefore, insertServerLogs } from './server-logs.js';
 
@@ -232,10 +232,10 @@ export async function createDuckDbSink(
       ? {}
       : {
           encoding: 'duckdb-csv' as const,
-          exportEncoded: (batch: EncodedEvents) =>
+          exportEncoded: (batch: EncodedEvents, raw?: readonly RawBatch[]) =>
             batch.rows === 0
               ? Promise.resolve<ExportResult>({ status: 'ok' })
-              : store(() => insertEventsCsv(connection, batch.chunks, loadDir)),
+              : store(() => insertEventsCsv(connection, uniqueBatches(batch.chunks, raw), loadDir)),
         }),
     exportServerLogs: (logs) =>
       logs.length === 0 ? Promise.resolve({ status: 'ok' }) : store(() => insertServerLogs(connection, logs)),
