@@ -73,8 +73,10 @@ export async function scanRecords(
     const start = offset - blockStart + RECORD_HEADER_BYTES;
     const payload = block.subarray(start, start + length);
     if (crc32(payload) !== checksum) return { offset, stop: 'corrupt' };
-    // Copy out so a caller holding one payload does not pin the whole 1 MiB block.
-    onRecord?.(Buffer.from(payload), offset, next);
+    // A view into the block, not a copy: readers hold a read's records together until they are
+    // handled (a hand-over, the decode cache's entries of it), so they pin about the blocks they
+    // fill anyway, at most one block more. The copy was 8% of a ClickHouse drain (72–77k → 81k rows/s).
+    onRecord?.(payload, offset, next);
     records += 1;
     offset = next;
   }
