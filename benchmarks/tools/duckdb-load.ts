@@ -24,7 +24,7 @@ import {
   DUCKDB_CHECKPOINT_THRESHOLD,
   insertEvents,
 } from '../../dispatchers/src/pipeline/sinks/duckdb/sink.js';
-import { eventsDuckDbCsv } from '../../dispatchers/src/pipeline/sinks/duckdb/csv.js';
+import { eventsDuckDbCsv } from '../../dispatchers/src/pipeline/sinks/duckdb/csv-lines.js';
 
 const EVENTS = Number(process.env.EVENTS ?? 200_000);
 const PER_RECORD = Number(process.env.PER_RECORD ?? 100);

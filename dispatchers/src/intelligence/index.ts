@@ -28,5 +28,5 @@ export {
 export { formatFrame, parseStack, type StackFrame } from './stack.js';
 export { artifactsRoot } from './symbolicate/artifact-store.js';
 export { functionScopes } from './symbolicate/function-names.js';
-export { createRegroup, type Regroup, regroupingSink } from './symbolicate/regroup.js';
+export { createRegroup, type Regroup, regroupableKeys, regroupingSink } from './symbolicate/regroup.js';
 export { createSymbolicator, type Symbolicator } from './symbolicate/symbolicator.js';

@@ -34,7 +34,7 @@ export { containerFromConnectionString } from './sinks/blob-archive/container.js
 export { archiveBlobDay, archiveBlobName } from './sinks/blob-archive/names.js';
 export { createBlobArchiveSink } from './sinks/blob-archive/sink.js';
 export { eventRow, eventsTabSeparated } from './sinks/clickhouse/rows.js';
-export { regroupableKeys, WIRE_ENCODERS, type WireEncoder } from './sinks/encoders.js';
+export { WIRE_ENCODERS, type WireEncoder } from './sinks/encoders.js';
 export { migrateClickHouse } from './sinks/clickhouse/schema.js';
 export { createClickHouseClient, createClickHouseSink } from './sinks/clickhouse/sink.js';
 export { ensureDuckDbSchema } from './sinks/duckdb/schema.js';

@@ -20,19 +20,33 @@ export interface Regroup {
  * (`uploadedBefore: receivedAt`), so every consumer and every replay computes the same fingerprint
  * for the same record. An app's own fingerprint (from the SDK) is kept as it is.
  */
+/** An error source maps could give another fingerprint: one with a stack and a fingerprint of its own. */
+const regroupable = (e: EnrichedEvent): boolean =>
+  e.kind === 'error' && e.stack !== null && e.fingerprint !== null;
+const releaseKey = (e: EnrichedEvent): string => `${e.app}\u0000${e.release}`;
+
+/** `app` NUL `release` of the events regrouping would look up (EncodedEvents.regroupable), each once. */
+export function regroupableKeys(events: readonly EnrichedEvent[]): string[] {
+  const keys: string[] = [];
+  for (const e of events) {
+    if (!regroupable(e)) continue;
+    const key = releaseKey(e);
+    if (!keys.includes(key)) keys.push(key);
+  }
+  return keys;
+}
+
 export function createRegroup(symbolicator: Symbolicator): Regroup {
   const hasMaps = (key: string): Promise<boolean> => {
     const [app, release] = key.split('\u0000') as [string, string];
     return symbolicator.hasMaps(app, release);
   };
   const regroup = async (events: EnrichedEvent[]): Promise<EnrichedEvent[]> => {
-    const regroupable = (e: EnrichedEvent): boolean =>
-      e.kind === 'error' && e.stack !== null && e.fingerprint !== null;
     // Most releases have no maps: ask once per release and export, not once per error, and when
     // none of them has maps hand the rows back as they are (no await per row).
     const releasesWithMaps = new Map<string, Promise<boolean>>();
     for (const event of events) {
-      const key = `${event.app}\u0000${event.release}`;
+      const key = releaseKey(event);
       if (regroupable(event) && !releasesWithMaps.has(key))
         releasesWithMaps.set(key, symbolicator.hasMaps(event.app, event.release));
     }
@@ -42,7 +56,7 @@ export function createRegroup(symbolicator: Symbolicator): Regroup {
     if (withMaps.size === 0) return events;
     const out: EnrichedEvent[] = [];
     for (const event of events) {
-      if (!regroupable(event) || !withMaps.has(`${event.app}\u0000${event.release}`)) {
+      if (!regroupable(event) || !withMaps.has(releaseKey(event))) {
         out.push(event);
         continue;
       }
