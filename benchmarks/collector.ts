@@ -49,7 +49,13 @@ async function serve(mode: Mode): Promise<void> {
         ],
         // On and evaluated for every request, set above the offered load so they never refuse.
         rateLimits: { perIp: { perSecond: 1_000_000 }, perKey: { perSecond: 1_000_000 } },
-        quotas: { eventsPerMinute: 1_000_000_000, bytesPerDay: 2 ** 50 },
+        quotas: {
+          eventsPerMinute: 1_000_000_000,
+          bytesPerDay: 2 ** 50,
+          // The public-key client budgets too: all the load comes from one loopback address.
+          bytesPerAddressPerHour: 2 ** 50,
+          bytesPerSessionPerDay: 2 ** 50,
+        },
       },
       {},
     );

@@ -66,6 +66,8 @@ async function startServer(paused: boolean): Promise<Server> {
       TELLTALE_RATE_LIMIT_PER_KEY: '0',
       TELLTALE_QUOTA_EVENTS_PER_MINUTE: '0',
       TELLTALE_QUOTA_BYTES_PER_DAY: '0',
+      TELLTALE_QUOTA_BYTES_PER_ADDRESS_PER_HOUR: '0',
+      TELLTALE_QUOTA_BYTES_PER_SESSION_PER_DAY: '0',
       TELLTALE_DISPATCH_PAUSED: paused ? '1' : '0',
       ...(process.env.TELLTALE_DISPATCH_THREADS === undefined
         ? {}

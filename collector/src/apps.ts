@@ -32,6 +32,11 @@ export interface AppQuotas {
   readonly attachmentsPerSession?: number;
   readonly attachmentsPerDay?: number;
   readonly attachmentBytesPerDay?: number;
+  // Budgets of one client of the public ingest key (public-budgets.ts); a secret key is not held to them.
+  readonly bytesPerAddressPerHour?: number;
+  readonly bytesPerSessionPerDay?: number;
+  readonly attachmentsPerAddressPerDay?: number;
+  readonly attachmentBytesPerAddressPerDay?: number;
 }
 
 export const APP_QUOTA_NAMES = [
@@ -41,6 +46,20 @@ export const APP_QUOTA_NAMES = [
   'attachmentsPerDay',
   'attachmentBytesPerDay',
 ] as const satisfies ReadonlyArray<keyof AppQuotas>;
+
+/**
+ * Per-client budgets of requests made with an app's public ingest key: by client address (IPv6 by
+ * its /64) and by session id, so no one sender can use up the app's day. Set like the quotas.
+ */
+export const PUBLIC_KEY_BUDGET_NAMES = [
+  'bytesPerAddressPerHour',
+  'bytesPerSessionPerDay',
+  'attachmentsPerAddressPerDay',
+  'attachmentBytesPerAddressPerDay',
+] as const satisfies ReadonlyArray<keyof AppQuotas>;
+
+/** Every name an app's `quotas` object may hold. */
+const APP_QUOTA_FIELDS: readonly string[] = [...APP_QUOTA_NAMES, ...PUBLIC_KEY_BUDGET_NAMES];
 
 /** An app as written in options, `TELLTALE_APPS` or `telltale.config.json`. */
 export interface CollectorAppOptions {
@@ -91,14 +110,14 @@ export const fingerprintKey = (key: string): string => createHash('sha256').upda
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** An app's `quotas` object: known names, whole numbers ≥ 0. */
+/** An app's `quotas` object: known names (quotas and public-key budgets), whole numbers ≥ 0. */
 function checkQuotas(raw: unknown, field: string): AppQuotas | undefined {
   if (raw === undefined) return undefined;
-  if (!isRecord(raw)) invalid(field, `must be an object { ${APP_QUOTA_NAMES.join(', ')} }`);
+  if (!isRecord(raw)) invalid(field, `must be an object { ${APP_QUOTA_FIELDS.join(', ')} }`);
   const quotas: Record<string, number> = {};
   for (const [name, value] of Object.entries(raw)) {
-    if (!(APP_QUOTA_NAMES as readonly string[]).includes(name))
-      invalid(`${field}.${name}`, `unknown quota; expected one of ${APP_QUOTA_NAMES.join(', ')}`);
+    if (!APP_QUOTA_FIELDS.includes(name))
+      invalid(`${field}.${name}`, `unknown quota; expected one of ${APP_QUOTA_FIELDS.join(', ')}`);
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
       invalid(`${field}.${name}`, 'must be a whole number, 0 or more (0 = off for this app)');
     quotas[name] = value;

@@ -5,6 +5,7 @@ import { LIMITS } from '@telltale/protocol';
 import { ATTACHMENT_ID, type AttachmentStore } from './attachment-store.js';
 import {
   MAX_USER_AGENT_LENGTH,
+  publicClient,
   refuseStoreFailure,
   registerPreflight,
   type IngestRouteDeps,
@@ -20,8 +21,9 @@ const CONTENT_TYPE = /^[\w.+-]+\/[\w.+-]+$/;
  * POST /v1/attachments?key=<ingest key>&session=<session id>[&id=<attachment id>][&event=<event id>]
  * (the SDK's `reportBug`): a gzip body, size-limited as sent and once inflated, stored durably in
  * the attachment store before the 202. A retry with the same `id` is answered `duplicate: true`.
- * The ingest key is public, so uploads with it are held to a per-session daily count; every upload
- * counts against the app's daily attachments and bytes (a secret key skips only the per-session one).
+ * The ingest key is public, so uploads with it are held to a per-session daily count and, since a
+ * sender can invent sessions, to a daily count and bytes per client address; every upload counts
+ * against the app's daily attachments and bytes (a secret key skips the per-session and per-address ones).
  */
 export function registerAttachmentsRoute(
   app: FastifyInstance,
@@ -87,7 +89,8 @@ export function registerAttachmentsRoute(
 
       const rawType = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
       const userAgent = request.headers['user-agent']?.slice(0, MAX_USER_AGENT_LENGTH);
-      const quota = deps.quotas.admitAttachment(auth.app, session, gzipped.length, auth.kind === 'ingest');
+      const client = publicClient(request, auth.kind);
+      const quota = deps.quotas.admitAttachment(auth.app, session, gzipped.length, client);
       if (!quota.ok) return refuseQuota(refuse, reply, 'attachments', quota.refusal);
       try {
         const saved = await storing(

@@ -6,6 +6,7 @@ import type { CollectorConfig } from './config.js';
 import { inflateBody, type DecodeFailure } from './decode.js';
 import { createGuard, refuseQuota, storing, StorageFailure, type GuardDeps } from './guard.js';
 import type { CollectorMetrics, IngestRoute } from './metrics.js';
+import type { PublicClient } from './public-budgets.js';
 import { QuotaRefused, type QuotaLedger } from './quotas.js';
 import type { SpoolShares } from './spool-shares.js';
 import type { BatchDecoded } from './ingest-decode.js';
@@ -25,7 +26,8 @@ export interface IngestRouteDeps {
 }
 
 /**
- * Appends one envelope within the app's quotas and spool share, both checked before the append
+ * Appends one envelope within the app's quotas and spool share (and, for a request made with a
+ * public ingest key, its `client`'s address and session budgets), all checked before the append
  * and given back when it fails; a refusal throws QuotaRefused, a failed write StorageFailure.
  */
 export async function appendWithinQuotas(
@@ -33,10 +35,11 @@ export async function appendWithinQuotas(
   app: CollectorApp,
   events: number,
   payload: Buffer,
+  client?: PublicClient,
 ): Promise<SpoolPosition> {
   const share = deps.shares.admit(app.id, payload.length, deps.guard.keys.apps().length);
   if (!share.ok) throw new QuotaRefused(share.refusal);
-  const quota = deps.quotas.admit(app, events, payload.length);
+  const quota = deps.quotas.admit(app, events, payload.length, client);
   if (!quota.ok) {
     share.admission.release();
     throw new QuotaRefused(quota.refusal);
@@ -77,6 +80,19 @@ export function refuseStoreFailure(
     `collector: ${route === 'attachments' ? 'attachment write' : route === 'logs' ? 'server-log spool append' : 'spool append'} failed, answering 503`,
   );
   return refuse(reply, route, 'TELLTALE_ERR_STORAGE', 'storage');
+}
+
+/**
+ * Who sent a request made with a public ingest key, for its budgets (public-budgets.ts): the
+ * trust-proxy-aware address the rate limiter uses and the session; none for a secret key.
+ */
+export function publicClient(
+  request: FastifyRequest,
+  kind: 'ingest' | 'secret',
+  session?: string,
+): PublicClient | undefined {
+  if (kind !== 'ingest') return undefined;
+  return { address: request.ip, ...(session !== undefined ? { session } : {}), log: request.log };
 }
 
 /** What a storage failure means for the client: full (503 + long Retry-After) or failed (503 + short). */
@@ -140,7 +156,12 @@ export function registerBatchRoute(
         return refuse(reply, 'batch', 'TELLTALE_ERR_INVALID_JSON', 'empty_body', {
           message: 'body is empty',
         });
-      const inflated = await inflateBody(body, auth.encoding, config.limits.maxDecompressedBytes);
+      // The public key is in every page: its bodies get the lower limit (config.ts maxPublicDecompressedBytes).
+      const inflateLimit =
+        auth.kind === 'ingest'
+          ? config.limits.maxPublicDecompressedBytes
+          : config.limits.maxDecompressedBytes;
+      const inflated = await inflateBody(body, auth.encoding, inflateLimit);
       if (!inflated.ok) return refuse(reply, 'batch', inflated.code, inflated.reason, inflated);
       const appId = auth.app.id;
       // The envelope's receivedAt and the answer's are the same instant.
@@ -165,7 +186,8 @@ export function registerBatchRoute(
             batch.payload.byteOffset,
             batch.payload.byteLength,
           );
-          const position = await appendWithinQuotas(deps, auth.app, batch.events, payload);
+          const client = publicClient(request, auth.kind, batch.session);
+          const position = await appendWithinQuotas(deps, auth.app, batch.events, payload, client);
           return { receivedAt, position };
         });
         metrics.bytes('batch', body.length, inflated.value.length);

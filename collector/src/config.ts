@@ -1,6 +1,18 @@
 import { Type, type TInteger } from '@sinclair/typebox';
 import { intSetting, invalidConfig as invalid, LIMITS, readSetting, type EnvTable } from '@telltale/protocol';
-import { APP_QUOTA_NAMES, resolveApps, type CollectorApp, type CollectorAppOptions } from './apps.js';
+import {
+  APP_QUOTA_NAMES,
+  PUBLIC_KEY_BUDGET_NAMES,
+  resolveApps,
+  type CollectorApp,
+  type CollectorAppOptions,
+} from './apps.js';
+import {
+  DEFAULT_MAX_PUBLIC_DECOMPRESSED_BYTES,
+  DEFAULT_PUBLIC_KEY_BUDGETS,
+  PUBLIC_KEY_BUDGET_SETTINGS,
+  type PublicKeyBudgets,
+} from './public-budgets.js';
 import { resolveTrustProxy, type TrustProxy } from './trust-proxy.js';
 
 export type { CollectorApp, CollectorAppOptions } from './apps.js';
@@ -11,6 +23,11 @@ export interface CollectorLimits {
   readonly maxCompressedBytes: number;
   /** Largest body after gunzip, in bytes: beyond it is a zip bomb (`TELLTALE_MAX_DECOMPRESSED_BYTES`, default 10 MiB). */
   readonly maxDecompressedBytes: number;
+  /**
+   * Largest body after gunzip of a request made with a public ingest key (`TELLTALE_MAX_PUBLIC_DECOMPRESSED_BYTES`,
+   * default 2 MiB or maxDecompressedBytes when lower; see DEFAULT_MAX_PUBLIC_DECOMPRESSED_BYTES).
+   */
+  readonly maxPublicDecompressedBytes: number;
   /** Largest attachment upload as sent, in bytes (`TELLTALE_MAX_ATTACHMENT_BYTES`, default 2 MiB). */
   readonly maxAttachmentBytes: number;
   /**
@@ -73,8 +90,10 @@ export interface CollectorRetention {
 /**
  * Per-app quotas, the defaults for every app; an app overrides them with `quotas` in the apps file
  * (`telltale apps quota`). 0 turns one off. Over a quota: 429 TELLTALE_ERR_QUOTA_EXCEEDED + Retry-After.
+ * The public-key budgets (PublicKeyBudgets: `TELLTALE_QUOTA_BYTES_PER_ADDRESS_PER_HOUR`, …) hold each
+ * client of an ingest key to a small share of them: 429 TELLTALE_ERR_CLIENT_QUOTA_EXCEEDED.
  */
-export interface CollectorQuotas {
+export interface CollectorQuotas extends PublicKeyBudgets {
   /** Events (client events and server log lines) accepted per app per clock minute (`TELLTALE_QUOTA_EVENTS_PER_MINUTE`, default 60,000). */
   readonly eventsPerMinute: number;
   /** Bytes stored in the spools per app per UTC day (`TELLTALE_QUOTA_BYTES_PER_DAY`, default 2 GiB). */
@@ -139,6 +158,7 @@ export const DEFAULT_QUOTAS: CollectorQuotas = Object.freeze({
   attachmentsPerDay: 1000,
   attachmentBytesPerDay: 256 * MiB,
   spoolShare: DEFAULT_SPOOL_APP_SHARE,
+  ...DEFAULT_PUBLIC_KEY_BUDGETS,
 });
 
 const bytes = (env: string, fallback: number, max = MAX_LIMIT_BYTES, min = 1) =>
@@ -242,6 +262,7 @@ export const COLLECTOR_SETTINGS = {
     DEFAULT_QUOTAS.attachmentBytesPerDay,
     'bytes',
   ),
+  ...PUBLIC_KEY_BUDGET_SETTINGS,
   'quotas.spoolShare': {
     env: 'TELLTALE_SPOOL_APP_SHARE',
     schema: Type.Number({ minimum: 0, maximum: 1, default: DEFAULT_SPOOL_APP_SHARE }),
@@ -281,7 +302,10 @@ function section(value: unknown, field: string, known: readonly string[]): Recor
 function resolveQuotas(value: unknown, env: NodeJS.ProcessEnv): CollectorQuotas {
   const raw = section(value, 'quotas', Object.keys(DEFAULT_QUOTAS));
   const quotas = Object.fromEntries(
-    APP_QUOTA_NAMES.map((name) => [name, resolveNumber(env, `quotas.${name}`, raw[name])]),
+    [...APP_QUOTA_NAMES, ...PUBLIC_KEY_BUDGET_NAMES].map((name) => [
+      name,
+      resolveNumber(env, `quotas.${name}`, raw[name]),
+    ]),
   ) as Omit<CollectorQuotas, 'spoolShare'>;
   const spoolShare = readSetting(COLLECTOR_SETTINGS['quotas.spoolShare'], env, {
     field: 'quotas.spoolShare',
@@ -344,6 +368,7 @@ export function resolveCollectorConfig(
   const limitOptions = section(options.limits, 'limits', [
     'maxCompressedBytes',
     'maxDecompressedBytes',
+    'maxPublicDecompressedBytes',
     'maxAttachmentBytes',
     'maxBodyValues',
     'maxBodyLines',
@@ -361,6 +386,14 @@ export function resolveCollectorConfig(
       `must be at least limits.maxCompressedBytes (${maxCompressedBytes})`,
     );
   }
+  const maxPublicDecompressedBytes =
+    resolveInt(env, 'limits.maxPublicDecompressedBytes', limitOptions.maxPublicDecompressedBytes) ??
+    Math.min(DEFAULT_MAX_PUBLIC_DECOMPRESSED_BYTES, maxDecompressedBytes);
+  if (maxPublicDecompressedBytes > maxDecompressedBytes)
+    invalid(
+      'limits.maxPublicDecompressedBytes',
+      `must not exceed limits.maxDecompressedBytes (${maxDecompressedBytes}): it is the lower limit of public-key requests`,
+    );
   const maxAttachmentBytes = resolveNumber(env, 'limits.maxAttachmentBytes', limitOptions.maxAttachmentBytes);
   const maxBodyValues = resolveNumber(env, 'limits.maxBodyValues', limitOptions.maxBodyValues);
   const maxBodyLines = resolveNumber(env, 'limits.maxBodyLines', limitOptions.maxBodyLines);
@@ -406,6 +439,7 @@ export function resolveCollectorConfig(
     limits: Object.freeze({
       maxCompressedBytes,
       maxDecompressedBytes,
+      maxPublicDecompressedBytes,
       maxAttachmentBytes,
       maxBodyValues,
       maxBodyLines,

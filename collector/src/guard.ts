@@ -43,14 +43,14 @@ export function createRefuse(metrics: CollectorMetrics): Refuse {
   };
 }
 
-/** 429 for a quota: `field` names the quota, `limit` its value, Retry-After when its window frees room. */
+/** 429 for a quota or a public-key client's budget: `field` names it, `limit` its value, Retry-After its window. */
 export function refuseQuota(
   refuse: Refuse,
   reply: FastifyReply,
   route: IngestRoute,
   refusal: QuotaRefusal,
 ): FastifyReply {
-  return refuse(reply, route, 'TELLTALE_ERR_QUOTA_EXCEEDED', refusal.reason, {
+  return refuse(reply, route, refusal.code ?? 'TELLTALE_ERR_QUOTA_EXCEEDED', refusal.reason, {
     message: refusal.message,
     field: refusal.quota,
     limit: refusal.limit,

@@ -39,7 +39,15 @@ export type IngestTask = BatchTask | LogsTask | OtlpTask;
 /** Times the decode changed, by reason (metrics.timestampsFixed once the payload is stored). */
 export type Fixes = Record<string, number>;
 
-export type BatchDecoded = { ok: true; batchId: string; events: number; fixes: Fixes; payload: Uint8Array };
+export type BatchDecoded = {
+  ok: true;
+  batchId: string;
+  /** The batch's session id: the public-key budgets count per session (public-budgets.ts). */
+  session: string;
+  events: number;
+  fixes: Fixes;
+  payload: Uint8Array;
+};
 export type LogsDecoded = { ok: true; ids: string[]; fixes: Fixes; payload: Uint8Array };
 export type OtlpDecoded = {
   ok: true;
@@ -93,7 +101,14 @@ export function decodeBatch(task: BatchTask): BatchDecoded | DecodeFailure {
   // An exact v1 batch left as it came is stored as the very bytes that were validated.
   const payload =
     checked.exact && !changed ? envelopeAround(envelope, task.raw) : Buffer.from(JSON.stringify(envelope));
-  return { ok: true, batchId: batch.batchId, events: batch.events.length, fixes: fixed as Fixes, payload };
+  return {
+    ok: true,
+    batchId: batch.batchId,
+    session: batch.session,
+    events: batch.events.length,
+    fixes: fixed as Fixes,
+    payload,
+  };
 }
 
 /** POST /v1/logs: budget (values and lines) → NDJSON or array → each line's schema → the envelope bytes. */

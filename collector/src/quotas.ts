@@ -1,5 +1,7 @@
-import type { AppQuotas, CollectorApp } from './apps.js';
+import type { ErrorCode } from '@telltale/protocol';
+import type { APP_QUOTA_NAMES, AppQuotas, CollectorApp } from './apps.js';
 import type { CollectorQuotas } from './config.js';
+import { createPublicBudgets, type PublicBudgetLedger, type PublicClient } from './public-budgets.js';
 
 const MINUTE_MS = 60_000;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -14,6 +16,8 @@ export interface QuotaRefusal {
   /** The metric reason (`quota_events_per_minute`, …). */
   reason: string;
   message: string;
+  /** The answer's code: TELLTALE_ERR_QUOTA_EXCEEDED unless it says (a public-key client's budget). */
+  code?: ErrorCode;
 }
 
 /** Reserved room: commit once stored, release when the store failed (the room is given back). */
@@ -32,10 +36,16 @@ export class QuotaRefused extends Error {
 }
 
 export interface QuotaLedger {
-  /** Events and spool bytes of one accepted request: both fit, or nothing is counted. */
-  admit(app: CollectorApp, events: number, bytes: number): AdmitResult;
-  /** One attachment of `bytes` for `session`; `perSession` false for secret-key uploads. */
-  admitAttachment(app: CollectorApp, session: string, bytes: number, perSession: boolean): AdmitResult;
+  /**
+   * Events and spool bytes of one accepted request: all fit, or nothing is counted. `client` is
+   * given for requests made with a public ingest key: its address and session budgets apply first.
+   */
+  admit(app: CollectorApp, events: number, bytes: number, client?: PublicClient): AdmitResult;
+  /**
+   * One attachment of `bytes` for `session`; `client` for uploads with the public ingest key (the
+   * per-session count and the client address's budgets apply), none for secret-key uploads.
+   */
+  admitAttachment(app: CollectorApp, session: string, bytes: number, client?: PublicClient): AdmitResult;
   /** Start-up: bytes and attachments already stored today (rebuilt from the spools and the store). */
   seedDay(appId: string, usage: { bytes?: number; attachments?: number; attachmentBytes?: number }): void;
   /** Today's usage of one app (for tests and /metrics). */
@@ -45,6 +55,8 @@ export interface QuotaLedger {
     attachmentsToday: number;
     attachmentBytesToday: number;
   };
+  /** The public-key clients' budget counters (bounded maps). */
+  readonly publicBudgets: PublicBudgetLedger;
 }
 
 interface AppWindow {
@@ -56,7 +68,9 @@ interface AppWindow {
   attachmentBytes: number;
 }
 
-const REASONS: Record<keyof AppQuotas, string> = {
+type AppQuotaName = (typeof APP_QUOTA_NAMES)[number];
+
+const REASONS: Record<AppQuotaName, string> = {
   eventsPerMinute: 'quota_events_per_minute',
   bytesPerDay: 'quota_bytes_per_day',
   attachmentsPerSession: 'quota_attachments_per_session',
@@ -64,7 +78,7 @@ const REASONS: Record<keyof AppQuotas, string> = {
   attachmentBytesPerDay: 'quota_attachment_bytes_per_day',
 };
 
-const WHAT: Record<keyof AppQuotas, string> = {
+const WHAT: Record<AppQuotaName, string> = {
   eventsPerMinute: 'events per minute',
   bytesPerDay: 'stored bytes per day (UTC)',
   attachmentsPerSession: 'attachments per session per day (UTC)',
@@ -101,7 +115,8 @@ export function createQuotaLedger(defaults: CollectorQuotas, now: () => number =
     return w;
   };
   const limitOf = (app: CollectorApp, name: keyof AppQuotas): number => app.quotas?.[name] ?? defaults[name];
-  const refusal = (app: CollectorApp, name: keyof AppQuotas, at: number): QuotaRefusal => {
+  const publicBudgets = createPublicBudgets(limitOf, now);
+  const refusal = (app: CollectorApp, name: AppQuotaName, at: number): QuotaRefusal => {
     const limit = limitOf(app, name);
     const end =
       name === 'eventsPerMinute'
@@ -122,13 +137,18 @@ export function createQuotaLedger(defaults: CollectorQuotas, now: () => number =
   };
 
   return {
-    admit(app, events, bytes) {
+    publicBudgets,
+
+    admit(app, events, bytes, client) {
       const at = now();
       const w = windowOf(app.id, at);
       if (over(app, 'eventsPerMinute', w.events, events))
         return { ok: false, refusal: refusal(app, 'eventsPerMinute', at) };
       if (over(app, 'bytesPerDay', w.bytes, bytes))
         return { ok: false, refusal: refusal(app, 'bytesPerDay', at) };
+      // After the app's own quotas, so a client is not told it is over its share when the app is over its day.
+      const byClient = client === undefined ? undefined : publicBudgets.admitBytes(app, client, bytes);
+      if (byClient !== undefined && !byClient.ok) return byClient;
       w.events += events;
       w.bytes += bytes;
       const { minute, day } = w;
@@ -136,6 +156,7 @@ export function createQuotaLedger(defaults: CollectorQuotas, now: () => number =
         ok: true,
         admission: {
           release() {
+            byClient?.admission.release();
             // Only the window the room was taken from gets it back.
             const current = windowOf(app.id, now());
             if (current.minute === minute) current.events -= events;
@@ -145,13 +166,14 @@ export function createQuotaLedger(defaults: CollectorQuotas, now: () => number =
       };
     },
 
-    admitAttachment(app, session, bytes, perSession) {
+    admitAttachment(app, session, bytes, client) {
       const at = now();
       const w = windowOf(app.id, at);
       if (sessionsDay !== w.day) {
         sessions = new Map();
         sessionsDay = w.day;
       }
+      const perSession = client !== undefined;
       const key = `${app.id}\n${session}`;
       const bySession = sessions.get(key) ?? 0;
       if (perSession && over(app, 'attachmentsPerSession', bySession, 1))
@@ -160,6 +182,9 @@ export function createQuotaLedger(defaults: CollectorQuotas, now: () => number =
         return { ok: false, refusal: refusal(app, 'attachmentsPerDay', at) };
       if (over(app, 'attachmentBytesPerDay', w.attachmentBytes, bytes))
         return { ok: false, refusal: refusal(app, 'attachmentBytesPerDay', at) };
+      // A new ?session= per upload escapes the per-session count, not its address's budget.
+      const byClient = client === undefined ? undefined : publicBudgets.admitAttachment(app, client, bytes);
+      if (byClient !== undefined && !byClient.ok) return byClient;
       w.attachments += 1;
       w.attachmentBytes += bytes;
       if (perSession) {
@@ -174,6 +199,7 @@ export function createQuotaLedger(defaults: CollectorQuotas, now: () => number =
         ok: true,
         admission: {
           release() {
+            byClient?.admission.release();
             const current = windowOf(app.id, now());
             if (current.day !== day) return;
             current.attachments -= 1;

@@ -54,6 +54,11 @@ export const ERROR_CODES = {
     status: 429,
     message: 'this app is over one of its quotas; retry after the Retry-After delay',
   },
+  TELLTALE_ERR_CLIENT_QUOTA_EXCEEDED: {
+    status: 429,
+    message:
+      "this client (address or session) is over its share of the app's quota for public-key requests; retry after the Retry-After delay",
+  },
   TELLTALE_ERR_INVALID_ENVELOPE: {
     status: 400,
     message: 'Sentry envelope is malformed (a header line, an item length or a newline is wrong)',

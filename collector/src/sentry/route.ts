@@ -8,6 +8,7 @@ import type { IdempotentStore } from '../batch-index.js';
 import { inflateBody } from '../decode.js';
 import {
   appendWithinQuotas,
+  publicClient,
   isFullError,
   MAX_USER_AGENT_LENGTH,
   type IngestRouteDeps,
@@ -251,6 +252,7 @@ export function registerSentryRoutes(app: FastifyInstance, deps: SentryDeps): vo
           auth.app,
           batch.events.length,
           Buffer.from(JSON.stringify(envelope)),
+          publicClient(request, auth.kind, batch.session),
         );
         return { receivedAt, position };
       });
