@@ -169,7 +169,11 @@ describe('two collectors, two dispatchers in one consumer group (mock Kafka, Cli
     expect(await distinct('freeze')).toBe(sent);
 
     for (const p of [...dispatchers, ...collectors]) {
-      expect(await p.stop()).toBe(0);
+      const started = Date.now();
+      const code = await p.stop();
+      // The process's own words in the failure, so a CI log shows which step it waited for.
+      const after = `${Date.now() - started} ms after SIGTERM: ${p.output().slice(-2_000)}`;
+      expect(code, after).toBe(0);
       forget(p);
     }
   }, 300_000);

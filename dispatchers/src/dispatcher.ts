@@ -249,7 +249,13 @@ export async function startDispatchers(config: DispatcherConfig, deps: Dispatche
   const close = async (): Promise<void> => {
     clearInterval(retentionTimer);
     await ingester?.stop();
-    await Promise.all([...allRunning().map((r) => r.consumer.stop()), kafkaConsumers?.stop()]);
+    // All at once: a Kafka consumer leaving its group mid-rebalance waits for the rebalance (up to
+    // rebalanceTimeoutMs), and the sink groups and the alert deciders' group would wait one after the other.
+    await Promise.all([
+      ...allRunning().map((r) => r.consumer.stop()),
+      kafkaConsumers?.stop(),
+      kafkaAlerts?.leave(),
+    ]);
     await kafkaAlerts?.close();
     await retentionRun?.catch(() => undefined);
     await alerter?.close();

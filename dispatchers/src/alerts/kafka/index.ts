@@ -39,6 +39,12 @@ export interface KafkaAlerts {
   partitions(): number[];
   /** Deciders' consumers replaced after kafkajs stopped one for good (beyond the agreed interface: for health and tests). */
   restarts(): number;
+  /**
+   * The deciders leave their group (their last decisions logged and committed); the candidates sink
+   * still works. close() does it too: shutdown calls this beside the other consumers' stops, since a
+   * member leaving mid-rebalance waits for the rebalance and waits one after the other would add up.
+   */
+  leave(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -140,7 +146,9 @@ export async function startKafkaAlerts(options: KafkaAlertsOptions): Promise<Kaf
           inheritedPendingDelayMs: timings.inheritedPendingDelayMs,
         }),
     });
-    closers.push(() => deciders.close());
+    let left: Promise<void> | undefined;
+    const leave = (): Promise<void> => (left ??= deciders.close());
+    closers.push(leave);
     const candidates = createCandidatesSink({
       producer,
       topic: topics.alertCandidates,
@@ -165,6 +173,7 @@ export async function startKafkaAlerts(options: KafkaAlertsOptions): Promise<Kaf
       },
       partitions: () => deciders.partitions(),
       restarts: () => deciders.restarts(),
+      leave,
       close,
     };
   } catch (error) {
