@@ -173,11 +173,14 @@ describe('telltale start, SIGTERM with clients still connected', () => {
 });
 
 describe('the split roles, SIGTERM with clients still connected', () => {
-  // The dashboards role (a browser tab's keep-alive) and the dispatcher's ops listener (a
-  // Prometheus scraper's) close their connections too instead of waiting for the client.
-  for (const [command, portVariable] of [
-    ['dashboards', 'TELLTALE_PORT'],
-    ['dispatcher', 'TELLTALE_OPS_PORT'],
+  // The dashboards role (a browser tab's keep-alive), the dispatcher's ops listener (a Prometheus
+  // scraper's) and the standalone collector (an SDK's or a load balancer's pool) close their
+  // connections too instead of waiting for the client.
+  const apps = JSON.stringify([{ id: 'web', name: 'Web', ingestKeys: ['tt_live_shutdown_roles_0001'] }]);
+  for (const [command, portVariable, extra] of [
+    ['dashboards', 'TELLTALE_PORT', {}],
+    ['dispatcher', 'TELLTALE_OPS_PORT', {}],
+    ['collector', 'TELLTALE_PORT', { TELLTALE_APPS: apps }],
   ] as const) {
     it(`telltale ${command} closes an unused socket and a kept-alive one, and exits 0`, async () => {
       const data = await tempDir(`shutdown-${command}`);
@@ -187,6 +190,7 @@ describe('the split roles, SIGTERM with clients still connected', () => {
         TELLTALE_LOG_LEVEL: 'warn',
         TELLTALE_API_TOKEN: 'shutdown-roles-token-0123456789-abcdefgh',
         TELLTALE_DISPATCH_THREADS: '1',
+        ...extra,
       });
       try {
         const { port } = new URL(telltale.url);

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerFactory, type FastifyServerOptions } from 'fastify';
 import { errorBody } from '@telltale/protocol';
 import type { SpoolWriter } from '@telltale/spool';
 import type { KeyRegistry } from './apps.js';
@@ -30,6 +30,8 @@ export interface CollectorDeps {
   quotas?: QuotaLedger;
   /** The decode pool of large bodies (see CollectorRoutesOptions.decode). */
   decode?: CollectorRoutesOptions['decode'];
+  /** Fastify's HTTP server, made by a connection drain (connection-drain.ts) so shutdown need not wait on idle keep-alive clients. */
+  serverFactory?: FastifyServerFactory;
 }
 
 // Ingest keys travel in query strings (beacons cannot set headers): keep them out of every log line.
@@ -47,6 +49,7 @@ function loggerOptions(logger: CollectorLogger | undefined): CollectorLogger {
 /** A standalone collector: a fastify instance with collectorRoutes, ready for inject() or listen(). */
 export async function build(config: CollectorConfig, deps: CollectorDeps): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(deps.serverFactory ? { serverFactory: deps.serverFactory } : {}),
     logger: loggerOptions(deps.logger),
     trustProxy: config.trustProxy,
     bodyLimit: config.limits.maxCompressedBytes,

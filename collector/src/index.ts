@@ -50,3 +50,9 @@ export { openCollectorStores, collectorPaths, type CollectorStores } from './sto
 export { sentryDsn } from './sentry/dsn.js';
 export { type KafkaForwarder } from './forward/forwarder.js';
 export { startCollectorServer, type CollectorServerOptions, type RunningCollector } from './server.js';
+export {
+  closeListener,
+  connectionDrain,
+  REQUEST_GRACE_MS,
+  type ConnectionDrain,
+} from './connection-drain.js';

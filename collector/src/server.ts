@@ -9,6 +9,7 @@ import {
   type KafkaSettings,
 } from '@telltale/protocol';
 import { build, type CollectorLogger } from './app.js';
+import { connectionDrain } from './connection-drain.js';
 import { appsFilePath, appsFileVersion, readAppsFile } from './apps-file.js';
 import { watchAppsFile, type AppsWatch } from './apps-watch.js';
 import { createKeyRegistry } from './apps.js';
@@ -91,8 +92,11 @@ export async function startCollectorServer(options: CollectorServerOptions = {})
   let app: FastifyInstance | undefined;
   let watch: AppsWatch | undefined;
   let forwarder: KafkaForwarder | undefined;
+  // Shutdown must not wait on an idle keep-alive client (an SDK's or a load balancer's pool).
+  const connections = connectionDrain();
   try {
     app = await build(config, {
+      serverFactory: connections.serverFactory,
       metrics,
       spool: stores.spool,
       serverLogSpool: stores.serverLogSpool,
@@ -130,6 +134,7 @@ export async function startCollectorServer(options: CollectorServerOptions = {})
     const close = (): Promise<void> =>
       (closing ??= (async () => {
         watch?.stop();
+        connections.drain();
         await app!.close();
         await forwarder?.close();
         await stores.close();
