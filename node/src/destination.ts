@@ -123,9 +123,15 @@ export function telltaleDestination(options: TransportOptions): TelltaleDestinat
       if (!closed) writer.append(line);
       return true;
     },
+    // pino's logger.flush(cb): cb gets an error when the disk refused the lines (they are counted as droppedFull).
     flush(callback?: (error?: Error) => void): void {
-      writer.flush();
-      callback?.();
+      if (writer.flush()) callback?.();
+      else
+        callback?.(
+          new Error(
+            'telltale: the local journal refused log lines (disk full or failing); they are lost and counted in droppedFull',
+          ),
+        );
     },
     flushSync(): void {
       writer.flush();

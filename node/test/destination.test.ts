@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -126,6 +126,32 @@ describe('telltaleDestination', () => {
       await Promise.resolve(); // the code yields
       expect((await journalLines(bufferDir)).map((line) => line.msg)).toEqual(['first', 'second', 'third']);
       expect(destination.stats().written).toBe(3);
+    } finally {
+      await destination.close();
+    }
+  });
+
+  it('logger.flush(cb) reports lines the disk refused, and counts them', async () => {
+    const bufferDir = path.join(work.dir, 'refused');
+    const destination = telltaleDestination({
+      endpoint: 'http://127.0.0.1:9',
+      key: 'tt_secret_x',
+      dir: bufferDir,
+      maxBufferBytes: 1024 * 1024, // journal files of 64 KiB
+    });
+    try {
+      const logger = pino(destination);
+      const flushed = () =>
+        new Promise<Error | undefined>((resolve) => logger.flush((error) => resolve(error)));
+      // One line past a journal file's size: the next line needs a new file.
+      logger.info('x'.repeat(70 * 1024));
+      expect(await flushed()).toBeUndefined();
+      // The journal folder is gone (a volume unmounted, a clean-up job): the new file cannot be made.
+      await rm(path.join(bufferDir, 'journal'), { recursive: true, force: true });
+      logger.info('lost');
+      const error = await flushed();
+      expect(error?.message).toMatch(/refused log lines/);
+      expect(destination.stats().droppedFull).toBe(1);
     } finally {
       await destination.close();
     }
