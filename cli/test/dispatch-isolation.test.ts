@@ -64,7 +64,9 @@ describe('dispatch work never holds the HTTP event loop', () => {
       port: 0,
       dataDir: data.dir,
       logger: false,
-      env: { TELLTALE_API_TOKEN: TOKEN },
+      // Six maximal batches (~8 MB each) from one address are past its hourly budget for the public
+      // key (16 MiB, public-budgets.ts): off here, what is under test is the event loop.
+      env: { TELLTALE_API_TOKEN: TOKEN, TELLTALE_QUOTA_BYTES_PER_ADDRESS_PER_HOUR: '0' },
     });
   });
 

@@ -8,7 +8,6 @@ import {
   type CollectorAppOptions,
 } from './apps.js';
 import {
-  DEFAULT_MAX_PUBLIC_DECOMPRESSED_BYTES,
   DEFAULT_PUBLIC_KEY_BUDGETS,
   PUBLIC_KEY_BUDGET_SETTINGS,
   type PublicKeyBudgets,
@@ -25,7 +24,8 @@ export interface CollectorLimits {
   readonly maxDecompressedBytes: number;
   /**
    * Largest body after gunzip of a request made with a public ingest key (`TELLTALE_MAX_PUBLIC_DECOMPRESSED_BYTES`,
-   * default 2 MiB or maxDecompressedBytes when lower; see DEFAULT_MAX_PUBLIC_DECOMPRESSED_BYTES).
+   * default maxDecompressedBytes: wire protocol v1 lets any client send that much). The browser SDK's
+   * batches stay under 60,000 characters, so an operator whose apps use only it may set 2 MiB.
    */
   readonly maxPublicDecompressedBytes: number;
   /** Largest attachment upload as sent, in bytes (`TELLTALE_MAX_ATTACHMENT_BYTES`, default 2 MiB). */
@@ -388,7 +388,7 @@ export function resolveCollectorConfig(
   }
   const maxPublicDecompressedBytes =
     resolveInt(env, 'limits.maxPublicDecompressedBytes', limitOptions.maxPublicDecompressedBytes) ??
-    Math.min(DEFAULT_MAX_PUBLIC_DECOMPRESSED_BYTES, maxDecompressedBytes);
+    maxDecompressedBytes;
   if (maxPublicDecompressedBytes > maxDecompressedBytes)
     invalid(
       'limits.maxPublicDecompressedBytes',

@@ -34,14 +34,6 @@ export const DEFAULT_PUBLIC_KEY_BUDGETS: PublicKeyBudgets = Object.freeze({
   attachmentBytesPerAddressPerDay: 16 * MiB,
 });
 
-/**
- * Largest inflated body of a request made with a public ingest key (`limits.maxPublicDecompressedBytes`).
- * An SDK batch is at most 60,000 characters of events (BATCH_BYTES), or one larger event alone, and
- * the SDK's queue (MAX_BYTES, 1 Mi characters) holds no event past that: 2 MiB takes it at two bytes
- * a character, 34 times a full batch. The 10 MiB of maxDecompressedBytes let 13 KB of gzip store 8 MB.
- */
-export const DEFAULT_MAX_PUBLIC_DECOMPRESSED_BYTES = 2 * MiB;
-
 /** Most counters each budget map keeps within its window; the least recently used go first. */
 export const MAX_BUDGET_KEYS = 100_000;
 

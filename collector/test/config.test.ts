@@ -21,7 +21,7 @@ describe('collector config', () => {
     expect(config.limits).toEqual({
       maxCompressedBytes: LIMITS.maxCompressedBytes,
       maxDecompressedBytes: LIMITS.maxDecompressedBytes,
-      maxPublicDecompressedBytes: 2 * 1024 * 1024,
+      maxPublicDecompressedBytes: LIMITS.maxDecompressedBytes,
       maxAttachmentBytes: 2 * 1024 * 1024,
       maxBodyValues: 512_000,
       maxBodyLines: 2000,

@@ -56,12 +56,11 @@ describe('size limits', () => {
     const after = process.memoryUsage();
 
     expect(res.statusCode).toBe(413);
-    // A public ingest key's limit (limits.maxPublicDecompressedBytes); a secret key's is 10 MiB.
     expect(res.json().error).toMatchObject({
       code: 'TELLTALE_ERR_DECOMPRESSED_TOO_LARGE',
-      limit: 2 * 1024 * 1024,
+      limit: 10 * 1024 * 1024,
     });
-    // Inflating it all would take 1 GiB; the limit stops it at ~2 MiB.
+    // Inflating it all would take 1 GiB; the limit stops it at ~10 MiB.
     expect(after.rss - before.rss).toBeLessThan(200 * 1024 * 1024);
   });
 });
