@@ -198,7 +198,14 @@ function bodyMaker(): { next: () => Buffer; bytes: number } {
 
 async function startChild(mode: Mode): Promise<{ child: ChildProcess; port: number }> {
   const child = fork(fileURLToPath(import.meta.url), ['serve', mode], {
-    execArgv: ['--import', 'tsx'],
+    // BENCH_CPU_PROF_DIR=<dir>: a .cpuprofile per thread of each server (benchmarks/tools/cpuprofile-top.ts).
+    execArgv: [
+      '--import',
+      'tsx',
+      ...(process.env.BENCH_CPU_PROF_DIR
+        ? ['--cpu-prof', `--cpu-prof-dir=${path.join(process.env.BENCH_CPU_PROF_DIR, mode)}`]
+        : []),
+    ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const port = await new Promise<number>((resolve, reject) => {

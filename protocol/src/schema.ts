@@ -31,7 +31,11 @@ export const BreadcrumbSchema = Type.Object({
   message: Text,
 });
 
-/** Fields every event carries. */
+/**
+ * Fields every event carries. Each event schema names `kind` first: a compiled check of the union
+ * (EventSchema) tries the kinds in turn, and a wrong kind then fails at once instead of after the
+ * common fields, breadcrumbs and trace pattern were checked for every kind before the right one.
+ */
 const common = {
   id: Id,
   ts: EpochMs,
@@ -49,8 +53,8 @@ const common = {
 const Count = Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.maxCount }));
 
 export const ErrorEventSchema = Type.Object({
-  ...common,
   kind: Type.Literal('error'),
+  ...common,
   type: Id,
   message: Text,
   stack: Type.Optional(Text),
@@ -63,8 +67,8 @@ export const ErrorEventSchema = Type.Object({
 });
 
 export const AssertEventSchema = Type.Object({
-  ...common,
   kind: Type.Literal('assert'),
+  ...common,
   name: Id,
   soft: Type.Boolean(),
   vars: Type.Optional(AttributesSchema),
@@ -73,8 +77,8 @@ export const AssertEventSchema = Type.Object({
 });
 
 export const FeatureEventSchema = Type.Object({
-  ...common,
   kind: Type.Literal('feature'),
+  ...common,
   name: Id,
   props: Type.Optional(AttributesSchema),
   /** Uses aggregated by the SDK between uploads (absent: 1). */
@@ -82,8 +86,8 @@ export const FeatureEventSchema = Type.Object({
 });
 
 export const BlockedEventSchema = Type.Object({
-  ...common,
   kind: Type.Literal('blocked'),
+  ...common,
   reason: Id,
   props: Type.Optional(AttributesSchema),
   /** Times aggregated by the SDK between uploads (absent: 1). */
@@ -91,8 +95,8 @@ export const BlockedEventSchema = Type.Object({
 });
 
 export const LogEventSchema = Type.Object({
-  ...common,
   kind: Type.Literal('log'),
+  ...common,
   level: LogLevelSchema,
   message: Text,
 });
