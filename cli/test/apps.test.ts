@@ -176,6 +176,14 @@ describe('telltale apps add | list | rotate-key, and a running server that follo
     });
     const listed = JSON.parse((await telltale(['apps', 'list', '--json'], env)).out) as { apps: unknown[] };
     expect(listed.apps[0]).toMatchObject({ quotas: { eventsPerMinute: 50000, bytesPerDay: 0 } });
+    // The public-key client budgets are set the same way (an office behind one address needs more).
+    const budget = await telltale(['apps', 'quota', 'web', '--bytes-per-address-per-hour', '67108864'], env);
+    expect(budget.out).toContain('bytesPerAddressPerHour 67108864');
+    expect(JSON.parse(await readFile(file, 'utf8')).apps[0].quotas).toEqual({
+      eventsPerMinute: 50000,
+      bytesPerDay: 0,
+      bytesPerAddressPerHour: 67108864,
+    });
     const bad = await telltale(['apps', 'quota', 'web', '--events-per-minute', 'lots'], env);
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('--events-per-minute must be a whole number');

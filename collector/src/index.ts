@@ -27,6 +27,7 @@ export {
   DSN_KEY_PATTERN,
   defaultProjectId,
   APP_QUOTA_NAMES,
+  PUBLIC_KEY_BUDGET_NAMES,
   type AppQuotas,
   type KeyRegistry,
 } from './apps.js';

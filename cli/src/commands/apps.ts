@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import {
   APP_QUOTA_NAMES,
+  PUBLIC_KEY_BUDGET_NAMES,
   appsFilePath,
   defaultProjectId,
   fingerprintKey,
@@ -28,7 +29,9 @@ picks up changes within 2 seconds.
   telltale apps rotate-key <id> [--secret]           add a new key; the old one keeps working
   telltale apps rotate-key <id> [--secret] --finish  revoke every key but the newest (401 "revoked")
   telltale apps quota <id> [--events-per-minute N] [--bytes-per-day N] [--attachments-per-session N]
-                           [--attachments-per-day N] [--attachment-bytes-per-day N] [--clear]
+                           [--attachments-per-day N] [--attachment-bytes-per-day N]
+                           [--bytes-per-address-per-hour N] [--bytes-per-session-per-day N]
+                           [--attachments-per-address-per-day N] [--attachment-bytes-per-address-per-day N] [--clear]
                            this app's own quotas (0 = off, "default" = the collector's); no flag: show them
 
   --config <file>   the apps file (overrides TELLTALE_CONFIG)
@@ -123,12 +126,19 @@ function listApps(contents: AppsFile, json: boolean, io: CommandIO, file: string
   }
 }
 
-const QUOTA_FLAGS: Record<(typeof APP_QUOTA_NAMES)[number], string> = {
+/** The app's quotas and its public-key client budgets (collector/src/public-budgets.ts), set alike. */
+const QUOTA_NAMES = [...APP_QUOTA_NAMES, ...PUBLIC_KEY_BUDGET_NAMES] as const;
+
+const QUOTA_FLAGS: Record<(typeof QUOTA_NAMES)[number], string> = {
   eventsPerMinute: 'events-per-minute',
   bytesPerDay: 'bytes-per-day',
   attachmentsPerSession: 'attachments-per-session',
   attachmentsPerDay: 'attachments-per-day',
   attachmentBytesPerDay: 'attachment-bytes-per-day',
+  bytesPerAddressPerHour: 'bytes-per-address-per-hour',
+  bytesPerSessionPerDay: 'bytes-per-session-per-day',
+  attachmentsPerAddressPerDay: 'attachments-per-address-per-day',
+  attachmentBytesPerAddressPerDay: 'attachment-bytes-per-address-per-day',
 };
 
 const describeQuotas = (quotas: AppQuotas | undefined): string => {
@@ -142,7 +152,7 @@ function applyQuotaFlags(
   values: Record<string, unknown>,
 ): Record<string, number> {
   const next: Record<string, number> = values.clear === true ? {} : { ...current };
-  for (const name of APP_QUOTA_NAMES) {
+  for (const name of QUOTA_NAMES) {
     const raw = values[QUOTA_FLAGS[name]];
     if (typeof raw !== 'string') continue;
     if (raw === 'default') {
