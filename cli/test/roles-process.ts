@@ -8,8 +8,8 @@ import { waitFor } from '../../test-support/wait.js';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 export const TELLTALE_BIN = path.join(REPO, 'cli/bin/telltale.js');
-/** How long stop() waits after SIGTERM: past the process's own 25 s shutdown deadline, well under the hooks' timeouts. */
-export const STOP_TIMEOUT_MS = 90_000;
+/** How long stop() waits after SIGTERM: past the processes' own shutdown deadlines (25 s; the dispatcher's 100 s), under the hooks' 120 s. */
+export const STOP_TIMEOUT_MS = 115_000;
 
 export interface TelltaleProcess {
   child: ChildProcess;

@@ -8,11 +8,13 @@ export const SHUTDOWN_DEADLINE_MS = 25_000;
 
 /**
  * The dispatcher role's: a Kafka consumer leaving its group during a rebalance waits for the
- * rebalance (rebalanceTimeoutMs, 60 s) before it can commit and go; docker-compose.yml gives the
- * dispatchers a grace period above this. Stopping earlier loses no data (the records come again
- * and are deduped on event id), only the clean exit.
+ * rebalance before it can commit and go — up to the longest rebalanceTimeoutMs of its groups (the
+ * sink consumers' 60 s, the alert deciders' 90 s: DECIDER_TIMINGS), with a margin; docker-compose.yml
+ * gives the dispatchers a grace period above this. (75 s was below the deciders' 90 s: a clean-clone
+ * CI run had a dispatcher exit 1 at 75 s with its deciders still rejoining.) Stopping earlier loses
+ * no data (the records come again and are deduped on event id), only the clean exit.
  */
-export const DISPATCHER_SHUTDOWN_DEADLINE_MS = 75_000;
+export const DISPATCHER_SHUTDOWN_DEADLINE_MS = 100_000;
 
 /** A started role: `close` stops it; `shutdownStep` names what close is waiting for, if it can tell. */
 export interface Closable {
