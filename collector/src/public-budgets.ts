@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { isIPv6 } from 'node:net';
 import { LRUCache } from 'lru-cache';
-import { intSetting } from '@telltale/protocol';
+import { addressKey, intSetting } from '@telltale/protocol';
 import type { AppQuotas, CollectorApp, PUBLIC_KEY_BUDGET_NAMES } from './apps.js';
 import type { AdmitResult, QuotaRefusal } from './quotas.js';
 
@@ -79,25 +78,6 @@ export interface PublicClient {
   session?: string;
   /** Where the first refusal of a client in a window is reported (the request's logger). */
   log?: { warn(details: object, message: string): void };
-}
-
-/**
- * The address a budget is counted for: IPv6 by its /64, which one host or home router usually holds
- * whole, so a sender cannot take a fresh address per request (as dashboards' sign-in limiter does).
- */
-export function addressKey(ip: string): string {
-  const plain = ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
-  if (!isIPv6(plain)) return plain;
-  const [head = '', tail = ''] = plain.split('::');
-  const left = head === '' ? [] : head.split(':');
-  const right = tail === '' ? [] : tail.split(':');
-  const groups = plain.includes('::')
-    ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right]
-    : left;
-  return `${groups
-    .slice(0, 4)
-    .map((group) => (group.replace(/^0+/, '') || '0').toLowerCase())
-    .join(':')}::/64`;
 }
 
 interface Tally {
@@ -198,50 +178,37 @@ export function createPublicBudgets(
     return { ok: false, refusal };
   };
 
+  /** A byte budget a request is held to, with its window's tallies and the request's key; none when off. */
+  const heldTo = (
+    app: CollectorApp,
+    name: 'bytesPerAddressPerHour' | 'bytesPerSessionPerDay',
+    of: ReturnType<typeof windowed>,
+    client: string,
+    at: number,
+  ) => {
+    const limit = limitOf(app, name);
+    return limit > 0 ? [{ name, of, limit, key: `${app.id}\n${client}`, ...of.at(at) }] : [];
+  };
+
   return {
     admitBytes(app, client, bytes) {
       const at = now();
-      const perAddress = limitOf(app, 'bytesPerAddressPerHour');
-      const perSession = client.session === undefined ? 0 : limitOf(app, 'bytesPerSessionPerDay');
-      if (perAddress <= 0 && perSession <= 0) return { ok: true, admission: { release() {} } };
-      const address = addressKey(client.address);
-      const byAddress = addressBytes.at(at);
-      const bySession = sessionBytes.at(at);
-      const addressKeyed = `${app.id}\n${address}`;
-      const sessionKeyed = `${app.id}\n${client.session}`;
-      const a = perAddress > 0 ? byAddress.tallies.get(addressKeyed) : undefined;
-      if (perAddress > 0 && (a?.bytes ?? 0) + bytes > perAddress)
-        return refuse(
-          app,
-          'bytesPerAddressPerHour',
-          byAddress.tallies,
-          addressKeyed,
-          addressBytes.end(at),
-          at,
-          client,
-        );
-      const s = perSession > 0 ? bySession.tallies.get(sessionKeyed) : undefined;
-      if (perSession > 0 && (s?.bytes ?? 0) + bytes > perSession)
-        return refuse(
-          app,
-          'bytesPerSessionPerDay',
-          bySession.tallies,
-          sessionKeyed,
-          sessionBytes.end(at),
-          at,
-          client,
-        );
-      const taken: Array<{ tally: Tally; window: number; of: ReturnType<typeof windowed> }> = [];
-      if (perAddress > 0) {
-        const tally = a ?? tallyOf(byAddress.tallies, addressKeyed);
+      // The address's hourly budget, then the session's daily one (a request without a session has none).
+      const budgets = [
+        ...heldTo(app, 'bytesPerAddressPerHour', addressBytes, addressKey(client.address), at),
+        ...(client.session === undefined
+          ? []
+          : heldTo(app, 'bytesPerSessionPerDay', sessionBytes, client.session, at)),
+      ];
+      if (budgets.length === 0) return { ok: true, admission: { release() {} } };
+      for (const { name, of, limit, key, tallies } of budgets)
+        if ((tallies.get(key)?.bytes ?? 0) + bytes > limit)
+          return refuse(app, name, tallies, key, of.end(at), at, client);
+      const taken = budgets.map(({ of, key, window, tallies }) => {
+        const tally = tallyOf(tallies, key);
         tally.bytes += bytes;
-        taken.push({ tally, window: byAddress.window, of: addressBytes });
-      }
-      if (perSession > 0) {
-        const tally = s ?? tallyOf(bySession.tallies, sessionKeyed);
-        tally.bytes += bytes;
-        taken.push({ tally, window: bySession.window, of: sessionBytes });
-      }
+        return { tally, window, of };
+      });
       return {
         ok: true,
         admission: {

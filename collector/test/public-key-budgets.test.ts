@@ -2,7 +2,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Batch } from '@telltale/protocol';
+import { addressKey, type Batch } from '@telltale/protocol';
 import { openSpoolWriter, type SpoolWriter } from '@telltale/spool';
 import type { FastifyInstance } from 'fastify';
 import {
@@ -13,7 +13,7 @@ import {
   type CollectorOptions,
   type QuotaLedger,
 } from '../src/index.js';
-import { addressKey, createPublicBudgets, MAX_BUDGET_KEYS } from '../src/public-budgets.js';
+import { createPublicBudgets, MAX_BUDGET_KEYS } from '../src/public-budgets.js';
 import { APPS, makeBatch, startHarness, tempDir, WEB_KEY, WEB_SECRET, type Harness } from './helpers.js';
 
 const KiB = 1024;

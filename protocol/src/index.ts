@@ -75,3 +75,4 @@ export type {
   SinkFigures,
 } from './health.js';
 export { artifactId, artifactPath, debugIdKey, DEBUG_ID_DIR, releaseDirName } from './artifact-layout.js';
+export { addressKey } from './address-key.js';

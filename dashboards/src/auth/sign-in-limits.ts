@@ -1,4 +1,4 @@
-import { isIPv6 } from 'node:net';
+import { addressKey } from '@telltale/protocol';
 
 /** How many failed sign-ins are allowed in a window, and to whom. */
 export interface LoginLimitSettings {
@@ -22,25 +22,6 @@ export const DEFAULT_LOGIN_LIMIT: LoginLimitSettings = { max: 10, windowMs: 15 *
 export interface LimitKey {
   key: string;
   max: number;
-}
-
-/**
- * The address a limit is counted for: IPv6 by its /64, which one host or home router usually holds
- * whole, so an attacker cannot take a fresh address per guess.
- */
-export function addressKey(ip: string): string {
-  const plain = ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
-  if (!isIPv6(plain)) return plain;
-  const [head = '', tail = ''] = plain.split('::');
-  const left = head === '' ? [] : head.split(':');
-  const right = tail === '' ? [] : tail.split(':');
-  const groups = plain.includes('::')
-    ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right]
-    : left;
-  return `${groups
-    .slice(0, 4)
-    .map((group) => (group.replace(/^0+/, '') || '0').toLowerCase())
-    .join(':')}::/64`;
 }
 
 /**
