@@ -58,8 +58,8 @@ export const PUBLIC_KEY_BUDGET_NAMES = [
   'attachmentBytesPerAddressPerDay',
 ] as const satisfies ReadonlyArray<keyof AppQuotas>;
 
-/** Every name an app's `quotas` object may hold. */
-const APP_QUOTA_FIELDS: readonly string[] = [...APP_QUOTA_NAMES, ...PUBLIC_KEY_BUDGET_NAMES];
+/** Every name an app's `quotas` object may hold: its quotas and its public-key client budgets. */
+export const APP_QUOTA_FIELDS = [...APP_QUOTA_NAMES, ...PUBLIC_KEY_BUDGET_NAMES] as const;
 
 /** An app as written in options, `TELLTALE_APPS` or `telltale.config.json`. */
 export interface CollectorAppOptions {
@@ -116,7 +116,7 @@ function checkQuotas(raw: unknown, field: string): AppQuotas | undefined {
   if (!isRecord(raw)) invalid(field, `must be an object { ${APP_QUOTA_FIELDS.join(', ')} }`);
   const quotas: Record<string, number> = {};
   for (const [name, value] of Object.entries(raw)) {
-    if (!APP_QUOTA_FIELDS.includes(name))
+    if (!(APP_QUOTA_FIELDS as readonly string[]).includes(name))
       invalid(`${field}.${name}`, `unknown quota; expected one of ${APP_QUOTA_FIELDS.join(', ')}`);
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
       invalid(`${field}.${name}`, 'must be a whole number, 0 or more (0 = off for this app)');

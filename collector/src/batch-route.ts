@@ -156,12 +156,8 @@ export function registerBatchRoute(
         return refuse(reply, 'batch', 'TELLTALE_ERR_INVALID_JSON', 'empty_body', {
           message: 'body is empty',
         });
-      // The public key is in every page: its bodies get the lower limit (config.ts maxPublicDecompressedBytes).
-      const inflateLimit =
-        auth.kind === 'ingest'
-          ? config.limits.maxPublicDecompressedBytes
-          : config.limits.maxDecompressedBytes;
-      const inflated = await inflateBody(body, auth.encoding, inflateLimit);
+      // This route takes only the public ingest key (kinds above): its bodies get the public limit.
+      const inflated = await inflateBody(body, auth.encoding, config.limits.maxPublicDecompressedBytes);
       if (!inflated.ok) return refuse(reply, 'batch', inflated.code, inflated.reason, inflated);
       const appId = auth.app.id;
       // The envelope's receivedAt and the answer's are the same instant.

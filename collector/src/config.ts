@@ -1,12 +1,6 @@
 import { Type, type TInteger } from '@sinclair/typebox';
 import { intSetting, invalidConfig as invalid, LIMITS, readSetting, type EnvTable } from '@telltale/protocol';
-import {
-  APP_QUOTA_NAMES,
-  PUBLIC_KEY_BUDGET_NAMES,
-  resolveApps,
-  type CollectorApp,
-  type CollectorAppOptions,
-} from './apps.js';
+import { APP_QUOTA_FIELDS, resolveApps, type CollectorApp, type CollectorAppOptions } from './apps.js';
 import {
   DEFAULT_PUBLIC_KEY_BUDGETS,
   PUBLIC_KEY_BUDGET_SETTINGS,
@@ -302,10 +296,7 @@ function section(value: unknown, field: string, known: readonly string[]): Recor
 function resolveQuotas(value: unknown, env: NodeJS.ProcessEnv): CollectorQuotas {
   const raw = section(value, 'quotas', Object.keys(DEFAULT_QUOTAS));
   const quotas = Object.fromEntries(
-    [...APP_QUOTA_NAMES, ...PUBLIC_KEY_BUDGET_NAMES].map((name) => [
-      name,
-      resolveNumber(env, `quotas.${name}`, raw[name]),
-    ]),
+    APP_QUOTA_FIELDS.map((name) => [name, resolveNumber(env, `quotas.${name}`, raw[name])]),
   ) as Omit<CollectorQuotas, 'spoolShare'>;
   const spoolShare = readSetting(COLLECTOR_SETTINGS['quotas.spoolShare'], env, {
     field: 'quotas.spoolShare',

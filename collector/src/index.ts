@@ -27,7 +27,7 @@ export {
   DSN_KEY_PATTERN,
   defaultProjectId,
   APP_QUOTA_NAMES,
-  PUBLIC_KEY_BUDGET_NAMES,
+  APP_QUOTA_FIELDS,
   type AppQuotas,
   type KeyRegistry,
 } from './apps.js';

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import {
-  APP_QUOTA_NAMES,
-  PUBLIC_KEY_BUDGET_NAMES,
+  APP_QUOTA_FIELDS,
   appsFilePath,
   defaultProjectId,
   fingerprintKey,
@@ -127,9 +126,7 @@ function listApps(contents: AppsFile, json: boolean, io: CommandIO, file: string
 }
 
 /** The app's quotas and its public-key client budgets (collector/src/public-budgets.ts), set alike. */
-const QUOTA_NAMES = [...APP_QUOTA_NAMES, ...PUBLIC_KEY_BUDGET_NAMES] as const;
-
-const QUOTA_FLAGS: Record<(typeof QUOTA_NAMES)[number], string> = {
+const QUOTA_FLAGS: Record<(typeof APP_QUOTA_FIELDS)[number], string> = {
   eventsPerMinute: 'events-per-minute',
   bytesPerDay: 'bytes-per-day',
   attachmentsPerSession: 'attachments-per-session',
@@ -152,7 +149,7 @@ function applyQuotaFlags(
   values: Record<string, unknown>,
 ): Record<string, number> {
   const next: Record<string, number> = values.clear === true ? {} : { ...current };
-  for (const name of QUOTA_NAMES) {
+  for (const name of APP_QUOTA_FIELDS) {
     const raw = values[QUOTA_FLAGS[name]];
     if (typeof raw !== 'string') continue;
     if (raw === 'default') {
