@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { Batch, ServerLogEnvelope, SpoolEnvelope } from '@telltale/protocol';
 import type { SpoolWriter } from '@telltale/spool';
@@ -30,6 +31,18 @@ export const tempDir = (): Promise<{ dir: string; remove(): Promise<void> }> => 
 
 let counter = 0;
 /** A valid batch of two events, timed now (so the collector keeps its timestamps as they are). */
+/** A logger stream for `build(config, { logger: { level, stream } })` that keeps every line written. */
+export function logCapture(): { lines: string[]; stream: Writable } {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(chunk.toString('utf8'));
+      done();
+    },
+  });
+  return { lines, stream };
+}
+
 export function makeBatch(overrides: Partial<Batch> = {}): Batch {
   counter += 1;
   const now = Date.now();

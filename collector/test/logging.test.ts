@@ -1,10 +1,9 @@
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openSpoolWriter, type SpoolWriter } from '@telltale/spool';
 import type { FastifyInstance } from 'fastify';
 import { build, resolveCollectorConfig } from '../src/index.js';
-import { APPS, failingSpool, makeBatch, tempDir, WEB_KEY } from './helpers.js';
+import { APPS, failingSpool, logCapture, makeBatch, tempDir, WEB_KEY } from './helpers.js';
 
 describe('logging', () => {
   let app: FastifyInstance;
@@ -19,13 +18,7 @@ describe('logging', () => {
   it('never writes ingest keys or request bodies to the log, even on errors', async () => {
     tmp = await tempDir();
     spool = await openSpoolWriter({ dir: path.join(tmp.dir, 'spool') });
-    const lines: string[] = [];
-    const stream = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(chunk.toString('utf8'));
-        done();
-      },
-    });
+    const { lines, stream } = logCapture();
     app = await build(resolveCollectorConfig({ apps: APPS }, {}), {
       spool: failingSpool(spool, 1),
       logger: { level: 'trace', stream },

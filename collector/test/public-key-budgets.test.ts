@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { addressKey, type Batch } from '@telltale/protocol';
@@ -14,7 +13,16 @@ import {
   type QuotaLedger,
 } from '../src/index.js';
 import { createPublicBudgets, MAX_BUDGET_KEYS } from '../src/public-budgets.js';
-import { APPS, makeBatch, startHarness, tempDir, WEB_KEY, WEB_SECRET, type Harness } from './helpers.js';
+import {
+  APPS,
+  logCapture,
+  makeBatch,
+  startHarness,
+  tempDir,
+  WEB_KEY,
+  WEB_SECRET,
+  type Harness,
+} from './helpers.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -360,13 +368,7 @@ describe('public budget logging', () => {
   it('logs the first refusal of a client in a window once, naming the app and budget, not the client', async () => {
     tmp = await tempDir();
     spool = await openSpoolWriter({ dir: path.join(tmp.dir, 'spool') });
-    const lines: string[] = [];
-    const stream = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(chunk.toString('utf8'));
-        done();
-      },
-    });
+    const { lines, stream } = logCapture();
     const config = resolveCollectorConfig({ apps: APPS, quotas: { bytesPerAddressPerHour: 600 } }, {});
     app = await build(config, { spool, logger: { level: 'warn', stream } });
     const codes: number[] = [];
