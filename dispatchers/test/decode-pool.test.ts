@@ -16,7 +16,10 @@ import {
   type SpoolContent,
 } from '@telltale/dispatchers';
 import { clientBatch, json, serverLogs } from './corpus.js';
+import { DIE_MARKER } from './fixtures/dying-decode-worker.js';
 import { envelope, errorEvent, tempDir, waitFor } from './helpers.js';
+
+const DYING_WORKER = new URL('./fixtures/dying-decode-worker.ts', import.meta.url).href;
 
 /** Client batches, server logs and every kind of poison, as each spool can hold them. */
 function corpus(): { payload: Buffer; content: SpoolContent }[] {
@@ -94,26 +97,28 @@ describe('decode pool', () => {
   });
 
   it('decodes a chunk inline when its worker dies, and keeps using the pool after', async () => {
-    // A heap smaller than this batch's JSON text: the worker is terminated mid-task (ERR_WORKER_OUT_OF_MEMORY).
-    pool = await createDecodePool({
-      threads: 1,
-      resourceLimits: { maxOldGenerationSizeMb: 12, maxYoungGenerationSizeMb: 2 },
-    });
-    const big = clientBatch(9, 1000);
-    for (const event of big.batch.events)
-      if ('message' in event) event.message = `${event.id} ${'b'.repeat(8100)}`;
-      else if (event.kind === 'feature') event.name = `${event.id}-${'f'.repeat(150)}`;
-    const payloads = [json(big), json(clientBatch(10, 3))];
+    // This worker ends its thread mid-task on a chunk holding the marker, as a crash or an OOM kill would.
+    pool = await createDecodePool({ threads: 1, workerModule: DYING_WORKER });
+    const doomed = clientBatch(9, 200);
+    const first = doomed.batch.events[0]!;
+    if ('message' in first) first.message = `${first.id} ${DIE_MARKER}`;
+    else throw new Error('the corpus starts a client batch with a message event');
+    const payloads = [json(doomed), json(clientBatch(10, 3))];
     const results = await pool.decode(payloads, 'client');
     expect(comparable(results)).toEqual(inline(payloads, 'client'));
     expect(results.every((r) => r.ok)).toBe(true);
-    expect(pool.stats().inlineFallbacks).toBe(1);
-    expect(pool.stats().lastError).toMatch(/memory/);
+    expect(pool.stats()).toMatchObject({ tasks: 0, records: 0, inlineFallbacks: 1 });
+    expect(pool.stats().lastError).toMatch(/^decode worker: .*exit/i);
 
-    // The pool starts a new worker: the next chunk is decoded there again.
-    const next = json(clientBatch(11, 3));
-    expect(comparable(await pool.decode([next], 'client'))).toEqual(inline([next], 'client'));
-    expect(pool.stats(), JSON.stringify(pool.stats())).toMatchObject({ tasks: 1, inlineFallbacks: 1 });
+    // The pool starts a new worker: the next chunks are decoded there again, on a thread of their own.
+    for (const n of [11, 12]) {
+      const next = json(clientBatch(n, 3));
+      expect(comparable(await pool.decode([next], 'client'))).toEqual(inline([next], 'client'));
+    }
+    const stats = pool.stats();
+    expect(stats, JSON.stringify(stats)).toMatchObject({ tasks: 2, records: 2, inlineFallbacks: 1 });
+    expect(stats.workerThreadIds).toHaveLength(1);
+    expect(stats.workerThreadIds).not.toContain(threadId);
   });
 
   it('lets every decode already asked for finish in the workers when it closes', async () => {

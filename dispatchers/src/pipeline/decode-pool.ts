@@ -42,8 +42,11 @@ export interface DecodePool {
 export interface DecodePoolOptions {
   /** Worker threads; 0 decodes on the main thread (debugging). */
   threads: number;
-  /** Per-worker heap limits (tests use them to make a worker die). */
-  resourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number };
+  /**
+   * A module to run in the threads instead of decode-worker, taking the same tasks (tests: one that
+   * wraps it and kills its thread on a chosen chunk).
+   */
+  workerModule?: string;
   /**
    * The process's sinks' wire formats (Sink.encoding): the workers render each client record's
    * events in these too, so those sinks get bytes and the main thread builds no rows for them.
@@ -121,13 +124,14 @@ export async function createDecodePool(options: DecodePoolOptions): Promise<Deco
   const formats = [...new Set(options.formats ?? [])];
   const rows = options.rows !== false;
   const maxInFlight = options.threads * 2;
+  const worker = workerFile(import.meta.url, 'decode-worker', 3);
   const piscina = new Piscina<DecodeTask, DecodeTaskResult>({
-    ...workerFile(import.meta.url, 'decode-worker', 3),
+    ...worker,
+    filename: options.workerModule ?? worker.filename,
     minThreads: options.threads,
     maxThreads: options.threads,
     maxQueue: maxInFlight,
     idleTimeout: Number.POSITIVE_INFINITY,
-    ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
   });
   const threadIds = new Set<number>();
   const waiting: (() => void)[] = [];
