@@ -5,19 +5,20 @@
  * steady load, measuring the lag from the spool's ack (fsync) to the row being visible in ClickHouse.
  *
  * Then the default sink: the same corpus from a spool into DuckDB through the dispatchers, against
- * DuckDB's Appender inserting the same enriched rows into the same schema.
+ * DuckDB's Appender inserting the same enriched rows into the same schema (measured after the
+ * dispatchers, so the rows it needs in memory are not on the heap while they run).
  *
  * Stdout, one line each: {"bench":"dispatch","rows_per_s":…,"baseline_rows_per_s":…,"ratio":…,"lag_p95_ms":…}
  * then {"bench":"dispatch-duckdb","rows_per_s":…,"baseline_rows_per_s":…,"ratio":…}
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { dateValue, DuckDBInstance, timestampValue, type DuckDBAppender } from '@duckdb/node-api';
 import type { SpoolEnvelope } from '@telltale/protocol';
-import { openSpoolWriter } from '@telltale/spool';
+import { openSpoolWriter, type SpoolWriter } from '@telltale/spool';
 import {
   clickHouseEventRow,
   duckDbFile,
@@ -31,6 +32,7 @@ import {
 } from '@telltale/dispatchers';
 import { clientBatch } from '../dispatchers/test/corpus.js';
 import { CLICKHOUSE_CLIENT, startClickHouse } from '../dispatchers/test/services.js';
+import { processCpu, threadCpu, threadCpuSince } from './tools/thread-cpu.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
 const BATCH = 100; // events per client batch, as the SDK sends them at most
@@ -75,8 +77,46 @@ function appendEvent(a: DuckDBAppender, e: EnrichedEvent): void {
 }
 
 /** The default sink: spool → dispatchers → DuckDB, against the Appender writing the same rows. */
-async function benchDuckDb(dir: string, batches: SpoolEnvelope[], rows: EnrichedEvent[]): Promise<void> {
-  const total = rows.length;
+async function benchDuckDb(dir: string): Promise<void> {
+  const total = BATCHES * BATCH;
+  // Telltale first, with no corpus in memory: spool → dispatchers → DuckDB.
+  const dataDir = path.join(dir, 'duckdb');
+  const spool = await openSpoolWriter({ dir: path.join(dataDir, 'spool', 'client') });
+  await fillSpool(spool);
+  const duckdb = await DuckDBInstance.create(duckDbFile(dataDir));
+  const reader = await duckdb.connect();
+  const config = resolveDispatcherConfig(
+    { dataDir, sinks: ['duckdb'], retention: { duckdb: 0 } },
+    THREADS_ENV,
+  );
+  let rate: number;
+  const start = performance.now();
+  const dispatchers = await startDispatchers(config, {
+    duckdb,
+    spoolDir: spool.dir,
+    notify: (listener) => spool.onAppend(listener),
+  });
+  try {
+    const count = async (): Promise<number> =>
+      Number((await reader.runAndReadAll('SELECT count(*) AS n FROM events')).getRowObjectsJson()[0]?.n);
+    while ((await count().catch(() => 0)) < total) {
+      await sleep(100);
+      if (performance.now() - start > 600_000) throw new Error(`DuckDB: not all ${total} rows after 10 min`);
+    }
+    const seconds = (performance.now() - start) / 1000;
+    rate = total / seconds;
+    log(
+      `telltale: spool → dispatchers → DuckDB ${total} rows in ${seconds.toFixed(2)} s = ${Math.round(rate)} rows/s`,
+    );
+  } finally {
+    await dispatchers.close();
+    await spool.close();
+    reader.closeSync();
+    duckdb.closeSync();
+  }
+
+  // Baseline: the Appender writing the same enriched rows (built before its clock starts) into the same schema.
+  const rows = Array.from({ length: BATCHES }, (_, n) => enrichEnvelope(corpusBatch(n))).flat();
   const baselineDb = await DuckDBInstance.create(path.join(dir, 'baseline.duckdb'));
   const baseline = await baselineDb.connect();
   await ensureDuckDbSchema(baseline);
@@ -94,49 +134,14 @@ async function benchDuckDb(dir: string, batches: SpoolEnvelope[], rows: Enriched
   log(
     `baseline: DuckDB Appender ${total} rows in ${baselineSeconds.toFixed(2)} s = ${Math.round(baselineRate)} rows/s`,
   );
-
-  const dataDir = path.join(dir, 'duckdb');
-  const spool = await openSpoolWriter({ dir: path.join(dataDir, 'spool', 'client') });
-  for (let i = 0; i < batches.length; i += 50)
-    await Promise.all(batches.slice(i, i + 50).map((b) => spool.append(Buffer.from(JSON.stringify(b)))));
-  const duckdb = await DuckDBInstance.create(duckDbFile(dataDir));
-  const reader = await duckdb.connect();
-  const config = resolveDispatcherConfig(
-    { dataDir, sinks: ['duckdb'], retention: { duckdb: 0 } },
-    THREADS_ENV,
+  process.stdout.write(
+    `${JSON.stringify({
+      bench: 'dispatch-duckdb',
+      rows_per_s: Math.round(rate),
+      baseline_rows_per_s: Math.round(baselineRate),
+      ratio: Number((rate / baselineRate).toFixed(3)),
+    })}\n`,
   );
-  const start = performance.now();
-  const dispatchers = await startDispatchers(config, {
-    duckdb,
-    spoolDir: spool.dir,
-    notify: (listener) => spool.onAppend(listener),
-  });
-  try {
-    const count = async (): Promise<number> =>
-      Number((await reader.runAndReadAll('SELECT count(*) AS n FROM events')).getRowObjectsJson()[0]?.n);
-    while ((await count().catch(() => 0)) < total) {
-      await sleep(100);
-      if (performance.now() - start > 600_000) throw new Error(`DuckDB: not all ${total} rows after 10 min`);
-    }
-    const seconds = (performance.now() - start) / 1000;
-    const rate = total / seconds;
-    log(
-      `telltale: spool → dispatchers → DuckDB ${total} rows in ${seconds.toFixed(2)} s = ${Math.round(rate)} rows/s`,
-    );
-    process.stdout.write(
-      `${JSON.stringify({
-        bench: 'dispatch-duckdb',
-        rows_per_s: Math.round(rate),
-        baseline_rows_per_s: Math.round(baselineRate),
-        ratio: Number((rate / baselineRate).toFixed(3)),
-      })}\n`,
-    );
-  } finally {
-    await dispatchers.close();
-    await spool.close();
-    reader.closeSync();
-    duckdb.closeSync();
-  }
 }
 
 function percentile(values: number[], p: number): number {
@@ -145,23 +150,24 @@ function percentile(values: number[], p: number): number {
 }
 
 /** ClickHouse: clickhouse-client inserting the enriched rows, then spool → dispatchers → ClickHouse, then the lag. */
-async function benchClickHouse(
-  dir: string,
-  batches: SpoolEnvelope[],
-  enriched: EnrichedEvent[],
-): Promise<void> {
+async function benchClickHouse(dir: string): Promise<void> {
   if (!existsSync(CLICKHOUSE_CLIENT))
     throw new Error(`${CLICKHOUSE_CLIENT} is missing: apt-get install -y clickhouse-client`);
   const clickhouse = await startClickHouse();
   const client = createClickHouseClient({ url: clickhouse.url, database: 'bench' });
   const count = async (sql: string): Promise<number> => Number((await clickhouse.query(sql)).trim());
-  const total = enriched.length;
+  const total = BATCHES * BATCH;
   try {
     // Baseline: the very rows the sink would write, as a JSONEachRow file, through clickhouse-client.
     // Its ~1 s insert swings 2× from run to run on a shared machine: the median of three runs (each
     // into a fresh database) is the one the ratio uses.
     const rowsFile = path.join(dir, 'rows.jsonl');
-    await writeFile(rowsFile, enriched.map((e) => JSON.stringify(clickHouseEventRow(e))).join('\n'));
+    const rowsOut = await open(rowsFile, 'w');
+    for (let n = 0; n < BATCHES; n += 1) {
+      const lines = enrichEnvelope(corpusBatch(n)).map((e) => `${JSON.stringify(clickHouseEventRow(e))}\n`);
+      await rowsOut.write(lines.join(''));
+    }
+    await rowsOut.close();
     const baselineRates: number[] = [];
     for (let run = 1; run <= BASELINE_RUNS; run += 1) {
       const database = `baseline${run}`;
@@ -194,8 +200,7 @@ async function benchClickHouse(
 
     // Telltale: the spool filled first (as after a backlog), then the dispatchers drain it into ClickHouse.
     const spool = await openSpoolWriter({ dir: path.join(dir, 'spool', 'client') });
-    for (let i = 0; i < batches.length; i += 50)
-      await Promise.all(batches.slice(i, i + 50).map((b) => spool.append(Buffer.from(JSON.stringify(b)))));
+    await fillSpool(spool);
     const config = resolveDispatcherConfig(
       {
         dataDir: dir,
@@ -205,6 +210,11 @@ async function benchClickHouse(
       },
       THREADS_ENV,
     );
+    // BENCH_DEBUG=1: the rows visible every 100 ms, and where the drain's CPU went (threads of this process, ClickHouse).
+    const debug = process.env.BENCH_DEBUG !== undefined;
+    const threads0 = threadCpu();
+    const server0 = processCpu(clickhouse.pid());
+    const me0 = process.cpuUsage();
     const start = performance.now();
     const dispatchers = await startDispatchers(config, {
       spoolDir: spool.dir,
@@ -212,14 +222,22 @@ async function benchClickHouse(
     });
     try {
       let stored = 0;
+      if (debug) log(`dispatchers started after ${Math.round(performance.now() - start)} ms`);
       while (stored < total) {
         await sleep(100);
         stored = await count('SELECT count() FROM bench.events').catch(() => 0); // created by the sink's first insert
+        if (debug) log(`${stored} rows after ${Math.round(performance.now() - start)} ms`);
         if (performance.now() - start > 600_000)
           throw new Error(`only ${stored} of ${total} rows after 10 min`);
       }
       const seconds = (performance.now() - start) / 1000;
-      if (process.env.BENCH_DEBUG) log(JSON.stringify(dispatchers.stats(), null, 1));
+      if (debug) {
+        const own = process.cpuUsage(me0);
+        log(
+          `CPU during the drain: this process ${Math.round((own.user + own.system) / 1000)} ms (${threadCpuSince(threads0)}), ClickHouse server ${processCpu(clickhouse.pid()) - server0} ms`,
+        );
+        log(JSON.stringify(dispatchers.stats(), null, 1));
+      }
       const rate = total / seconds;
       log(
         `telltale: spool → dispatchers → ClickHouse ${total} rows in ${seconds.toFixed(2)} s = ${Math.round(rate)} rows/s`,
@@ -228,7 +246,7 @@ async function benchClickHouse(
         throw new Error('rows lost or duplicated');
 
       // The alerts consumer reads the same spool: let it catch up, so the steady load starts from quiet.
-      while (!dispatchers.stats().consumers.every((c) => c.records === batches.length)) await sleep(100);
+      while (!dispatchers.stats().consumers.every((c) => c.records === BATCHES)) await sleep(100);
 
       // Steady load: batches acked by the spool at a fixed rate; lag = ack → row visible.
       const acked = new Map<string, number>();
@@ -288,17 +306,29 @@ async function benchClickHouse(
   }
 }
 
+/**
+ * The corpus, batch by batch: batch `n` of BATCH events, the same in both halves. Never held whole
+ * while the dispatchers run: 200k events as objects are ~500 MB of heap, and freeing that in the
+ * middle of a drain made V8's helper threads sweep it on the cores the dispatchers were measured on.
+ */
+const BATCHES = Math.ceil(EVENTS / BATCH);
+const CORPUS_NOW = Date.now();
+const corpusBatch = (n: number): SpoolEnvelope => clientBatch(n, BATCH, CORPUS_NOW - 60_000 + n);
+
+/** Every corpus batch appended to the spool (as after a backlog), 50 at a time. */
+async function fillSpool(spool: SpoolWriter): Promise<void> {
+  for (let i = 0; i < BATCHES; i += 50) {
+    const group = Array.from({ length: Math.min(50, BATCHES - i) }, (_, k) => corpusBatch(i + k));
+    await Promise.all(group.map((b) => spool.append(Buffer.from(JSON.stringify(b)))));
+  }
+}
+
 async function main(): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'telltale-bench-dispatch-'));
   try {
-    const now = Date.now();
-    const batches = Array.from({ length: Math.ceil(EVENTS / BATCH) }, (_, n) =>
-      clientBatch(n, BATCH, now - 60_000 + n),
-    );
-    log(`corpus: ${batches.length * BATCH} events in ${batches.length} batches of ${BATCH}`);
-    const enriched = batches.flatMap((b) => enrichEnvelope(b));
-    if (PART !== 'duckdb') await benchClickHouse(dir, batches, enriched);
-    if (PART !== 'clickhouse') await benchDuckDb(dir, batches, enriched);
+    log(`corpus: ${BATCHES * BATCH} events in ${BATCHES} batches of ${BATCH}`);
+    if (PART !== 'duckdb') await benchClickHouse(dir);
+    if (PART !== 'clickhouse') await benchDuckDb(dir);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -24,6 +24,8 @@ export interface ClickHouseServer {
   start(): Promise<void>;
   /** Stops it and removes its data. */
   destroy(): Promise<void>;
+  /** The running server's process id (benchmarks read its CPU time); undefined while stopped. */
+  pid(): number | undefined;
 }
 
 // <yandex> is the root 18.16 knows; current releases still accept it.
@@ -123,6 +125,7 @@ export async function startClickHouse(): Promise<ClickHouseServer> {
     query,
     stop,
     start,
+    pid: () => child?.pid,
     async destroy() {
       await stop();
       await rm(dir, { recursive: true, force: true });

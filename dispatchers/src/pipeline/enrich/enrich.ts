@@ -197,6 +197,8 @@ function enrichEvent(
   event: TelltaleEvent,
   ua: ReturnType<typeof parseUserAgent>,
 ): EnrichedEvent {
+  const k = kindFields(event);
+  // Every field written out in one literal (no spread): one object shape for every event, built in one go.
   return {
     app: envelope.app,
     id: event.id,
@@ -212,7 +214,15 @@ function enrichEvent(
     url: event.url === undefined ? null : memoScrubUrl(event.url),
     trace: event.trace ?? null,
     online: event.online ?? null,
-    ...kindFields(event),
+    fingerprint: k.fingerprint,
+    name: k.name,
+    errorType: k.errorType,
+    message: k.message,
+    stack: k.stack,
+    level: k.level,
+    count: k.count,
+    soft: k.soft,
+    attrs: k.attrs,
     breadcrumbs: breadcrumbsJson(event),
     browser: ua.browser,
     browserVersion: ua.browserVersion,
