@@ -114,7 +114,9 @@ describe('filter bar and search box in Chromium', () => {
       .first()
       .getAttribute('href');
     expect(kindTab).toContain('range=30d');
-    await tab.click('a[rel="next"]');
+    // The click only starts the navigation: wait for the older page itself before reading its rows.
+    const olderUrl = new URL(older!, tab.url()).href;
+    await Promise.all([tab.waitForURL(olderUrl), tab.click('a[rel="next"]')]);
     expect(new URL(tab.url()).searchParams.get('release')).toBe('2.0.0');
     expect(await tab.locator('tbody tr').count()).toBe(1);
   });
