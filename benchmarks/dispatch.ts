@@ -32,7 +32,7 @@ import {
 } from '@telltale/dispatchers';
 import { clientBatch } from '../dispatchers/test/corpus.js';
 import { CLICKHOUSE_CLIENT, startClickHouse } from '../dispatchers/test/services.js';
-import { processCpu, threadCpu, threadCpuSince } from './tools/thread-cpu.js';
+import { watchCpu } from './tools/thread-cpu.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
 const BATCH = 100; // events per client batch, as the SDK sends them at most
@@ -212,9 +212,7 @@ async function benchClickHouse(dir: string): Promise<void> {
     );
     // BENCH_DEBUG=1: the rows visible every 100 ms, and where the drain's CPU went (threads of this process, ClickHouse).
     const debug = process.env.BENCH_DEBUG !== undefined;
-    const threads0 = threadCpu();
-    const server0 = processCpu(clickhouse.pid());
-    const me0 = process.cpuUsage();
+    const drainCpu = debug ? watchCpu('ClickHouse server', () => clickhouse.pid()) : undefined;
     const start = performance.now();
     const dispatchers = await startDispatchers(config, {
       spoolDir: spool.dir,
@@ -231,11 +229,8 @@ async function benchClickHouse(dir: string): Promise<void> {
           throw new Error(`only ${stored} of ${total} rows after 10 min`);
       }
       const seconds = (performance.now() - start) / 1000;
-      if (debug) {
-        const own = process.cpuUsage(me0);
-        log(
-          `CPU during the drain: this process ${Math.round((own.user + own.system) / 1000)} ms (${threadCpuSince(threads0)}), ClickHouse server ${processCpu(clickhouse.pid()) - server0} ms`,
-        );
+      if (drainCpu !== undefined) {
+        log(`CPU during the drain: ${drainCpu()}`);
         log(JSON.stringify(dispatchers.stats(), null, 1));
       }
       const rate = total / seconds;

@@ -1,7 +1,7 @@
 /**
- * CPU time from /proc (Linux): per thread of this process, and of a whole other process (a store's
- * server). A benchmark run with BENCH_DEBUG=1 prints where a phase's CPU went — on a 2-core machine
- * the threads compete, so a phase is as fast as their sum allows, whichever thread is busiest.
+ * CPU time from /proc (Linux only): per thread of this process, and of a whole other process (a
+ * store's server). A benchmark run with BENCH_DEBUG=1 prints where a phase's CPU went — on a 2-core
+ * machine the threads compete, so a phase is as fast as their sum allows, whichever thread is busiest.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -12,7 +12,7 @@ function statCpuMs(stat: string): number {
 }
 
 /** CPU ms of each thread of this process so far, by thread id. */
-export function threadCpu(): Map<string, number> {
+function threadCpu(): Map<string, number> {
   const out = new Map<string, number>();
   for (const tid of readdirSync('/proc/self/task')) {
     try {
@@ -25,7 +25,7 @@ export function threadCpu(): Map<string, number> {
 }
 
 /** CPU ms of a whole process so far (its threads together); 0 when it is gone. */
-export function processCpu(pid: number | undefined): number {
+function processCpu(pid: number | undefined): number {
   if (pid === undefined) return 0;
   try {
     return statCpuMs(readFileSync(`/proc/${pid}/stat`, 'utf8'));
@@ -34,12 +34,23 @@ export function processCpu(pid: number | undefined): number {
   }
 }
 
-/** The threads' CPU since `before`, busiest first, those that used any: "tid 1234: 860 ms, …". */
-export function threadCpuSince(before: ReadonlyMap<string, number>): string {
-  return [...threadCpu()]
-    .map(([tid, ms]) => [tid, ms - (before.get(tid) ?? 0)] as const)
-    .filter(([, ms]) => ms > 0)
-    .sort((a, b) => b[1] - a[1])
-    .map(([tid, ms]) => `tid ${tid}: ${ms} ms`)
-    .join(', ');
+/**
+ * Starts counting now; the returned function describes the CPU used since: this process in all,
+ * each of its threads that used any (busiest first), and the process `serverPid()` names.
+ */
+export function watchCpu(serverName: string, serverPid: () => number | undefined): () => string {
+  const own0 = process.cpuUsage();
+  const threads0 = threadCpu();
+  const server0 = processCpu(serverPid());
+  return () => {
+    const own = process.cpuUsage(own0);
+    const threads = [...threadCpu()]
+      .map(([tid, ms]) => [tid, ms - (threads0.get(tid) ?? 0)] as const)
+      .filter(([, ms]) => ms > 0)
+      .sort((a, b) => b[1] - a[1])
+      .map(([tid, ms]) => `tid ${tid}: ${ms} ms`)
+      .join(', ');
+    const server = processCpu(serverPid()) - server0;
+    return `this process ${Math.round((own.user + own.system) / 1000)} ms (${threads}), ${serverName} ${server} ms`;
+  };
 }
