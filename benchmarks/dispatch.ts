@@ -3,6 +3,9 @@
  * dispatchers (decode, enrich, batch, insert), against `clickhouse-client … FORMAT JSONEachRow` of the
  * same rows (the median of three runs) as the baseline, on one ClickHouse server started here. Then a
  * steady load, measuring the lag from the spool's ack (fsync) to the row being visible in ClickHouse.
+ * Each drain is timed from the moment the dispatchers are up to the last row visible: like the
+ * baselines' schema (and DuckDB instance), the start-up (decode workers loading their modules) is
+ * off the clock, and logged on its own.
  *
  * Then the default sink: the same corpus from a spool into DuckDB through the dispatchers, against
  * DuckDB's Appender inserting the same enriched rows into the same schema (measured after the
@@ -90,12 +93,16 @@ async function benchDuckDb(dir: string): Promise<void> {
     THREADS_ENV,
   );
   let rate: number;
-  const start = performance.now();
+  // The drain's clock starts once the dispatchers are up (schema ensured, decode workers loaded): a
+  // start-up a dispatcher pays once per process, like the baseline's schema and instance, off its clock.
+  const startup = performance.now();
   const dispatchers = await startDispatchers(config, {
     duckdb,
     spoolDir: spool.dir,
     notify: (listener) => spool.onAppend(listener),
   });
+  const start = performance.now();
+  log(`dispatchers started in ${Math.round(start - startup)} ms (before the drain's clock)`);
   try {
     const count = async (): Promise<number> =>
       Number((await reader.runAndReadAll('SELECT count(*) AS n FROM events')).getRowObjectsJson()[0]?.n);
@@ -212,15 +219,19 @@ async function benchClickHouse(dir: string): Promise<void> {
     );
     // BENCH_DEBUG=1: the rows visible every 100 ms, and where the drain's CPU went (threads of this process, ClickHouse).
     const debug = process.env.BENCH_DEBUG !== undefined;
-    const drainCpu = debug ? watchCpu('ClickHouse server', () => clickhouse.pid()) : undefined;
-    const start = performance.now();
+    // As for the baselines, the schema exists before the clock starts, and the clock starts once the
+    // dispatchers are up (decode workers loaded, ~0.3 s a process pays once): the drain is what is timed.
+    await migrateClickHouse(client, 'bench');
+    const startup = performance.now();
     const dispatchers = await startDispatchers(config, {
       spoolDir: spool.dir,
       notify: (listener) => spool.onAppend(listener),
     });
+    const start = performance.now();
+    log(`dispatchers started in ${Math.round(start - startup)} ms (before the drain's clock)`);
+    const drainCpu = debug ? watchCpu('ClickHouse server', () => clickhouse.pid()) : undefined;
     try {
       let stored = 0;
-      if (debug) log(`dispatchers started after ${Math.round(performance.now() - start)} ms`);
       while (stored < total) {
         await sleep(100);
         stored = await count('SELECT count() FROM bench.events').catch(() => 0); // created by the sink's first insert

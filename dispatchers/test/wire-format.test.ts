@@ -2,6 +2,7 @@ import path from 'node:path';
 import { openSpoolWriter, type SpoolWriter } from '@telltale/spool';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
+  clickHouseEventRow,
   createClickHouseSink,
   createDecodePool,
   decodeRecord,
@@ -49,6 +50,28 @@ describe('wire formats: sink text rendered by the decode workers', () => {
     const sinkBody = Buffer.concat(eventsTabSeparated(events).chunks).toString('utf8');
     expect(WIRE_ENCODERS['clickhouse-tsv']!(events)).toBe(sinkBody);
     expect(sinkBody.split('\n')).toHaveLength(events.length + 1);
+  });
+
+  it("gives each event its own record's batch values when one body mixes records", () => {
+    // Records that differ in every batch-level column (user, release, session, user agent, load time,
+    // receive time), rendered in one body, switching back to the first record at the end.
+    const [first, second] = [clientBatch(7, 5, 1_700_000_000_000), clientBatch(8, 5, 1_700_000_999_000)];
+    Object.assign(second.batch, { user: 'u2', account: 'acc', release: '2.0', session: 's-2', loadMs: 7.5 });
+    second.batch.adblock = true;
+    second.userAgent =
+      'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1';
+    const events = [first, second, first].flatMap((b) => enrichEnvelope(b));
+    const unescape = (v: string): string | null =>
+      v === '\\N' ? null : v.replace(/\\(.)/g, (_, c: string) => ({ t: '\t', n: '\n', r: '\r' })[c] ?? c);
+    const lines = WIRE_ENCODERS['clickhouse-tsv']!(events).split('\n').slice(0, -1);
+    expect(lines).toHaveLength(events.length);
+    for (const [i, line] of lines.entries()) {
+      const expected = Object.values(clickHouseEventRow(events[i]!)).map((v) =>
+        v === null ? null : String(v),
+      );
+      expect(line.split('\t').map(unescape)).toEqual(expected);
+    }
+    expect(new Set(events.map((e) => `${e.browser}/${e.os}`)).size).toBe(2);
   });
 
   it('hands each record its own lines, its event count and its regroup keys; none for server logs or poison', async () => {

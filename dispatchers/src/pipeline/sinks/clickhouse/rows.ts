@@ -1,6 +1,7 @@
 import { EVENT_COLUMNS as SCHEMA_EVENT_COLUMNS } from '@telltale/schema';
 import type { EnrichedEvent } from '../../enrich/enrich.js';
 import type { ServerLogRow } from '../types.js';
+import { createSegmentCache, sameBatchFields, sameClientFields } from '../batch-segments.js';
 
 /** YYYY-MM-DD (UTC) of an epoch-ms time: the day partition. */
 export function utcDay(ms: number): string {
@@ -144,13 +145,25 @@ function createEventLineWriter(): (e: EnrichedEvent) => string {
     if (out === undefined) days.set(n, (out = utcDay(ms)));
     return out;
   };
+  // The batch's columns (received_at … account_id, browser … adblock) are the same for every event of
+  // a record: rendered once, and again only when an event's values differ from the last one's.
+  const batchColumns = createSegmentCache(
+    sameBatchFields,
+    (e) =>
+      `${seconds(e.receivedAt)}\t${e.receivedAt}\t${day(e.receivedAt)}\t${t(e.batchId)}\t${t(e.release)}\t` +
+      `${t(e.environment)}\t${t(e.session)}\t${t(e.userId)}\t${t(e.accountId)}`,
+  );
+  const clientColumns = createSegmentCache(
+    sameClientFields,
+    (e) =>
+      `${t(e.browser)}\t${t(e.browserVersion)}\t${t(e.os)}\t${t(e.osVersion)}\t${t(e.device)}\t` +
+      `${e.loadMs === null ? '\\N' : e.loadMs}\t${b(e.adblock)}`,
+  );
   return (e) =>
-    `${t(e.app)}\t${t(e.id)}\t${t(e.kind)}\t${seconds(e.ts)}\t${e.ts}\t${seconds(e.receivedAt)}\t${e.receivedAt}\t` +
-    `${day(e.receivedAt)}\t${t(e.batchId)}\t${t(e.release)}\t${t(e.environment)}\t${t(e.session)}\t` +
-    `${t(e.userId)}\t${t(e.accountId)}\t${t(e.url)}\t${t(e.trace)}\t${b(e.online)}\t${t(e.fingerprint)}\t` +
+    `${t(e.app)}\t${t(e.id)}\t${t(e.kind)}\t${seconds(e.ts)}\t${e.ts}\t${batchColumns(e)}\t` +
+    `${t(e.url)}\t${t(e.trace)}\t${b(e.online)}\t${t(e.fingerprint)}\t` +
     `${t(e.name)}\t${t(e.errorType)}\t${t(e.message)}\t${t(e.stack)}\t${t(e.level)}\t${e.count}\t` +
-    `${b(e.soft)}\t${t(e.attrs)}\t${t(e.breadcrumbs)}\t${t(e.browser)}\t${t(e.browserVersion)}\t` +
-    `${t(e.os)}\t${t(e.osVersion)}\t${t(e.device)}\t${e.loadMs === null ? '\\N' : e.loadMs}\t${b(e.adblock)}\n`;
+    `${b(e.soft)}\t${t(e.attrs)}\t${t(e.breadcrumbs)}\t${clientColumns(e)}\n`;
 }
 
 /**

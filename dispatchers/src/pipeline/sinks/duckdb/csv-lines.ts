@@ -1,4 +1,5 @@
 import type { EnrichedEvent } from '../../enrich/enrich.js';
+import { createSegmentCache, sameBatchFields, sameClientFields } from '../batch-segments.js';
 
 /**
  * The 'duckdb-csv' wire format: one CSV line per event, rendered in the decode workers, that DuckDB's
@@ -49,14 +50,24 @@ const b = (v: boolean | null): string => (v === null ? '' : v ? 'true' : 'false'
 
 /** One spool record's events as CSV lines (CSV_COLUMNS order). Pure: it runs in the decode workers. */
 export function eventsDuckDbCsv(events: readonly EnrichedEvent[]): string {
+  // The batch's runs of columns (received_ms … account_id, browser … adblock), once per record.
+  const batchColumns = createSegmentCache(
+    sameBatchFields,
+    (e) =>
+      `${e.receivedAt},${q(e.batchId)},${q(e.release)},${q(e.environment)},${q(e.session)},` +
+      `${q(e.userId)},${q(e.accountId)}`,
+  );
+  const clientColumns = createSegmentCache(
+    sameClientFields,
+    (e) =>
+      `${q(e.browser)},${q(e.browserVersion)},${q(e.os)},${q(e.osVersion)},${q(e.device)},` +
+      `${e.loadMs === null ? '' : e.loadMs},${b(e.adblock)}`,
+  );
   let out = '';
   for (const e of events)
     out +=
-      `${q(e.app)},${q(e.id)},${q(e.kind)},${e.ts},${e.receivedAt},${q(e.batchId)},${q(e.release)},` +
-      `${q(e.environment)},${q(e.session)},${q(e.userId)},${q(e.accountId)},${q(e.url)},${q(e.trace)},` +
+      `${q(e.app)},${q(e.id)},${q(e.kind)},${e.ts},${batchColumns(e)},${q(e.url)},${q(e.trace)},` +
       `${b(e.online)},${q(e.fingerprint)},${q(e.name)},${q(e.errorType)},${q(e.message)},${q(e.stack)},` +
-      `${q(e.level)},${e.count},${b(e.soft)},${q(e.attrs)},${q(e.breadcrumbs)},${q(e.browser)},` +
-      `${q(e.browserVersion)},${q(e.os)},${q(e.osVersion)},${q(e.device)},` +
-      `${e.loadMs === null ? '' : e.loadMs},${b(e.adblock)}\n`;
+      `${q(e.level)},${e.count},${b(e.soft)},${q(e.attrs)},${q(e.breadcrumbs)},${clientColumns(e)}\n`;
   return out;
 }
