@@ -1,8 +1,9 @@
 /**
  * npm run bench:dispatch — a fixed corpus from the local spool into ClickHouse through the real
  * dispatchers (decode, enrich, batch, insert), against `clickhouse-client … FORMAT JSONEachRow` of the
- * same rows (the median of three runs) as the baseline, on one ClickHouse server started here. Then a
- * steady load, measuring the lag from the spool's ack (fsync) to the row being visible in ClickHouse.
+ * same rows as the baseline, on one ClickHouse server started here: three runs of each, alternating,
+ * the median of each in the ratio (BENCH_RUNS). Then a steady load, measuring the lag from the
+ * spool's ack (fsync) to the row being visible in ClickHouse.
  * Each drain is timed from the moment the dispatchers are up to the last row visible: like the
  * baselines' schema (and DuckDB instance), the start-up (decode workers loading their modules) is
  * off the clock, and logged on its own.
@@ -32,16 +33,17 @@ import {
   createClickHouseClient,
   resolveDispatcherConfig,
   startDispatchers,
+  type Dispatchers,
 } from '@telltale/dispatchers';
 import { clientBatch } from '../dispatchers/test/corpus.js';
-import { CLICKHOUSE_CLIENT, startClickHouse } from '../dispatchers/test/services.js';
+import { CLICKHOUSE_CLIENT, startClickHouse, type ClickHouseServer } from '../dispatchers/test/services.js';
 import { watchCpu } from './tools/thread-cpu.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
 const BATCH = 100; // events per client batch, as the SDK sends them at most
 const LAG_SECONDS = 15;
-/** clickhouse-client runs of the baseline; the median counts. */
-const BASELINE_RUNS = 3;
+/** ClickHouse: runs of the baseline and of the drain, alternating; the median of each counts. */
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 // A steady load below what one 2-core machine drains (see README): lag, not backlog, is measured.
 const LAG_EVENTS_PER_S = Number(process.env.BENCH_LAG_EVENTS_PER_S ?? 2_000);
 
@@ -156,18 +158,129 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
 }
 
-/** ClickHouse: clickhouse-client inserting the enriched rows, then spool → dispatchers → ClickHouse, then the lag. */
+type ClickHouseClient = ReturnType<typeof createClickHouseClient>;
+
+/** One clickhouse-client run of the baseline: the rows file into a fresh database; rows/s. */
+async function clientInsert(
+  clickhouse: ClickHouseServer,
+  client: ClickHouseClient,
+  rowsFile: string,
+  run: number,
+): Promise<number> {
+  const database = `baseline${run}`;
+  await migrateClickHouse(client, database);
+  const start = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(
+      'sh',
+      [
+        '-c',
+        `${CLICKHOUSE_CLIENT} --host 127.0.0.1 --port ${clickhouse.tcpPort} --query "INSERT INTO ${database}.events FORMAT JSONEachRow" < "${rowsFile}"`,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`clickhouse-client failed: ${stderr}`)),
+    );
+  });
+  const seconds = (performance.now() - start) / 1000;
+  if (Number((await clickhouse.query(`SELECT count() FROM ${database}.events`)).trim()) !== BATCHES * BATCH)
+    throw new Error('baseline lost rows');
+  log(
+    `baseline ${run}/${RUNS}: clickhouse-client JSONEachRow ${BATCHES * BATCH} rows in ${seconds.toFixed(2)} s = ${Math.round((BATCHES * BATCH) / seconds)} rows/s`,
+  );
+  return (BATCHES * BATCH) / seconds;
+}
+
+interface Drain {
+  rate: number;
+  dispatchers: Dispatchers;
+  spool: SpoolWriter;
+  database: string;
+}
+
+/**
+ * One Telltale drain: the corpus in a fresh spool (as after a backlog), then the dispatchers drain
+ * it into a fresh database. Timed as the baseline is: the schema exists before the clock starts, and
+ * the clock starts once the dispatchers are up (decode workers loaded, ~0.3 s a process pays once).
+ * Returns the running dispatchers (the last drain's carry on into the steady load).
+ */
+async function drainIntoClickHouse(
+  clickhouse: ClickHouseServer,
+  client: ClickHouseClient,
+  dir: string,
+  run: number,
+): Promise<Drain> {
+  const total = BATCHES * BATCH;
+  const database = `bench${run}`;
+  const dataDir = path.join(dir, `drain${run}`);
+  const spool = await openSpoolWriter({ dir: path.join(dataDir, 'spool', 'client') });
+  await fillSpool(spool);
+  const config = resolveDispatcherConfig(
+    {
+      dataDir,
+      sinks: ['clickhouse'],
+      clickhouse: { url: clickhouse.url, database },
+      retention: { clickhouse: 0 },
+    },
+    THREADS_ENV,
+  );
+  await migrateClickHouse(client, database);
+  // BENCH_DEBUG=1: the rows visible every 100 ms, and where the drain's CPU went (threads of this process, ClickHouse).
+  const debug = process.env.BENCH_DEBUG !== undefined;
+  const startup = performance.now();
+  const dispatchers = await startDispatchers(config, {
+    spoolDir: spool.dir,
+    notify: (listener) => spool.onAppend(listener),
+  });
+  const start = performance.now();
+  log(
+    `drain ${run}/${RUNS}: dispatchers started in ${Math.round(start - startup)} ms (before the drain's clock)`,
+  );
+  const drainCpu = debug ? watchCpu('ClickHouse server', () => clickhouse.pid()) : undefined;
+  const count = async (sql: string): Promise<number> => Number((await clickhouse.query(sql)).trim());
+  try {
+    let stored = 0;
+    while (stored < total) {
+      await sleep(100);
+      stored = await count(`SELECT count() FROM ${database}.events`);
+      if (debug) log(`${stored} rows after ${Math.round(performance.now() - start)} ms`);
+      if (performance.now() - start > 600_000)
+        throw new Error(`only ${stored} of ${total} rows after 10 min`);
+    }
+    const seconds = (performance.now() - start) / 1000;
+    if (drainCpu !== undefined) {
+      log(`CPU during the drain: ${drainCpu()}`);
+      log(JSON.stringify(dispatchers.stats(), null, 1));
+    }
+    log(
+      `drain ${run}/${RUNS}: spool → dispatchers → ClickHouse ${total} rows in ${seconds.toFixed(2)} s = ${Math.round(total / seconds)} rows/s`,
+    );
+    if ((await count(`SELECT uniqExact(id) FROM ${database}.events`)) !== total)
+      throw new Error('rows lost or duplicated');
+    return { rate: total / seconds, dispatchers, spool, database };
+  } catch (error) {
+    await dispatchers.close();
+    await spool.close();
+    throw error;
+  }
+}
+
+/**
+ * ClickHouse: clickhouse-client inserting the enriched rows, and spool → dispatchers → ClickHouse,
+ * RUNS times each, one after the other (this machine's speed drifts over tens of seconds: both medians
+ * are taken over the same stretch of time); then the lag under a steady load.
+ */
 async function benchClickHouse(dir: string): Promise<void> {
   if (!existsSync(CLICKHOUSE_CLIENT))
     throw new Error(`${CLICKHOUSE_CLIENT} is missing: apt-get install -y clickhouse-client`);
   const clickhouse = await startClickHouse();
   const client = createClickHouseClient({ url: clickhouse.url, database: 'bench' });
-  const count = async (sql: string): Promise<number> => Number((await clickhouse.query(sql)).trim());
   const total = BATCHES * BATCH;
   try {
     // Baseline: the very rows the sink would write, as a JSONEachRow file, through clickhouse-client.
-    // Its ~1 s insert swings 2× from run to run on a shared machine: the median of three runs (each
-    // into a fresh database) is the one the ratio uses.
     const rowsFile = path.join(dir, 'rows.jsonl');
     const rowsOut = await open(rowsFile, 'w');
     for (let n = 0; n < BATCHES; n += 1) {
@@ -176,122 +289,25 @@ async function benchClickHouse(dir: string): Promise<void> {
     }
     await rowsOut.close();
     const baselineRates: number[] = [];
-    for (let run = 1; run <= BASELINE_RUNS; run += 1) {
-      const database = `baseline${run}`;
-      await migrateClickHouse(client, database);
-      const baselineStart = performance.now();
-      await new Promise<void>((resolve, reject) => {
-        const child = spawn(
-          'sh',
-          [
-            '-c',
-            `${CLICKHOUSE_CLIENT} --host 127.0.0.1 --port ${clickhouse.tcpPort} --query "INSERT INTO ${database}.events FORMAT JSONEachRow" < "${rowsFile}"`,
-          ],
-          { stdio: ['ignore', 'ignore', 'pipe'] },
-        );
-        let stderr = '';
-        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-        child.on('exit', (code) =>
-          code === 0 ? resolve() : reject(new Error(`clickhouse-client failed: ${stderr}`)),
-        );
-      });
-      const baselineSeconds = (performance.now() - baselineStart) / 1000;
-      if ((await count(`SELECT count() FROM ${database}.events`)) !== total)
-        throw new Error('baseline lost rows');
-      baselineRates.push(total / baselineSeconds);
-      log(
-        `baseline ${run}/${BASELINE_RUNS}: clickhouse-client JSONEachRow ${total} rows in ${baselineSeconds.toFixed(2)} s = ${Math.round(total / baselineSeconds)} rows/s`,
-      );
+    const rates: number[] = [];
+    let last: Drain | undefined;
+    for (let run = 1; run <= RUNS; run += 1) {
+      baselineRates.push(await clientInsert(clickhouse, client, rowsFile, run));
+      if (last !== undefined) {
+        await last.dispatchers.close();
+        await last.spool.close();
+      }
+      last = await drainIntoClickHouse(clickhouse, client, dir, run);
+      rates.push(last.rate);
     }
     const baselineRate = percentile(baselineRates, 50);
-
-    // Telltale: the spool filled first (as after a backlog), then the dispatchers drain it into ClickHouse.
-    const spool = await openSpoolWriter({ dir: path.join(dir, 'spool', 'client') });
-    await fillSpool(spool);
-    const config = resolveDispatcherConfig(
-      {
-        dataDir: dir,
-        sinks: ['clickhouse'],
-        clickhouse: { url: clickhouse.url, database: 'bench' },
-        retention: { clickhouse: 0 },
-      },
-      THREADS_ENV,
-    );
-    // BENCH_DEBUG=1: the rows visible every 100 ms, and where the drain's CPU went (threads of this process, ClickHouse).
-    const debug = process.env.BENCH_DEBUG !== undefined;
-    // As for the baselines, the schema exists before the clock starts, and the clock starts once the
-    // dispatchers are up (decode workers loaded, ~0.3 s a process pays once): the drain is what is timed.
-    await migrateClickHouse(client, 'bench');
-    const startup = performance.now();
-    const dispatchers = await startDispatchers(config, {
-      spoolDir: spool.dir,
-      notify: (listener) => spool.onAppend(listener),
-    });
-    const start = performance.now();
-    log(`dispatchers started in ${Math.round(start - startup)} ms (before the drain's clock)`);
-    const drainCpu = debug ? watchCpu('ClickHouse server', () => clickhouse.pid()) : undefined;
+    const rate = percentile(rates, 50);
+    const { dispatchers, spool, database } = last!;
     try {
-      let stored = 0;
-      while (stored < total) {
-        await sleep(100);
-        stored = await count('SELECT count() FROM bench.events').catch(() => 0); // created by the sink's first insert
-        if (debug) log(`${stored} rows after ${Math.round(performance.now() - start)} ms`);
-        if (performance.now() - start > 600_000)
-          throw new Error(`only ${stored} of ${total} rows after 10 min`);
-      }
-      const seconds = (performance.now() - start) / 1000;
-      if (drainCpu !== undefined) {
-        log(`CPU during the drain: ${drainCpu()}`);
-        log(JSON.stringify(dispatchers.stats(), null, 1));
-      }
-      const rate = total / seconds;
-      log(
-        `telltale: spool → dispatchers → ClickHouse ${total} rows in ${seconds.toFixed(2)} s = ${Math.round(rate)} rows/s`,
-      );
-      if ((await count('SELECT uniqExact(id) FROM bench.events')) !== total)
-        throw new Error('rows lost or duplicated');
-
+      log(`telltale: spool → dispatchers → ClickHouse, median of ${RUNS} drains: ${Math.round(rate)} rows/s`);
       // The alerts consumer reads the same spool: let it catch up, so the steady load starts from quiet.
       while (!dispatchers.stats().consumers.every((c) => c.records === BATCHES)) await sleep(100);
-
-      // Steady load: batches acked by the spool at a fixed rate; lag = ack → row visible.
-      const acked = new Map<string, number>();
-      const visible = new Map<string, number>();
-      const lagBatches = (LAG_SECONDS * LAG_EVENTS_PER_S) / BATCH;
-      const interval = (1000 * BATCH) / LAG_EVENTS_PER_S;
-      log(`steady load: ${LAG_EVENTS_PER_S} events/s for ${LAG_SECONDS} s`);
-      let polling = true;
-      const poller = (async () => {
-        while (polling || visible.size < acked.size) {
-          const ids = (
-            await clickhouse.query(`SELECT DISTINCT batch_id FROM bench.events WHERE batch_id LIKE 'lag-%'`)
-          )
-            .split('\n')
-            .filter((id) => id !== '');
-          const at = performance.now();
-          for (const id of ids) if (!visible.has(id)) visible.set(id, at);
-          await sleep(50);
-        }
-      })();
-      const loadStart = performance.now();
-      for (let n = 0; n < lagBatches; n += 1) {
-        const due = loadStart + n * interval;
-        if (due > performance.now()) await sleep(due - performance.now());
-        const batch = clientBatch(1_000_000 + n, BATCH, Date.now());
-        batch.batch.batchId = `lag-${n}`;
-        void spool
-          .append(Buffer.from(JSON.stringify(batch)))
-          .then(() => acked.set(`lag-${n}`, performance.now()));
-      }
-      await sleep(200);
-      polling = false;
-      await Promise.race([poller, sleep(60_000)]);
-      const lags = [...acked].map(([id, at]) => (visible.get(id) ?? Number.POSITIVE_INFINITY) - at);
-      const lagP95 = Math.round(percentile(lags, 95));
-      log(
-        `lag ack → visible: p50 ${Math.round(percentile(lags, 50))} ms, p95 ${lagP95} ms, max ${Math.round(Math.max(...lags))} ms`,
-      );
-
+      const lagP95 = await steadyLag(clickhouse, spool, database);
       process.stdout.write(
         `${JSON.stringify({
           bench: 'dispatch',
@@ -310,6 +326,51 @@ async function benchClickHouse(dir: string): Promise<void> {
     await client.close();
     await clickhouse.destroy();
   }
+}
+
+/** Steady load: batches acked by the spool at a fixed rate; the p95 of ack → row visible, ms. */
+async function steadyLag(
+  clickhouse: ClickHouseServer,
+  spool: SpoolWriter,
+  database: string,
+): Promise<number> {
+  const acked = new Map<string, number>();
+  const visible = new Map<string, number>();
+  const lagBatches = (LAG_SECONDS * LAG_EVENTS_PER_S) / BATCH;
+  const interval = (1000 * BATCH) / LAG_EVENTS_PER_S;
+  log(`steady load: ${LAG_EVENTS_PER_S} events/s for ${LAG_SECONDS} s`);
+  let polling = true;
+  const poller = (async () => {
+    while (polling || visible.size < acked.size) {
+      const ids = (
+        await clickhouse.query(`SELECT DISTINCT batch_id FROM ${database}.events WHERE batch_id LIKE 'lag-%'`)
+      )
+        .split('\n')
+        .filter((id) => id !== '');
+      const at = performance.now();
+      for (const id of ids) if (!visible.has(id)) visible.set(id, at);
+      await sleep(50);
+    }
+  })();
+  const loadStart = performance.now();
+  for (let n = 0; n < lagBatches; n += 1) {
+    const due = loadStart + n * interval;
+    if (due > performance.now()) await sleep(due - performance.now());
+    const batch = clientBatch(1_000_000 + n, BATCH, Date.now());
+    batch.batch.batchId = `lag-${n}`;
+    void spool
+      .append(Buffer.from(JSON.stringify(batch)))
+      .then(() => acked.set(`lag-${n}`, performance.now()));
+  }
+  await sleep(200);
+  polling = false;
+  await Promise.race([poller, sleep(60_000)]);
+  const lags = [...acked].map(([id, at]) => (visible.get(id) ?? Number.POSITIVE_INFINITY) - at);
+  const lagP95 = Math.round(percentile(lags, 95));
+  log(
+    `lag ack → visible: p50 ${Math.round(percentile(lags, 50))} ms, p95 ${lagP95} ms, max ${Math.round(Math.max(...lags))} ms`,
+  );
+  return lagP95;
 }
 
 /**
