@@ -64,6 +64,18 @@ const count = async (sql: string): Promise<number> => Number((await clickhouse.q
 /** Rows of one test's events (ids start with its tag), as the dashboards count them (FINAL). */
 const stored = (tag: string): Promise<number> =>
   count(`SELECT count() FROM telltale.events FINAL WHERE startsWith(id, '${tag}-')`);
+/** Resolves once `sent` rows of `tag` are stored; the timeout names how many were (lost vs slow). */
+const allStored = (tag: string, sent: number, timeoutMs: number): Promise<true> =>
+  waitFor(
+    'every event in ClickHouse',
+    async () => {
+      const rows = await stored(tag);
+      if (rows >= sent) return true;
+      throw new Error(`${rows} of ${sent} stored`);
+    },
+    timeoutMs,
+    500,
+  );
 const distinct = (tag: string): Promise<number> =>
   count(`SELECT uniqExact(id) FROM telltale.events WHERE startsWith(id, '${tag}-')`);
 
@@ -136,7 +148,7 @@ describe('two collectors, two dispatchers in one consumer group (mock Kafka, Cli
     await sendUpTo(TOTAL);
 
     const sent = TOTAL * EVENTS_PER_BATCH;
-    await waitFor('every event in ClickHouse', async () => (await stored('kill')) >= sent, 120_000, 500);
+    await allStored('kill', sent, 120_000);
     expect(await stored('kill')).toBe(sent);
     expect(await distinct('kill')).toBe(sent);
     // Merged: a reader without FINAL counts the same (the killed member's uncommitted records were
@@ -164,7 +176,14 @@ describe('two collectors, two dispatchers in one consumer group (mock Kafka, Cli
     await sendFor(3_000);
     const sent = n * EVENTS_PER_BATCH;
     expect(n).toBeGreaterThan(50);
-    await waitFor('every event in ClickHouse', async () => (await stored('freeze')) >= sent, 180_000, 500);
+    await allStored('freeze', sent, 180_000).catch((error: unknown) => {
+      // What each process said (rejoins, crashes, refused commits, produce failures), so a CI log
+      // tells lost from stuck and which side stuck.
+      const said = [...dispatchers, ...collectors].map(
+        (p, i) => `process ${i + 1}: ${p.output().slice(-3_000)}`,
+      );
+      throw new Error(`${String(error)}\n${said.join('\n')}`);
+    });
     expect(await stored('freeze')).toBe(sent);
     expect(await distinct('freeze')).toBe(sent);
 
