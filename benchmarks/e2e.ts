@@ -40,6 +40,12 @@ function memoryOf(pid: number): { rssMb: number; peakMb: number } {
   return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
 }
 
+/** User + system CPU of a process, all its threads, ms (Linux clock ticks of 10 ms). */
+function cpuMsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 interface Server {
   child: ChildProcess;
   url: string;
@@ -167,7 +173,11 @@ async function visibleEvents(url: string): Promise<number> {
 async function collectorAlone(round: number, total: number): Promise<{ rate: number; peakMb: number }> {
   const collector = await startServer(true);
   try {
-    const { seconds } = await load(collector.url, makeBodies(round * 2 - 1));
+    const bodies = makeBodies(round * 2 - 1);
+    const cpu0 = cpuMsOf(collector.child.pid!);
+    const { seconds } = await load(collector.url, bodies);
+    if (process.env.BENCH_DEBUG === '1')
+      log(`  collector alone: process CPU ${cpuMsOf(collector.child.pid!) - cpu0} ms for the load`);
     const { peakMb } = memoryOf(collector.child.pid!);
     log(
       `round ${round}/${ROUNDS}: collector alone (dispatchers paused): ${total} events acked in ${seconds.toFixed(2)} s = ${Math.round(total / seconds)} events/s, peak RSS ${Math.round(peakMb)} MB`,
@@ -193,9 +203,15 @@ async function endToEnd(
     let acked: number | undefined;
     void sent.then((r) => (acked = r.seconds));
     let visible = 0;
+    // BENCH_DEBUG=1: events visible and the process's CPU (all threads) at each poll, to stderr.
+    const debug = process.env.BENCH_DEBUG === '1';
     while (visible < total) {
       await sleep(100);
       visible = await visibleEvents(full.url);
+      if (debug)
+        log(
+          `  +${((performance.now() - start) / 1000).toFixed(2)} s: ${visible} visible, acked ${acked === undefined ? 'no' : 'yes'}, process CPU ${cpuMsOf(full.child.pid!)} ms`,
+        );
       if (performance.now() - start > VISIBLE_TIMEOUT_MS)
         throw new Error(`only ${visible} of ${total} events visible after 10 min`);
     }
