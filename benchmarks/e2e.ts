@@ -174,10 +174,10 @@ async function collectorAlone(round: number, total: number): Promise<{ rate: num
   const collector = await startServer(true);
   try {
     const bodies = makeBodies(round * 2 - 1);
-    const cpu0 = cpuMsOf(collector.child.pid!);
+    const debug = process.env.BENCH_DEBUG === '1';
+    const cpu0 = debug ? cpuMsOf(collector.child.pid!) : 0;
     const { seconds } = await load(collector.url, bodies);
-    if (process.env.BENCH_DEBUG === '1')
-      log(`  collector alone: process CPU ${cpuMsOf(collector.child.pid!) - cpu0} ms for the load`);
+    if (debug) log(`  collector alone: process CPU ${cpuMsOf(collector.child.pid!) - cpu0} ms for the load`);
     const { peakMb } = memoryOf(collector.child.pid!);
     log(
       `round ${round}/${ROUNDS}: collector alone (dispatchers paused): ${total} events acked in ${seconds.toFixed(2)} s = ${Math.round(total / seconds)} events/s, peak RSS ${Math.round(peakMb)} MB`,
