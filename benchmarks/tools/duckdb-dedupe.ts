@@ -4,10 +4,12 @@
  * fresh database per variant, timed by wall clock and by this process's CPU (DuckDB's threads
  * included: that CPU is what `npm start`'s collector competes with).
  *
- *   npx tsx benchmarks/tools/duckdb-dedupe.ts    # EVENTS=200000 PRE=0 VARIANTS=key,key-1-thread,no-key,window
+ *   npx tsx benchmarks/tools/duckdb-dedupe.ts    # EVENTS=200000 PRE=0 VARIANTS=key,key-or-ignore,key-1-thread,no-key,window
  *
- * - key: today's table, PRIMARY KEY (app, id) and INSERT OR IGNORE (duckdb/csv.ts).
- * - key-1-thread: the same with `SET threads = 1` (an instance-wide setting: the dashboards' queries too).
+ * - key: today's table, PRIMARY KEY (app, id), and duckdb/csv.ts's load: a plain INSERT, and only
+ *   when it meets a stored key, a rollback and INSERT OR IGNORE.
+ * - key-or-ignore: the same table, INSERT OR IGNORE every time (duckdb/csv.ts until stop 26).
+ * - key-1-thread: key-or-ignore with `SET threads = 1` (an instance-wide setting: the dashboards' queries too).
  * - no-key: no constraint, plain INSERT: the floor, and it stores replays twice.
  * - window: no constraint; INSERT … WHERE NOT EXISTS a stored (app, id) received in the load's own
  *   receive-time range (DuckDB's zonemaps skip older row groups). It drops a replayed spool record
@@ -63,9 +65,19 @@ interface Variant {
   setup: string[];
   /** The load of one file whose events were received between `from` and `to` (epoch ms). */
   insert: (file: string, from: number, to: number) => string;
+  /** Run instead, in a new transaction, when `insert` meets a stored key. */
+  onDuplicate?: (file: string) => string;
 }
 const VARIANTS: Record<string, Variant> = {
-  key: { setup: [KEYED], insert: (f) => `INSERT OR IGNORE ${INTO} SELECT ${SELECT_LIST} FROM ${readCsv(f)}` },
+  key: {
+    setup: [KEYED],
+    insert: (f) => `INSERT ${INTO} SELECT ${SELECT_LIST} FROM ${readCsv(f)}`,
+    onDuplicate: (f) => `INSERT OR IGNORE ${INTO} SELECT ${SELECT_LIST} FROM ${readCsv(f)}`,
+  },
+  'key-or-ignore': {
+    setup: [KEYED],
+    insert: (f) => `INSERT OR IGNORE ${INTO} SELECT ${SELECT_LIST} FROM ${readCsv(f)}`,
+  },
   'key-1-thread': {
     setup: [KEYED, 'SET threads = 1'],
     insert: (f) => `INSERT OR IGNORE ${INTO} SELECT ${SELECT_LIST} FROM ${readCsv(f)}`,
@@ -93,7 +105,14 @@ async function loadAll(
     const from = receivedAt(firstRecord + i);
     const to = receivedAt(firstRecord + Math.min(chunks.length, i + HANDOVER) - 1);
     await connection.run('BEGIN TRANSACTION');
-    await connection.run(variant.insert(file, from, to));
+    try {
+      await connection.run(variant.insert(file, from, to));
+    } catch (error) {
+      if (variant.onDuplicate === undefined || !/Duplicate key/.test(String(error))) throw error;
+      await connection.run('ROLLBACK');
+      await connection.run('BEGIN TRANSACTION');
+      await connection.run(variant.onDuplicate(file));
+    }
     await connection.run('COMMIT');
   }
 }

@@ -125,6 +125,34 @@ describe('DuckDB through the CSV wire format', () => {
     expect(rows).toEqual([{ n: '4', first: '2027-01-15 08:00:00', last: '2027-01-15 08:00:00' }]);
   });
 
+  it('stores the new events of a load that also carries stored ones, each once, the stored copies unchanged', async () => {
+    sink = await createDuckDbSink(instance, { loadDir: path.join(dir, 'loads') });
+    const stored = enrichEnvelope({ ...clientBatch(7, 4), receivedAt: 1_800_000_000_000 });
+    expect(await sink.exportEncoded!(csv(stored))).toEqual({ status: 'ok' });
+    // A replay of that record (received later this time) next to two new records, and a new event
+    // id twice in the load under two batch ids: the load meets a stored key and is done again.
+    const replayed = enrichEnvelope({ ...clientBatch(7, 4), receivedAt: 1_800_000_060_000 });
+    const fresh = enrichEnvelope(clientBatch(8, 3));
+    const again = enrichEnvelope(clientBatch(9, 2));
+    const twice = { ...again[0]!, batchId: 'b-9-copy' };
+    expect(await sink.exportEncoded!(csv([...fresh, ...replayed, ...again, twice]))).toEqual({
+      status: 'ok',
+    });
+    const rows = (
+      await reader.runAndReadAll(
+        `SELECT batch_id, count(*)::INTEGER AS n, count(DISTINCT id)::INTEGER AS ids,
+           strftime(min(received_at), '%Y-%m-%d %H:%M:%S') AS received
+         FROM events GROUP BY batch_id ORDER BY batch_id`,
+      )
+    ).getRowObjectsJson();
+    expect(rows).toEqual([
+      { batch_id: stored[0]!.batchId, n: 4, ids: 4, received: '2027-01-15 08:00:00' },
+      { batch_id: fresh[0]!.batchId, n: 3, ids: 3, received: expect.any(String) },
+      { batch_id: again[0]!.batchId, n: 2, ids: 2, received: expect.any(String) },
+    ]);
+    expect(await readdir(path.join(dir, 'loads'))).toEqual([]);
+  });
+
   it('rejects a load DuckDB cannot read, stores none of it, removes its file and stays usable', async () => {
     const loadDir = path.join(dir, 'loads');
     sink = await createDuckDbSink(instance, { loadDir });

@@ -14,6 +14,9 @@ const SELECT_LIST = EVENT_COLUMNS.map((column) => {
   return column;
 }).join(', ');
 
+/** What DuckDB says when a row's (app, id) is stored already, or twice in the load. */
+const DUPLICATE_KEY = /^Constraint Error: Duplicate key /;
+
 /** DuckDB's reader for the file: every option fixed (no sniffing), so a value never changes type. */
 function readCsv(file: string): string {
   const columns = CSV_COLUMNS.map(([name, type]) => `'${name}': '${type}'`).join(', ');
@@ -26,7 +29,8 @@ function readCsv(file: string): string {
 /**
  * Stores the records' CSV lines in `events`, once per (app, id): a copy already stored, or a second
  * copy in the same call, is skipped (the caller drops a batch repeated within one call, so its first
- * copy is the one stored; see uniqueBatches). One transaction: all or nothing.
+ * copy is the one stored; see uniqueBatches). One transaction: all or nothing. A plain INSERT
+ * first; only when it meets a stored key is the load rolled back and done again with OR IGNORE.
  * The bytes go to a file under `tmpDir` (async writes) that DuckDB reads on its own threads; the
  * file is removed afterwards, whatever happened.
  */
@@ -45,12 +49,22 @@ export async function insertEventsCsv(
     } finally {
       await handle.close();
     }
+    const insert = (skipKnown: boolean): string =>
+      `INSERT ${skipKnown ? 'OR IGNORE ' : ''}INTO events (${EVENT_COLUMNS.join(', ')})
+        SELECT ${SELECT_LIST} FROM ${readCsv(file)}`;
     await connection.run('BEGIN TRANSACTION');
     try {
-      await connection.run(
-        `INSERT OR IGNORE INTO events (${EVENT_COLUMNS.join(', ')})
-          SELECT ${SELECT_LIST} FROM ${readCsv(file)}`,
-      );
+      try {
+        // Nearly every load is new ids, and a plain INSERT of them takes ~25-35% less CPU than
+        // OR IGNORE of the same rows (benchmarks/tools/duckdb-dedupe.ts: key against key-or-ignore).
+        await connection.run(insert(false));
+      } catch (error) {
+        if (!DUPLICATE_KEY.test(error instanceof Error ? error.message : String(error))) throw error;
+        // A copy already stored (a replay): the whole load again, skipping the known keys.
+        await connection.run('ROLLBACK');
+        await connection.run('BEGIN TRANSACTION');
+        await connection.run(insert(true));
+      }
       await connection.run('COMMIT');
     } catch (error) {
       await connection.run('ROLLBACK').catch(() => undefined);
