@@ -14,8 +14,13 @@ const SELECT_LIST = EVENT_COLUMNS.map((column) => {
   return column;
 }).join(', ');
 
-/** What DuckDB says when a row's (app, id) is stored already, or twice in the load. */
-const DUPLICATE_KEY = /^Constraint Error: Duplicate key /;
+/**
+ * What DuckDB says when a row's (app, id) is stored already, or twice in the load ("Constraint
+ * Error: Duplicate key …"). Any constraint error gets the OR IGNORE load, not only that wording: a
+ * NOT NULL one fails it the same way (rejected), and a reworded duplicate message in a later DuckDB
+ * still skips the known keys instead of dead-lettering a replay.
+ */
+const CONSTRAINT = /^Constraint Error:/;
 
 /** DuckDB's reader for the file: every option fixed (no sniffing), so a value never changes type. */
 function readCsv(file: string): string {
@@ -59,7 +64,7 @@ export async function insertEventsCsv(
         // OR IGNORE of the same rows (benchmarks/tools/duckdb-dedupe.ts: key against key-or-ignore).
         await connection.run(insert(false));
       } catch (error) {
-        if (!DUPLICATE_KEY.test(error instanceof Error ? error.message : String(error))) throw error;
+        if (!CONSTRAINT.test(error instanceof Error ? error.message : String(error))) throw error;
         // A copy already stored (a replay): the whole load again, skipping the known keys.
         await connection.run('ROLLBACK');
         await connection.run('BEGIN TRANSACTION');
