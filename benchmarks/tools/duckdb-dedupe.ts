@@ -27,7 +27,8 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { enrichEnvelope } from '@telltale/dispatchers';
 import { DUCKDB_DDL, EVENT_COLUMNS } from '@telltale/schema';
 import { clientBatch } from '../../dispatchers/test/corpus.js';
-import { CSV_COLUMNS, eventsDuckDbCsv } from '../../dispatchers/src/pipeline/sinks/duckdb/csv-lines.js';
+import { eventsDuckDbCsv } from '../../dispatchers/src/pipeline/sinks/duckdb/csv-lines.js';
+import { CSV_SELECT_LIST, readCsv } from '../../dispatchers/src/pipeline/sinks/duckdb/csv.js';
 
 const EVENTS = Number(process.env.EVENTS ?? 200_000);
 const PRE = Number(process.env.PRE ?? 0);
@@ -43,17 +44,6 @@ function csvRecords(first: number, count: number): Buffer[] {
   );
 }
 
-// The same SELECT and reader options as duckdb/csv.ts.
-const SELECT_LIST = EVENT_COLUMNS.map((column) => {
-  if (column === 'ts') return 'epoch_ms(ts_ms) AS ts';
-  if (column === 'received_at') return 'epoch_ms(received_ms) AS received_at';
-  if (column === 'day') return 'CAST(epoch_ms(received_ms) AS DATE) AS day';
-  return column;
-}).join(', ');
-const readCsv = (file: string): string =>
-  `read_csv('${file}', header = false, delim = ',', quote = '"', escape = '"', nullstr = '',
-    allow_quoted_nulls = false, auto_detect = false, strict_mode = true, max_line_size = 268435456,
-    columns = {${CSV_COLUMNS.map(([name, type]) => `'${name}': '${type}'`).join(', ')}})`;
 const INTO = `INTO events (${EVENT_COLUMNS.join(', ')})`;
 
 const KEYED = DUCKDB_DDL[0]!;
@@ -71,22 +61,25 @@ interface Variant {
 const VARIANTS: Record<string, Variant> = {
   key: {
     setup: [KEYED],
-    insert: (f) => `INSERT ${INTO} SELECT ${SELECT_LIST} FROM ${readCsv(f)}`,
-    onDuplicate: (f) => `INSERT OR IGNORE ${INTO} SELECT ${SELECT_LIST} FROM ${readCsv(f)}`,
+    insert: (f) => `INSERT ${INTO} SELECT ${CSV_SELECT_LIST} FROM ${readCsv(f)}`,
+    onDuplicate: (f) => `INSERT OR IGNORE ${INTO} SELECT ${CSV_SELECT_LIST} FROM ${readCsv(f)}`,
   },
   'key-or-ignore': {
     setup: [KEYED],
-    insert: (f) => `INSERT OR IGNORE ${INTO} SELECT ${SELECT_LIST} FROM ${readCsv(f)}`,
+    insert: (f) => `INSERT OR IGNORE ${INTO} SELECT ${CSV_SELECT_LIST} FROM ${readCsv(f)}`,
   },
   'key-1-thread': {
     setup: [KEYED, 'SET threads = 1'],
-    insert: (f) => `INSERT OR IGNORE ${INTO} SELECT ${SELECT_LIST} FROM ${readCsv(f)}`,
+    insert: (f) => `INSERT OR IGNORE ${INTO} SELECT ${CSV_SELECT_LIST} FROM ${readCsv(f)}`,
   },
-  'no-key': { setup: [UNKEYED], insert: (f) => `INSERT ${INTO} SELECT ${SELECT_LIST} FROM ${readCsv(f)}` },
+  'no-key': {
+    setup: [UNKEYED],
+    insert: (f) => `INSERT ${INTO} SELECT ${CSV_SELECT_LIST} FROM ${readCsv(f)}`,
+  },
   window: {
     setup: [UNKEYED],
     insert: (f, from, to) =>
-      `INSERT ${INTO} SELECT ${SELECT_LIST} FROM ${readCsv(f)} AS r WHERE NOT EXISTS (
+      `INSERT ${INTO} SELECT ${CSV_SELECT_LIST} FROM ${readCsv(f)} AS r WHERE NOT EXISTS (
         SELECT 1 FROM events AS e WHERE e.received_at BETWEEN epoch_ms(${from}) AND epoch_ms(${to})
           AND e.app = r.app AND e.id = r.id)`,
   },

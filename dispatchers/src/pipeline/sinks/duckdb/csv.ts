@@ -7,7 +7,7 @@ import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '@telltale/spool';
 import { CSV_COLUMNS } from './csv-lines.js';
 
 /** `events` columns (EVENT_COLUMNS) from the file's: the three times computed, the rest as read. */
-const SELECT_LIST = EVENT_COLUMNS.map((column) => {
+export const CSV_SELECT_LIST = EVENT_COLUMNS.map((column) => {
   if (column === 'ts') return 'epoch_ms(ts_ms) AS ts';
   if (column === 'received_at') return 'epoch_ms(received_ms) AS received_at';
   if (column === 'day') return 'CAST(epoch_ms(received_ms) AS DATE) AS day';
@@ -23,7 +23,7 @@ const SELECT_LIST = EVENT_COLUMNS.map((column) => {
 const CONSTRAINT = /^Constraint Error:/;
 
 /** DuckDB's reader for the file: every option fixed (no sniffing), so a value never changes type. */
-function readCsv(file: string): string {
+export function readCsv(file: string): string {
   const columns = CSV_COLUMNS.map(([name, type]) => `'${name}': '${type}'`).join(', ');
   // The path is ours (a random name under the sink's folder); quotes doubled all the same.
   return `read_csv('${file.replaceAll("'", "''")}', header = false, delim = ',', quote = '"', escape = '"',
@@ -56,7 +56,7 @@ export async function insertEventsCsv(
     }
     const insert = (skipKnown: boolean): string =>
       `INSERT ${skipKnown ? 'OR IGNORE ' : ''}INTO events (${EVENT_COLUMNS.join(', ')})
-        SELECT ${SELECT_LIST} FROM ${readCsv(file)}`;
+        SELECT ${CSV_SELECT_LIST} FROM ${readCsv(file)}`;
     await connection.run('BEGIN TRANSACTION');
     try {
       try {
