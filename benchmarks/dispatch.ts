@@ -20,7 +20,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { dateValue, DuckDBInstance, timestampValue, type DuckDBAppender } from '@duckdb/node-api';
+import { DuckDBInstance } from '@duckdb/node-api';
 import type { SpoolEnvelope } from '@telltale/protocol';
 import { openSpoolWriter, type SpoolWriter } from '@telltale/spool';
 import {
@@ -28,13 +28,13 @@ import {
   duckDbFile,
   enrichEnvelope,
   ensureDuckDbSchema,
-  type EnrichedEvent,
   migrateClickHouse,
   createClickHouseClient,
   resolveDispatcherConfig,
   startDispatchers,
   type Dispatchers,
 } from '@telltale/dispatchers';
+import { appendRow } from '../dispatchers/src/pipeline/sinks/duckdb/sink.js';
 import { clientBatch } from '../dispatchers/test/corpus.js';
 import { CLICKHOUSE_CLIENT, startClickHouse, type ClickHouseServer } from '../dispatchers/test/services.js';
 import { watchCpu } from './tools/thread-cpu.js';
@@ -58,28 +58,6 @@ if (!['all', 'clickhouse', 'duckdb'].includes(PART))
   throw new Error(`BENCH_PART=${PART}: all, clickhouse or duckdb`);
 // TELLTALE_DISPATCH_THREADS=0 measures the inline path (decoding on the main thread) against the pool.
 const THREADS_ENV = { TELLTALE_DISPATCH_THREADS: process.env.TELLTALE_DISPATCH_THREADS };
-const MS_PER_DAY = 86_400_000;
-
-/** One enriched event as a row of schema.ts's `events`, in its column order (the baseline's own copy). */
-function appendEvent(a: DuckDBAppender, e: EnrichedEvent): void {
-  const text = (v: string | null): void => (v === null ? a.appendNull() : a.appendVarchar(v));
-  const bool = (v: boolean | null): void => (v === null ? a.appendNull() : a.appendBoolean(v));
-  for (const v of [e.app, e.id, e.kind]) text(v);
-  a.appendTimestamp(timestampValue(BigInt(e.ts) * 1000n));
-  a.appendTimestamp(timestampValue(BigInt(e.receivedAt) * 1000n));
-  a.appendDate(dateValue(Math.floor(e.receivedAt / MS_PER_DAY)));
-  for (const v of [e.batchId, e.release, e.environment, e.session, e.userId, e.accountId, e.url, e.trace])
-    text(v);
-  bool(e.online);
-  for (const v of [e.fingerprint, e.name, e.errorType, e.message, e.stack, e.level]) text(v);
-  a.appendInteger(e.count);
-  bool(e.soft);
-  for (const v of [e.attrs, e.breadcrumbs, e.browser, e.browserVersion, e.os, e.osVersion, e.device]) text(v);
-  if (e.loadMs === null) a.appendNull();
-  else a.appendDouble(e.loadMs);
-  bool(e.adblock);
-  a.endRow();
-}
 
 /** The default sink: spool → dispatchers → DuckDB, against the Appender writing the same rows. */
 async function benchDuckDb(dir: string): Promise<void> {
@@ -131,7 +109,7 @@ async function benchDuckDb(dir: string): Promise<void> {
   await ensureDuckDbSchema(baseline);
   const baselineStart = performance.now();
   const appender = await baseline.createAppender('events');
-  for (const row of rows) appendEvent(appender, row);
+  for (const row of rows) appendRow(appender, row);
   appender.flushSync();
   appender.closeSync();
   const baselineSeconds = (performance.now() - baselineStart) / 1000;
