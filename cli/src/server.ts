@@ -36,7 +36,13 @@ import { registerDemoRoutes } from './demo-routes.js';
 import { resolveStoreConfig } from './roles/config.js';
 import { clickHouseRoleStore } from './roles/stores.js';
 import { authOptions, listenName, loggerOptions } from './roles/shared.js';
-import { closeListener, connectionDrain, shutdownSteps, type ConnectionDrain } from './roles/shutdown.js';
+import {
+  clientErrorHandler,
+  closeListener,
+  connectionDrain,
+  shutdownSteps,
+  type ConnectionDrain,
+} from './roles/shutdown.js';
 
 export interface StartOptions extends ServerOptions {
   /** Dispatcher settings (SMTP, alert recipients); the environment fills what is not given. */
@@ -136,6 +142,7 @@ export async function startTelltale(options: StartOptions = {}): Promise<Running
     logger: loggerOptions(config.logLevel, options.logger),
     bodyLimit: collectorConfig.limits.maxCompressedBytes,
     trustProxy: collectorConfig.trustProxy,
+    clientErrorHandler,
   });
   // A failed unlink only delays clean-up; the next checkpoint retries it.
   const removeSegments = (writer: SpoolWriter, what: string) => (segment: number) => {

@@ -4,6 +4,7 @@ import type { SpoolWriter } from '@telltale/spool';
 import type { KeyRegistry } from './apps.js';
 import type { AttachmentStore } from './attachment-store.js';
 import type { CollectorConfig } from './config.js';
+import { clientErrorHandler } from './http-hardening.js';
 import type { CollectorMetrics } from './metrics.js';
 import type { QuotaLedger } from './quotas.js';
 import { collectorRoutes, type CollectorRoutesOptions } from './routes.js';
@@ -53,6 +54,7 @@ export async function build(config: CollectorConfig, deps: CollectorDeps): Promi
     logger: loggerOptions(deps.logger),
     trustProxy: config.trustProxy,
     bodyLimit: config.limits.maxCompressedBytes,
+    clientErrorHandler,
   });
   app.setNotFoundHandler((_request, reply) => reply.code(404).send(errorBody('TELLTALE_ERR_NOT_FOUND')));
   await app.register(collectorRoutes, {

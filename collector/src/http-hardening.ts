@@ -1,5 +1,7 @@
-import type { Server } from 'node:http';
+import { maxHeaderSize, STATUS_CODES, type Server } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { errorBody, type ErrorBody } from '@telltale/protocol';
 import type { CollectorConfig } from './config.js';
 import type { CollectorMetrics } from './metrics.js';
 import { trustedPeerMatcher } from './trust-proxy.js';
@@ -40,7 +42,7 @@ export function hardenHttpServer(server: Server, config: CollectorConfig, metric
   const perIp = typeof config.trustProxy === 'function' ? 0 : connections.perIp;
   const isTrustedProxy = trustedPeerMatcher(config.trustProxy);
   const byAddress = new Map<string, number>();
-  // Fastify answers these (408 for slow clients, 431, 400); this only counts them by reason.
+  // clientErrorHandler answers these (408 for slow clients, 431, 400); this only counts them by reason.
   server.on('clientError', (error: NodeJS.ErrnoException) => {
     if (error.code === 'ECONNRESET') return;
     metrics?.clientError(
@@ -67,4 +69,34 @@ export function hardenHttpServer(server: Server, config: CollectorConfig, metric
       socket.destroy();
     }
   });
+}
+
+/**
+ * fastify's `clientErrorHandler` (every listener of ours): what Node's HTTP parser refuses before
+ * any route runs — headers over the size limit, a request that took too long, bytes that are not
+ * HTTP — gets Telltale's JSON error body (a code from the registry, the limit where there is one)
+ * instead of fastify's own shape, and the connection is closed.
+ */
+export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Duplex): void {
+  // A reset connection is gone already: nobody to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  let status: number;
+  let body: ErrorBody;
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    status = 408;
+    body = errorBody('TELLTALE_ERR_REQUEST_TIMEOUT');
+  } else if (error.code === 'HPE_HEADER_OVERFLOW') {
+    status = 431;
+    body = errorBody('TELLTALE_ERR_HEADERS_TOO_LARGE', { limit: maxHeaderSize });
+  } else {
+    status = 400;
+    body = errorBody('TELLTALE_ERR_BAD_REQUEST');
+  }
+  const text = JSON.stringify(body);
+  if (socket.writable)
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+    );
+  socket.destroy(error);
 }

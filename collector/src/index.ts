@@ -57,3 +57,4 @@ export {
   REQUEST_GRACE_MS,
   type ConnectionDrain,
 } from './connection-drain.js';
+export { clientErrorHandler } from './http-hardening.js';

@@ -64,6 +64,12 @@ export const ERROR_CODES = {
     message: 'Sentry envelope is malformed (a header line, an item length or a newline is wrong)',
   },
   TELLTALE_ERR_ITEM_TOO_LARGE: { status: 413, message: 'a Sentry event or log item is over 1 MB' },
+  TELLTALE_ERR_HEADERS_TOO_LARGE: { status: 431, message: 'request headers are over the size limit' },
+  TELLTALE_ERR_REQUEST_TIMEOUT: {
+    status: 408,
+    message: 'the request did not arrive within the time limit; the connection is closed',
+  },
+  TELLTALE_ERR_BAD_REQUEST: { status: 400, message: 'the request is not valid HTTP' },
   TELLTALE_ERR_INTERNAL: { status: 500, message: 'unexpected server error; this is a bug, not your data' },
 } as const;
 

@@ -11,7 +11,7 @@ import { openAlertList } from './alert-reader.js';
 import { resolveStoreConfig, type StoreConfig } from './config.js';
 import { bearerMatches, processRegistry, readyAnswer, renderRegistries } from './ops.js';
 import { authOptions, listenName, loggerOptions } from './shared.js';
-import { connectionDrain } from './shutdown.js';
+import { clientErrorHandler, connectionDrain } from './shutdown.js';
 import { openRoleStore, type RoleStore } from './stores.js';
 import { dataLayout } from '@telltale/protocol';
 
@@ -65,6 +65,7 @@ export async function startDashboardsRole(options: DashboardsRoleOptions = {}): 
   const app = Fastify({
     serverFactory: connections.serverFactory,
     logger: loggerOptions(config.logLevel, options.logger),
+    clientErrorHandler,
   });
   let store: RoleStore | undefined;
   let intelligence: ErrorIntelligence | undefined;

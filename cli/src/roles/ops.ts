@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { errorBody } from '@telltale/protocol';
 import { isLoopbackHost } from '../config.js';
-import { connectionDrain } from './shutdown.js';
+import { clientErrorHandler, connectionDrain } from './shutdown.js';
 
 /** prom-client's process metrics (CPU, memory, event-loop lag, GC) in a registry of this process's own. */
 export function processRegistry(role: string): Registry {
@@ -79,7 +79,7 @@ export function readyAnswer(
 export async function startOpsListener(options: OpsListenerOptions): Promise<OpsListener> {
   // A Prometheus scraper keeps its connection alive: shutdown must not wait for it (connectionDrain).
   const connections = connectionDrain();
-  const app = Fastify({ logger: false, serverFactory: connections.serverFactory });
+  const app = Fastify({ logger: false, serverFactory: connections.serverFactory, clientErrorHandler });
   const { apiToken } = options;
   const open = metricsOpenWithoutToken(options.host, apiToken);
   app.get('/healthz', async () => ({ status: 'ok' }));

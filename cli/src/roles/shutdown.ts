@@ -1,5 +1,11 @@
 // The connection drain lives in the collector package (its standalone server uses it too).
-export { closeListener, connectionDrain, REQUEST_GRACE_MS, type ConnectionDrain } from '@telltale/collector';
+export {
+  clientErrorHandler,
+  closeListener,
+  connectionDrain,
+  REQUEST_GRACE_MS,
+  type ConnectionDrain,
+} from '@telltale/collector';
 
 /** What a process role's `close()` is doing, for the shutdown deadline's message. */
 export interface ShutdownSteps {
