@@ -10,19 +10,25 @@ export interface RawAnswer {
 
 /**
  * Writes `bytes` to `url`'s port and resolves with the server's answer once it closes the
- * connection (or after `timeoutMs`, with what arrived by then).
+ * connection; rejects when it has not closed it after `timeoutMs`.
  */
 export function rawRequest(url: string, bytes: string, timeoutMs = 15_000): Promise<RawAnswer> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: hostname, port: Number(port) });
     let text = '';
-    const timer = setTimeout(() => socket.destroy(), timeoutMs);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      socket.destroy();
+    }, timeoutMs);
     socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
     // The server may close while this side is still writing (it answered early): not a failure.
     socket.on('error', () => undefined);
     socket.on('close', () => {
       clearTimeout(timer);
+      if (timedOut)
+        return reject(new Error(`not closed after ${timeoutMs} ms; answered: ${JSON.stringify(text)}`));
       const end = text.indexOf('\r\n\r\n');
       const head = (end === -1 ? text : text.slice(0, end)).split('\r\n');
       const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head[0] ?? '')?.[1]);

@@ -1,4 +1,10 @@
-import { maxHeaderSize, STATUS_CODES, type Server } from 'node:http';
+import {
+  maxHeaderSize,
+  STATUS_CODES,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { errorBody, type ErrorBody } from '@telltale/protocol';
@@ -11,6 +17,13 @@ interface ConnectionTracker {
 }
 
 const trackers = new WeakMap<Server, ConnectionTracker>();
+/**
+ * Connections whose request was answered before its body had all arrived (an early 401 or 413):
+ * if that body then stalls into a request timeout, the client already has its answer, and a 408
+ * written after it would be read as garbage following the response (Node forgets the response once
+ * it is sent, so the socket cannot tell). HTTP/1.1 starts no next request before this one's body.
+ */
+const answeredEarly = new WeakSet<Duplex>();
 
 /** Open connections on a server hardened by hardenHttpServer, or undefined for any other server. */
 export const openConnections = (server: Server): number | undefined => trackers.get(server)?.open;
@@ -53,6 +66,11 @@ export function hardenHttpServer(server: Server, config: CollectorConfig, metric
           : 'bad_request',
     );
   });
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    response.once('finish', () => {
+      if (!request.complete) answeredEarly.add(request.socket);
+    });
+  });
   server.on('connection', (socket: Socket) => {
     tracker.open += 1;
     const address = socket.remoteAddress ?? '';
@@ -93,7 +111,10 @@ export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Duplex)
     body = errorBody('TELLTALE_ERR_BAD_REQUEST');
   }
   const text = JSON.stringify(body);
-  if (socket.writable)
+  // A response begun or sent on this connection (a pipelined request's answer streaming; an early
+  // 401 while the body still arrives, see answeredEarly) must not get an answer appended: just close.
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && inFlight?.headersSent !== true && !answeredEarly.has(socket))
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
         `Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,

@@ -63,4 +63,21 @@ describe('requests the HTTP parser refuses (real server)', () => {
     });
     expect(res.status).toBe(202);
   });
+
+  it('answers a request once: a body that stalls after its early 401 gets no 408 appended', async () => {
+    tmp = await tempDir();
+    collector = await startCollectorServer({
+      port: 0,
+      dataDir: tmp.dir,
+      env: { TELLTALE_APPS: JSON.stringify(APPS), TELLTALE_API_TOKEN: API_TOKEN },
+      config: { timeouts: { headersMs: 1_000, requestMs: 2_000 } },
+    });
+    // An unknown key is refused before the body is read; the body never comes, the request times out.
+    const answer = await rawRequest(
+      collector.url,
+      `POST /v1/batch HTTP/1.1\r\nHost: x\r\nX-Telltale-Key: tt_live_nobody_0123456789\r\nContent-Type: text/plain\r\nContent-Length: 5000\r\n\r\n{"v":1`,
+    );
+    expect(answer.status).toBe(401);
+    expect(JSON.parse(answer.body).error.code).toBe('TELLTALE_ERR_UNAUTHORIZED');
+  });
 });

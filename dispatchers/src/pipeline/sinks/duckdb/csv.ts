@@ -20,7 +20,7 @@ export const CSV_SELECT_LIST = EVENT_COLUMNS.map((column) => {
  * NOT NULL one fails it the same way (rejected), and a reworded duplicate message in a later DuckDB
  * still skips the known keys instead of dead-lettering a replay.
  */
-const CONSTRAINT = /^Constraint Error:/;
+const CONSTRAINT = /^Constraint Error:/i;
 
 /** DuckDB's reader for the file: every option fixed (no sniffing), so a value never changes type. */
 export function readCsv(file: string): string {
