@@ -58,13 +58,7 @@ export function hardenHttpServer(server: Server, config: CollectorConfig, metric
   // clientErrorHandler answers these (408 for slow clients, 431, 400); this only counts them by reason.
   server.on('clientError', (error: NodeJS.ErrnoException) => {
     if (error.code === 'ECONNRESET') return;
-    metrics?.clientError(
-      error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? 'timeout'
-        : error.code === 'HPE_HEADER_OVERFLOW'
-          ? 'header_overflow'
-          : 'bad_request',
-    );
+    metrics?.clientError(clientErrorKind(error).reason);
   });
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
     response.once('finish', () => {
@@ -89,6 +83,19 @@ export function hardenHttpServer(server: Server, config: CollectorConfig, metric
   });
 }
 
+/** What the HTTP parser refused: the metric's reason label and the answer, from one table. */
+function clientErrorKind(error: NodeJS.ErrnoException): { reason: string; status: number; body: ErrorBody } {
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT')
+    return { reason: 'timeout', status: 408, body: errorBody('TELLTALE_ERR_REQUEST_TIMEOUT') };
+  if (error.code === 'HPE_HEADER_OVERFLOW')
+    return {
+      reason: 'header_overflow',
+      status: 431,
+      body: errorBody('TELLTALE_ERR_HEADERS_TOO_LARGE', { limit: maxHeaderSize }),
+    };
+  return { reason: 'bad_request', status: 400, body: errorBody('TELLTALE_ERR_BAD_REQUEST') };
+}
+
 /**
  * fastify's `clientErrorHandler` (every listener of ours): what Node's HTTP parser refuses before
  * any route runs — headers over the size limit, a request that took too long, bytes that are not
@@ -98,18 +105,7 @@ export function hardenHttpServer(server: Server, config: CollectorConfig, metric
 export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Duplex): void {
   // A reset connection is gone already: nobody to answer.
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  let status: number;
-  let body: ErrorBody;
-  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-    status = 408;
-    body = errorBody('TELLTALE_ERR_REQUEST_TIMEOUT');
-  } else if (error.code === 'HPE_HEADER_OVERFLOW') {
-    status = 431;
-    body = errorBody('TELLTALE_ERR_HEADERS_TOO_LARGE', { limit: maxHeaderSize });
-  } else {
-    status = 400;
-    body = errorBody('TELLTALE_ERR_BAD_REQUEST');
-  }
+  const { status, body } = clientErrorKind(error);
   const text = JSON.stringify(body);
   // A response begun or sent on this connection (a pipelined request's answer streaming; an early
   // 401 while the body still arrives, see answeredEarly) must not get an answer appended: just close.

@@ -15,15 +15,19 @@ describe('requests the HTTP parser refuses (real server)', () => {
     await collector?.close();
     await tmp.remove();
   });
-
-  it('answers oversized headers 431, broken HTTP 400 and a stalled request 408, each in the JSON error shape', async () => {
+  /** A standalone collector with a 1 s headers timeout and a 2 s request timeout. */
+  async function start(): Promise<RunningCollector> {
     tmp = await tempDir();
-    collector = await startCollectorServer({
+    return startCollectorServer({
       port: 0,
       dataDir: tmp.dir,
       env: { TELLTALE_APPS: JSON.stringify(APPS), TELLTALE_API_TOKEN: API_TOKEN },
       config: { timeouts: { headersMs: 1_000, requestMs: 2_000 } },
     });
+  }
+
+  it('answers oversized headers 431, broken HTTP 400 and a stalled request 408, each in the JSON error shape', async () => {
+    collector = await start();
 
     const big = await rawRequest(
       collector.url,
@@ -65,13 +69,7 @@ describe('requests the HTTP parser refuses (real server)', () => {
   });
 
   it('answers a request once: a body that stalls after its early 401 gets no 408 appended', async () => {
-    tmp = await tempDir();
-    collector = await startCollectorServer({
-      port: 0,
-      dataDir: tmp.dir,
-      env: { TELLTALE_APPS: JSON.stringify(APPS), TELLTALE_API_TOKEN: API_TOKEN },
-      config: { timeouts: { headersMs: 1_000, requestMs: 2_000 } },
-    });
+    collector = await start();
     // An unknown key is refused before the body is read; the body never comes, the request times out.
     const answer = await rawRequest(
       collector.url,
