@@ -28,6 +28,8 @@ const IDLE_SETTLE_MS = 3_000;
 /** Rounds of (collector alone, end to end); the medians count. */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const VISIBLE_TIMEOUT_MS = 600_000;
+/** BENCH_DEBUG=1: the load's CPU (collector alone), and rows visible and CPU at each poll (end to end), to stderr. */
+const DEBUG = process.env.BENCH_DEBUG === '1';
 const CLI = fileURLToPath(new URL('../cli/bin/telltale.js', import.meta.url));
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -174,10 +176,9 @@ async function collectorAlone(round: number, total: number): Promise<{ rate: num
   const collector = await startServer(true);
   try {
     const bodies = makeBodies(round * 2 - 1);
-    const debug = process.env.BENCH_DEBUG === '1';
-    const cpu0 = debug ? cpuMsOf(collector.child.pid!) : 0;
+    const cpu0 = DEBUG ? cpuMsOf(collector.child.pid!) : 0;
     const { seconds } = await load(collector.url, bodies);
-    if (debug) log(`  collector alone: process CPU ${cpuMsOf(collector.child.pid!) - cpu0} ms for the load`);
+    if (DEBUG) log(`  collector alone: process CPU ${cpuMsOf(collector.child.pid!) - cpu0} ms for the load`);
     const { peakMb } = memoryOf(collector.child.pid!);
     log(
       `round ${round}/${ROUNDS}: collector alone (dispatchers paused): ${total} events acked in ${seconds.toFixed(2)} s = ${Math.round(total / seconds)} events/s, peak RSS ${Math.round(peakMb)} MB`,
@@ -203,12 +204,10 @@ async function endToEnd(
     let acked: number | undefined;
     void sent.then((r) => (acked = r.seconds));
     let visible = 0;
-    // BENCH_DEBUG=1: events visible and the process's CPU (all threads) at each poll, to stderr.
-    const debug = process.env.BENCH_DEBUG === '1';
     while (visible < total) {
       await sleep(100);
       visible = await visibleEvents(full.url);
-      if (debug)
+      if (DEBUG)
         log(
           `  +${((performance.now() - start) / 1000).toFixed(2)} s: ${visible} visible, acked ${acked === undefined ? 'no' : 'yes'}, process CPU ${cpuMsOf(full.child.pid!)} ms`,
         );

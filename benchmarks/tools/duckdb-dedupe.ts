@@ -6,8 +6,8 @@
  *
  *   npx tsx benchmarks/tools/duckdb-dedupe.ts    # EVENTS=200000 PRE=0 VARIANTS=key,key-or-ignore,key-1-thread,no-key,window
  *
- * - key: today's table, PRIMARY KEY (app, id), and duckdb/csv.ts's load: a plain INSERT, and only
- *   when it meets a stored key, a rollback and INSERT OR IGNORE.
+ * - key: today's table, PRIMARY KEY (app, id), loaded by the sink's own insertEventsCsv (a plain
+ *   INSERT, and only when it meets a stored key, a rollback and INSERT OR IGNORE).
  * - key-or-ignore: the same table, INSERT OR IGNORE every time (duckdb/csv.ts until stop 26).
  * - key-1-thread: key-or-ignore with `SET threads = 1` (an instance-wide setting: the dashboards' queries too).
  * - no-key: no constraint, plain INSERT: the floor, and it stores replays twice.
@@ -28,7 +28,11 @@ import { enrichEnvelope } from '@telltale/dispatchers';
 import { DUCKDB_DDL, EVENT_COLUMNS } from '@telltale/schema';
 import { clientBatch } from '../../dispatchers/test/corpus.js';
 import { eventsDuckDbCsv } from '../../dispatchers/src/pipeline/sinks/duckdb/csv-lines.js';
-import { CSV_SELECT_LIST, readCsv } from '../../dispatchers/src/pipeline/sinks/duckdb/csv.js';
+import {
+  CSV_SELECT_LIST,
+  insertEventsCsv,
+  readCsv,
+} from '../../dispatchers/src/pipeline/sinks/duckdb/csv.js';
 
 const EVENTS = Number(process.env.EVENTS ?? 200_000);
 const PRE = Number(process.env.PRE ?? 0);
@@ -53,17 +57,14 @@ if (UNKEYED === KEYED)
 
 interface Variant {
   setup: string[];
-  /** The load of one file whose events were received between `from` and `to` (epoch ms). */
-  insert: (file: string, from: number, to: number) => string;
-  /** Run instead, in a new transaction, when `insert` meets a stored key. */
-  onDuplicate?: (file: string) => string;
+  /**
+   * The load of one file whose events were received between `from` and `to` (epoch ms), in one
+   * transaction; none: the sink's own insertEventsCsv (which writes its file itself).
+   */
+  insert?: (file: string, from: number, to: number) => string;
 }
 const VARIANTS: Record<string, Variant> = {
-  key: {
-    setup: [KEYED],
-    insert: (f) => `INSERT ${INTO} SELECT ${CSV_SELECT_LIST} FROM ${readCsv(f)}`,
-    onDuplicate: (f) => `INSERT OR IGNORE ${INTO} SELECT ${CSV_SELECT_LIST} FROM ${readCsv(f)}`,
-  },
+  key: { setup: [KEYED] },
   'key-or-ignore': {
     setup: [KEYED],
     insert: (f) => `INSERT OR IGNORE ${INTO} SELECT ${CSV_SELECT_LIST} FROM ${readCsv(f)}`,
@@ -94,18 +95,16 @@ async function loadAll(
 ): Promise<void> {
   const file = path.join(dir, 'load.csv');
   for (let i = 0; i < chunks.length; i += HANDOVER) {
-    await writeFile(file, Buffer.concat(chunks.slice(i, i + HANDOVER)));
-    const from = receivedAt(firstRecord + i);
-    const to = receivedAt(firstRecord + Math.min(chunks.length, i + HANDOVER) - 1);
-    await connection.run('BEGIN TRANSACTION');
-    try {
-      await connection.run(variant.insert(file, from, to));
-    } catch (error) {
-      if (variant.onDuplicate === undefined || !/Duplicate key/.test(String(error))) throw error;
-      await connection.run('ROLLBACK');
-      await connection.run('BEGIN TRANSACTION');
-      await connection.run(variant.onDuplicate(file));
+    const handOver = chunks.slice(i, i + HANDOVER);
+    if (variant.insert === undefined) {
+      await insertEventsCsv(connection, handOver, dir);
+      continue;
     }
+    await writeFile(file, Buffer.concat(handOver));
+    const from = receivedAt(firstRecord + i);
+    const to = receivedAt(firstRecord + i + handOver.length - 1);
+    await connection.run('BEGIN TRANSACTION');
+    await connection.run(variant.insert(file, from, to));
     await connection.run('COMMIT');
   }
 }
